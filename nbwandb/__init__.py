@@ -1,0 +1,80 @@
+"""nbwandb: notebook-first helpers for Weights & Biases.
+
+``import nbwandb`` is cheap: wandb, torch, matplotlib, IPython and ipywidgets are
+imported only by the calls that need them.
+
+>>> import nbwandb
+>>> with nbwandb.init(project="demo", mode="offline") as run:   # doctest: +SKIP
+...     run.log({"loss": 0.1}, step=1, prefix="train")
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import NbwandbError, RunFinishedError, WandbMissingError, WriterError
+
+__version__ = "0.1.0"
+
+# public name -> (module, attribute); resolved on first access (PEP 562).
+_LAZY = {
+    "init": ("nbwandb.api", "init"),
+    "login": ("nbwandb.login", "login"),
+    "LoginResult": ("nbwandb.login", "LoginResult"),
+    "find_credentials": ("nbwandb.credentials", "find_credentials"),
+    "resolve_mode": ("nbwandb.modes", "resolve_mode"),
+    "Run": ("nbwandb.run", "Run"),
+    "NoOpRun": ("nbwandb.run", "NoOpRun"),
+    "NbwandbWarning": ("nbwandb.run", "NbwandbWarning"),
+    "active_run": ("nbwandb.session", "active_run"),
+    "is_main_process": ("nbwandb.distributed", "is_main_process"),
+    "rank_info": ("nbwandb.distributed", "rank_info"),
+    "sweep": ("nbwandb.sweeps", "sweep"),
+    "download": ("nbwandb.artifacts", "download"),
+    "show": ("nbwandb.dashboard", "show"),
+    "local": ("nbwandb.local", None),
+}
+
+__all__ = ["NbwandbError", "RunFinishedError", "WandbMissingError", "WriterError", "__version__",
+           "load_ipython_extension", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import local
+    from .api import init
+    from .artifacts import download
+    from .credentials import find_credentials
+    from .dashboard import show
+    from .distributed import is_main_process, rank_info
+    from .login import LoginResult, login
+    from .modes import resolve_mode
+    from .run import NbwandbWarning, NoOpRun, Run
+    from .session import active_run
+    from .sweeps import sweep
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'nbwandb' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbwandb``: register the magics (the notebook layer is imported only here)."""
+    from .notebook.magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .notebook.magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

@@ -1,0 +1,154 @@
+"""``nbwandb.init``: start a run early, offline by default, never prompting, never duplicating.
+
+>>> run = init(project="demo", config={"lr": 1e-3}, mode="offline")  # doctest: +SKIP
+nbwandb: offline run 'demo-1' (abc123) in ./wandb/offline-run-... (mode='offline' was asked for)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import session
+from .config import to_config_dict
+from .errors import NbwandbError
+from .modes import resolve_mode
+from .run import NoOpRun, Run
+
+MIN_FREE_BYTES = 50 * 1024 * 1024
+DISTRIBUTED_STRATEGIES = ("main", "group")
+
+
+def _check_run_dir(directory: Path) -> None:
+    """Fail at init, clearly, when runs cannot be written (not with a crash later)."""
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise NbwandbError(
+            f"cannot write runs under {directory}: {probe} is not writable; "
+            "pass dir= a writable folder or set WANDB_DIR"
+        )
+    free = shutil.disk_usage(probe).free
+    if free < MIN_FREE_BYTES:
+        raise NbwandbError(
+            f"cannot write runs under {directory}: only {free // (1024 * 1024)} MiB free on its disk "
+            f"(nbwandb wants at least {MIN_FREE_BYTES // (1024 * 1024)} MiB); free space or pass dir= elsewhere"
+        )
+
+
+def _announce(run: Run) -> None:
+    if run.mode == "online":
+        where = run.url or "W&B"
+        print(f"nbwandb: online run {run.name!r} ({run.id}) at {where} [{run.mode_reason}]")
+    else:
+        print(
+            f"nbwandb: {run.mode} run {run.name!r} ({run.id}) in {run.run_dir} [{run.mode_reason}]; "
+            f"upload later with `{run.sync_command}`"
+        )
+
+
+def init(
+    project: str | None = None,
+    *,
+    entity: str | None = None,
+    config: Any = None,
+    mode: str = "auto",
+    use_wandb: bool = True,
+    name: str | None = None,
+    group: str | None = None,
+    tags: Sequence[str] | None = None,
+    step_metric: str = "global_step",
+    dir: str | os.PathLike[str] | None = None,
+    job_type: str | None = None,
+    distributed: str | None = None,
+    queue_size: int = 1000,
+    quiet: bool = False,
+    **wandb_init_kwargs: Any,
+) -> Run | NoOpRun:
+    """Start a run and return its handle; a previous active run is finished first.
+
+    ``mode``: "auto" (online with credentials, else offline; ``WANDB_MODE`` wins),
+    "online", "offline" or "disabled". ``use_wandb=False`` or "disabled" returns a
+    ``NoOpRun``. ``step_metric`` is the x-axis of every metric (``define_metric``).
+    ``distributed``: "main" (only rank 0 logs) or "group" (one run per rank in one group);
+    "main" is chosen when a world size > 1 is found.
+    """
+    defaults = session.current_defaults()
+    if not isinstance(step_metric, str) or not step_metric:
+        raise ValueError(f"step_metric={step_metric!r} is not accepted; use a non-empty string")
+    if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
+        raise ValueError(f"queue_size={queue_size!r} is not accepted; use an int >= 1")
+    config_dict = to_config_dict(config)
+    config_dict.update(to_config_dict(defaults.get("config")))
+    project = project or defaults.get("project")
+    group = group or defaults.get("group")
+    name = name or defaults.get("name")
+    tags = list(tags) if tags is not None else defaults.get("tags")
+    job_type = job_type or defaults.get("job_type")
+    if tags is not None and not all(isinstance(t, str) for t in tags):
+        raise TypeError(f"tags={tags!r} is not accepted; use a list of strings")
+
+    if not use_wandb:
+        session.finish_active()
+        return NoOpRun("use_wandb=False", step_metric=step_metric, config=config_dict)
+    decision = resolve_mode(mode)
+    if decision.mode == "disabled":
+        session.finish_active()
+        return NoOpRun(decision.reason, step_metric=step_metric, config=config_dict)
+
+    from .distributed import rank_info
+
+    ranks = rank_info()
+    if distributed is not None and distributed not in DISTRIBUTED_STRATEGIES:
+        raise ValueError(f"distributed={distributed!r} is not accepted; use 'main', 'group' or None")
+    if ranks.world_size > 1:
+        strategy = distributed or "main"
+        if strategy == "main" and not ranks.is_main:
+            return NoOpRun(f"rank {ranks.rank} of {ranks.world_size}: only rank 0 logs",
+                           step_metric=step_metric, config=config_dict)
+
+    from ._wandb import import_wandb
+
+    wandb = import_wandb("nbwandb.init")
+    run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd())
+    _check_run_dir(run_root)
+    run_root.mkdir(parents=True, exist_ok=True)
+
+    # A re-run cell: finish our previous run first, so there is never a second active one.
+    session.finish_active()
+    if getattr(wandb, "run", None) is not None:
+        # A run someone started with wandb.init directly: finish it rather than nest.
+        wandb.run.finish()
+
+    settings = dict(wandb_init_kwargs.pop("settings", None) or {})
+    settings.setdefault("silent", True)
+    settings.setdefault("init_timeout", 90.0)
+    wandb_run = wandb.init(
+        project=project,
+        entity=entity,
+        config=config_dict,
+        mode=decision.mode,
+        name=name,
+        group=group,
+        tags=tags,
+        job_type=job_type,
+        dir=str(run_root),
+        reinit="finish_previous",
+        settings=wandb.Settings(**settings),
+        **wandb_init_kwargs,
+    )
+    # The guide's fix for x-axis mismatch: every metric is plotted against the step metric.
+    wandb_run.define_metric(step_metric)
+    wandb_run.define_metric("*", step_metric=step_metric)
+    run = Run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
+              step_metric=step_metric, queue_size=queue_size)
+    session.set_active(run)
+    if not quiet:
+        _announce(run)
+        sys.stdout.flush()
+    return run

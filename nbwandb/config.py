@@ -1,0 +1,76 @@
+"""Turning what users hold (dicts, dataclasses, Namespaces) into a JSON-safe config dict.
+
+>>> to_config_dict({"lr": 1e-3, "path": __import__("pathlib").Path("/data")})
+{'lr': 0.001, 'path': '/data'}
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import math
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+from .errors import NbwandbError
+
+ACCEPTED = "numbers, str, bool, None, lists/tuples, dicts, numpy/torch values, paths and enums"
+
+
+def to_config_dict(config: Any) -> dict[str, Any]:
+    """A plain dict from a dict, dataclass instance, argparse.Namespace or None."""
+    if config is None:
+        return {}
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        raw: Mapping[str, Any] = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    elif isinstance(config, argparse.Namespace):
+        raw = vars(config)
+    elif isinstance(config, Mapping):
+        raw = config
+    else:
+        raise TypeError(
+            f"config of type {type(config).__name__} is not accepted; "
+            "pass a dict, a dataclass instance or an argparse.Namespace"
+        )
+    return {_check_key(k, ""): convert_value(v, str(k)) for k, v in raw.items()}
+
+
+def _check_key(key: Any, parent: str) -> str:
+    if not isinstance(key, str):
+        where = f" under {parent!r}" if parent else ""
+        raise TypeError(f"config key {key!r}{where} is a {type(key).__name__}; config keys must be strings")
+    return key
+
+
+def convert_value(value: Any, key: str) -> Any:
+    """A JSON-safe copy of ``value``; raises NbwandbError naming ``key`` when impossible."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, enum.Enum):
+        return convert_value(value.value, key)
+    if isinstance(value, PurePath):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: convert_value(getattr(value, f.name), f"{key}.{f.name}") for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {_check_key(k, key): convert_value(v, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [convert_value(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        return [convert_value(v, f"{key}[]") for v in sorted(value, key=repr)]
+    # numpy and torch without importing them: both have .tolist() (scalars and arrays).
+    module = type(value).__module__.split(".")[0]
+    if module in ("numpy", "torch") and hasattr(value, "tolist"):
+        if module == "torch":
+            value = value.detach().cpu()
+        return convert_value(value.tolist(), key)
+    raise NbwandbError(
+        f"config key {key!r}: a value of type {type(value).__module__}.{type(value).__qualname__} "
+        f"cannot be stored in a W&B config; accepted: {ACCEPTED}"
+    )

@@ -1,0 +1,35 @@
+"""Errors that users can cause.
+
+Every message names the offending key or value and says what is accepted.
+
+>>> raise NbwandbError("config key 'lr': ...")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+
+class NbwandbError(Exception):
+    """Base class of every error nbwandb raises on purpose."""
+
+
+class WandbMissingError(NbwandbError, ImportError):
+    """wandb is not installed but the call needs it."""
+
+    def __init__(self, what: str = "this call") -> None:
+        super().__init__(
+            f"{what} needs the `wandb` package, which is not installed. "
+            "Install it with `pip install wandb` (or `pip install nbwandb`), "
+            "or pass use_wandb=False to run without tracking."
+        )
+
+
+class RunFinishedError(NbwandbError):
+    """A call was made on a run that has already finished."""
+
+
+class WriterError(NbwandbError):
+    """Writing a row to wandb failed in the background writer thread."""
+
+
+class LoginError(NbwandbError):
+    """A key was malformed or could not be verified (the key is never in the message)."""

@@ -1,0 +1,500 @@
+"""The run handle that ``nbwandb.init`` returns, and its do-nothing twin.
+
+``Run.log`` checks and flattens metrics on the caller's thread (so bad input fails
+at the call, naming the key), merges calls for the same step into one history
+row, and hands finished rows to a background writer that feeds wandb.
+
+>>> with nbwandb.init(project="demo", mode="offline") as run:   # doctest: +SKIP
+...     run.log({"loss": 0.5}, step=1, prefix="train")
+...     run.log({"loss": 0.6}, step=1, prefix="val")      # same history row
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import convert_value, to_config_dict
+from .errors import NbwandbError, RunFinishedError
+from .metrics import convert_metric, flatten_metrics, is_non_finite
+from .writer import BackgroundWriter
+
+RowListener = Callable[[dict[str, Any]], None]
+
+
+class NbwandbWarning(UserWarning):
+    """Something was accepted but probably not what the user meant (logged anyway)."""
+
+
+def _as_step(step: Any) -> int:
+    if isinstance(step, bool):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
+    try:
+        value = int(step.item() if hasattr(step, "item") else step)
+    except (TypeError, ValueError):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int") from None
+    if value != step and not hasattr(step, "item"):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
+    if value < 0:
+        raise ValueError(f"step={value} is not accepted; steps start at 0")
+    return value
+
+
+class Run:
+    """A live W&B run (offline or online) with notebook-friendly logging.
+
+    Create it with ``nbwandb.init``. Attributes: ``id``, ``name``, ``project``,
+    ``mode``, ``run_dir`` (the ``offline-run-*``/``run-*`` folder), ``run_file`` (its
+    ``.wandb`` log), ``url`` (online), ``step_metric``, ``state``, ``exit_code``.
+    """
+
+    enabled = True
+
+    def __init__(
+        self,
+        wandb_run: Any,
+        *,
+        mode: str,
+        mode_reason: str = "",
+        step_metric: str = "global_step",
+        queue_size: int = 1000,
+    ) -> None:
+        self.wandb_run = wandb_run
+        self.mode = mode
+        self.mode_reason = mode_reason
+        self.step_metric = step_metric
+        self.state = "running"
+        self.exit_code: int | None = None
+        self._lock = threading.RLock()
+        self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{wandb_run.id}")
+        self._listeners: list[RowListener] = []
+        self._pending: dict[str, Any] | None = None
+        self._pending_step: int | None = None
+        self._last_committed: int | None = None
+        self._warned_backwards: set[str] = set()
+        self._warned_nonfinite: set[str] = set()
+        self.rows_written = 0
+        self._config_cache = dict(wandb_run.config.as_dict()) if hasattr(wandb_run.config, "as_dict") else {}
+        settings = wandb_run.settings
+        self.run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
+        self.files_dir = Path(wandb_run.dir)
+        self.run_dir = self.files_dir.parent
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return str(self.wandb_run.id)
+
+    @property
+    def name(self) -> str:
+        return str(self.wandb_run.name or self.wandb_run.id)
+
+    @property
+    def project(self) -> str | None:
+        return self.wandb_run.project
+
+    @property
+    def entity(self) -> str | None:
+        return getattr(self.wandb_run, "entity", None) or None
+
+    @property
+    def group(self) -> str | None:
+        return self.wandb_run.group or None
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.wandb_run.tags or ())
+
+    @property
+    def url(self) -> str | None:
+        return self.wandb_run.url if self.mode == "online" else None
+
+    @property
+    def sync_command(self) -> str | None:
+        """The command that uploads this offline run later."""
+        return f"wandb sync {self.run_dir}" if self.mode == "offline" else None
+
+    @property
+    def step(self) -> int | None:
+        """The latest step logged (pending or committed)."""
+        return self._pending_step if self._pending_step is not None else self._last_committed
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """A copy of the run's config as a plain dict."""
+        return dict(self._config_cache)
+
+    @property
+    def summary(self) -> Any:
+        """wandb's summary of this run, after everything logged so far is written."""
+        self.flush()
+        return self.wandb_run.summary
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+    # -- logging ----------------------------------------------------------------------------
+    def log(
+        self,
+        metrics: Mapping[str, Any],
+        *,
+        step: int | None = None,
+        prefix: str | None = None,
+        reduce: str | None = None,
+    ) -> None:
+        """Log metrics for ``step`` (calls with the same step become one history row).
+
+        ``prefix`` ("train", "val") joins keys with ``/``; nested dicts are flattened.
+        Without ``step`` each call is its own step, as in wandb. ``reduce`` combines
+        values over distributed ranks (see ``nbwandb.distributed``).
+        """
+        self._check_open("log")
+        self._writer.raise_error()
+        row = self._prepare_row(metrics, prefix)
+        if reduce is not None:
+            from .distributed import reduce_metrics
+
+            row = reduce_metrics(row, reduce)
+        with self._lock:
+            if step is None:
+                step = self._next_step()
+                self._commit_pending()
+                self._pending, self._pending_step = row, step
+                self._commit_pending()
+                return
+            step = _as_step(step)
+            if self._pending is not None and step == self._pending_step:
+                self._pending.update(row)
+                return
+            self._commit_pending()
+            if self._last_committed is not None and step < self._last_committed:
+                self._warn_backwards(row, step)
+            self._pending, self._pending_step = row, step
+
+    def _prepare_row(self, metrics: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
+        flat = flatten_metrics(metrics, prefix)
+        if self.step_metric in flat:
+            raise ValueError(
+                f"metric key {self.step_metric!r} is the step key of this run; "
+                f"pass the step as run.log(..., step=N) instead of as a metric"
+            )
+        row = {key: convert_metric(key, value) for key, value in flat.items()}
+        for key, value in row.items():
+            if is_non_finite(value) and key not in self._warned_nonfinite:
+                self._warned_nonfinite.add(key)
+                warnings.warn(f"metric {key!r} is {value}; it is logged as is", NbwandbWarning, stacklevel=3)
+        return row
+
+    def _next_step(self) -> int:
+        seen = [s for s in (self._pending_step, self._last_committed) if s is not None]
+        return max(seen) + 1 if seen else 0
+
+    def _warn_backwards(self, row: Mapping[str, Any], step: int) -> None:
+        new = sorted(set(row) - self._warned_backwards)
+        if new:
+            self._warned_backwards.update(new)
+            warnings.warn(
+                f"step {step} is lower than the last committed step {self._last_committed} "
+                f"for {', '.join(repr(k) for k in new)}; the row is logged anyway "
+                "(wandb would drop it), but its x-axis goes backwards",
+                NbwandbWarning,
+                stacklevel=3,
+            )
+
+    def _commit_pending(self) -> None:
+        if self._pending is None:
+            return
+        row, step = self._pending, self._pending_step
+        self._pending, self._pending_step = None, None
+        assert step is not None
+        row[self.step_metric] = step
+        self._last_committed = step if self._last_committed is None else max(step, self._last_committed)
+        self._writer.submit(self._write_row, row)
+
+    def _write_row(self, row: dict[str, Any]) -> None:
+        # Runs in the writer thread: wandb's own step advances once per row, the x-axis
+        # comes from the step metric (define_metric at init).
+        self.wandb_run.log(row)
+        self.rows_written += 1
+        for listener in list(self._listeners):
+            try:
+                listener(row)
+            except Exception as exc:  # a broken chart must not stop logging
+                warnings.warn(f"a row listener failed and was removed: {exc!r}", NbwandbWarning, stacklevel=1)
+                self.remove_listener(listener)
+
+    def add_listener(self, fn: RowListener) -> None:
+        """Call ``fn(row)`` in the writer thread after each row is written (for live charts)."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: RowListener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Commit the pending row and wait until everything is written; False on timeout."""
+        if self.finished:
+            return True
+        with self._lock:
+            self._commit_pending()
+        return self._writer.flush(timeout)
+
+    def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
+        """Add or change config values (e.g. the parameter count once the model exists)."""
+        self._check_open("update_config")
+        data = to_config_dict(mapping) if mapping is not None else {}
+        data.update({k: convert_value(v, k) for k, v in values.items()})
+        self._config_cache.update(data)
+        self._writer.submit(lambda: self.wandb_run.config.update(data, allow_val_change=True))
+
+    def set_summary(self, mapping: Mapping[str, Any]) -> None:
+        """Set summary values (e.g. the best validation score) in order with logged rows."""
+        self._check_open("set_summary")
+        data = {k: convert_value(v, k) for k, v in dict(mapping).items()}
+        self._writer.submit(lambda: self.wandb_run.summary.update(data))
+
+    # -- media (all go through log, so they share its step) -----------------------------------
+    def log_image(self, key: str, image: Any, *, caption: str | None = None, masks: Any = None,
+                  boxes: Any = None, step: int | None = None, prefix: str | None = None) -> None:
+        """Log one image from a tensor, array, PIL image or file path."""
+        from .media import log_image
+
+        log_image(self, key, image, caption=caption, masks=masks, boxes=boxes, step=step, prefix=prefix)
+
+    def log_images(self, key: str, images: Any, *, captions: Sequence[str] | None = None,
+                   grid: bool = False, max_images: int = 32, step: int | None = None,
+                   prefix: str | None = None) -> None:
+        """Log a batch (N, C, H, W) as N images, or as one grid image with ``grid=True``."""
+        from .media import log_images
+
+        log_images(self, key, images, captions=captions, grid=grid, max_images=max_images,
+                   step=step, prefix=prefix)
+
+    def log_figure(self, key: str, fig: Any, *, close: bool = True, step: int | None = None,
+                   prefix: str | None = None) -> None:
+        """Log a matplotlib figure as an image; the figure is closed afterwards."""
+        from .media import log_figure
+
+        log_figure(self, key, fig, close=close, step=step, prefix=prefix)
+
+    def log_table(self, key: str, data: Any, *, columns: Sequence[str] | None = None,
+                  sample: int | None = None, step: int | None = None, prefix: str | None = None) -> None:
+        """Log a table from rows, a dict of columns or a pandas DataFrame."""
+        from .media import log_table
+
+        log_table(self, key, data, columns=columns, sample=sample, step=step, prefix=prefix)
+
+    def log_text(self, key: str, text: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+        """Log a string (or rows of strings) as text."""
+        from .media import log_text
+
+        log_text(self, key, text, step=step, prefix=prefix)
+
+    def log_audio(self, key: str, waveform: Any, sample_rate: int, *, caption: str | None = None,
+                  step: int | None = None, prefix: str | None = None) -> None:
+        """Log a mono or multi-channel waveform."""
+        from .media import log_audio
+
+        log_audio(self, key, waveform, sample_rate, caption=caption, step=step, prefix=prefix)
+
+    def log_histogram(self, key: str, values: Any, *, bins: int = 64, step: int | None = None,
+                      prefix: str | None = None) -> None:
+        """Log a histogram of values (tensor, array or list)."""
+        from .media import log_histogram
+
+        log_histogram(self, key, values, bins=bins, step=step, prefix=prefix)
+
+    def log_video(self, key: str, frames: Any, *, fps: int = 4, caption: str | None = None,
+                  step: int | None = None, prefix: str | None = None) -> None:
+        """Log frames (T, C, H, W) or (T, H, W, C) as a video."""
+        from .media import log_video
+
+        log_video(self, key, frames, fps=fps, caption=caption, step=step, prefix=prefix)
+
+    def log_3d(self, key: str, points: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+        """Log a point cloud of shape (N, 3), (N, 4) or (N, 6)."""
+        from .media import log_3d
+
+        log_3d(self, key, points, step=step, prefix=prefix)
+
+    # -- artifacts --------------------------------------------------------------------------
+    def log_checkpoint(self, path: str | Path, *, name: str | None = None,
+                       metadata: Mapping[str, Any] | None = None, aliases: Iterable[str] = (),
+                       type: str = "model", **options: Any) -> Any:
+        """Log a checkpoint file or folder as artifact ``model-{run.id}`` with ``latest``."""
+        from .artifacts import log_checkpoint
+
+        return log_checkpoint(self, path, name=name, metadata=metadata, aliases=aliases, type=type, **options)
+
+    def log_dataset(self, path: str | Path, name: str, *, metadata: Mapping[str, Any] | None = None,
+                    type: str = "dataset") -> Any:
+        """Log a local dataset file or folder as an input of this run."""
+        from .artifacts import log_dataset
+
+        return log_dataset(self, path, name, metadata=metadata, type=type)
+
+    def use_artifact(self, ref: str | Path, *, download: bool = True, root: str | Path | None = None,
+                     type: str | None = None) -> Any:
+        """Mark an artifact (or a local path, offline) as an input of this run."""
+        from .artifacts import use_artifact
+
+        return use_artifact(self, ref, download=download, root=root, type=type)
+
+    # -- ending -----------------------------------------------------------------------------
+    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
+        """Write everything, then finish the wandb run. Safe to call twice.
+
+        If wandb's service does not answer within ``timeout`` seconds, a warning says
+        so and the call returns (the data written so far stays in ``run_dir``).
+        """
+        with self._lock:
+            if self.finished:
+                return
+            self.state = "finishing"
+            try:
+                self._commit_pending()
+            except NbwandbError:
+                pass  # the writer failed earlier; still end the wandb run below
+        from . import session
+
+        session.forget(self)
+        error: BaseException | None = None
+        try:
+            if not self._writer.close(timeout):
+                warnings.warn(f"rows were still being written after {timeout:g}s", NbwandbWarning, stacklevel=2)
+        except NbwandbError as exc:
+            error = exc
+            exit_code = exit_code or 1
+        self.exit_code = int(exit_code)
+        self.state = "finished" if self.exit_code == 0 else "failed"
+        done = threading.Event()
+        box: list[BaseException] = []
+
+        def _finish() -> None:
+            try:
+                self.wandb_run.finish(exit_code=self.exit_code)
+            except BaseException as exc:  # noqa: BLE001
+                box.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=_finish, name="nbwandb-finish", daemon=True).start()
+        if not done.wait(timeout):
+            self.state = "finish-timeout"
+            warnings.warn(
+                f"run {self.id}: wandb did not finish within {timeout:g}s (its service is not answering). "
+                f"The data written so far is in {self.run_dir}; the kernel is free to go on.",
+                NbwandbWarning,
+                stacklevel=2,
+            )
+        elif box:
+            raise NbwandbError(f"run {self.id}: wandb failed to finish: {box[0]!r}") from box[0]
+        if error is not None:
+            raise error
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        self.finish(exit_code=0 if exc_type is None else 1)
+        return False
+
+    def _check_open(self, what: str) -> None:
+        if self.state != "running":
+            raise RunFinishedError(
+                f"run.{what}: run {self.id} has finished; start a new one with nbwandb.init(...)"
+            )
+
+    def __repr__(self) -> str:
+        where = self.url or str(self.run_dir)
+        return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={self.state} at {where}>"
+
+
+class NoOpRun:
+    """The do-nothing handle: same methods as ``Run``, nothing written, next to no cost.
+
+    Returned for ``use_wandb=False``, ``mode="disabled"`` and non-main distributed ranks,
+    so library code needs no ``if`` around each call.
+    """
+
+    enabled = False
+    id = None
+    name = None
+    project = None
+    entity = None
+    group = None
+    tags: tuple[str, ...] = ()
+    url = None
+    sync_command = None
+    run_dir = None
+    files_dir = None
+    run_file = None
+    wandb_run = None
+    exit_code = None
+    step = None
+    summary: dict[str, Any] = {}
+    rows_written = 0
+
+    def __init__(self, reason: str = "use_wandb=False", mode: str = "disabled",
+                 step_metric: str = "global_step", config: Mapping[str, Any] | None = None) -> None:
+        self.mode = mode
+        self.mode_reason = reason
+        self.step_metric = step_metric
+        self.state = "running"
+        self._config = dict(config or {})
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+    def log(self, metrics: Mapping[str, Any], *, step: int | None = None, prefix: str | None = None,
+            reduce: str | None = None) -> None:
+        """Does nothing (kept as a plain method: it is the hot path)."""
+
+    def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
+        self._config.update(to_config_dict(mapping) if mapping is not None else {})
+        self._config.update(values)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
+        if self.state == "running":
+            self.exit_code = int(exit_code)
+            self.state = "finished" if exit_code == 0 else "failed"
+
+    def __enter__(self) -> NoOpRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        self.finish(0 if exc_type is None else 1)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<nbwandb.NoOpRun ({self.mode_reason}): nothing is logged>"
+
+
+def _make_noop(name: str, signature: inspect.Signature) -> Callable[..., None]:
+    def noop(self: NoOpRun, *args: Any, **kwargs: Any) -> None:
+        # Bind so a wrong call fails the same way on both handles; then do nothing.
+        signature.bind(self, *args, **kwargs)
+
+    noop.__name__ = name
+    noop.__signature__ = signature  # type: ignore[attr-defined]
+    noop.__doc__ = f"Does nothing (same signature as Run.{name})."
+    return noop
+
+
+# Every public method of Run exists on NoOpRun with the same signature.
+for _name, _member in list(vars(Run).items()):
+    if callable(_member) and not _name.startswith("_") and not hasattr(NoOpRun, _name):
+        setattr(NoOpRun, _name, _make_noop(_name, inspect.signature(_member)))
