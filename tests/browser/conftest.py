@@ -1,0 +1,207 @@
+"""Fixtures for the real-browser tests: a throwaway JupyterLab server and a headless Chromium page.
+
+The server listens on a free loopback port with no token, in a temporary root folder; its
+settings, runtime files and IPython profile live there too, so nothing of the user's setup leaks
+in. Chromium is Debian's (``make browser`` installs it); a missing browser fails the test with
+the install command rather than skipping it, because CI is meant to run it.
+
+>>> def test_x(jupyterlab, browser_page):            # doctest: +SKIP
+...     browser_page.goto(jupyterlab.url("lab/tree/demo.ipynb"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO_ROOT / "out" / "screenshots"
+SERVER_START_TIMEOUT = 60.0
+
+# JupyterLab settings that keep pop-ups (news, update checks) off the page under test.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+@dataclass
+class LabServer:
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no server log)"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _write_lab_settings(settings_dir: Path) -> None:
+    for rel, value in LAB_SETTINGS.items():
+        path = settings_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+def _wait_until_up(server: LabServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(server.url("api/status"), timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"JupyterLab did not answer within {timeout:g}s:\n{server.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group (server and kernels), then SIGKILL after a bound."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def lab_root(tmp_path: Path) -> Path:
+    """The folder JupyterLab serves; tests put their notebooks here."""
+    root = tmp_path / "lab"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
+    """A JupyterLab server for ``lab_root``; killed (with its kernels) when the test ends."""
+    home = tmp_path / "lab-home"
+    settings = home / "settings"
+    _write_lab_settings(settings)
+    env = dict(os.environ)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        IPYTHONDIR=str(home / "ipython"),
+        WANDB_DIR=str(lab_root),
+        WANDB_MODE="offline",
+        WANDB_SILENT="true",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("MPLBACKEND", None)  # let the kernel pick its inline backend
+    port = _free_port()
+    log_path = tmp_path / "jupyterlab.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={lab_root}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--LabApp.news_url=",
+        "--LabApp.extension_manager=readonly",  # no PyPI look-ups from the server
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI often run as root
+    with open(log_path, "wb") as log:
+        # A new session, so the whole group (server + kernels) can be ended at once.
+        process = subprocess.Popen(cmd, cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    server = LabServer(lab_root, port, process, log_path)
+    try:
+        _wait_until_up(server, SERVER_START_TIMEOUT)
+        yield server
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path, request: pytest.FixtureRequest):
+    """A page in headless Debian Chromium with a fresh, empty profile."""
+    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's Chromium with "
+            "`apt-get update && apt-get install -y chromium` (or `make browser`)",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 1000},
+        )
+        context.set_default_timeout(20_000)
+        page = context.pages[0] if context.pages else context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def save_screenshot():
+    """``save_screenshot(page, name)`` writes ``out/screenshots/<name>.png`` (ignored by git)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
