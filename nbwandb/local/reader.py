@@ -1,0 +1,394 @@
+"""Read a local wandb run (``wandb/offline-run-*``) back into plain Python data.
+
+>>> run = read_run("wandb/offline-run-20260101_120000-abc123")   # doctest: +SKIP
+>>> run.state, run.history[-1]["train/loss"], run.config["lr"]   # doctest: +SKIP
+('finished', 0.12, 0.001)
+>>> run.refresh()            # a run still being written: read the new records only
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import NbwandbError
+from .logfile import LogReader
+from .records import (
+    _decode_json,
+    decode_history,
+    decode_items,
+    item_json,
+    item_path,
+    media_entries,
+    record_module,
+    remove_path,
+    set_path,
+    unwrap_config,
+)
+
+CONSOLE_LIMIT = 10_000  # console lines kept (the newest); the file keeps them all
+
+
+@dataclass
+class LocalRun:
+    """Everything a ``.wandb`` run file holds, as plain Python data.
+
+    ``state``: "running" (no exit record yet), "finished" (exit code 0), "failed"
+    (non-zero exit code) or "crashed" (the file ends in a cut-off record, so the
+    writer died mid-write). ``truncated`` says the file ends in such a partial
+    record; every complete record before it is read.
+    """
+
+    path: Path
+    run_dir: Path
+    run_file: Path
+    id: str = ""
+    project: str = ""
+    entity: str = ""
+    name: str = ""
+    group: str = ""
+    tags: list[str] = field(default_factory=list)
+    job_type: str = ""
+    notes: str = ""
+    host: str = ""
+    start_time: _dt.datetime | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    exit_code: int | None = None
+    runtime: float | None = None
+    truncated: bool = False
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    use_artifacts: list[dict[str, Any]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    system: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    record_count: int = 0
+
+    # internals: the reader keeps its place in the file; summary values are decoded on demand
+    _reader: LogReader | None = field(default=None, repr=False, compare=False)
+    _summary_json: dict[tuple[str, ...], str | None] = field(default_factory=dict, repr=False, compare=False)
+    _summary_dirty: bool = field(default=False, repr=False, compare=False)
+    _console_partial: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _config_raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def state(self) -> str:
+        if self.exit_code is not None:
+            return "finished" if self.exit_code == 0 else "failed"
+        if self.truncated or not writer_alive(self.run_dir, self.host):
+            return "crashed"
+        return "running"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.run_dir / "files"
+
+    @property
+    def step(self) -> int | None:
+        """The last ``_step`` written (None before the first history row)."""
+        return self.history[-1].get("_step") if self.history else None
+
+    @property
+    def end_time(self) -> _dt.datetime | None:
+        if self.start_time is None or self.runtime is None:
+            return None
+        return self.start_time + _dt.timedelta(seconds=self.runtime)
+
+    def refresh(self) -> int:
+        """Read records written since the last read; returns how many were new."""
+        if self._reader is None:
+            self._reader = LogReader(self.run_file)
+        payloads = self._reader.read_available()
+        self.truncated = self._reader.truncated
+        if payloads:
+            _apply_records(self, payloads)
+        if self._summary_dirty:
+            self.summary = _materialise_summary(self._summary_json)
+            self._summary_dirty = False
+        return len(payloads)
+
+    def metric_keys(self) -> list[str]:
+        """Scalar history keys in first-seen order (``_step``/``_runtime``/... excluded)."""
+        seen: dict[str, None] = {}
+        for row in self.history:
+            for key, value in row.items():
+                if key not in seen and not key.startswith("_") and _is_number(value):
+                    seen[key] = None
+        return list(seen)
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalRun(id={self.id!r}, name={self.name!r}, project={self.project!r}, "
+            f"state={self.state!r}, steps={len(self.history)}, run_dir={str(self.run_dir)!r})"
+        )
+
+
+_PID_IN_DEBUG_LOG = re.compile(rb"MainThread:(\d+) ")
+
+
+def writer_pid(run_dir: Path) -> int | None:
+    """The pid of the process that started the run, from the first line of ``logs/debug.log``."""
+    try:
+        with open(run_dir / "logs" / "debug.log", "rb") as fh:
+            match = _PID_IN_DEBUG_LOG.search(fh.read(4096))
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def writer_alive(run_dir: Path, host: str = "") -> bool:
+    """False only when the run was written on this host by a process that is gone.
+
+    A run with no exit record is "running" while its process lives and "crashed"
+    after (SIGKILL, OOM, a dead kernel). Runs from other hosts count as alive: we
+    cannot tell from here.
+    """
+    if host and host != socket.gethostname():
+        return True
+    pid = writer_pid(run_dir)
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def resolve_run_file(path: Any) -> tuple[Path, Path]:
+    """``(run_dir, run_file)`` for a run folder, a ``.wandb`` file, a wandb folder
+    (its ``latest-run``) or a run handle with ``run_dir``/``run_file``."""
+    if hasattr(path, "run_dir") and not isinstance(path, (str, os.PathLike)):
+        run_file = getattr(path, "run_file", None)
+        if run_file:
+            return Path(path.run_dir), Path(run_file)
+        path = path.run_dir
+        if path is None:
+            raise NbwandbError("this run has no local run folder (was it started with use_wandb=False?)")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"read_run() got {type(path).__name__} {path!r}; pass a run folder "
+            "(wandb/offline-run-*), its .wandb file, or a run handle"
+        )
+    p = Path(path).expanduser()
+    if p.is_file():
+        if p.suffix != ".wandb":
+            raise NbwandbError(f"{str(p)!r} is not a .wandb run file; pass a wandb/offline-run-* folder or its .wandb file")
+        return p.parent, p
+    if p.is_dir():
+        found = sorted(p.glob("run-*.wandb")) or sorted(p.glob("*.wandb"))
+        if found:
+            return p, found[0]
+        latest = p / "latest-run"
+        if latest.is_dir():
+            return resolve_run_file(latest.resolve())
+        raise NbwandbError(
+            f"no .wandb run file in {str(p)!r}; pass a wandb/offline-run-* folder, "
+            "its run-<id>.wandb file, or a wandb folder with a latest-run link"
+        )
+    raise NbwandbError(f"run path {str(p)!r} does not exist; pass a wandb/offline-run-* folder or its .wandb file")
+
+
+def read_run(path: Any) -> LocalRun:
+    """Read a local run: a run folder, its ``.wandb`` file, or a run handle.
+
+    >>> run = read_run(nbwandb_run)        # doctest: +SKIP
+    >>> [row["train/loss"] for row in run.history]   # doctest: +SKIP
+    """
+    if hasattr(path, "flush") and getattr(path, "state", None) == "running" and hasattr(path, "run_dir"):
+        path.flush()  # rows still queued in nbwandb's writer reach wandb first
+    run_dir, run_file = resolve_run_file(path)
+    run = LocalRun(path=Path(run_dir), run_dir=Path(run_dir), run_file=Path(run_file))
+    # until the run record is read (or when the file holds only its header) the file name says the id
+    stem = run.run_file.stem
+    run.id = run.name = stem[4:] if stem.startswith("run-") else stem
+    run.refresh()
+    return run
+
+
+def follow_run(
+    path: Any, *, poll: float = 0.5, idle_timeout: float | None = 60.0
+) -> Iterator[LocalRun]:
+    """Yield the run each time new records appear, until it exits or goes idle.
+
+    >>> for run in follow_run("wandb/latest-run", idle_timeout=10):   # doctest: +SKIP
+    ...     print(run.step, run.summary.get("train/loss"))
+    """
+    run = read_run(path)
+    yield run
+    last_growth = time.monotonic()
+    while run.exit_code is None:
+        time.sleep(poll)
+        if run.refresh():
+            last_growth = time.monotonic()
+            yield run
+        elif idle_timeout is not None and time.monotonic() - last_growth > idle_timeout:
+            return
+
+
+def iter_records(path: Any) -> Iterator[Any]:
+    """Yield every complete protobuf ``Record`` in a run file, in order.
+
+    >>> [r.WhichOneof("record_type") for r in iter_records(run_dir)][:3]   # doctest: +SKIP
+    ['header', 'run', 'environment']
+    """
+    _, run_file = resolve_run_file(path)
+    pb = record_module()
+    reader = LogReader(run_file)
+    while True:
+        payloads = reader.read_available(max_bytes=4 * 1024 * 1024)
+        for payload in payloads:
+            yield pb.Record.FromString(payload)
+        if not payloads:
+            return
+
+
+def _timestamp(ts: Any) -> _dt.datetime | None:
+    if not ts.seconds and not ts.nanos:
+        return None
+    return _dt.datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=_dt.timezone.utc)
+
+
+def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
+    pb = record_module()
+    from_string = pb.Record.FromString
+    history_append = run.history.append
+    summary_json = run._summary_json
+    for payload in payloads:
+        record = from_string(payload)
+        kind = record.WhichOneof("record_type")
+        if kind == "history":
+            row = decode_history(record.history)
+            history_append(row)
+            if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key
+                for entry in media_entries(row, row.get("_step")):
+                    if entry["path"]:
+                        entry["file"] = str(run.files_dir / entry["path"])
+                    run.media.append(entry)
+        elif kind == "summary":
+            for item in record.summary.update:
+                path = item_path(item)
+                summary_json.pop(path, None)  # re-insert: the order of last writes decides overlaps
+                summary_json[path] = item_json(item)
+            for item in record.summary.remove:
+                path = item_path(item)
+                summary_json.pop(path, None)
+                summary_json[path] = None
+            run._summary_dirty = True
+        elif kind == "run":
+            _apply_run(run, record.run)
+        elif kind == "config":
+            _apply_config(run, record.config)
+        elif kind == "exit":
+            run.exit_code = record.exit.exit_code
+            if record.exit.runtime:
+                run.runtime = max(run.runtime or 0.0, float(record.exit.runtime))
+        elif kind in ("output_raw", "output"):
+            _apply_output(run, getattr(record, kind))
+        elif kind == "stats":
+            stats = record.stats
+            row = {"_timestamp": stats.timestamp.seconds + stats.timestamp.nanos / 1e9}
+            for item in stats.item:
+                row[item.key] = _decode_json(item.value_json)
+            run.system.append(row)
+        elif kind == "artifact":
+            run.artifacts.append(_artifact_dict(record.artifact))
+        elif kind == "use_artifact":
+            use = record.use_artifact
+            run.use_artifacts.append({"id": use.id, "type": use.type, "name": use.name})
+        elif kind == "files":
+            run.files.extend(f.path for f in record.files.files)
+    run.record_count += len(payloads)
+    if run.history:
+        # wandb-core writes no runtime in the exit record offline; the last row's is the best we have
+        last = run.history[-1].get("_runtime")
+        if _is_number(last):
+            run.runtime = max(run.runtime or 0.0, float(last))
+
+
+def _apply_run(run: LocalRun, rec: Any) -> None:
+    run.id = rec.run_id or run.id
+    run.project = rec.project or run.project
+    run.entity = rec.entity or run.entity
+    run.name = rec.display_name or run.name or rec.run_id
+    run.group = rec.run_group or run.group
+    run.job_type = rec.job_type or run.job_type
+    run.notes = rec.notes or run.notes
+    run.host = rec.host or run.host
+    if rec.tags:
+        run.tags = list(rec.tags)
+    if rec.HasField("start_time"):
+        run.start_time = _timestamp(rec.start_time) or run.start_time
+    if rec.HasField("config"):
+        _apply_config(run, rec.config)
+    if rec.HasField("summary"):
+        for item in rec.summary.update:
+            run._summary_json[item_path(item)] = item_json(item)
+        run._summary_dirty = True
+
+
+def _apply_config(run: LocalRun, rec: Any) -> None:
+    for item in rec.update:
+        set_path(run._config_raw, item_path(item), _decode_json(item_json(item)))
+    for item in rec.remove:
+        remove_path(run._config_raw, item_path(item))
+    run.config = unwrap_config(run._config_raw)
+
+
+def _apply_output(run: LocalRun, rec: Any) -> None:
+    # output_raw arrives in pieces ("text", "\n"); join per stream and split on newlines,
+    # keeping only what follows the last "\r" (progress bars redraw their line).
+    stream = "stderr" if rec.output_type == 1 else "stdout"
+    text = run._console_partial.get(stream, "") + rec.line
+    *complete, rest = text.split("\n")
+    for line in complete:
+        run.console.append(line.rsplit("\r", 1)[-1] if "\r" in line else line)
+    run._console_partial[stream] = rest
+    if len(run.console) > 2 * CONSOLE_LIMIT:
+        del run.console[:-CONSOLE_LIMIT]
+
+
+def _artifact_dict(rec: Any) -> dict[str, Any]:
+    metadata = _decode_json(rec.metadata) if rec.metadata else {}
+    return {
+        "name": rec.name,
+        "type": rec.type,
+        "aliases": list(rec.aliases),
+        "tags": list(rec.tags),
+        "description": rec.description,
+        "metadata": metadata if isinstance(metadata, dict) else {"value": metadata},
+        "digest": rec.digest,
+        "manifest": [
+            {"path": e.path, "digest": e.digest, "size": e.size, **({"ref": e.ref} if e.ref else {})}
+            for e in rec.manifest.contents
+        ],
+    }
+
+
+def _materialise_summary(summary_json: dict[tuple[str, ...], str | None]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, text in summary_json.items():
+        if text is None:
+            remove_path(out, path)
+        else:
+            set_path(out, path, _decode_json(text))
+    out.pop("_wandb", None)  # wandb's own bookkeeping (runtime), as in the W&B UI
+    return out
+
+
+__all__ = ["LocalRun", "decode_items", "follow_run", "iter_records", "read_run", "resolve_run_file"]

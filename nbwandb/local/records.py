@@ -1,0 +1,175 @@
+"""Decode wandb's protobuf ``Record`` messages into plain Python values.
+
+wandb stores each metric, summary and config value as JSON text (``value_json``)
+under a key (``key``) or a key path (``nested_key``: ``["img", "caption"]``). The
+helpers here turn them into dicts; a history row is decoded with one ``json.loads``
+for the whole row (much faster than one per value).
+
+>>> from wandb.proto import wandb_internal_pb2 as pb       # doctest: +SKIP
+>>> rec = pb.Record.FromString(payload)                   # doctest: +SKIP
+>>> decode_history(rec.history)                           # doctest: +SKIP
+{'_step': 3, 'train/loss': 0.25}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .._wandb import import_wandb
+
+_dumps = json.dumps
+_loads = json.loads
+# json.dumps(key) for keys seen before: history rows repeat the same few keys.
+_KEY_JSON: dict[str, str] = {}
+_KEY_JSON_LIMIT = 100_000
+
+# `_type` values of wandb media/data types that live in history rows.
+MEDIA_TYPES = {
+    "image-file": "image",
+    "images/separated": "images",
+    "table-file": "table",
+    "partitioned-table": "table",
+    "joined-table": "table",
+    "audio-file": "audio",
+    "video-file": "video",
+    "html-file": "html",
+    "object3D-file": "object3d",
+    "molecule-file": "molecule",
+    "plotly-file": "plotly",
+    "bokeh-file": "bokeh",
+    "histogram": "histogram",
+}
+
+
+def record_module() -> Any:
+    """wandb's generated protobuf module (imports wandb, with a clear error if missing)."""
+    import_wandb("reading a .wandb run file")
+    from wandb.proto import wandb_internal_pb2
+
+    return wandb_internal_pb2
+
+
+def item_path(item: Any) -> tuple[str, ...]:
+    """The key path of a HistoryItem/SummaryItem/ConfigItem."""
+    return (item.key,) if item.key else tuple(item.nested_key)
+
+
+def item_json(item: Any) -> str:
+    """The JSON text of an item's value (newer wandb may use typed fields instead)."""
+    text = item.value_json
+    if text:
+        return text
+    which = item.WhichOneof("value") if item.DESCRIPTOR.oneofs else None
+    if which is None or which == "none":
+        return "null"
+    if which == "json":
+        return item.json or "null"
+    return _dumps(getattr(item, which))
+
+
+def _key_json(key: str) -> str:
+    text = _KEY_JSON.get(key)
+    if text is None:
+        text = _dumps(key)
+        if len(_KEY_JSON) < _KEY_JSON_LIMIT:
+            _KEY_JSON[key] = text
+    return text
+
+
+def _decode_json(text: str) -> Any:
+    try:
+        return _loads(text)
+    except ValueError:
+        # wandb writes NaN/Infinity as bare words, which json accepts; anything else
+        # unreadable is kept as its text rather than dropping the value.
+        return text
+
+
+def set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """``target[a][b][c] = value`` for ``path == (a, b, c)``, creating dicts on the way."""
+    node = target
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = value
+
+
+def remove_path(target: dict[str, Any], path: tuple[str, ...]) -> None:
+    node: Any = target
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def decode_items(items: Iterable[Any]) -> dict[str, Any]:
+    """Decode repeated items into a (possibly nested) dict."""
+    out: dict[str, Any] = {}
+    for item in items:
+        set_path(out, item_path(item), _decode_json(item_json(item)))
+    return out
+
+
+def decode_history(history: Any) -> dict[str, Any]:
+    """One HistoryRecord as a row dict (nested keys become nested dicts); ``_step`` included."""
+    parts = []
+    nested = False
+    for item in history.item:
+        key = item.key
+        if not key:
+            nk = item.nested_key
+            if len(nk) != 1:
+                nested = True
+                break
+            key = nk[0]
+        parts.append(_key_json(key) + ":" + (item.value_json or item_json(item)))
+    if nested:
+        row = decode_items(history.item)
+    else:
+        try:
+            row = _loads("{" + ",".join(parts) + "}")
+        except ValueError:
+            row = decode_items(history.item)
+    if "_step" not in row and history.HasField("step"):
+        row["_step"] = history.step.num
+    return row
+
+
+def unwrap_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``_wandb`` and unwrap the ``{"value": v, "desc": ...}`` form of config files/API.
+
+    wandb's ``config.yaml`` and the public API store each entry as ``{"value": v}``;
+    the run file stores plain values. Entries are unwrapped only when every entry has
+    that form, so a user's own ``{"value": 3}`` setting is left alone in a plain config.
+    """
+    entries = {k: v for k, v in config.items() if k != "_wandb"}
+    wrapped = entries and all(
+        isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"} for v in entries.values()
+    )
+    return {k: v["value"] for k, v in entries.items()} if wrapped else entries
+
+
+def media_entries(row: dict[str, Any], step: Any) -> list[dict[str, Any]]:
+    """The wandb media values in one history row (images, tables, audio, ...)."""
+    found = []
+    for key, value in row.items():
+        if isinstance(value, dict) and value.get("_type") in MEDIA_TYPES:
+            entry: dict[str, Any] = {
+                "key": key,
+                "step": step,
+                "type": MEDIA_TYPES[value["_type"]],
+                "wandb_type": value["_type"],
+                "path": value.get("path"),
+            }
+            for name in ("size", "width", "height", "format", "caption", "sha256",
+                         "nrows", "ncols", "count", "filenames", "captions", "grouping"):
+                if name in value:
+                    entry[name] = value[name]
+            found.append(entry)
+    return found

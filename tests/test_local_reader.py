@@ -1,0 +1,203 @@
+"""nbwandb.local.read_run against real offline runs, cross-checked with `wandb leet inspect`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nbwandb
+from nbwandb.local import iter_records, read_run
+from nbwandb.local.logfile import BLOCK_LEN, FILE_HEADER_LEN, LogReader
+
+WANDB_CLI = str(Path(sys.executable).with_name("wandb"))
+
+
+def leet_summary(path: Path) -> dict:
+    out = subprocess.run(
+        [WANDB_CLI, "leet", "inspect", "--summary", "--json", str(path)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def leet_records(path: Path) -> list[dict]:
+    out = subprocess.run(
+        [WANDB_CLI, "leet", "inspect", "--json", str(path)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def assert_matches_leet(run_dir: Path) -> None:
+    ours = read_run(run_dir)
+    theirs = leet_summary(run_dir)
+    assert ours.id == theirs["run_id"]
+    assert ours.project == theirs["project"]
+    assert ours.config == theirs.get("config", {})
+    assert ours.summary == theirs.get("summary", {})
+    assert ours.step == theirs["step"]
+    assert ours.exit_code == theirs["exit_code"]
+    assert ours.state == theirs["state"]
+    assert ours.tags == theirs.get("tags", [])
+    history = [r["history"] for r in leet_records(run_dir) if r["type"] == "history"]
+    assert len(ours.history) == len(history)
+    # leet prints nested keys flat ("img.caption"); compare the scalar metrics row by row
+    for mine, row in zip(ours.history, history, strict=True):
+        for key, value in row["item"].items():
+            if "." not in key:
+                assert mine[key] == value, key
+
+
+@pytest.fixture
+def nbwandb_run(isolated: Path) -> Path:
+    run = nbwandb.init("reader", config={"lr": 0.01, "layers": [8, 4], "opt": {"name": "adam"}},
+                       mode="offline", group="g1", tags=["a", "b"], quiet=True)
+    for step in range(30):
+        run.log({"loss": 1.0 / (step + 1), "lr": 0.01}, step=step, prefix="train")
+        if step % 10 == 9:
+            run.log({"acc": step / 30}, step=step, prefix="val")
+    run.finish()
+    return Path(run.run_dir)
+
+
+def test_nbwandb_run_matches_leet(nbwandb_run: Path) -> None:
+    run = read_run(nbwandb_run)
+    assert run.state == "finished" and run.exit_code == 0 and not run.truncated
+    assert run.config == {"lr": 0.01, "layers": [8, 4], "opt": {"name": "adam"}}
+    assert run.group == "g1" and run.tags == ["a", "b"]
+    assert [row["global_step"] for row in run.history] == list(range(30))
+    assert [row["_step"] for row in run.history] == list(range(30))
+    assert run.history[4]["train/loss"] == pytest.approx(0.2)
+    assert [row["val/acc"] for row in run.history if "val/acc" in row] == pytest.approx([0.3, 19 / 30, 29 / 30])
+    assert run.summary["train/loss"] == pytest.approx(1 / 30)
+    assert run.start_time is not None and run.runtime is not None and run.runtime >= 0
+    assert_matches_leet(nbwandb_run)
+
+
+def test_accepts_file_handle_and_wandb_dir(nbwandb_run: Path, isolated: Path) -> None:
+    by_dir = read_run(nbwandb_run)
+    by_file = read_run(by_dir.run_file)
+    by_latest = read_run(isolated / "wandb")  # follows wandb/latest-run
+    assert by_file.history == by_dir.history == by_latest.history
+    with pytest.raises(nbwandb.NbwandbError, match="does not exist"):
+        read_run(isolated / "nope")
+    with pytest.raises(TypeError, match="run folder"):
+        read_run(42)
+    bogus = isolated / "bogus.wandb"
+    bogus.write_bytes(b"not a run file")
+    with pytest.raises(nbwandb.NbwandbError, match="not a wandb run file"):
+        read_run(bogus)
+
+
+def test_raw_wandb_run_failed_with_media_artifacts_console(isolated: Path) -> None:
+    import numpy as np
+    import wandb
+
+    run = wandb.init(project="raw", name="raw-run", job_type="eval", config={"batch": 32})
+    run.config.update({"later": "yes"})
+    for i in range(3):
+        run.log({"train/loss": 3 - i})
+    image = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    run.log({"sample": wandb.Image(image, caption="eight"),
+             "preds": wandb.Table(columns=["x", "y"], data=[[1, 2], [3, 4], [5, 6]])})
+    print("hello from the run")
+    ckpt = isolated / "model.pt"
+    ckpt.write_bytes(b"weights" * 10)
+    art = wandb.Artifact("model-test", type="model", metadata={"epoch": 3})
+    art.add_file(str(ckpt))
+    run.log_artifact(art, aliases=["best"])
+    run.summary["best_acc"] = 0.9
+    run.finish(exit_code=3)
+    run_dir = Path(run.dir).parent
+
+    local = read_run(run_dir)
+    assert local.name == "raw-run" and local.job_type == "eval"
+    assert local.config == {"batch": 32, "later": "yes"}
+    assert local.exit_code == 3 and local.state == "failed"
+    assert local.summary["best_acc"] == 0.9
+    kinds = {m["key"]: m for m in local.media}
+    assert kinds["sample"]["type"] == "image" and kinds["sample"]["width"] == 8
+    assert kinds["sample"]["caption"] == "eight" and Path(kinds["sample"]["file"]).is_file()
+    assert kinds["preds"]["type"] == "table" and kinds["preds"]["nrows"] == 3 and kinds["preds"]["ncols"] == 2
+    assert kinds["sample"]["step"] == 3
+    model = next(a for a in local.artifacts if a["name"] == "model-test")
+    assert model["type"] == "model" and "best" in model["aliases"] and model["metadata"] == {"epoch": 3}
+    assert model["manifest"][0]["path"] == "model.pt" and model["manifest"][0]["size"] == 70
+    assert model["digest"]
+    assert "hello from the run" in local.console
+    assert_matches_leet(run_dir)
+
+
+def test_record_split_over_blocks(isolated: Path) -> None:
+    import wandb
+
+    big = "x" * (3 * BLOCK_LEN)  # one config value spanning FIRST/MIDDLE/LAST chunks
+    run = wandb.init(project="big", config={"big": big})
+    for i in range(5):
+        run.log({"v": i, "blob": "y" * 20000})
+    run.finish()
+    run_dir = Path(run.dir).parent
+    local = read_run(run_dir)
+    assert local.config["big"] == big
+    assert [row["v"] for row in local.history] == list(range(5))
+    assert local.history[-1]["blob"] == "y" * 20000
+    assert local.run_file.stat().st_size > 3 * BLOCK_LEN
+    assert_matches_leet(run_dir)
+    kinds = [r.WhichOneof("record_type") for r in iter_records(run_dir)]
+    assert kinds[0] == "header" and kinds.count("history") == 5 and kinds[-1] == "exit"
+
+
+def test_truncated_file_reads_complete_records(nbwandb_run: Path, isolated: Path) -> None:
+    full = read_run(nbwandb_run)
+    data = full.run_file.read_bytes()
+    cut_dir = isolated / "cut"
+    cut_dir.mkdir()
+    cut_file = cut_dir / full.run_file.name
+    # cut at many points; each cut keeps a prefix of the rows and is flagged when mid-record
+    for cut in (FILE_HEADER_LEN + 3, len(data) // 3, len(data) // 2 + 1, len(data) - 5):
+        cut_file.write_bytes(data[:cut])
+        part = read_run(cut_dir)
+        assert part.truncated
+        assert part.state == "crashed" and part.exit_code is None
+        assert part.history == full.history[: len(part.history)]
+        # leet reads the same cut file: it must see the same number of complete history rows
+        leet_rows = [r for r in leet_records(cut_file) if r["type"] == "history"]
+        assert len(part.history) == len(leet_rows)
+    cut_file.write_bytes(data[: len(data) // 2 + 1])
+    assert 0 < len(read_run(cut_dir).history) < len(full.history)
+
+
+def test_refresh_reads_on_from_last_offset(nbwandb_run: Path, isolated: Path) -> None:
+    full = read_run(nbwandb_run)
+    data = full.run_file.read_bytes()
+    live_dir = isolated / "live"
+    live_dir.mkdir()
+    live_file = live_dir / full.run_file.name
+    live_file.write_bytes(data[: len(data) // 2 + 7])  # the writer is mid-record
+    shutil.copytree(nbwandb_run / "logs", live_dir / "logs")
+    live = read_run(live_dir)
+    seen = len(live.history)
+    offset = live._reader.offset
+    with open(live_file, "ab") as fh:
+        fh.write(data[len(data) // 2 + 7:])
+    new = live.refresh()
+    assert new > 0 and live._reader.offset > offset
+    assert not live.truncated and live.state == "finished"
+    assert seen < len(live.history) == len(full.history)
+    assert live.history == full.history and live.summary == full.summary
+
+
+def test_log_reader_rejects_bad_chunk(nbwandb_run: Path, isolated: Path) -> None:
+    data = bytearray(read_run(nbwandb_run).run_file.read_bytes())
+    data[FILE_HEADER_LEN + 200] ^= 0xFF  # flip a byte inside an early record: checksum fails
+    bad = isolated / "run-bad.wandb"
+    bad.write_bytes(bytes(data))
+    reader = LogReader(bad)
+    payloads = reader.read_available()
+    assert reader.truncated and reader.corrupt_reason
+    assert len(payloads) < 5
