@@ -325,11 +325,17 @@ class Run:
     # -- artifacts --------------------------------------------------------------------------
     def log_checkpoint(self, path: str | Path, *, name: str | None = None,
                        metadata: Mapping[str, Any] | None = None, aliases: Iterable[str] = (),
-                       type: str = "model", **options: Any) -> Any:
-        """Log a checkpoint file or folder as artifact ``model-{run.id}`` with ``latest``."""
+                       type: str = "model", every: int | None = None, step: int | None = None,
+                       monitor: str | None = None, mode: str = "min", value: float | None = None) -> Any:
+        """Log a checkpoint file or folder as artifact ``model-{run.id}`` with ``latest``.
+
+        ``every=N`` (with ``step``) logs every N steps; ``monitor``/``mode`` add ``best``
+        on improvement; unchanged files are skipped. See ``nbwandb.artifacts.log_checkpoint``.
+        """
         from .artifacts import log_checkpoint
 
-        return log_checkpoint(self, path, name=name, metadata=metadata, aliases=aliases, type=type, **options)
+        return log_checkpoint(self, path, name=name, metadata=metadata, aliases=aliases, type=type,
+                              every=every, step=step, monitor=monitor, mode=mode, value=value)
 
     def log_dataset(self, path: str | Path, name: str, *, metadata: Mapping[str, Any] | None = None,
                     type: str = "dataset") -> Any:
