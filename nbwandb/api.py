@@ -6,6 +6,7 @@ nbwandb: offline run 'demo-1' (abc123) in ./wandb/offline-run-... (mode='offline
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -106,11 +107,17 @@ def init(
     ranks = rank_info()
     if distributed is not None and distributed not in DISTRIBUTED_STRATEGIES:
         raise ValueError(f"distributed={distributed!r} is not accepted; use 'main', 'group' or None")
+    make_run: Any = Run
     if ranks.world_size > 1:
+        from . import distributed as ddp
+
         strategy = distributed or "main"
         if strategy == "main" and not ranks.is_main:
-            return NoOpRun(f"rank {ranks.rank} of {ranks.world_size}: only rank 0 logs",
-                           step_metric=step_metric, config=config_dict)
+            # Never touches wandb; its log(reduce=...) joins rank 0's reduction.
+            return ddp.FollowerRun(ranks, step_metric=step_metric, config=config_dict)
+        if strategy == "group":
+            group, name, job_type = ddp.group_identity(ranks, group=group, name=name, job_type=job_type)
+        make_run = functools.partial(ddp.DistributedRun, ranks=ranks, strategy=strategy)
 
     from ._wandb import import_wandb
 
@@ -145,8 +152,8 @@ def init(
     # The guide's fix for x-axis mismatch: every metric is plotted against the step metric.
     wandb_run.define_metric(step_metric)
     wandb_run.define_metric("*", step_metric=step_metric)
-    run = Run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
-              step_metric=step_metric, queue_size=queue_size)
+    run = make_run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
+                   step_metric=step_metric, queue_size=queue_size)
     session.set_active(run)
     if not quiet:
         _announce(run)
