@@ -1,0 +1,157 @@
+"""Shared helpers for the media converters: describing inputs, plain numpy arrays, errors.
+
+Every converter turns what the user holds (torch tensor on any device, numpy array,
+Python list) into a host numpy array first, so the rest of the code has one path.
+
+>>> describe(np.zeros((2, 3), dtype=np.float32))   # doctest: +SKIP
+'a numpy array of shape (2, 3) and dtype float32'
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..errors import NbwandbError
+
+
+class MediaError(NbwandbError, ValueError):
+    """A media value has the wrong shape, size or values (also a ValueError)."""
+
+
+class MediaTypeError(NbwandbError, TypeError):
+    """A media value is of a type or dtype that cannot be converted (also a TypeError)."""
+
+
+class MediaDependencyError(NbwandbError, ImportError):
+    """An optional encoder (moviepy, imageio, soundfile, pandas) is missing."""
+
+
+# Keys already warned about, per kind of warning: a one-time warning per key, bounded so
+# a loop over fresh keys cannot grow memory.
+_WARNED: dict[str, set[str]] = {}
+_MAX_WARNED_KEYS = 1000
+
+
+def warn_once(kind: str, key: str, message: str) -> None:
+    """Warn with NbwandbWarning once per (kind, key)."""
+    from ..run import NbwandbWarning
+
+    seen = _WARNED.setdefault(kind, set())
+    if key in seen:
+        return
+    if len(seen) < _MAX_WARNED_KEYS:
+        seen.add(key)
+    warnings.warn(message, NbwandbWarning, stacklevel=4)
+
+
+def is_torch_tensor(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def describe(x: Any) -> str:
+    """A short description of a value for error messages: its type, shape, dtype, device."""
+    if is_torch_tensor(x):
+        where = f" on {x.device}" if str(x.device) != "cpu" else ""
+        return f"a torch tensor of shape {tuple(x.shape)} and dtype {x.dtype}{where}"
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of shape {x.shape} and dtype {x.dtype}"
+    if type(x).__module__.startswith("PIL."):
+        return f"a PIL image of size {getattr(x, 'size', '?')} and mode {getattr(x, 'mode', '?')}"
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a {type(x).__module__}.{type(x).__qualname__}" if type(x).__module__ != "builtins" \
+        else f"a {type(x).__name__}"
+
+
+def to_numpy(x: Any, *, key: str, what: str, accepted: str) -> np.ndarray:
+    """A host numpy array from a torch tensor (any device, with grad), numpy array or list.
+
+    Half-precision floats become float32 (numpy has no bfloat16).
+    """
+    if is_torch_tensor(x):
+        import torch
+
+        t = x.detach()
+        if t.dtype in (torch.bfloat16, torch.float16):
+            t = t.float()
+        if t.is_complex():
+            raise MediaTypeError(f"{what} {key!r}: got {describe(x)}; accepted: {accepted}")
+        return t.cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x)
+        except ValueError as exc:  # ragged nested lists
+            raise MediaError(f"{what} {key!r}: got {describe(x)} that is not rectangular ({exc}); "
+                             f"accepted: {accepted}") from None
+        if arr.dtype == object:
+            raise MediaTypeError(f"{what} {key!r}: got {describe(x)} of mixed or non-numeric values; "
+                                 f"accepted: {accepted}")
+        return arr
+    raise MediaTypeError(f"{what} {key!r}: got {describe(x)}; accepted: {accepted}")
+
+
+def check_numeric(arr: np.ndarray, *, key: str, what: str, accepted: str, original: Any) -> None:
+    """Reject dtypes that are not bool/int/float, and non-finite floats."""
+    if arr.dtype.kind not in "biuf":
+        raise MediaTypeError(
+            f"{what} {key!r}: got {describe(original)}; dtype {arr.dtype} is not accepted "
+            f"(use bool, integer or float values); accepted: {accepted}"
+        )
+    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise MediaError(
+            f"{what} {key!r}: got {describe(original)} with {bad} non-finite value(s) (NaN or inf); "
+            f"replace them first, e.g. torch.nan_to_num(x) or np.nan_to_num(x)"
+        )
+
+
+def scalar(value: Any) -> Any:
+    """A plain Python value from numpy/torch 0-d values (other values unchanged)."""
+    if is_torch_tensor(value) and value.numel() == 1:
+        return value.detach().reshape(()).item()
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    return value
+
+
+def positive_int(value: Any, *, name: str, what: str, key: str, upper: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1 \
+            or (upper is not None and value > upper):
+        limit = f" and at most {upper}" if upper is not None else ""
+        raise MediaError(f"{what} {key!r}: {name}={value!r} is not accepted; use an int >= 1{limit}")
+    return int(value)
+
+
+def media_list(items: list[Any]) -> Any:
+    """A list of wandb media that ``run.log`` takes as one value (wandb's batch form).
+
+    ``run.log`` accepts wandb data types only; a plain list is not one. This list also
+    inherits wandb's base value class, so it passes that check while wandb still sees a
+    list of images and writes one ``images/separated`` entry with all the files.
+    """
+    return _media_list_class()(items)
+
+
+_MEDIA_LIST: type | None = None
+
+
+def _media_list_class() -> type:
+    global _MEDIA_LIST
+    if _MEDIA_LIST is None:
+        from wandb.sdk.data_types.base_types.wb_value import WBValue
+
+        class MediaList(list, WBValue):  # type: ignore[misc]
+            def __init__(self, items: list[Any]) -> None:
+                list.__init__(self, items)
+                WBValue.__init__(self)
+
+            __eq__ = list.__eq__  # type: ignore[assignment]
+            __hash__ = None  # type: ignore[assignment]
+
+        _MEDIA_LIST = MediaList
+    return _MEDIA_LIST

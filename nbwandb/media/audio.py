@@ -1,0 +1,85 @@
+"""Audio from numpy arrays or torch tensors.
+
+Layout: ``(samples,)`` is mono; a 2-D value is ``(channels, samples)`` as torchaudio and
+librosa return it. A ``(samples, channels)`` array (soundfile's layout) is also taken
+when its first axis is the longer one. Floats are expected in ``[-1, 1]``; louder
+waveforms are scaled down by their peak with a one-time warning (wandb's 16-bit WAV would
+clip them). ``int16``/``int32`` samples are written as they are.
+
+>>> run.log_audio("speech", torch.sin(torch.linspace(0, 900, 16000)), 16000)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..metrics import join_key
+from .arrays import (
+    MediaError,
+    MediaTypeError,
+    check_numeric,
+    describe,
+    positive_int,
+    to_numpy,
+    warn_once,
+)
+
+AUDIO_SHAPES = ("(samples,) mono, or (channels, samples) with up to 32 channels (or (samples, channels)); "
+                "float in [-1, 1] or int16/int32")
+MAX_CHANNELS = 32
+
+
+def to_waveform(x: Any, *, key: str = "audio") -> np.ndarray:
+    """A ``(samples,)`` or ``(samples, channels)`` array as soundfile writes it.
+
+    >>> to_waveform(np.zeros((2, 100), dtype=np.float32), key="a").shape
+    (100, 2)
+    """
+    arr = to_numpy(x, key=key, what="audio", accepted=AUDIO_SHAPES)
+    check_numeric(arr, key=key, what="audio", accepted=AUDIO_SHAPES, original=x)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim == 2:
+        channels_first = arr.shape[0] <= arr.shape[1]
+        channels = arr.shape[0] if channels_first else arr.shape[1]
+        if channels > MAX_CHANNELS:
+            raise MediaError(f"audio {key!r}: got {describe(x)}, read as {channels} channels; "
+                             f"accepted: {AUDIO_SHAPES} (a batch of clips: log them one by one)")
+        arr = arr.T if channels_first else arr
+    elif arr.ndim != 1:
+        raise MediaError(f"audio {key!r}: got {describe(x)}; accepted: {AUDIO_SHAPES}")
+    if arr.shape[0] == 0:
+        raise MediaError(f"audio {key!r}: got {describe(x)} with no samples; accepted: {AUDIO_SHAPES}")
+    if arr.dtype in (np.int16, np.int32):
+        return np.ascontiguousarray(arr)
+    if arr.dtype.kind in "biu":
+        raise MediaTypeError(f"audio {key!r}: got {describe(x)}; integer samples must be int16 or int32 "
+                             f"(or pass floats in [-1, 1]); accepted: {AUDIO_SHAPES}")
+    arr = arr.astype(np.float32)
+    peak = float(np.abs(arr).max())
+    if peak > 1.0:
+        warn_once("audio-range", key, f"audio {key!r}: samples reach {peak:g}, outside [-1, 1]; they are "
+                  "divided by their peak so the WAV file does not clip")
+        arr = arr / peak
+    return np.ascontiguousarray(arr)
+
+
+def log_audio(run: Any, key: str, waveform: Any, sample_rate: int, *, caption: str | None = None,
+              step: int | None = None, prefix: str | None = None) -> None:
+    """Log a waveform as a WAV file (needs ``soundfile``: ``pip install 'nbwandb[media]'``)."""
+    from .images import _check_caption, _wandb
+
+    full = join_key(prefix, key)
+    rate = positive_int(sample_rate, name="sample_rate", what="audio", key=full)
+    _check_caption(caption, key=full)
+    data = to_waveform(waveform, key=full)
+    try:
+        import soundfile  # noqa: F401  (wandb imports it to write the WAV)
+    except ImportError:
+        from .arrays import MediaDependencyError
+
+        raise MediaDependencyError(f"audio {full!r}: writing audio needs the soundfile package; install it "
+                                   "with `pip install 'nbwandb[media]'` (or `pip install soundfile`)") from None
+    run.log({key: _wandb().Audio(data, sample_rate=rate, caption=caption)}, step=step, prefix=prefix)

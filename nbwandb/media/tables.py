@@ -1,0 +1,290 @@
+"""Tables and text: from lists of rows, dicts of columns, pandas DataFrames, 2-D arrays.
+
+Cells may hold images (tensors, arrays, PIL images, figures: converted as in
+``nbwandb.media.images``), numbers (numpy/torch scalars become Python numbers), strings.
+A table over wandb's row limit (``wandb.Table.MAX_ROWS``, 10 000) raises unless you ask
+for a sample with ``sample=N`` (N rows drawn with a fixed seed, kept in their order).
+
+>>> run.log_table("preds", {"image": x[:8], "label": y[:8], "pred": p[:8]}, step=1)  # doctest: +SKIP
+>>> table = PredictionTable()                                                # doctest: +SKIP
+>>> table.add_batch(epoch, x[:8], y[:8], p[:8], scores[:8]); table.log(run, "samples")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..metrics import join_key
+from .arrays import (
+    MediaError,
+    MediaTypeError,
+    describe,
+    is_torch_tensor,
+    positive_int,
+    scalar,
+    warn_once,
+)
+
+TABLE_ACCEPTED = ("a list of rows (lists/tuples, or dicts), a dict {column: values}, "
+                  "a pandas DataFrame, or a 2-D array")
+SAMPLE_SEED = 0
+
+
+def default_max_rows() -> int:
+    """wandb's row limit for a table logged to a run."""
+    from .images import _wandb
+
+    return int(_wandb().Table.MAX_ROWS)
+
+
+def table_rows(data: Any, columns: Sequence[str] | None = None, *, key: str = "table",
+               sample: int | None = None, max_rows: int | None = None) -> tuple[list[str], list[list[Any]]]:
+    """``(columns, rows)`` with every cell converted to a value wandb tables take.
+
+    >>> table_rows({"a": [1, 2], "b": ["x", "y"]}, key="t")
+    (['a', 'b'], [[1, 'x'], [2, 'y']])
+    """
+    names, raw = _columns_and_rows(data, columns, key=key)
+    limit = max_rows if max_rows is not None else default_max_rows()
+    if sample is not None:
+        sample = positive_int(sample, name="sample", what="table", key=key, upper=limit)
+        if sample < len(raw):
+            picked = sorted(random.Random(SAMPLE_SEED).sample(range(len(raw)), sample))
+            raw = [raw[i] for i in picked]
+    elif len(raw) > limit:
+        raise MediaError(
+            f"table {key!r}: {len(raw)} rows is over wandb's limit of {limit} rows per table; "
+            f"pass sample=N (N <= {limit}) to log N rows drawn at random, or slice the data"
+        )
+    rows = [[_cell(value, key=key, column=names[j], row=i) for j, value in enumerate(row)]
+            for i, row in enumerate(raw)]
+    return names, rows
+
+
+def make_table(data: Any, columns: Sequence[str] | None = None, *, key: str = "table",
+               sample: int | None = None) -> Any:
+    """A ``wandb.Table`` from rows, a dict of columns, a DataFrame or a 2-D array."""
+    from .images import _wandb
+
+    names, rows = table_rows(data, columns, key=key, sample=sample)
+    try:
+        return _wandb().Table(columns=names, data=rows)
+    except TypeError as exc:  # wandb checks that each column keeps one type
+        raise MediaTypeError(f"table {key!r}: {exc} (each column must hold one type of value; "
+                             "None is allowed)") from None
+
+
+def log_table(run: Any, key: str, data: Any, *, columns: Sequence[str] | None = None,
+              sample: int | None = None, step: int | None = None, prefix: str | None = None) -> None:
+    """Log a table; ``columns`` names the columns of row lists (or picks DataFrame/dict columns)."""
+    full = join_key(prefix, key)
+    run.log({key: make_table(data, columns, key=full, sample=sample)}, step=step, prefix=prefix)
+
+
+def log_text(run: Any, key: str, text: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+    """Log text as a table: a string is one row of column ``text``, a list of strings one row each.
+
+    Rows of several cells, or a dict of columns, become a table as in ``log_table``.
+
+    >>> run.log_text("generated", ["a cat sat", "a dog ran"], step=3)   # doctest: +SKIP
+    """
+    full = join_key(prefix, key)
+    if isinstance(text, str):
+        data: Any = {"text": [text]}
+    elif isinstance(text, (list, tuple)) and text and all(isinstance(t, str) for t in text):
+        data = {"text": list(text)}
+    elif isinstance(text, (list, tuple, Mapping)) and text:
+        data = text
+    else:
+        raise MediaTypeError(f"text {full!r}: got {describe(text)}; accepted: a string, a non-empty "
+                             "list of strings, or rows/columns of text as log_table takes")
+    run.log({key: make_table(data, key=full)}, step=step, prefix=prefix)
+
+
+class PredictionTable:
+    """Sample predictions over time: rows (epoch, image, label, prediction, score), one table.
+
+    Rows are kept as small uint8 arrays (at most ``max_rows``; the oldest go first, with a
+    warning), and each ``log`` writes the whole table so far, so the W&B table grows epoch
+    by epoch.
+
+    >>> table = PredictionTable()                                     # doctest: +SKIP
+    >>> for epoch in range(3):                                        # doctest: +SKIP
+    ...     table.add(epoch, x[0], label="cat", prediction="dog", score=0.3)
+    ...     table.log(run, "predictions", step=epoch)
+    """
+
+    columns = ("epoch", "image", "label", "prediction", "score")
+
+    def __init__(self, *, max_rows: int = 10_000) -> None:
+        self.max_rows = positive_int(max_rows, name="max_rows", what="PredictionTable", key="max_rows")
+        self._rows: deque[tuple[Any, ...]] = deque(maxlen=self.max_rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, epoch: int, image: Any, label: Any, prediction: Any, score: float | None = None) -> None:
+        """Add one row; ``image`` is anything ``to_image_array`` takes."""
+        from .images import to_image_array
+
+        self._append(epoch, to_image_array(image, key="PredictionTable.add"), label, prediction, score)
+
+    def add_batch(self, epoch: int, images: Any, labels: Sequence[Any], predictions: Sequence[Any],
+                  scores: Sequence[float] | None = None) -> None:
+        """Add one row per image of a batch (converted in one vectorised step)."""
+        from .images import _list_to_arrays, to_image_batch
+
+        where = "PredictionTable.add_batch"
+        arrays = _list_to_arrays(images, key=where) if isinstance(images, (list, tuple)) \
+            else to_image_batch(images, key=where)
+        n = len(arrays)
+        for name, values in (("labels", labels), ("predictions", predictions), ("scores", scores)):
+            if values is not None and len(values) != n:
+                raise MediaError(f"{where}: got {len(values)} {name} for {n} images; pass one per image")
+        for i in range(n):
+            self._append(epoch, arrays[i], labels[i], predictions[i], None if scores is None else scores[i])
+
+    def _append(self, epoch: Any, image: np.ndarray, label: Any, prediction: Any, score: Any) -> None:
+        epoch = scalar(epoch)
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise MediaTypeError(f"PredictionTable: epoch must be an int, got {describe(epoch)}")
+        score = scalar(score)
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise MediaTypeError(f"PredictionTable: score must be a number or None, got {describe(score)}")
+        if len(self._rows) == self.max_rows:
+            warn_once("prediction-table", str(id(self)),
+                      f"PredictionTable is full ({self.max_rows} rows); the oldest rows are dropped")
+        self._rows.append((epoch, image.copy(), _label(label), _label(prediction), score))
+
+    def rows(self) -> list[list[Any]]:
+        """The rows as lists (images as (H, W, C) uint8 arrays), e.g. for a notebook preview."""
+        return [list(row) for row in self._rows]
+
+    def to_wandb(self) -> Any:
+        """A fresh ``wandb.Table`` of all rows so far."""
+        from .images import _array_to_pil, _wandb
+
+        wandb = _wandb()
+        data = [[e, wandb.Image(_array_to_pil(img)), label, pred, score]
+                for e, img, label, pred, score in self._rows]
+        return wandb.Table(columns=list(self.columns), data=data)
+
+    def log(self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None) -> None:
+        """Log all rows so far as one table under ``key``."""
+        if not self._rows:
+            raise MediaError(f"PredictionTable {join_key(prefix, key)!r}: no rows yet; call add(...) first")
+        if not getattr(run, "enabled", True):
+            return
+        run.log({key: self.to_wandb()}, step=step, prefix=prefix)
+
+    def __repr__(self) -> str:
+        return f"<PredictionTable {len(self)} rows, columns {list(self.columns)}>"
+
+
+# -- internals ----------------------------------------------------------------------------------
+def _label(value: Any) -> Any:
+    value = scalar(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise MediaTypeError(f"PredictionTable: labels and predictions must be str or numbers, got {describe(value)}")
+
+
+def _columns_and_rows(data: Any, columns: Sequence[str] | None, *, key: str) -> tuple[list[str], list[Any]]:
+    if columns is not None:
+        if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+            raise MediaTypeError(f"table {key!r}: columns must be a list of strings, got {columns!r}")
+        columns = list(columns)
+        if len(set(columns)) != len(columns):
+            raise MediaError(f"table {key!r}: columns {columns} has duplicate names")
+    if _is_dataframe(data):
+        data = {str(c): data[c].tolist() for c in data.columns}
+    if isinstance(data, Mapping):
+        return _from_columns(data, columns, key=key)
+    if is_torch_tensor(data) or isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise MediaError(f"table {key!r}: got {describe(data)}; accepted: {TABLE_ACCEPTED}")
+        data = list(data)
+    if not isinstance(data, (list, tuple)):
+        raise MediaTypeError(f"table {key!r}: got {describe(data)}; accepted: {TABLE_ACCEPTED}")
+    if data and all(isinstance(row, Mapping) for row in data):
+        names = columns or list(dict.fromkeys(k for row in data for k in row))
+        return [str(n) for n in names], [[row.get(n) for n in names] for row in data]
+    if not data:
+        if columns is None:
+            raise MediaError(f"table {key!r}: got no rows and no columns; pass columns=[...] for an empty table")
+        return columns, []
+    rows = []
+    width = len(columns) if columns is not None else None
+    for i, row in enumerate(data):
+        if is_torch_tensor(row) or isinstance(row, np.ndarray):
+            row = list(row)
+        if not isinstance(row, (list, tuple)):
+            raise MediaTypeError(f"table {key!r}: row {i} is {describe(row)}; each row must be a list or "
+                                 f"tuple of cells; accepted: {TABLE_ACCEPTED}")
+        width = len(row) if width is None else width
+        if len(row) != width:
+            what = f"the {width} columns {columns}" if columns is not None else f"row 0's {width} cells"
+            raise MediaError(f"table {key!r}: row {i} has {len(row)} cells, not {what}")
+        rows.append(list(row))
+    return (columns or [f"c{j}" for j in range(width or 0)]), rows
+
+
+def _from_columns(data: Mapping[Any, Any], columns: list[str] | None, *,
+                  key: str) -> tuple[list[str], list[Any]]:
+    if not data:
+        raise MediaError(f"table {key!r}: got an empty dict; accepted: {TABLE_ACCEPTED}")
+    names = [str(c) for c in data]
+    if columns is not None:
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise MediaError(f"table {key!r}: columns {missing} are not in the data (it has {names})")
+        names = columns
+    by_name = {str(c): v for c, v in data.items()}
+    values = []
+    for name in names:
+        column = by_name[name]
+        if isinstance(column, (str, bytes)) or not hasattr(column, "__len__"):
+            raise MediaTypeError(f"table {key!r}: column {name!r} is {describe(column)}; each column "
+                                 "must be a list, array or tensor of values")
+        values.append(column)
+    lengths = {name: len(v) for name, v in zip(names, values, strict=True)}
+    if len(set(lengths.values())) > 1:
+        raise MediaError(f"table {key!r}: the columns have different lengths {lengths}")
+    # Index lazily (a tensor column of images is sliced per row, not copied as a whole).
+    n = len(values[0])
+    return names, [[column[i] for column in values] for i in range(n)]
+
+
+def _is_dataframe(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "columns") and hasattr(x, "itertuples")
+
+
+def _cell(value: Any, *, key: str, column: str, row: int) -> Any:
+    """A cell wandb can store: numbers, strings, None, wandb media, images from arrays."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if type(value).__module__.startswith("wandb."):
+        return value
+    if is_torch_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
+        shape = tuple(getattr(value, "shape", ()))
+        ndim = len(shape)
+        if ndim == 0 or shape == (1,):
+            return scalar(value.reshape(()) if ndim else value)
+        if ndim == 1:
+            return [scalar(v) for v in value]
+    if isinstance(value, Path) or type(value).__module__.startswith(("PIL.", "matplotlib.")) \
+            or is_torch_tensor(value) or isinstance(value, np.ndarray):
+        from .images import _array_to_pil, _wandb, to_image_array
+
+        image = to_image_array(value, key=f"{key}[{row}][{column!r}]")
+        return _wandb().Image(_array_to_pil(image))
+    if isinstance(value, (list, tuple)):
+        return [_cell(v, key=key, column=column, row=row) for v in value]
+    raise MediaTypeError(f"table {key!r}: row {row}, column {column!r} holds {describe(value)}; cells "
+                         "may be numbers, strings, None, images (tensor, array, PIL, Path) or wandb media")

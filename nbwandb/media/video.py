@@ -1,0 +1,74 @@
+"""Video from a stack of frames: ``(T, C, H, W)`` or ``(T, H, W, C)``, tensor or array.
+
+Pixel values follow the image rules (``nbwandb.media.images``). One-channel frames are
+shown as gray RGB and an alpha channel is dropped (GIF has neither). Encoding needs
+``moviepy`` and ``imageio`` (``pip install 'nbwandb[media]'``); the video is a GIF.
+
+>>> run.log_video("rollout", torch.rand(16, 3, 64, 64), fps=8)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from ..metrics import join_key
+from .arrays import MediaDependencyError, MediaError, describe, positive_int
+
+VIDEO_SHAPES = "(T, C, H, W) or (T, H, W, C) with C in 1, 3, 4 and T >= 1 (torch tensor or numpy array)"
+VIDEO_FORMAT = "gif"
+
+
+def to_video_frames(x: Any, *, key: str = "video") -> np.ndarray:
+    """Frames as a ``(T, H, W, 3)`` uint8 array.
+
+    >>> to_video_frames(np.zeros((2, 3, 4, 5), dtype=np.float32), key="v").shape
+    (2, 4, 5, 3)
+    """
+    from .images import to_image_batch
+
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 4:
+        raise MediaError(f"video {key!r}: got {describe(x)}; accepted: {VIDEO_SHAPES}")
+    if shape[0] == 0:
+        raise MediaError(f"video {key!r}: got {describe(x)} with no frames; accepted: {VIDEO_SHAPES}")
+    frames = to_image_batch(x, key=key)
+    channels = frames.shape[-1]
+    if channels == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    elif channels == 4:
+        frames = frames[..., :3]
+    return frames
+
+
+def log_video(run: Any, key: str, frames: Any, *, fps: int = 4, caption: str | None = None,
+              step: int | None = None, prefix: str | None = None) -> None:
+    """Log frames as a GIF video played at ``fps`` frames per second."""
+    from .images import _check_caption, _wandb
+
+    full = join_key(prefix, key)
+    rate = positive_int(fps, name="fps", what="video", key=full, upper=240)
+    _check_caption(caption, key=full)
+    data = to_video_frames(frames, key=full)
+    _require_encoders(full)
+    # wandb takes (T, C, H, W).
+    value = _wandb().Video(np.ascontiguousarray(data.transpose(0, 3, 1, 2)), fps=rate,
+                           format=VIDEO_FORMAT, caption=caption)
+    run.log({key: value}, step=step, prefix=prefix)
+
+
+def _require_encoders(key: str) -> None:
+    missing = []
+    for module in ("moviepy", "imageio"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MediaDependencyError(
+            f"video {key!r}: encoding video needs {' and '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed; install with "
+            "`pip install 'nbwandb[media]'` (or `pip install moviepy imageio`)"
+        )
