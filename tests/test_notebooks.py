@@ -1,0 +1,71 @@
+"""The tutorial notebooks as files: committed clean, Colab-ready, runnable on Binder.
+
+Running them is nbval's job (`pytest --nbval-lax notebooks`); these checks catch what nbval
+cannot see: outputs left in a committed notebook, a missing Colab install cell, a Binder set-up
+that would pull the CUDA build of torch.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+COLAB_INSTALL = re.compile(r'^if "google\.colab" in sys\.modules:\n\s+%pip install -q "nbwandb\[.*\] @ git\+https://github\.com/', re.M)
+
+
+def _code(cell) -> str:
+    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
+
+
+def test_the_tutorials_exist():
+    names = {p.name for p in NOTEBOOKS}
+    assert {"07_add_to_your_library.ipynb"} <= names, names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_clean(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.outputs == [], f"{path.name} cell {index} has outputs; commit notebooks without them"
+        assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_starts_with_a_markdown_title_and_a_colab_install_cell(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert COLAB_INSTALL.search(_code(first_code)), f"{path.name}: first code cell must install nbwandb in Colab"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_asserts_its_own_results(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    asserts = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        # IPython syntax (%pip, %load_ext) is not Python: blank those lines before parsing.
+        source = re.sub(r"^(\s*)[%!].*$", r"\1pass", _code(cell), flags=re.M)
+        tree = ast.parse(source)
+        asserts += sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+    assert asserts >= 3, f"{path.name} checks too little of its own results ({asserts} asserts)"
+
+
+def test_binder_installs_cpu_torch_and_nbwandb():
+    requirements = (REPO / "binder" / "requirements.txt").read_text().splitlines()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert "torch==2.13.0" in requirements
+    post_build = REPO / "binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    assert re.search(r'pip install .*-e "\.\[', post_build.read_text())
