@@ -1,0 +1,165 @@
+"""``run_checks``: what a notebook needs for W&B, checked one by one, with a fix for each problem.
+
+The core only returns results; ``%wandb_doctor`` (or a script) decides how to show them.
+The API key itself is never read into a result, only where it came from.
+
+>>> for check in run_checks(service=False):   # doctest: +SKIP
+...     print(check.name, check.ok, check.detail, check.fix)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+MIN_PYTHON = (3, 9)
+SERVICE_TIMEOUT = 60.0
+WIDGET_FRONTENDS = ("colab", "vscode", "jupyter")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check: ``ok`` is True (fine), False (a problem, see ``fix``) or None (for information)."""
+
+    name: str
+    ok: bool | None
+    detail: str
+    fix: str = ""
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_python() -> CheckResult:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info[:2] < MIN_PYTHON:
+        return CheckResult("python", False, f"Python {version}",
+                           f"use Python {'.'.join(map(str, MIN_PYTHON))} or newer")
+    return CheckResult("python", True, f"Python {version} ({sys.executable})")
+
+
+def check_package(dist: str, install: str, minimum_major: int | None = None) -> CheckResult:
+    version = _version(dist)
+    if version is None:
+        return CheckResult(dist, False, "not installed", f"pip install '{install}'")
+    major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+    if minimum_major is not None and major < minimum_major:
+        return CheckResult(dist, False, f"{version} (too old)", f"pip install -U '{install}'")
+    return CheckResult(dist, True, version)
+
+
+def check_frontend(environment: str | None) -> CheckResult:
+    parts = [f"environment: {environment or 'unknown'}"]
+    for dist in ("jupyterlab", "notebook", "jupyterlab_widgets", "ipykernel"):
+        version = _version(dist)
+        if version:
+            parts.append(f"{dist} {version}")
+    return CheckResult("frontend", None, ", ".join(parts))
+
+
+def check_mode() -> CheckResult:
+    from .modes import resolve_mode
+
+    try:
+        decision = resolve_mode("auto")
+    except ValueError as exc:
+        return CheckResult("mode", False, str(exc), "fix or unset WANDB_MODE")
+    return CheckResult("mode", True, f"mode='auto' gives {decision.mode!r}: {decision.reason}")
+
+
+def check_credentials() -> CheckResult:
+    from .credentials import find_key, key_problem
+
+    info, secret = find_key()
+    if secret is None:
+        return CheckResult("credentials", None, f"none found for {info.host}: runs are offline",
+                           "to go online: %wandb_login, or set WANDB_API_KEY, or `wandb login` in a terminal")
+    problem = key_problem(secret.reveal())
+    del secret
+    where = {"env": "WANDB_API_KEY", "colab": "Colab secret WANDB_API_KEY", "netrc": "netrc"}.get(info.source or "")
+    if problem:
+        return CheckResult("credentials", False, f"the key from {where} is malformed: {problem}",
+                           "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin")
+    return CheckResult("credentials", True, f"a key from {where} for {info.host} (the key is not shown)")
+
+
+def check_service(timeout: float = SERVICE_TIMEOUT) -> CheckResult:
+    """Start wandb's service process in a child process (so a hang cannot block this one)."""
+    from . import session
+
+    run = session.active_run()
+    if run is not None and getattr(run, "enabled", False) and not run.finished:
+        return CheckResult("wandb service", True, f"running (active run {run.id})")
+    code = "import wandb; wandb.setup().ensure_service(); wandb.teardown(); print('ok')"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "WANDB_SILENT": "true"})
+    except subprocess.TimeoutExpired:
+        return CheckResult("wandb service", False, f"did not start within {timeout:g}s",
+                           "check `wandb-core` can run here (e.g. `python -m wandb --version`); restart the kernel")
+    if proc.returncode == 0 and "ok" in proc.stdout:
+        return CheckResult("wandb service", True, "starts and stops")
+    last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+    return CheckResult("wandb service", False, f"failed to start: {last}",
+                       "reinstall wandb (`pip install -U wandb`) and restart the kernel")
+
+
+def check_disk(directory: str | os.PathLike[str] | None = None) -> CheckResult:
+    from .api import MIN_FREE_BYTES
+
+    path = Path(directory or os.environ.get("WANDB_DIR") or os.getcwd())
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    detail = f"{free // (1024 * 1024)} MiB free under {path}"
+    if not os.access(probe, os.W_OK):
+        return CheckResult("disk", False, f"{probe} is not writable", "set WANDB_DIR to a writable folder")
+    if free < MIN_FREE_BYTES:
+        return CheckResult("disk", False, detail, "free some space or set WANDB_DIR to another disk")
+    return CheckResult("disk", True, detail)
+
+
+def check_widgets(environment: str | None) -> CheckResult:
+    if _version("ipywidgets") is None:
+        return CheckResult("widgets", False, "ipywidgets is not installed (panels show as text)",
+                           "pip install 'ipywidgets>=8'")
+    if environment is None:
+        return CheckResult("widgets", None, "unknown frontend")
+    if environment not in WIDGET_FRONTENDS:
+        return CheckResult("widgets", False, f"{environment}: widgets cannot render here (panels show as text)",
+                           "open the notebook in JupyterLab, Notebook 7, VS Code or Colab")
+    if environment == "jupyter" and _version("jupyterlab_widgets") is None:
+        return CheckResult("widgets", False, "jupyterlab_widgets is missing: JupyterLab shows no widgets",
+                           "pip install jupyterlab_widgets, then reload the page")
+    return CheckResult("widgets", True, f"{environment} renders ipywidgets 8 core widgets")
+
+
+def run_checks(*, environment: str | None = None, run_dir: str | os.PathLike[str] | None = None,
+               service: bool = True) -> list[CheckResult]:
+    """Run every check; ``environment`` is the frontend the notebook layer detected.
+
+    ``service=False`` skips starting wandb's service (it takes a few seconds).
+    """
+    results = [
+        check_python(),
+        check_package("wandb", "wandb"),
+        check_package("ipywidgets", "ipywidgets>=8", minimum_major=8),
+        check_frontend(environment),
+        check_mode(),
+        check_credentials(),
+    ]
+    if service:
+        results.append(check_service())
+    results += [check_disk(run_dir), check_widgets(environment)]
+    return results
+

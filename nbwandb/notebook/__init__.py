@@ -1,0 +1,42 @@
+"""The notebook layer: ``%load_ext nbwandb`` magics and ipywidgets panels.
+
+Panels are imported on first use, so ``import nbwandb.notebook`` stays cheap and a
+missing ipywidgets fails only when a panel is built (with the install command).
+
+>>> from nbwandb.notebook import RunPanel, ConfigForm    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "LoginPanel": "nbwandb.notebook.login_panel",
+    "ConfigForm": "nbwandb.notebook.config_form",
+    "RunPanel": "nbwandb.notebook.run_panel",
+    "TablePreview": "nbwandb.notebook.previews",
+    "MediaGallery": "nbwandb.notebook.previews",
+    "DoctorReport": "nbwandb.notebook.doctor_report",
+    "detect_environment": "nbwandb.notebook.environment",
+    "force_environment": "nbwandb.notebook.environment",
+}
+
+__all__ = ["ConfigForm", "DoctorReport", "LoginPanel", "MediaGallery", "RunPanel", "TablePreview",
+           "detect_environment", "force_environment"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config_form import ConfigForm
+    from .doctor_report import DoctorReport
+    from .environment import detect_environment, force_environment
+    from .login_panel import LoginPanel
+    from .previews import MediaGallery, TablePreview
+    from .run_panel import RunPanel
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'nbwandb.notebook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,112 @@
+"""``LoginPanel``: a masked key field for notebooks, where ``getpass`` prompts do not belong.
+
+The key is taken out of the field the moment "Log in" is clicked, so it never stays in
+the widget state that a saved notebook keeps. Checking it with the server happens in
+a thread with a timeout: the kernel stays free, and no network just means "not verified".
+
+>>> LoginPanel()          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from ._widgets import TextForms, escape, import_widgets
+
+widgets = import_widgets("LoginPanel")
+
+
+class LoginPanel(TextForms, widgets.VBox):
+    """Password field, "Log in" and "Continue offline" buttons and a status line.
+
+    After a click, ``result`` holds the ``nbwandb.LoginResult`` (never the key) and
+    ``wait()`` returns once the check is done.
+    """
+
+    def __init__(self, *, host: str | None = None, timeout: float = 10.0, verify: bool = True,
+                 **kwargs: Any) -> None:
+        self.host = host
+        self.timeout = float(timeout)
+        self.verify = verify
+        self.result: Any = None
+        self.choice: str | None = None
+        self._done = threading.Event()
+        self._done.set()
+        self.key_field = widgets.Password(
+            description="API key", placeholder="paste your key from https://wandb.ai/authorize",
+            layout=widgets.Layout(width="28em"),
+        )
+        self.login_button = widgets.Button(description="Log in", button_style="primary", icon="sign-in")
+        self.offline_button = widgets.Button(description="Continue offline")
+        self.status = widgets.HTML(self._status_text("Paste a key, or continue offline (runs are kept locally "
+                                                     "and uploaded later with `wandb sync`)."))
+        self.login_button.on_click(self._on_login)
+        self.offline_button.on_click(self._on_offline)
+        super().__init__(children=[self.key_field, widgets.HBox([self.login_button, self.offline_button]),
+                                   self.status], **kwargs)
+        self.add_class("nbwandb-login-panel")
+
+    @staticmethod
+    def _status_text(message: str, ok: bool | None = None) -> str:
+        color = {True: "#2e7d32", False: "#c62828", None: "#555"}[ok]
+        return f"<span class='nbwandb-status' style='color:{color}'>{escape(message)}</span>"
+
+    def _set_status(self, message: str, ok: bool | None = None) -> None:
+        self._message = message
+        self.status.value = self._status_text(message, ok)
+
+    def _on_login(self, _button: Any = None) -> None:
+        # Take the key out of the widget first: whatever happens next, it is not in saved state.
+        key = self.key_field.value
+        self.key_field.value = ""
+        if not key.strip():
+            self._set_status("The key field is empty: paste your key, or continue offline.", False)
+            return
+        from nbwandb.credentials import key_problem
+
+        problem = key_problem(key)
+        if problem:
+            self._set_status(f"Not stored: {problem}.", False)
+            return
+        self._done.clear()
+        self.login_button.disabled = True
+        self._set_status("Checking the key…")
+        threading.Thread(target=self._login_in_thread, args=(key,), name="nbwandb-login", daemon=True).start()
+
+    def _login_in_thread(self, key: str) -> None:
+        import nbwandb
+        from nbwandb.errors import NbwandbError
+
+        try:
+            self.result = nbwandb.login(key, host=self.host, verify=self.verify, timeout=self.timeout)
+        except NbwandbError as exc:  # the message never contains the key
+            self._set_status(str(exc), False)
+        else:
+            self.choice = "online"
+            self._set_status(self.result.message, self.result.verified is not False)
+        finally:
+            del key
+            self.login_button.disabled = False
+            self._done.set()
+
+    def _on_offline(self, _button: Any = None) -> None:
+        import nbwandb
+
+        self.key_field.value = ""
+        self.choice = "offline"
+        self.result = nbwandb.login(host=self.host)
+        if self.result.mode != "offline":
+            # Credentials exist, but the user chose offline: make mode="auto" respect that.
+            os.environ["WANDB_MODE"] = "offline"
+        self._set_status("Runs will be offline: they are written under ./wandb and uploaded later with "
+                         "`wandb sync`.", True)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a running key check; True when none is running any more."""
+        return self._done.wait(timeout)
+
+    def _text(self) -> str:
+        message = getattr(self, "_message", "paste a key or continue offline")
+        return f"nbwandb login (widget): {message}\nWithout widgets: set WANDB_API_KEY, or run `wandb login` in a terminal."

@@ -1,0 +1,322 @@
+"""IPython magics for nbwandb: ``%load_ext nbwandb``.
+
+Each magic is a thin parser over a public function (``nbwandb.login``, ``nbwandb.init``,
+``nbwandb.doctor.run_checks``, ...) plus a panel to show the outcome. The names avoid
+``%wandb``/``%%wandb``, which wandb itself registers.
+
+>>> %load_ext nbwandb                                    # doctest: +SKIP
+>>> %wandb_init -p demo --mode offline --tags a,b        # doctest: +SKIP
+>>> %%wandb_run -p demo                                  # doctest: +SKIP
+... run.log({"loss": 0.1})
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+from .environment import detect_environment, widgets_can_render
+from .history_scrub import scrub_history, scrub_text
+
+FLUSH_TIMEOUT = 10.0
+MODES = ("auto", "online", "offline", "disabled")
+_LOGIN_FLAGS = ("--relogin", "-h", "--help")
+
+
+def _init_options(func: Any) -> Any:
+    """The options %wandb_init and %%wandb_run share (the parameters of ``nbwandb.init``)."""
+    for decorator in reversed([
+        argument("-p", "--project", help="W&B project"),
+        argument("-e", "--entity", help="W&B entity (user or team)"),
+        argument("--mode", choices=MODES, default="auto", help="auto (default), online, offline or disabled"),
+        argument("-n", "--name", help="run name"),
+        argument("-g", "--group", help="run group"),
+        argument("--tags", help="comma-separated tags, e.g. a,b"),
+        argument("--config", metavar="VAR", help="a dict, dataclass or ConfigForm variable to use as config"),
+        argument("--var", default="run", help="the notebook variable the run is bound to (default: run)"),
+    ]):
+        func = decorator(func)
+    return func
+
+
+def init_kwargs_from_args(args: Any, user_ns: dict[str, Any]) -> dict[str, Any]:
+    """``nbwandb.init`` keyword arguments from parsed magic options."""
+    kwargs: dict[str, Any] = {"mode": args.mode}
+    for name in ("project", "entity", "name", "group"):
+        value = getattr(args, name)
+        if value is not None:
+            kwargs[name] = value
+    if args.tags is not None:
+        kwargs["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
+    if args.config is not None:
+        kwargs["config"] = _config_from_ns(args.config, user_ns)
+    return kwargs
+
+
+def _config_from_ns(name: str, user_ns: dict[str, Any]) -> Any:
+    if name not in user_ns:
+        raise UsageError(f"--config {name}: there is no variable {name!r} in the notebook; "
+                         "pass the name of a dict, dataclass or ConfigForm variable")
+    value = user_ns[name]
+    if type(value).__name__ == "ConfigForm" and hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _secret_tokens(line: str) -> list[str]:
+    """Tokens on a %wandb_login line that are not its options (e.g. a pasted key)."""
+    tokens = line.split()
+    suspicious: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token in _LOGIN_FLAGS or token.startswith("--host="):
+            i += 1
+        elif token == "--host":
+            i += 2
+        else:
+            suspicious.append(token.strip("'\""))
+            suspicious.append(token)
+            i += 1
+    return suspicious
+
+
+def _show(obj: Any) -> None:
+    display(obj)
+
+
+@magics_class
+class NbwandbMagics(Magics):
+    """The ``%wandb_*`` magics; ``load_ipython_extension`` registers them."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        # Secrets waiting to be removed from the cell's ExecutionInfo once the cell ends.
+        self._pending_scrub: list[str] = []
+
+    # -- login ------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--host", help="W&B server (default: WANDB_BASE_URL or https://api.wandb.ai)")
+    @argument("--relogin", action="store_true", help="show the login panel even when a key is found")
+    @line_magic
+    def wandb_login(self, line: str) -> Any:
+        """Find W&B credentials (env, Colab secret, netrc); without any, show the login panel.
+
+        A key on the magic line is refused: it would be saved in the notebook file and
+        in IPython's history. It is not stored, and it is removed from this session's history.
+        """
+        secrets = _secret_tokens(line)
+        if secrets:
+            scrub_history(self.shell, secrets)
+            self._pending_scrub.extend(secrets)
+            raise UsageError(
+                "%wandb_login takes no key on the magic line: the notebook file and IPython's history would "
+                "keep it. It was not stored and has been removed from this session's history (if it was a real "
+                "key, consider rotating it at https://wandb.ai/authorize). Run %wandb_login alone and paste the "
+                "key into the masked field, or set WANDB_API_KEY / a Colab secret, or run `wandb login` in a terminal."
+            )
+        args = parse_argstring(self.wandb_login, line)
+        import nbwandb
+
+        result = nbwandb.login(host=args.host, relogin=False)
+        if result.logged_in and not args.relogin:
+            print(result.message)
+            return None
+        if not widgets_can_render():
+            print(result.message + "\nTo log in here, set WANDB_API_KEY or run `wandb login` in a terminal.")
+            return None
+        from .login_panel import LoginPanel
+
+        panel = LoginPanel(host=args.host)
+        _show(panel)
+        return None
+
+    # -- runs -------------------------------------------------------------------------------
+    @magic_arguments()
+    @_init_options
+    @line_magic
+    def wandb_init(self, line: str) -> None:
+        """Start a run with ``nbwandb.init`` (re-running the cell finishes the previous run) and show it."""
+        args = parse_argstring(self.wandb_init, line)
+        self._start(args)
+
+    def _start(self, args: Any) -> Any:
+        import nbwandb
+
+        run = nbwandb.init(**init_kwargs_from_args(args, self.shell.user_ns))
+        self.shell.user_ns[args.var] = run
+        from .run_panel import RunPanel
+
+        _show(RunPanel(run))
+        return run
+
+    @magic_arguments()
+    @argument("var", nargs="?", help="a dict or dataclass variable (default: the active run's config)")
+    @argument("-p", "--project", help="project of the run the form starts")
+    @argument("--mode", choices=MODES, default="auto", help="mode of the run the form starts")
+    @line_magic
+    def wandb_config(self, line: str) -> Any:
+        """Show a ConfigForm for a dict/dataclass variable, or for the active run's config."""
+        args = parse_argstring(self.wandb_config, line)
+        from nbwandb import session
+
+        from .config_form import ConfigForm
+
+        if args.var is not None:
+            config = _config_from_ns(args.var, self.shell.user_ns)
+            kwargs: dict[str, Any] = {"mode": args.mode}
+            if args.project:
+                kwargs["project"] = args.project
+            return ConfigForm(config, **kwargs)
+        run = session.active_run()
+        if run is None:
+            raise UsageError("%wandb_config: no active run; pass a variable, e.g. %wandb_config config")
+        return ConfigForm(run.config, run=run)
+
+    @line_magic
+    def wandb_status(self, line: str = "") -> None:
+        """Show the active run's panel (or say there is none)."""
+        from nbwandb import session
+
+        run = session.active_run()
+        if run is None:
+            print("nbwandb: no active run (start one with %wandb_init or nbwandb.init)")
+            return
+        from .run_panel import RunPanel
+
+        _show(RunPanel(run))
+
+    @magic_arguments()
+    @argument("--exit-code", type=int, default=0, help="exit code to record (default 0)")
+    @line_magic
+    def wandb_finish(self, line: str) -> None:
+        """Finish the active run (everything logged is written first)."""
+        args = parse_argstring(self.wandb_finish, line)
+        from nbwandb import session
+
+        run = session.finish_active(exit_code=args.exit_code)
+        if run is None:
+            print("nbwandb: no active run to finish")
+            return
+        where = run.url or run.run_dir
+        line_out = f"nbwandb: finished run {run.name!r} ({run.id}), exit code {run.exit_code}, in {where}"
+        if run.sync_command:
+            line_out += f"; upload later with `{run.sync_command}`"
+        print(line_out)
+
+    @magic_arguments()
+    @_init_options
+    @cell_magic
+    def wandb_run(self, line: str, cell: str) -> None:
+        """A run for one cell: start it, run the cell, finish it (exit code 1 if the cell raised)."""
+        __tracebackhide__ = True  # noqa: F841 - IPython hides this frame in tracebacks
+        args = parse_argstring(self.wandb_run, line)
+        run = self._start(args)
+        try:
+            run_cell_body(self.shell, cell)
+        except BaseException:
+            # Interrupted or failed: the run records it, then the error shows as usual.
+            run.finish(exit_code=1)
+            raise
+        run.finish(exit_code=0)
+
+    # -- diagnosis --------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--no-service", action="store_true", help="skip starting wandb's service (faster)")
+    @line_magic
+    def wandb_doctor(self, line: str) -> None:
+        """Check versions, mode, credentials, wandb's service, disk and widgets; say how to fix problems."""
+        args = parse_argstring(self.wandb_doctor, line)
+        from nbwandb.doctor import run_checks
+
+        from .doctor_report import DoctorReport
+
+        _show(DoctorReport(run_checks(environment=detect_environment(), service=not args.no_service)))
+
+    # -- cell hooks -------------------------------------------------------------------------
+    def post_run_cell(self, *args: Any, **kwargs: Any) -> None:
+        """After every cell: drop secrets from the cell's record, write the active run's rows.
+
+        Accepts any arguments (IPython changed this hook's signature before). It never
+        raises: IPython would print its arguments, which hold the cell's text.
+        """
+        try:
+            if self._pending_scrub:
+                secrets, self._pending_scrub = self._pending_scrub, []
+                for result in [*args, *kwargs.values(), getattr(self.shell, "last_execution_result", None)]:
+                    info = getattr(result, "info", None)
+                    if info is not None and hasattr(info, "raw_cell"):
+                        info.raw_cell = scrub_text(info.raw_cell, secrets)
+                scrub_history(self.shell, secrets)
+            flush_active_run()
+        except Exception as exc:  # noqa: BLE001
+            print(f"nbwandb: after the cell: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def flush_active_run(timeout: float = FLUSH_TIMEOUT) -> bool:
+    """Write the active run's logged rows now (a killed kernel then loses no finished cell's rows)."""
+    from nbwandb import session
+
+    run = session.active_run()
+    if run is None or not getattr(run, "enabled", False) or run.finished:
+        return True
+    done = run.flush(timeout=timeout)
+    if not done:
+        print(f"nbwandb: rows of run {run.id} are still being written after {timeout:g}s", file=sys.stderr)
+    return bool(done)
+
+
+def run_cell_body(shell: Any, cell: str) -> None:
+    """Run a cell's code in the notebook namespace; its last expression is displayed as usual."""
+    __tracebackhide__ = True  # noqa: F841
+    source = shell.transform_cell(cell)
+    filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
+    tree = shell.compile.ast_parse(source, filename=filename)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Interactive(body=[tree.body.pop()])
+    exec(shell.compile(tree, filename, "exec"), shell.user_global_ns, shell.user_ns)  # noqa: S102
+    if last is not None:
+        # "single" mode sends the value to IPython's displayhook, as a normal cell does.
+        exec(shell.compile(last, filename, "single"), shell.user_global_ns, shell.user_ns)  # noqa: S102
+
+
+_loaded: dict[int, NbwandbMagics] = {}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics and the post-cell hook (loading twice is harmless)."""
+    import os
+
+    # wandb's own banners and progress lines stay out of cells; nbwandb prints one line.
+    os.environ.setdefault("WANDB_SILENT", "true")
+    if id(ipython) in _loaded:
+        return
+    magics = NbwandbMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("post_run_cell", magics.post_run_cell)
+    _loaded[id(ipython)] = magics
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the post-cell hook and the magics."""
+    magics = _loaded.pop(id(ipython), None)
+    if magics is None:
+        return
+    try:
+        ipython.events.unregister("post_run_cell", magics.post_run_cell)
+    except ValueError:
+        pass
+    for kind, names in magics.magics.items():
+        for name in names:
+            ipython.magics_manager.magics[kind].pop(name, None)
+
+
+__all__ = ["NbwandbMagics", "flush_active_run", "init_kwargs_from_args", "load_ipython_extension",
+           "run_cell_body", "unload_ipython_extension"]

@@ -1,0 +1,115 @@
+"""``TablePreview`` and ``MediaGallery``: look at a table or images before (or after) logging them.
+
+>>> TablePreview({"x": [1, 2], "y": ["a", "b"]})          # doctest: +SKIP
+>>> MediaGallery([img1, img2], captions=["cat", "dog"])    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._widgets import TextForms, escape, import_widgets
+from .images import ACCEPTED as IMAGE_ACCEPTED
+from .images import thumbnail_png
+
+widgets = import_widgets("TablePreview")
+
+TABLE_ACCEPTED = "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
+
+
+def table_rows(data: Any, columns: Sequence[str] | None = None) -> tuple[list[str], list[list[Any]]]:
+    """(columns, rows) from any accepted table input; errors name what was received."""
+    if type(data).__name__ == "DataFrame":
+        return [str(c) for c in data.columns], data.values.tolist()
+    if type(data).__name__ == "Table" and hasattr(data, "columns") and hasattr(data, "data"):
+        return [str(c) for c in data.columns], [list(r) for r in data.data]
+    if isinstance(data, Mapping):
+        cols = [str(k) for k in data]
+        lengths = {k: len(v) for k, v in data.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"table columns have different lengths {lengths}; use columns of one length")
+        return cols, [list(r) for r in zip(*data.values(), strict=True)]
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        rows = list(data)
+        if rows and all(isinstance(r, Mapping) for r in rows):
+            cols = list(columns or dict.fromkeys(k for r in rows for k in r))
+            return [str(c) for c in cols], [[r.get(c) for c in cols] for r in rows]
+        if all(isinstance(r, Sequence) and not isinstance(r, (str, bytes)) for r in rows):
+            width = max((len(r) for r in rows), default=0)
+            cols = list(columns) if columns is not None else [f"col{i}" for i in range(width)]
+            if any(len(r) != len(cols) for r in rows):
+                raise ValueError(f"table rows must have {len(cols)} values (the columns {cols})")
+            return [str(c) for c in cols], [list(r) for r in rows]
+    raise TypeError(f"a table of type {type(data).__name__} is not accepted; use {TABLE_ACCEPTED}")
+
+
+class TablePreview(TextForms, widgets.VBox):
+    """The first ``max_rows`` rows of a table as HTML, with its shape."""
+
+    def __init__(self, data: Any, *, columns: Sequence[str] | None = None, max_rows: int = 20) -> None:
+        self.columns, self.rows = table_rows(data, columns)
+        self.max_rows = max_rows
+        super().__init__(children=[widgets.HTML(self._html())])
+        self.add_class("nbwandb-table-preview")
+
+    def _shape(self) -> str:
+        shown = min(len(self.rows), self.max_rows)
+        return f"{len(self.rows)} rows x {len(self.columns)} columns" + (
+            f" (first {shown} shown)" if shown < len(self.rows) else "")
+
+    def _html(self) -> str:
+        head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>"
+                       for row in self.rows[: self.max_rows])
+        return (f"<div class='nbwandb-table-preview'><small>{escape(self._shape())}</small>"
+                f"<table><tr>{head}</tr>{body}</table></div>")
+
+    def _text(self) -> str:
+        lines = [f"table: {self._shape()}", " | ".join(self.columns)]
+        lines += [" | ".join(str(v) for v in row) for row in self.rows[: self.max_rows]]
+        return "\n".join(lines)
+
+
+class MediaGallery(TextForms, widgets.VBox):
+    """Thumbnails of images (arrays, tensors, PIL images, paths, wandb.Image) with captions."""
+
+    def __init__(self, images: Any, *, captions: Sequence[str] | None = None, max_images: int = 16,
+                 size: int = 128) -> None:
+        items = self._as_list(images)
+        if captions is not None and len(captions) != len(items):
+            raise ValueError(f"captions has {len(captions)} entries for {len(items)} images; give one per image")
+        self.captions = [str(c) for c in captions] if captions is not None else [f"#{i}" for i in range(len(items))]
+        self.total = len(items)
+        self.thumbnails = [thumbnail_png(img, size) for img in items[:max_images]]
+        boxes = []
+        for png, caption in zip(self.thumbnails, self.captions, strict=False):
+            box = widgets.VBox([widgets.Image(value=png, format="png"), widgets.HTML(f"<small>{escape(caption)}</small>")])
+            box.add_class("nbwandb-thumbnail")
+            boxes.append(box)
+        super().__init__(children=[widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))])
+        self.add_class("nbwandb-media-gallery")
+
+    @staticmethod
+    def _as_list(images: Any) -> list[Any]:
+        if isinstance(images, (list, tuple)):
+            return list(images)
+        shape = getattr(images, "shape", None)
+        if shape is not None and len(shape) == 4:  # a batch (N, C, H, W) or (N, H, W, C)
+            return [images[i] for i in range(shape[0])]
+        if shape is not None or hasattr(images, "size") or isinstance(images, str):
+            return [images]
+        raise TypeError(f"images of type {type(images).__name__} are not accepted; use a list of {IMAGE_ACCEPTED}")
+
+    def _text(self) -> str:
+        shown = len(self.thumbnails)
+        more = f" (first {shown} shown)" if shown < self.total else ""
+        return f"gallery: {self.total} images{more}: " + ", ".join(self.captions[:shown])
+
+    def _html(self) -> str:
+        figures = "".join(
+            f"<figure style='display:inline-block;margin:2px'><img src='data:image/png;base64,"
+            f"{base64.b64encode(png).decode()}'/><figcaption>{escape(c)}</figcaption></figure>"
+            for png, c in zip(self.thumbnails, self.captions, strict=False))
+        return f"<div class='nbwandb-media-gallery'><small>{escape(self._text())}</small><div>{figures}</div></div>"

@@ -1,0 +1,269 @@
+"""``RunPanel``: a run's identity, where it lives, its last values and live charts.
+
+Rows reach the panel through ``run.add_listener`` (called in the run's writer thread,
+so the training loop never waits on drawing). The listener only appends to bounded,
+downsampled buffers; a separate timer thread redraws at most ``1 / interval`` times a
+second, whatever the logging rate, and only the charts whose series changed.
+
+>>> run = nbwandb.init(project="demo", mode="offline")        # doctest: +SKIP
+>>> RunPanel(run)                                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from typing import Any
+
+from ._widgets import TextForms, escape, import_widgets
+from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
+from .images import is_image_value, thumbnail_png
+from .series import Series
+
+widgets = import_widgets("RunPanel")
+
+ROOT_SECTION = "charts"
+
+
+def section_of(key: str) -> str:
+    """W&B's workspace groups ``train/loss`` under "train"; keys without a prefix under "charts"."""
+    return key.split("/", 1)[0] if "/" in key else ROOT_SECTION
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class RunPanel(TextForms, widgets.VBox):
+    """Live view of a run: name, id, mode, location, state, last values, charts and images.
+
+    ``interval``: seconds between redraws (at most); ``capacity``: points kept per
+    series; ``max_series``: charts drawn (later keys still show their last value);
+    ``max_images``: image keys shown as thumbnails.
+    """
+
+    def __init__(self, run: Any, *, interval: float = 0.25, capacity: int = 256,
+                 max_series: int = 48, max_images: int = 8, **kwargs: Any) -> None:
+        if not (isinstance(interval, (int, float)) and interval > 0):
+            raise ValueError(f"interval={interval!r} is not accepted; use seconds > 0")
+        self.run = run
+        self.interval = float(interval)
+        self.capacity = capacity
+        self.max_series = max_series
+        self.max_images = max_images
+        self.redraws = 0
+        self.rows_seen = 0
+        self._series: dict[str, Series] = {}
+        self._last_values: dict[str, Any] = {}
+        self._images: dict[str, Any] = {}
+        self._drawn_counts: dict[str, int] = {}
+        self._drawn_images: dict[str, int] = {}
+        self._charts: dict[str, Any] = {}
+        self._sections: dict[str, Any] = {}
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._draw_lock = threading.Lock()
+
+        self._header = widgets.HTML()
+        self._values = widgets.HTML()
+        self._sections_box = widgets.VBox()
+        self._images_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__(children=[self._header, self._values, self._sections_box, self._images_box], **kwargs)
+        self.add_class("nbwandb-run-panel")
+
+        self._thread: threading.Thread | None = None
+        if getattr(run, "enabled", False) and not run.finished:
+            self._backfill()
+            run.add_listener(self._on_row)
+            self._thread = threading.Thread(target=self._redraw_loop, name=f"nbwandb-panel-{run.id}", daemon=True)
+            self._thread.start()
+        else:
+            self._backfill()
+        self.redraw()
+
+    # -- data in (writer thread) -----------------------------------------------------------
+    def _on_row(self, row: dict[str, Any]) -> None:
+        """Called by the run for each written row: O(keys), no drawing, no locks held long."""
+        step = row.get(self.run.step_metric, self.rows_seen)
+        self.rows_seen += 1
+        for key, value in row.items():
+            if key == self.run.step_metric:
+                continue
+            if _is_scalar(value):
+                self._last_values[key] = value
+                series = self._series.get(key)
+                if series is None:
+                    if len(self._series) >= self.max_series:
+                        continue
+                    series = self._series[key] = Series(self.capacity)
+                series.append(step, float(value))
+            elif is_image_value(value):
+                if key in self._images or len(self._images) < self.max_images:
+                    self._images[key] = value
+            elif isinstance(value, str) and len(value) <= 80:
+                self._last_values[key] = value
+        self._dirty.set()
+
+    def _backfill(self) -> None:
+        """Rows written before the panel existed (e.g. ``%wandb_status`` mid-run), from the run's files."""
+        run_dir = getattr(self.run, "run_dir", None)
+        if run_dir is None:
+            return
+        try:
+            from nbwandb.local import read_run  # written by the local-runs module when present
+            history = read_run(run_dir).history
+        except Exception:  # noqa: BLE001 - no reader yet, or a run still being written: start empty
+            return
+        for row in history:
+            self._on_row(dict(row))
+
+    # -- drawing (timer thread) ------------------------------------------------------------
+    def _redraw_loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            finished = self.run.finished
+            if self._dirty.is_set() or finished:
+                self.redraw()
+            if finished:
+                return
+
+    def redraw(self) -> None:
+        """Bring every part of the panel up to date now (the timer calls this when due)."""
+        with self._draw_lock:
+            self._dirty.clear()
+            self.redraws += 1
+            self._header.value = self._header_html()
+            self._values.value = self._values_html()
+            self._draw_charts()
+            self._draw_images()
+
+    def _draw_charts(self) -> None:
+        new_sections = False
+        for key, series in list(self._series.items()):
+            if self._drawn_counts.get(key) == series.count:
+                continue
+            self._drawn_counts[key] = series.count
+            svg = line_chart_svg(key, series.points(), last=series.last)
+            chart = self._charts.get(key)
+            if chart is None:
+                chart = self._charts[key] = widgets.HTML(svg)
+                chart.add_class(CHART_CLASS)
+                name = section_of(key)
+                section = self._sections.get(name)
+                if section is None:
+                    title = widgets.HTML(f"<b>{escape(name)}</b>")
+                    grid = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+                    section = self._sections[name] = widgets.VBox([title, grid])
+                    section.add_class("nbwandb-section")
+                    new_sections = True
+                grid = section.children[1]
+                grid.children = (*grid.children, chart)
+            else:
+                chart.value = svg
+        if new_sections:
+            self._sections_box.children = tuple(self._sections.values())
+
+    def _draw_images(self) -> None:
+        changed = False
+        thumbs = []
+        for key, image in list(self._images.items()):
+            if self._drawn_images.get(key) != id(image):
+                self._drawn_images[key] = id(image)
+                changed = True
+            thumbs.append((key, image))
+        if not changed:
+            return
+        children = []
+        for key, image in thumbs:
+            try:
+                png = thumbnail_png(image)
+            except Exception:  # noqa: BLE001 - a missing media file must not stop the panel
+                continue
+            thumb = widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="132px"))
+            box = widgets.VBox([widgets.HTML(f"<small>{escape(key)}</small>"), thumb])
+            box.add_class("nbwandb-thumbnail")
+            children.append(box)
+        self._images_box.children = tuple(children)
+
+    # -- text forms ------------------------------------------------------------------------
+    def _where(self) -> list[tuple[str, str]]:
+        run = self.run
+        if not getattr(run, "enabled", False):
+            return [("logging", f"off ({run.mode_reason})")]
+        if run.mode == "online" and run.url:
+            return [("url", run.url)]
+        return [("directory", str(run.run_dir)), ("upload later", run.sync_command or "")]
+
+    def _header_html(self) -> str:
+        run = self.run
+        rows = [("name", run.name), ("id", run.id), ("mode", run.mode), ("state", run.state)]
+        rows += self._where()
+        cells = []
+        for label, value in rows:
+            if label == "url":
+                shown = f'<a href="{escape(value)}" target="_blank">{escape(value)}</a>'
+            elif label == "upload later":
+                shown = f"<code>{escape(value)}</code>"
+            else:
+                shown = escape(value)
+            cells.append(f"<tr><th style='text-align:left;padding-right:8px'>{label}</th><td>{shown}</td></tr>")
+        return f"<table class='nbwandb-run-header'>{''.join(cells)}</table>"
+
+    def _values_html(self) -> str:
+        if not self._last_values:
+            return "<i>no values logged yet</i>"
+        items = sorted(self._last_values.items())
+        cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(format_value(v) if _is_scalar(v) else v)}</td></tr>"
+                        for k, v in items)
+        return f"<table class='nbwandb-last-values'><tr><th>metric</th><th>last</th></tr>{cells}</table>"
+
+    def _text(self) -> str:
+        run = self.run
+        lines = [f"nbwandb run {run.name!r} ({run.id}) mode={run.mode} state={run.state}"]
+        lines += [f"  {label}: {value}" for label, value in self._where()]
+        if self._last_values:
+            shown = ", ".join(f"{k}={format_value(v) if _is_scalar(v) else v}"
+                              for k, v in sorted(self._last_values.items()))
+            lines.append(f"  last: {shown}")
+        return "\n".join(lines)
+
+    def _html(self) -> str:
+        parts = [f"<div class='nbwandb-run-panel'>{self._header_html()}{self._values_html()}"]
+        by_section: dict[str, list[str]] = {}
+        for key, series in list(self._series.items()):
+            by_section.setdefault(section_of(key), []).append(chart_html(key, series.points(), last=series.last))
+        for name, charts in by_section.items():
+            parts.append(f"<div class='nbwandb-section'><b>{escape(name)}</b><div>{''.join(charts)}</div></div>")
+        for key, image in list(self._images.items()):
+            try:
+                data = base64.b64encode(thumbnail_png(image)).decode()
+            except Exception:  # noqa: BLE001
+                continue
+            parts.append(f"<figure style='display:inline-block'><img src='data:image/png;base64,{data}'/>"
+                         f"<figcaption>{escape(key)}</figcaption></figure>")
+        parts.append("</div>")
+        return "".join(parts)
+
+    # -- lifetime --------------------------------------------------------------------------
+    def series(self, key: str) -> Series:
+        """The buffered points of one metric (KeyError names the known keys)."""
+        try:
+            return self._series[key]
+        except KeyError:
+            raise KeyError(f"no series {key!r}; the panel has {sorted(self._series)}") from None
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until the run's rows so far are drawn (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        if getattr(self.run, "enabled", False) and not self.run.finished:
+            self.run.flush(timeout)
+        while self._dirty.is_set() and time.monotonic() < deadline:
+            time.sleep(min(self.interval, 0.05))
+        return not self._dirty.is_set()
+
+    def close(self) -> None:
+        """Stop redrawing and detach from the run."""
+        self._stop.set()
+        if getattr(self.run, "enabled", False):
+            self.run.remove_listener(self._on_row)
+        super().close()
