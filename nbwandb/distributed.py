@@ -362,7 +362,10 @@ class DistributedRun(Run):
         if self.strategy == "main" and exit_code == 0 and not self.finished:
             # Only on success: a failing rank 0 must not wait for ranks it may have broken.
             wait_for_all_ranks(timeout)
-        super().finish(exit_code, timeout=timeout)
+        try:
+            super().finish(exit_code, timeout=timeout)
+        finally:
+            _release_sigterm()
 
 
 _guarded: weakref.WeakSet[Run] = weakref.WeakSet()
@@ -393,25 +396,33 @@ def _guard_sigterm(run: Run) -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _release_sigterm() -> None:
+    # Once no guarded run is left, SIGTERM gets back the handler it had before.
+    if any(r.state in ("running", "finishing") for r in list(_guarded)):
+        return
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, _previous_handler or signal.SIG_DFL)
+
+
 # -- group names ----------------------------------------------------------------------------
 
 
 def agree_on_group(ranks: RankInfo, group: str | None = None) -> str:
-    """One group name for all ranks: ``group`` if given, else rank 0's ``ddp-<random>``.
-
-    With an initialised process group rank 0's choice is broadcast (every rank must call
-    this). Without one, ``$NBWANDB_GROUP``, torchrun's ``TORCHELASTIC_RUN_ID`` or SLURM's
-    job id is used, since those are the same on every rank.
+    """One group name for all ranks, the first of: ``group``, ``$NBWANDB_GROUP``, rank 0's
+    ``ddp-<random>`` broadcast over the process group (every rank must call this then),
+    or, with no process group, torchrun's ``TORCHELASTIC_RUN_ID`` or SLURM's job id
+    (the same on every rank).
     """
     if group:
         return group
+    if os.environ.get(GROUP_ENV):
+        return os.environ[GROUP_ENV]
     dist = _torch_dist()
-    if dist is not None and dist.get_world_size() > 1:
+    if dist is not None:
         box = [f"ddp-{secrets.token_hex(4)}" if dist.get_rank() == 0 else None]
         dist.broadcast_object_list(box, src=0)
         return str(box[0])
-    if os.environ.get(GROUP_ENV):
-        return os.environ[GROUP_ENV]
     for var in ("TORCHELASTIC_RUN_ID", "SLURM_JOB_ID"):
         value = os.environ.get(var, "").strip()
         if value and value != "none":
