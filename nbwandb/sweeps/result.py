@@ -1,0 +1,163 @@
+"""What a sweep returns: one record per trial, the best run, and a table of all of them.
+
+>>> result = SweepResult(name="s", backend="optuna", method="grid", metric="loss", goal="minimize",
+...                      trials=[TrialRecord(0, "complete", {"lr": 0.1}, 0.5, "abc", "s-0", "/r")])
+>>> result.best_params, result.best_value
+({'lr': 0.1}, 0.5)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import NbwandbError
+
+LEADERBOARD_ROWS = 10
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial. ``state``: "complete", "pruned", "failed" or "running" (another worker's)."""
+
+    number: int
+    state: str
+    params: dict[str, Any]
+    value: float | None = None
+    run_id: str | None = None
+    run_name: str | None = None
+    run_dir: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """A flat dict: parameters become ``param.<name>`` columns (nested names dotted)."""
+        row = {k: v for k, v in asdict(self).items() if k != "params"}
+        row.update({f"param.{k}": v for k, v in flatten_params(self.params).items()})
+        return row
+
+
+def flatten_params(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"opt": {"lr": 1}}`` -> ``{"opt.lr": 1}`` (the names the sweep config used)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            out.update(flatten_params(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+@dataclass
+class SweepResult:
+    """The trials of a sweep (all workers' when a storage is shared) and the best one.
+
+    ``best_run_id``/``best_run_dir``/``best_params``/``best_value`` raise ``NbwandbError`` when
+    no trial completed. ``to_dataframe()`` needs pandas.
+    """
+
+    name: str
+    backend: str
+    method: str
+    metric: str | None
+    goal: str
+    trials: list[TrialRecord] = field(default_factory=list)
+    group: str | None = None
+    sweep_id: str | None = None
+    url: str | None = None
+    storage: str | None = None
+    planned: int | None = None
+
+    # -- the best trial ---------------------------------------------------------------------
+    @property
+    def completed(self) -> list[TrialRecord]:
+        return [t for t in self.trials if t.state == "complete" and t.value is not None
+                and math.isfinite(t.value)]
+
+    def ranked(self) -> list[TrialRecord]:
+        """Completed trials, best first (by ``goal``)."""
+        return sorted(self.completed, key=lambda t: t.value, reverse=self.goal == "maximize")  # type: ignore[arg-type,return-value]
+
+    @property
+    def best(self) -> TrialRecord | None:
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
+
+    def _best_or_raise(self) -> TrialRecord:
+        best = self.best
+        if best is None:
+            states = sorted({t.state for t in self.trials}) or ["none run"]
+            raise NbwandbError(
+                f"sweep {self.name!r} has no completed trial with a finite {self.metric!r} "
+                f"(trial states: {', '.join(states)}); see .trials for errors"
+            )
+        return best
+
+    @property
+    def best_run_id(self) -> str | None:
+        return self._best_or_raise().run_id
+
+    @property
+    def best_run_dir(self) -> str | None:
+        return self._best_or_raise().run_dir
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self._best_or_raise().params)
+
+    @property
+    def best_value(self) -> float:
+        value = self._best_or_raise().value
+        assert value is not None
+        return value
+
+    # -- tables -----------------------------------------------------------------------------
+    def to_records(self) -> list[dict[str, Any]]:
+        return [t.as_row() for t in self.trials]
+
+    def to_dataframe(self) -> Any:
+        """All trials as a pandas DataFrame (one row per trial, ``param.*`` columns)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("SweepResult.to_dataframe needs pandas: pip install pandas; "
+                              "or use .to_records()") from exc
+        return pd.DataFrame(self.to_records())
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            out[t.state] = out.get(t.state, 0) + 1
+        return out
+
+    def summary_line(self) -> str:
+        done = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items())) or "no trials"
+        of = f" of {self.planned}" if self.planned else ""
+        line = f"sweep {self.name!r} ({self.method}, {self.backend}): {len(self.trials)}{of} trials ({done})"
+        best = self.best
+        if best is not None:
+            line += f"; best {self.metric}={best.value:.6g} in run {best.run_id} with {best.params}"
+        return line
+
+    def __repr__(self) -> str:
+        return f"<SweepResult {self.summary_line()}>"
+
+    def leaderboard_html(self, rows: int = LEADERBOARD_ROWS) -> str:
+        """The best ``rows`` completed trials as an HTML table."""
+        ranked = self.ranked()[:rows]
+        names = sorted({k for t in ranked for k in flatten_params(t.params)})
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in ["#", "run", str(self.metric), *names])
+        body = []
+        for rank, t in enumerate(ranked, 1):
+            flat = flatten_params(t.params)
+            cells = [str(rank), html.escape(str(t.run_name or t.run_id)), f"{t.value:.6g}",
+                     *(html.escape(repr(flat.get(n))) for n in names)]
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        if not body:
+            body.append(f"<tr><td colspan='{3 + len(names)}'>no completed trial yet</td></tr>")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary_line())}</p>{self.leaderboard_html()}"
