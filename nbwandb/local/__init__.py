@@ -12,5 +12,6 @@ server: the ``.wandb`` transaction log is parsed directly.
 from __future__ import annotations
 
 from .reader import LocalRun, follow_run, iter_records, read_run, resolve_run_file
+from .runs_table import RunsTable, list_runs
 
-__all__ = ["LocalRun", "follow_run", "iter_records", "read_run", "resolve_run_file"]
+__all__ = ["LocalRun", "RunsTable", "follow_run", "iter_records", "list_runs", "read_run", "resolve_run_file"]

@@ -12,6 +12,7 @@ import datetime as _dt
 import os
 import re
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from .records import (
     unwrap_config,
 )
 
+FINISH_WAIT = 5.0  # seconds read_run waits for the exit record of a run finished here
 CONSOLE_LIMIT = 10_000  # console lines kept (the newest); the file keeps them all
 
 
@@ -40,10 +42,11 @@ CONSOLE_LIMIT = 10_000  # console lines kept (the newest); the file keeps them a
 class LocalRun:
     """Everything a ``.wandb`` run file holds, as plain Python data.
 
-    ``state``: "running" (no exit record yet), "finished" (exit code 0), "failed"
-    (non-zero exit code) or "crashed" (the file ends in a cut-off record, so the
-    writer died mid-write). ``truncated`` says the file ends in such a partial
-    record; every complete record before it is read.
+    ``state``: "running" (no exit record yet, its process alive), "finished" (exit
+    code 0), "failed" (non-zero exit code) or "crashed" (no exit record and its
+    process is gone, or, when the process cannot be checked, a file that ends in a
+    cut-off record). ``truncated`` says the file ends in such a partial record;
+    every complete record before it is read.
     """
 
     path: Path
@@ -79,14 +82,18 @@ class LocalRun:
     _summary_dirty: bool = field(default=False, repr=False, compare=False)
     _console_partial: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _config_raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _keep_history: bool = field(default=True, repr=False, compare=False)
+    _history_rows: int = field(default=0, repr=False, compare=False)
 
     @property
     def state(self) -> str:
         if self.exit_code is not None:
             return "finished" if self.exit_code == 0 else "failed"
-        if self.truncated or not writer_alive(self.run_dir, self.host):
-            return "crashed"
-        return "running"
+        alive = writer_alive(self.run_dir, self.host)
+        if alive is None:  # no way to tell (another host, no logs): a cut-off file means a crash
+            return "crashed" if self.truncated else "running"
+        # wandb-core writes whole 32 KiB blocks, so a live run's file often ends mid-record
+        return "running" if alive else "crashed"
 
     @property
     def files_dir(self) -> Path:
@@ -95,7 +102,15 @@ class LocalRun:
     @property
     def step(self) -> int | None:
         """The last ``_step`` written (None before the first history row)."""
-        return self.history[-1].get("_step") if self.history else None
+        if self.history:
+            return self.history[-1].get("_step")
+        step = self.summary.get("_step") if self._history_rows else None
+        return step if isinstance(step, int) else None
+
+    @property
+    def steps(self) -> int:
+        """How many history rows the file holds (also when rows were not kept)."""
+        return self._history_rows
 
     @property
     def end_time(self) -> _dt.datetime | None:
@@ -114,6 +129,12 @@ class LocalRun:
         if self._summary_dirty:
             self.summary = _materialise_summary(self._summary_json)
             self._summary_dirty = False
+            last = self.summary.get("_timestamp")
+            if self.start_time is not None and _is_number(last):
+                # the summary's last timestamp also gives the duration when rows were skipped
+                elapsed = float(last) - self.start_time.timestamp()
+                if elapsed >= 0:
+                    self.runtime = max(self.runtime or 0.0, elapsed)
         return len(payloads)
 
     def metric_keys(self) -> list[str]:
@@ -128,7 +149,7 @@ class LocalRun:
     def __repr__(self) -> str:
         return (
             f"LocalRun(id={self.id!r}, name={self.name!r}, project={self.project!r}, "
-            f"state={self.state!r}, steps={len(self.history)}, run_dir={str(self.run_dir)!r})"
+            f"state={self.state!r}, steps={self.steps}, run_dir={str(self.run_dir)!r})"
         )
 
 
@@ -145,23 +166,23 @@ def writer_pid(run_dir: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def writer_alive(run_dir: Path, host: str = "") -> bool:
-    """False only when the run was written on this host by a process that is gone.
+def writer_alive(run_dir: Path, host: str = "") -> bool | None:
+    """Is the process that writes this run alive? None when that cannot be told.
 
     A run with no exit record is "running" while its process lives and "crashed"
-    after (SIGKILL, OOM, a dead kernel). Runs from other hosts count as alive: we
-    cannot tell from here.
+    after (SIGKILL, OOM, a dead kernel). Runs from another host, or copied
+    without their ``logs/``, give None.
     """
     if host and host != socket.gethostname():
-        return True
+        return None
     pid = writer_pid(run_dir)
     if pid is None:
-        return True
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except OSError:  # e.g. PermissionError: the pid exists, owned by someone else
         return True
     return True
 
@@ -204,8 +225,11 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
     raise NbwandbError(f"run path {str(p)!r} does not exist; pass a wandb/offline-run-* folder or its .wandb file")
 
 
-def read_run(path: Any) -> LocalRun:
+def read_run(path: Any, *, history: bool = True) -> LocalRun:
     """Read a local run: a run folder, its ``.wandb`` file, or a run handle.
+
+    ``history=False`` skips decoding the history rows (and media) when only the
+    config, summary and state are needed, as for a runs table.
 
     >>> run = read_run(nbwandb_run)        # doctest: +SKIP
     >>> [row["train/loss"] for row in run.history]   # doctest: +SKIP
@@ -213,12 +237,44 @@ def read_run(path: Any) -> LocalRun:
     if hasattr(path, "flush") and getattr(path, "state", None) == "running" and hasattr(path, "run_dir"):
         path.flush()  # rows still queued in nbwandb's writer reach wandb first
     run_dir, run_file = resolve_run_file(path)
-    run = LocalRun(path=Path(run_dir), run_dir=Path(run_dir), run_file=Path(run_file))
+    run = LocalRun(path=Path(run_dir), run_dir=Path(run_dir), run_file=Path(run_file),
+                   _keep_history=history)
     # until the run record is read (or when the file holds only its header) the file name says the id
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
     run.refresh()
+    if run.exit_code is None and _finished_here(path, run):
+        # wandb-core writes the last block a few ms after wandb's finish() returns
+        deadline = time.monotonic() + FINISH_WAIT
+        while run.exit_code is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            run.refresh()
+    if run.start_time is None:
+        run.start_time = _start_from_dir_name(run.run_dir.name)
     return run
+
+
+def _finished_here(handle: Any, run: LocalRun) -> bool:
+    """True when this process wrote the run and has already finished it."""
+    if getattr(handle, "state", None) not in (None, "running") and hasattr(handle, "run_dir"):
+        return True  # an nbwandb Run handle that says it is finished
+    if writer_pid(run.run_dir) != os.getpid():
+        return False
+    wandb = sys.modules.get("wandb")
+    active = getattr(wandb, "run", None) if wandb is not None else None
+    return active is None or getattr(active, "id", None) != run.id
+
+
+_DIR_TIME = re.compile(r"run-(\d{8}_\d{6})-")
+
+
+def _start_from_dir_name(name: str) -> _dt.datetime | None:
+    """wandb names run folders ``offline-run-YYYYmmdd_HHMMSS-<id>`` in local time."""
+    match = _DIR_TIME.search(name)
+    if not match:
+        return None
+    local = _dt.datetime.strptime(match.group(1), "%Y%m%d_%H%M%S")
+    return local.astimezone(_dt.timezone.utc)
 
 
 def follow_run(
@@ -273,6 +329,9 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
         record = from_string(payload)
         kind = record.WhichOneof("record_type")
         if kind == "history":
+            run._history_rows += 1
+            if not run._keep_history:
+                continue
             row = decode_history(record.history)
             history_append(row)
             if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key

@@ -1,0 +1,159 @@
+"""The local runs table, like the Runs page of the W&B app: one row per run folder.
+
+>>> table = list_runs("wandb")                    # doctest: +SKIP
+>>> print(table)                                  # a text table (what `nbwandb runs` prints)
+>>> table.to_dataframe()                          # with pandas installed   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import NbwandbError
+from .reader import LocalRun, read_run
+
+FIXED_COLUMNS = ("name", "id", "state", "project", "start_time", "duration", "steps", "group", "tags", "job_type")
+MAX_TEXT_COLUMNS = 12  # the text form stays readable; the dataframe keeps every column
+
+
+def default_wandb_dir() -> Path:
+    """Where wandb puts runs: ``$WANDB_DIR/wandb`` or ``./wandb``."""
+    base = Path(os.environ.get("WANDB_DIR") or ".")
+    return base / "wandb" if (base / "wandb").is_dir() or base.name != "wandb" else base
+
+
+def find_run_dirs(wandb_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Run folders (``offline-run-*``, ``run-*``) under ``wandb_dir`` that hold a ``.wandb`` file."""
+    root = Path(wandb_dir) if wandb_dir is not None else default_wandb_dir()
+    if not root.exists():
+        raise NbwandbError(f"wandb folder {str(root)!r} does not exist; pass the folder that holds offline-run-* runs")
+    if any(root.glob("run-*.wandb")):
+        return [root]  # a single run folder
+    if (root / "wandb").is_dir() and not any(root.glob("*run-*")):
+        root = root / "wandb"
+    found = [
+        d for pattern in ("offline-run-*", "run-*")
+        for d in root.glob(pattern)
+        if d.is_dir() and not d.is_symlink() and any(d.glob("*.wandb"))
+    ]
+    return sorted(set(found))
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and "_type" not in value:
+        for key, sub in value.items():
+            _flatten(f"{prefix}.{key}", sub, out)
+    else:
+        out[prefix] = value
+
+
+def run_record(run: LocalRun) -> dict[str, Any]:
+    """One row of the runs table: fixed columns, then ``config.*`` and ``summary.*``."""
+    row: dict[str, Any] = {
+        "name": run.name,
+        "id": run.id,
+        "state": run.state,
+        "project": run.project,
+        "start_time": run.start_time,
+        "duration": round(run.runtime, 3) if run.runtime is not None else None,
+        "steps": run.steps,
+        "group": run.group,
+        "tags": list(run.tags),
+        "job_type": run.job_type,
+        "exit_code": run.exit_code,
+        "path": str(run.run_dir),
+    }
+    for key, value in run.config.items():
+        _flatten(f"config.{key}", value, row)
+    for key, value in run.summary.items():
+        # media values and wandb's own keys (_runtime, _timestamp) are not table cells
+        if key.startswith("_") or (isinstance(value, dict) and "_type" in value):
+            continue
+        _flatten(f"summary.{key}", value, row)
+    return row
+
+
+class RunsTable(list):
+    """A list of run rows (dicts) with ``.runs`` (the LocalRun objects) and ``.to_dataframe()``."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), runs: Iterable[LocalRun] = ()) -> None:
+        super().__init__(rows)
+        self.runs: list[LocalRun] = list(runs)
+
+    @property
+    def columns(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for row in self:
+            for key in row:
+                seen.setdefault(key, None)
+        return list(seen)
+
+    def to_dataframe(self) -> Any:
+        """The table as a pandas DataFrame (pandas is needed only here)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is installed in the test env
+            raise NbwandbError("to_dataframe() needs pandas: `pip install pandas`") from exc
+        return pd.DataFrame(list(self), columns=self.columns)
+
+    def _cells(self, max_columns: int = MAX_TEXT_COLUMNS) -> tuple[list[str], list[list[str]]]:
+        cols = [c for c in self.columns if c not in ("path", "exit_code", "project", "job_type")]
+        fixed = [c for c in cols if c in FIXED_COLUMNS]
+        extra = [c for c in cols if c not in FIXED_COLUMNS]
+        shown = fixed + extra[: max(0, max_columns - len(fixed))]
+        return shown, [[_format_cell(row.get(c)) for c in shown] for row in self]
+
+    def __str__(self) -> str:
+        if not self:
+            return "no runs"
+        header, cells = self._cells()
+        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+        hidden = len(self.columns) - len(header) - 4
+        if hidden > 0:
+            lines.append(f"({len(self)} runs; {hidden} more columns in .to_dataframe())")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        header, cells = self._cells(max_columns=40)
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in cells)
+        return f"<table class='nbwandb-runs'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+    def __repr__(self) -> str:
+        return f"RunsTable({len(self)} runs)"
+
+
+def _format_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, _dt.datetime):
+        return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def list_runs(wandb_dir: str | os.PathLike[str] | None = None, *, as_dataframe: bool = False) -> Any:
+    """The runs under ``wandb_dir`` (default ``$WANDB_DIR/wandb`` or ``./wandb``), newest first.
+
+    >>> runs = list_runs()                       # doctest: +SKIP
+    >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]   # doctest: +SKIP
+    """
+    runs = [read_run(d, history=False) for d in find_run_dirs(wandb_dir)]
+    oldest = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
+    runs.sort(key=lambda r: (r.start_time or oldest, r.id), reverse=True)
+    table = RunsTable((run_record(r) for r in runs), runs)
+    return table.to_dataframe() if as_dataframe else table
