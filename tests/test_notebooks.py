@@ -25,7 +25,7 @@ def _code(cell) -> str:
 
 def test_the_tutorials_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"07_add_to_your_library.ipynb"} <= names, names
+    assert {"07_add_to_your_library.ipynb", "08_integrations.ipynb"} <= names, names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
