@@ -154,7 +154,7 @@ class Run:
         values over distributed ranks (see ``nbwandb.distributed``).
         """
         self._check_open("log")
-        self._writer.raise_error()
+        self._writer.raise_error(again=True)
         row = self._prepare_row(metrics, prefix)
         if reduce is not None:
             from .distributed import reduce_metrics

@@ -39,20 +39,25 @@ class BackgroundWriter:
         """How many calls wait in the queue (an estimate, as with any queue)."""
         return self._queue.qsize()
 
-    def raise_error(self) -> None:
-        """Re-raise, once, an error the writer thread met."""
-        if self._error is not None and not self._error_reported:
+    def raise_error(self, *, again: bool = False) -> None:
+        """Re-raise an error the writer thread met: in full once, then (``again``) briefly."""
+        if self._error is None:
+            return
+        if not self._error_reported:
             self._error_reported = True
             raise WriterError(
                 f"writing to wandb failed in the background: {type(self._error).__name__}: {self._error}. "
                 "Rows logged before it were written; this one and later ones were not."
             ) from self._error
+        if again:
+            raise WriterError(
+                f"the background writer stopped after an earlier error ({type(self._error).__name__}); "
+                "nothing more can be logged to this run: finish it and start a new one"
+            ) from self._error
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue ``fn(*args)``; waits while the queue is full."""
-        self.raise_error()
-        if self._error is not None:
-            raise WriterError("the background writer stopped after an earlier error; start a new run")
+        self.raise_error(again=True)
         if not self.alive:
             raise WriterError("the background writer is closed; the run has finished")
         self._queue.put((fn, args))
