@@ -1,0 +1,74 @@
+"""Starting a new run after the previous one broke: a dead wandb-core, a finish that failed.
+
+``nbwandb.init`` calls ``finish_previous(wandb)`` before it starts a run. A re-run
+cell must always get a working run, even when wandb's service process (wandb-core)
+was killed, crashed or stopped answering: the old run is finished as well as it can
+be (with a warning, never an exception), and a dead service is replaced by a new one.
+
+>>> import wandb                                   # doctest: +SKIP
+>>> finish_previous(wandb)                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from types import ModuleType
+from typing import Any
+
+from . import session
+from .errors import NbwandbError
+
+
+def _warn(message: str) -> None:
+    from .run import NbwandbWarning
+
+    warnings.warn(message, NbwandbWarning, stacklevel=4)
+
+
+def _connection(wandb: ModuleType) -> Any:
+    setup = getattr(getattr(getattr(wandb, "sdk", None), "wandb_setup", None), "_singleton", None)
+    return getattr(setup, "_connection", None)
+
+
+def service_is_dead(wandb: ModuleType) -> bool:
+    """True when this process's wandb-core has exited or its socket is broken."""
+    conn = _connection(wandb)
+    if conn is None:
+        return False
+    client = getattr(conn, "_client", None)
+    if getattr(client, "_broken_exc", None) is not None:
+        return True
+    proc = getattr(getattr(conn, "_proc", None), "_process", None)
+    return proc is not None and proc.poll() is not None
+
+
+def reset_dead_service(wandb: ModuleType) -> bool:
+    """Forget a dead wandb-core so the next ``wandb.init`` starts a fresh one; True if it did."""
+    if not service_is_dead(wandb):
+        return False
+    try:
+        # Clears wandb's singleton, its WANDB_SERVICE token and its atexit hook first; the
+        # goodbye message to the dead process then fails, which is expected.
+        wandb.teardown()
+    except Exception:  # noqa: BLE001 - the service is gone; there is nothing to report to it
+        pass
+    return True
+
+
+def finish_previous(wandb: ModuleType) -> None:
+    """Finish nbwandb's active run and any plain ``wandb.run``; never let a broken one block init."""
+    try:
+        session.finish_active()
+    except NbwandbError as exc:
+        _warn(f"the previous run could not finish cleanly ({exc}); starting a new run anyway")
+    if reset_dead_service(wandb):
+        _warn("wandb's service process (wandb-core) had stopped; a new one was started")
+        return
+    run = getattr(wandb, "run", None)
+    if run is not None:
+        # A run someone started with wandb.init directly: finish it rather than nest.
+        try:
+            run.finish()
+        except Exception as exc:  # noqa: BLE001 - whatever broke it, a new run must start
+            _warn(f"the previous wandb run could not finish cleanly ({type(exc).__name__}: {exc})")
+            reset_dead_service(wandb)
