@@ -128,10 +128,10 @@ def init(
     run_root.mkdir(parents=True, exist_ok=True)
 
     # A re-run cell: finish our previous run first, so there is never a second active one.
-    session.finish_active()
-    if getattr(wandb, "run", None) is not None:
-        # A run someone started with wandb.init directly: finish it rather than nest.
-        wandb.run.finish()
+    # A broken previous run or a dead wandb-core gives a warning here, never a failed init.
+    from .recovery import finish_previous
+
+    finish_previous(wandb)
 
     settings = dict(wandb_init_kwargs.pop("settings", None) or {})
     settings.setdefault("silent", True)
