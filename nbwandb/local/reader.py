@@ -206,7 +206,7 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
             f"read_run() got {type(path).__name__} {path!r}; pass a run folder "
             "(wandb/offline-run-*), its .wandb file, or a run handle"
         )
-    p = Path(path).expanduser()
+    p = Path(path).expanduser().resolve()  # latest-run is a symlink: report the real folder
     if p.is_file():
         if p.suffix != ".wandb":
             raise NbwandbError(f"{str(p)!r} is not a .wandb run file; pass a wandb/offline-run-* folder or its .wandb file")
@@ -338,6 +338,8 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
                 for entry in media_entries(row, row.get("_step")):
                     if entry["path"]:
                         entry["file"] = str(run.files_dir / entry["path"])
+                    if isinstance(entry.get("filenames"), list):  # several images under one key
+                        entry["files"] = [str(run.files_dir / name) for name in entry["filenames"]]
                     run.media.append(entry)
         elif kind == "summary":
             for item in record.summary.update:

@@ -1,0 +1,418 @@
+"""``nbwandb.show``: a W&B-style dashboard of local runs, as one self-contained HTML page.
+
+Line charts are grouped in sections by key prefix (``train/``, ``val/``) and drawn
+against the step metric (``global_step`` when logged, else ``_step``); several
+runs are overlaid and their config differences tabled; the latest images and
+tables are embedded. Everything (charts as PNG, images) is inlined as ``data:``
+URIs, so the page needs no network and no server.
+
+>>> dash = nbwandb.show("wandb/latest-run", smoothing=0.6)    # doctest: +SKIP
+>>> dash                          # a notebook displays it (text/html + text/plain)
+>>> dash.save("report.html")      # one file, opens anywhere
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import fnmatch
+import html
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import NbwandbError
+from .local.media_files import data_uri, load_table
+from .local.reader import LocalRun, read_run
+from .local.series import downsample, metric_series, section_of, smooth_ema, step_key
+
+# matplotlib's tab10: the same colour for a run in every chart and in the legend
+RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+_CSS = """
+.nbw-dash{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:13px;color:#222}
+.nbw-dash h2{font-size:18px;margin:8px 0}.nbw-dash h3{font-size:15px;margin:14px 0 6px;
+border-bottom:1px solid #ddd;padding-bottom:2px}
+.nbw-dash table{border-collapse:collapse;margin:4px 0}.nbw-dash td,.nbw-dash th{border:1px solid #ddd;
+padding:2px 6px;text-align:left;vertical-align:top;max-width:360px;overflow:hidden}
+.nbw-dash th{background:#f4f4f4}.nbw-dash .sw{display:inline-block;width:10px;height:10px;
+margin-right:4px;border-radius:2px}.nbw-dash figure{display:inline-block;margin:4px 8px 4px 0;
+text-align:center}.nbw-dash figcaption{font-size:11px;color:#555}
+.nbw-dash img.chart{max-width:100%}.nbw-dash img.media{image-rendering:pixelated;
+max-width:256px;max-height:256px;min-width:64px}.nbw-dash .muted{color:#777}
+"""
+
+
+@dataclass
+class Chart:
+    """One rendered section: its keys and the PNG of its grid of line charts."""
+
+    section: str
+    keys: list[str]
+    png: bytes
+
+
+def _as_local_runs(runs: Any) -> list[LocalRun]:
+    if isinstance(runs, (str, os.PathLike, LocalRun)) or hasattr(runs, "run_dir"):
+        items: list[Any] = [runs]
+    elif hasattr(runs, "runs") and isinstance(runs, list):  # a RunsTable from list_runs()
+        items = list(runs.runs)
+    elif isinstance(runs, Iterable):
+        items = list(runs)
+    else:
+        raise TypeError(
+            f"show() got {type(runs).__name__} {runs!r}; pass a run folder, a .wandb file, "
+            "a run handle, a LocalRun, or a list of these"
+        )
+    if not items:
+        raise ValueError("show() got no runs; pass at least one run folder or run handle")
+    out = []
+    for item in items:
+        if isinstance(item, LocalRun):
+            # runs from list_runs() are read without history rows: read them fully
+            out.append(item if item.history or not item.steps else read_run(item.run_dir))
+        else:
+            out.append(read_run(item))
+    return out
+
+
+def _select_keys(available: list[str], keys: Sequence[str] | None) -> list[str]:
+    if keys is None:
+        return available
+    if isinstance(keys, str):
+        keys = [keys]
+    chosen: dict[str, None] = {}
+    for pattern in keys:
+        if not isinstance(pattern, str):
+            raise TypeError(f"keys entry {pattern!r} is not accepted; use metric names, prefixes or globs")
+        if any(ch in pattern for ch in "*?["):
+            hits = fnmatch.filter(available, pattern)
+        elif pattern in available:
+            hits = [pattern]
+        else:  # a section name ("train") or a prefix ("train/")
+            prefix = pattern if pattern.endswith("/") else pattern + "/"
+            hits = [k for k in available if k.startswith(prefix)]
+        if not hits:
+            shown = ", ".join(available[:20]) + (" ..." if len(available) > 20 else "")
+            raise ValueError(f"keys entry {pattern!r} matches no metric; logged metrics: {shown or '(none)'}")
+        chosen.update(dict.fromkeys(hits))
+    return list(chosen)
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and (value or not prefix):
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+
+
+def config_table(runs: Sequence[LocalRun]) -> tuple[list[str], dict[str, list[Any]]]:
+    """``(keys, values)``: every config key for one run; for several, the keys that differ."""
+    flats = []
+    for run in runs:
+        flat: dict[str, Any] = {}
+        _flat("", run.config, flat)
+        flats.append(flat)
+    keys = list(dict.fromkeys(k for flat in flats for k in flat))
+    missing = object()
+    rows = {k: [flat.get(k, missing) for flat in flats] for k in keys}
+    if len(runs) > 1:
+        rows = {k: v for k, v in rows.items() if any(x != v[0] for x in v[1:])}
+    return list(rows), {k: [None if x is missing else x for x in v] for k, v in rows.items()}
+
+
+class Dashboard:
+    """Charts, media and config of one or more local runs; see ``nbwandb.show``."""
+
+    def __init__(
+        self,
+        runs: list[LocalRun],
+        *,
+        smoothing: float = 0.0,
+        keys: Sequence[str] | None = None,
+        x: str | None = None,
+        max_points: int = 1000,
+        media: bool = True,
+        max_rows: int = 10,
+        columns: int = 3,
+        title: str | None = None,
+    ) -> None:
+        if not isinstance(smoothing, (int, float)) or isinstance(smoothing, bool) or not 0 <= smoothing < 1:
+            raise ValueError(f"smoothing={smoothing!r} is not accepted; use a number in [0, 1)")
+        if not isinstance(columns, int) or columns < 1:
+            raise ValueError(f"columns={columns!r} is not accepted; use an int >= 1")
+        self.runs = runs
+        self.smoothing = float(smoothing)
+        self.max_points = max_points
+        self.media = media
+        self.max_rows = max_rows
+        self.columns = columns
+        self.title = title or "nbwandb: " + ", ".join(r.name for r in runs[:4]) + (" ..." if len(runs) > 4 else "")
+        self._keys_arg = keys
+        self._x_arg = x
+        self._charts: list[Chart] | None = None
+        self._analyse()
+
+    def _analyse(self) -> None:
+        histories = [r.history for r in self.runs]
+        if self._x_arg is not None:
+            if not any(self._x_arg in row for h in histories for row in h):
+                raise ValueError(f"x={self._x_arg!r} is not a logged key; use 'global_step', '_step' or a logged metric")
+            self.step_metric = self._x_arg
+        else:
+            self.step_metric = step_key(histories)
+        available = list(dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric))
+        self.keys = _select_keys(available, self._keys_arg)
+        self.sections: dict[str, list[str]] = {}
+        for key in self.keys:
+            self.sections.setdefault(section_of(key), []).append(key)
+        self._charts = None
+
+    def refresh(self) -> Dashboard:
+        """Read what the runs wrote since, and redraw on the next display."""
+        for run in self.runs:
+            run.refresh()
+        self._analyse()
+        return self
+
+    # -- charts ------------------------------------------------------------------------------
+    @property
+    def charts(self) -> list[Chart]:
+        if self._charts is None:
+            self._charts = [self._draw_section(name, keys) for name, keys in self.sections.items()]
+        return self._charts
+
+    def _draw_section(self, section: str, keys: list[str]) -> Chart:
+        # the object-oriented API (no pyplot): no global figure registry, no GUI backend
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        cols = min(self.columns, len(keys))
+        rows = -(-len(keys) // cols)
+        fig = Figure(figsize=(4.2 * cols, 2.9 * rows), dpi=80)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, key in zip(axes.flat, keys, strict=False):
+            for i, run in enumerate(self.runs):
+                xs, ys = metric_series(run.history, key, self.step_metric)
+                if not xs:
+                    continue
+                color = RUN_COLORS[i % len(RUN_COLORS)]
+                if self.smoothing:
+                    sx, sy = downsample(xs, smooth_ema(ys, self.smoothing), self.max_points)
+                    rx, ry = downsample(xs, ys, self.max_points)
+                    ax.plot(rx, ry, color=color, alpha=0.25, linewidth=1)
+                    ax.plot(sx, sy, color=color, linewidth=1.5)
+                else:
+                    dx, dy = downsample(xs, ys, self.max_points)
+                    ax.plot(dx, dy, color=color, linewidth=1.5, marker="o" if len(dx) == 1 else None)
+            ax.set_title(key, fontsize=10)
+            ax.set_xlabel(self.step_metric, fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.grid(True, alpha=0.3)
+        for ax in list(axes.flat)[len(keys):]:
+            ax.set_visible(False)
+        height = 2.9 * rows  # margins in inches, as fractions of the figure height
+        fig.subplots_adjust(left=0.6 / (4.2 * cols), right=0.98, top=1 - 0.3 / height,
+                            bottom=0.5 / height, wspace=0.28, hspace=0.55)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        fig.clear()  # release the artists now, not when the GC gets to it
+        return Chart(section, keys, buf.getvalue())
+
+    # -- media -------------------------------------------------------------------------------
+    def latest_media(self) -> list[tuple[int, dict[str, Any]]]:
+        """``(run index, entry)`` for the newest media entry of each key in each run."""
+        out = []
+        for i, run in enumerate(self.runs):
+            latest: dict[str, dict[str, Any]] = {}
+            for entry in run.media:
+                latest[entry["key"]] = entry  # history order: the last one wins
+            out += [(i, e) for e in latest.values()]
+        return out
+
+    # -- text ----------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        lines = [f"{self.title}  ({len(self.runs)} run{'s' if len(self.runs) != 1 else ''}, "
+                 f"x = {self.step_metric}, smoothing {self.smoothing:g})"]
+        for run in self.runs:
+            lines.append(f"  run {run.name} ({run.id}): {run.state}, {run.steps} steps, {run.run_dir}")
+        for name, keys in self.sections.items():
+            lines.append(f"  {name}: " + ", ".join(keys))
+        if not self.sections:
+            lines.append("  no scalar metrics logged yet")
+        kinds: dict[str, int] = {}
+        for _, entry in self.latest_media():
+            kinds[entry["type"]] = kinds.get(entry["type"], 0) + 1
+        if kinds:
+            lines.append("  media: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+        keys, values = config_table(self.runs)
+        if len(self.runs) > 1 and keys:
+            lines.append("  config differs: " + "; ".join(
+                f"{k} = " + " | ".join(_short(v) for v in values[k]) for k in keys[:8]))
+        return "\n".join(lines)
+
+    # -- html ----------------------------------------------------------------------------------
+    def _html_body(self) -> str:
+        e = html.escape
+        parts = [f"<h2>{e(self.title)}</h2>", self._runs_html()]
+        for chart in self.charts:
+            src = "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
+            parts.append(f"<h3>{e(chart.section)}</h3><img class='chart' alt='{e(chart.section)} charts' src='{src}'>")
+        if not self.charts:
+            parts.append("<p class='muted'>no scalar metrics logged yet</p>")
+        parts.append(self._config_html())
+        if self.media:
+            parts.append(self._media_html())
+        return "".join(parts)
+
+    def _runs_html(self) -> str:
+        e = html.escape
+        rows = []
+        for i, run in enumerate(self.runs):
+            color = RUN_COLORS[i % len(RUN_COLORS)]
+            start = run.start_time.strftime("%Y-%m-%d %H:%M:%S") if run.start_time else ""
+            duration = f"{run.runtime:.1f}s" if run.runtime is not None else ""
+            rows.append(
+                f"<tr><td><span class='sw' style='background:{color}'></span>{e(run.name)}</td>"
+                f"<td>{e(run.id)}</td><td>{e(run.state)}</td><td>{e(start)}</td><td>{e(duration)}</td>"
+                f"<td>{run.steps}</td><td>{e(run.group)}</td><td>{e(', '.join(run.tags))}</td></tr>"
+            )
+        head = "".join(f"<th>{h}</th>" for h in ("run", "id", "state", "start (UTC)", "duration", "steps", "group", "tags"))
+        return f"<table><tr>{head}</tr>{''.join(rows)}</table><p class='muted'>x axis: {e(self.step_metric)}</p>"
+
+    def _config_html(self) -> str:
+        e = html.escape
+        keys, values = config_table(self.runs)
+        if not keys:
+            return "<h3>config</h3><p class='muted'>" + (
+                "same config in every run" if len(self.runs) > 1 else "no config") + "</p>"
+        title = "config differences" if len(self.runs) > 1 else "config"
+        head = "<th>key</th>" + "".join(f"<th>{e(r.name)}</th>" for r in self.runs)
+        body = "".join(
+            f"<tr><td>{e(k)}</td>" + "".join(f"<td>{e(_short(v))}</td>" for v in values[k]) + "</tr>" for k in keys
+        )
+        summary = self._summary_html()
+        return f"<h3>{title}</h3><table><tr>{head}</tr>{body}</table>{summary}"
+
+    def _summary_html(self) -> str:
+        e = html.escape
+        if not self.keys:
+            return ""
+        head = "<th>metric (last)</th>" + "".join(f"<th>{e(r.name)}</th>" for r in self.runs)
+        body = "".join(
+            f"<tr><td>{e(k)}</td>" + "".join(f"<td>{e(_short(r.summary.get(k)))}</td>" for r in self.runs) + "</tr>"
+            for k in self.keys
+        )
+        return f"<h3>summary</h3><table><tr>{head}</tr>{body}</table>"
+
+    def _media_html(self) -> str:
+        e = html.escape
+        blocks: list[str] = []
+        others: list[str] = []
+        for i, entry in self.latest_media():
+            run = self.runs[i]
+            label = f"{entry['key']} (step {entry['step']})" + (f" — {run.name}" if len(self.runs) > 1 else "")
+            if entry["type"] in ("image", "images"):
+                files = entry.get("files") or ([entry["file"]] if entry.get("file") else [])
+                imgs = []
+                for path in files[:16]:
+                    src = data_uri(path)
+                    if src is None:
+                        imgs.append(f"<span class='muted'>missing or too large: {e(Path(path).name)}</span>")
+                    else:
+                        imgs.append(f"<img class='media' alt='{e(entry['key'])}' src='{src}'>")
+                caption = entry.get("caption")
+                cap = f": {e(str(caption))}" if isinstance(caption, str) and caption else ""
+                blocks.append(f"<figure>{''.join(imgs)}<figcaption>{e(label)}{cap}</figcaption></figure>")
+            elif entry["type"] == "table" and entry.get("file"):
+                blocks.append(self._table_html(entry, label))
+            elif entry["type"] in ("audio", "video") and entry.get("file"):
+                src = data_uri(entry["file"])
+                tag = entry["type"]
+                body = (f"<{tag} controls src='{src}'></{tag}>" if src else
+                        f"<span class='muted'>{e(entry['path'] or '')} (too large to embed)</span>")
+                blocks.append(f"<figure>{body}<figcaption>{e(label)}</figcaption></figure>")
+            else:
+                size = f", {entry['size']} bytes" if "size" in entry else ""
+                others.append(f"<li>{e(label)}: {e(entry['type'])} {e(entry.get('path') or '')}{e(size)}</li>")
+        if not blocks and not others:
+            return ""
+        listing = f"<ul>{''.join(others)}</ul>" if others else ""
+        return "<h3>media</h3>" + "".join(blocks) + listing
+
+    def _table_html(self, entry: dict[str, Any], label: str) -> str:
+        e = html.escape
+        try:
+            table = load_table(entry["file"], self.max_rows)
+        except NbwandbError as exc:
+            return f"<p class='muted'>{e(label)}: {e(str(exc))}</p>"
+        head = "".join(f"<th>{e(str(c))}</th>" for c in table["columns"])
+        body = "".join("<tr>" + "".join(f"<td>{e(_short(v))}</td>" for v in row) + "</tr>" for row in table["data"])
+        more = table["nrows"] - len(table["data"])
+        note = f"<p class='muted'>{more} more rows</p>" if more > 0 else ""
+        return f"<div><b>{e(label)}</b> <span class='muted'>{table['nrows']} rows</span><table><tr>{head}</tr>{body}</table>{note}</div>"
+
+    def _repr_html_(self) -> str:
+        return f"<div class='nbw-dash'><style>{_CSS}</style>{self._html_body()}</div>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+    def to_html(self) -> str:
+        """One self-contained HTML page (charts and media inlined; no network resources)."""
+        made = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
+            f"<body><div class='nbw-dash'>{self._html_body()}"
+            f"<p class='muted'>made by nbwandb.show on {made}</p></div></body></html>"
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``to_html()`` to ``path`` (folders are created); returns the path."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(self.to_html(), encoding="utf-8")
+        return out
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, dict) and "_type" in value:
+        text = f"<{value['_type']}>"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def show(
+    runs: Any,
+    *,
+    smoothing: float = 0.0,
+    keys: Sequence[str] | None = None,
+    x: str | None = None,
+    max_points: int = 1000,
+    media: bool = True,
+    max_rows: int = 10,
+    columns: int = 3,
+    title: str | None = None,
+) -> Dashboard:
+    """A dashboard of one or more local runs (folders, ``.wandb`` files, run handles, LocalRuns).
+
+    ``smoothing`` in [0, 1) is the EMA weight (W&B's slider); ``keys`` picks metrics
+    by name, section (``"train"``) or glob (``"val/*"``); ``x`` overrides the step
+    metric; ``max_points`` bounds the points drawn per line.
+
+    >>> nbwandb.show([run_a, run_b], smoothing=0.8, keys=["train", "val/acc"])   # doctest: +SKIP
+    """
+    return Dashboard(_as_local_runs(runs), smoothing=smoothing, keys=keys, x=x, max_points=max_points,
+                     media=media, max_rows=max_rows, columns=columns, title=title)
