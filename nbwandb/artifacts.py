@@ -182,7 +182,8 @@ def _check_metadata(metadata: Any) -> dict[str, Any]:
         try:
             out[key] = convert_value(value, key)
         except NbwandbError as exc:
-            raise ArtifactInputError(f"metadata {exc}".replace("config key", "key")) from None
+            text = str(exc).replace("config key", "metadata key").replace("a W&B config", "artifact metadata")
+            raise ArtifactInputError(text) from None
     return out
 
 
