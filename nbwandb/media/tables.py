@@ -70,14 +70,9 @@ def table_rows(data: Any, columns: Sequence[str] | None = None, *, key: str = "t
 def make_table(data: Any, columns: Sequence[str] | None = None, *, key: str = "table",
                sample: int | None = None) -> Any:
     """A ``wandb.Table`` from rows, a dict of columns, a DataFrame or a 2-D array."""
-    from .images import _wandb
 
     names, rows = table_rows(data, columns, key=key, sample=sample)
-    try:
-        return _wandb().Table(columns=names, data=rows)
-    except TypeError as exc:  # wandb checks that each column keeps one type
-        raise MediaTypeError(f"table {key!r}: {exc} (each column must hold one type of value; "
-                             "None is allowed)") from None
+    return _wandb_table(names, rows, where=f"table {key!r}")
 
 
 def log_table(run: Any, key: str, data: Any, *, columns: Sequence[str] | None = None,
@@ -166,14 +161,14 @@ class PredictionTable:
         """The rows as lists (images as (H, W, C) uint8 arrays), e.g. for a notebook preview."""
         return [list(row) for row in self._rows]
 
-    def to_wandb(self) -> Any:
+    def to_wandb(self, *, key: str = "PredictionTable") -> Any:
         """A fresh ``wandb.Table`` of all rows so far."""
         from .images import _array_to_pil, _wandb
 
         wandb = _wandb()
         data = [[e, wandb.Image(_array_to_pil(img)), label, pred, score]
                 for e, img, label, pred, score in self._rows]
-        return wandb.Table(columns=list(self.columns), data=data)
+        return _wandb_table(list(self.columns), data, where=f"PredictionTable {key!r}")
 
     def log(self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None) -> None:
         """Log all rows so far as one table under ``key``."""
@@ -181,13 +176,49 @@ class PredictionTable:
             raise MediaError(f"PredictionTable {join_key(prefix, key)!r}: no rows yet; call add(...) first")
         if not getattr(run, "enabled", True):
             return
-        run.log({key: self.to_wandb()}, step=step, prefix=prefix)
+        run.log({key: self.to_wandb(key=join_key(prefix, key))}, step=step, prefix=prefix)
 
     def __repr__(self) -> str:
         return f"<PredictionTable {len(self)} rows, columns {list(self.columns)}>"
 
 
 # -- internals ----------------------------------------------------------------------------------
+def _wandb_table(names: list[str], rows: list[list[Any]], *, where: str) -> Any:
+    """A wandb.Table, after checking that each column keeps one kind of value.
+
+    wandb checks this too, but its message prints every cell's repr; ours names the column.
+    """
+    from .images import _wandb
+
+    for j, name in enumerate(names):
+        first: dict[str, int] = {}
+        for i, row in enumerate(rows):
+            kind = _kind(row[j])
+            if kind is not None and kind not in first:
+                first[kind] = i
+        if len(first) > 1:
+            seen = ", ".join(f"{kind} (first in row {i})" for kind, i in first.items())
+            raise MediaTypeError(f"{where}: column {name!r} mixes {seen}; keep one type per column "
+                                 "(e.g. every label a str), None is allowed")
+    try:
+        return _wandb().Table(columns=names, data=rows)
+    except TypeError as exc:
+        raise MediaTypeError(f"{where}: {str(exc).splitlines()[0]} (keep one type per column; "
+                             "None is allowed)") from None
+
+
+def _kind(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    return type(value).__name__
+
+
 def _label(value: Any) -> Any:
     value = scalar(value)
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -282,7 +313,7 @@ def _cell(value: Any, *, key: str, column: str, row: int) -> Any:
             or is_torch_tensor(value) or isinstance(value, np.ndarray):
         from .images import _array_to_pil, _wandb, to_image_array
 
-        image = to_image_array(value, key=f"{key}[{row}][{column!r}]")
+        image = to_image_array(value, key=f"{key}[{row}].{column}")
         return _wandb().Image(_array_to_pil(image))
     if isinstance(value, (list, tuple)):
         return [_cell(v, key=key, column=column, row=row) for v in value]
