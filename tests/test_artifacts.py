@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from leet import leet_records, leet_summary
 
 import nbwandb
 from nbwandb.artifact_digest import local_files
+from nbwandb.artifact_refs import ArtifactRef, parse_ref
 from nbwandb.artifacts import INPUTS_KEY, ArtifactInputError, CheckpointResult, OfflineArtifactError
 from nbwandb.checkpoints import save_torch
 from nbwandb.errors import RunFinishedError
@@ -216,26 +218,51 @@ BAD_CHECKPOINT_CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), BAD_CHECKPOINT_CALLS, ids=[m for _, m in BAD_CHECKPOINT_CALLS])
-def test_bad_checkpoint_input_is_refused_before_anything_is_written(tmp_path, kwargs, message):
+def test_bad_checkpoint_input_is_refused_before_anything_is_written(tmp_path):
     (tmp_path / "empty_dir").mkdir()
     (tmp_path / "ok.pt").write_bytes(b"ok")
-    kwargs = {"path": "ok.pt", **kwargs}
-    with nbwandb.init(project="p", quiet=True) as run:
+    with nbwandb.init(project="p", quiet=True) as run:  # one run for every case: starting runs is slow
         run.log({"loss": 0.5}, step=0)
-        with pytest.raises(ArtifactInputError, match=message):
-            run.log_checkpoint(kwargs.pop("path"), **kwargs)
+        for kwargs, message in BAD_CHECKPOINT_CALLS:
+            kwargs = {"path": "ok.pt", **kwargs}
+            with pytest.raises(ArtifactInputError, match=message):
+                run.log_checkpoint(kwargs.pop("path"), **kwargs)
+        run.log({"loss": 0.25}, step=1)
     local = read_run(run.run_dir)
-    assert local.artifacts == [] and local.history[0]["loss"] == 0.5
+    assert local.artifacts == [] and [r["loss"] for r in local.history] == [0.5, 0.25]
 
 
-@pytest.mark.parametrize("ref", ["a/b/c/d:latest", "team//flowers:v1", "flowers:", "flowers:a:b",
-                                 "team/pro ject/flowers", "team/proj/flo wers:v1", "", "   "])
+MALFORMED_REFS = ["a/b/c/d:latest", "team//flowers:v1", "flowers:", "flowers:a:b", "team/pro ject/flowers",
+                  "team/proj/flo wers:v1", "", "   ", "/flowers"]
+
+
+@pytest.mark.parametrize("ref", MALFORMED_REFS)
 def test_malformed_references_are_refused(ref):
+    with pytest.raises(ArtifactInputError, match=rf"artifact reference {re.escape(repr(ref))} is malformed"):
+        parse_ref(ref)
+
+
+def test_malformed_references_in_a_run_write_nothing():
     with nbwandb.init(project="p", quiet=True) as run:
-        with pytest.raises(ArtifactInputError, match="malformed"):
-            run.use_artifact(ref)
-    assert read_run(run.run_dir).artifacts == []
+        for ref in MALFORMED_REFS:
+            with pytest.raises(ArtifactInputError, match="malformed"):
+                run.use_artifact(ref)
+        with pytest.raises(ArtifactInputError, match="is a int"):
+            run.use_artifact(3)
+    local = read_run(run.run_dir)
+    assert local.artifacts == [] and INPUTS_KEY not in local.config
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("flowers", ArtifactRef(None, None, "flowers", None)),
+    ("flowers:v3", ArtifactRef(None, None, "flowers", "v3")),
+    ("vision/flowers:best", ArtifactRef(None, "vision", "flowers", "best")),
+    ("my-team/vision/model-abc123:latest", ArtifactRef("my-team", "vision", "model-abc123", "latest")),
+    (" wandb-registry-model/resnet.v2:prod ", ArtifactRef(None, "wandb-registry-model", "resnet.v2", "prod")),
+])
+def test_well_formed_references_parse(text, expected):
+    assert parse_ref(text) == expected
+    assert str(parse_ref(text)) == text.strip()
 
 
 def test_bad_dataset_calls(tmp_path):
