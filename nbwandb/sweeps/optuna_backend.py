@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from statistics import NormalDist
 from typing import Any
@@ -141,10 +142,25 @@ def open_storage(storage: Any) -> Any:
                         "'postgresql://...', a journal file path, or an optuna storage")
     text = os.fspath(storage)
     if "://" in text:
-        return optuna.storages.RDBStorage(text)
+        return _rdb_storage(optuna, text)
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(text))
+
+
+def _rdb_storage(optuna: Any, url: str, attempts: int = 5) -> Any:
+    """An RDB storage; workers that start together on a new database race to create its
+    tables (one gets an IntegrityError), so a failed first open is retried once the other has."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def make_sampler(spec: SweepSpec, *, seed: int | None, shared: bool) -> Any:
