@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from test_media_support import media_file, media_value, media_values, png_array
 
@@ -15,6 +17,8 @@ from nbwandb import NbwandbError
 from nbwandb.media import images as images_module
 from nbwandb.media import make_grid, to_image_array, to_image_batch
 from nbwandb.run import NbwandbWarning, NoOpRun
+
+CHANNELS_SET = {1, 3, 4}
 
 
 def expected_uint8(x: torch.Tensor) -> np.ndarray:
@@ -270,3 +274,39 @@ def test_cuda_tensors_convert():
     x = torch.rand(4, 3, 8, 8, device="cuda", requires_grad=True)
     batch = to_image_batch(x * 1, key="gpu")
     np.testing.assert_array_equal(batch[2], expected_uint8(x[2].cpu()))
+
+
+def test_a_wandb_image_is_logged_as_it_is():
+    import wandb
+
+    with nbwandb.init(project="p", quiet=True) as run:
+        run.log_image("ready", wandb.Image(np.full((3, 5), 9, np.uint8)), caption="made by hand", step=0)
+    value = media_value(run, "ready")
+    assert (value["width"], value["height"], value["caption"]) == (5, 3, "made by hand")
+    assert png_array(media_file(run, value["path"])).max() == 9
+
+
+def test_range_warning_points_at_the_callers_line():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        to_image_array(np.array([[2.0, 3.0]]), key="where")
+    [warning] = [w for w in caught if issubclass(w.category, NbwandbWarning)]
+    assert warning.filename == __file__
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 5), c=st.sampled_from([1, 3, 4]), h=st.integers(1, 9), w=st.integers(1, 9),
+       channels_last=st.booleans(), seed=st.integers(0, 2**16))
+def test_batch_conversion_and_grid_keep_every_pixel(n, c, h, w, channels_last, seed):
+    nhwc = np.random.default_rng(seed).integers(0, 256, (n, h, w, c), dtype=np.uint8)
+    given_batch = nhwc if channels_last else torch.from_numpy(nhwc).permute(0, 3, 1, 2)
+    if channels_last and h in CHANNELS_SET and c in CHANNELS_SET:
+        given_batch = torch.from_numpy(nhwc).permute(0, 3, 1, 2)  # ambiguous numpy layouts read as HWC anyway
+    batch = to_image_batch(given_batch, key="prop")
+    np.testing.assert_array_equal(batch, nhwc)
+    grid = make_grid(batch, padding=1)
+    ncols = int(np.ceil(np.sqrt(n)))
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        y, x = 1 + r * (h + 1), 1 + col * (w + 1)
+        np.testing.assert_array_equal(grid[y:y + h, x:x + w], nhwc[i])

@@ -9,6 +9,8 @@ Python list) into a host numpy array first, so the rest of the code has one path
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any
 
@@ -44,7 +46,18 @@ def warn_once(kind: str, key: str, message: str) -> None:
         return
     if len(seen) < _MAX_WARNED_KEYS:
         seen.add(key)
-    warnings.warn(message, NbwandbWarning, stacklevel=4)
+    warnings.warn(message, NbwandbWarning, stacklevel=_caller_stacklevel())
+
+
+def _caller_stacklevel() -> int:
+    """The stacklevel of the first frame outside nbwandb, so the warning shows the user's line."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def is_torch_tensor(x: Any) -> bool:

@@ -150,6 +150,15 @@ def log_image(run: Any, key: str, image: Any, *, caption: str | None = None, mas
 
     full = join_key(prefix, key)
     _check_caption(caption, key=full)
+    wandb = _wandb()
+    if isinstance(image, wandb.Image) and masks is None and boxes is None:
+        # Already a wandb.Image: log it as is. A new caption goes on a copy; wandb's copy
+        # constructor keeps the old caption, so it is set on the copy afterwards.
+        if caption is not None:
+            image = wandb.Image(image)
+            image._caption = caption
+        run.log({key: image}, step=step, prefix=prefix)
+        return
     if isinstance(image, (str, Path)) and masks is None and boxes is None:
         # A file is logged as its own bytes (a JPEG stays a JPEG); opening it checks it first.
         _open_image(image, key=full, what="image")
@@ -161,7 +170,6 @@ def log_image(run: Any, key: str, image: Any, *, caption: str | None = None, mas
         size = arr.shape[:2]
     wb_masks = convert_masks(masks, key=full, size=size) if masks is not None else None
     wb_boxes = convert_boxes(boxes, key=full) if boxes is not None else None
-    wandb = _wandb()
     try:
         value = wandb.Image(source, caption=caption, masks=wb_masks, boxes=wb_boxes)
     except (ValueError, TypeError, KeyError) as exc:
