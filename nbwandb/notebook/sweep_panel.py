@@ -1,0 +1,184 @@
+"""``SweepPanel``: a sweep's progress, a live leaderboard and a parallel-coordinates plot.
+
+The core never imports this module: ``nbwandb.sweep(..., callback=panel.update)`` calls the
+panel after each trial (or ``panel.run(config, train_fn, ...)`` does both). The plot is drawn
+with matplotlib's Agg canvas on a ``Figure`` that pyplot never sees (so no figure is left
+open), at most once per ``plot_interval`` seconds, from at most ``max_lines`` trials.
+
+>>> panel = SweepPanel()                                           # doctest: +SKIP
+>>> display(panel)                                                 # doctest: +SKIP
+>>> result = panel.run(sweep_config, train, count=20)              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._widgets import TextForms, escape, import_widgets
+
+widgets = import_widgets("SweepPanel")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]]]:
+    """Positions in [0, 1] for one axis and its tick labels (numbers, log when wide, or categories)."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    if numeric:
+        lo, hi = min(values), max(values)
+        use_log = lo > 0 and hi / lo > 100  # a learning rate: spread its decades evenly
+        f = (lambda v: math.log10(v)) if use_log else (lambda v: float(v))
+        a, b = f(lo), f(hi)
+        span = (b - a) or 1.0
+        ticks = [(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")] if hi != lo else [(0.5, f"{lo:.3g}")]
+        return [((f(v) - a) / span) if hi != lo else 0.5 for v in values], ticks
+    labels = sorted({repr(v) for v in values})
+    step = 1.0 / max(len(labels) - 1, 1)
+    where = {label: (i * step if len(labels) > 1 else 0.5) for i, label in enumerate(labels)}
+    return [where[repr(v)] for v in values], [(pos, label[:12]) for label, pos in where.items()]
+
+
+def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80) -> bytes | None:
+    """A PNG of the completed trials: one axis per varying parameter, the metric last.
+
+    None when fewer than two trials completed. The best trial is drawn on top, thick.
+    """
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ..sweeps.result import flatten_params
+
+    ranked = result.ranked()
+    if len(ranked) < 2:
+        return None
+    # Keep the best and the most recent ones: the plot stays readable and cheap.
+    chosen = [ranked[0], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1):]]
+    flat = [flatten_params(t.params) for t in chosen]
+    names = [n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1]
+    columns = [[f.get(n) for f in flat] for n in names] + [[t.value for t in chosen]]
+    labels = [*names, str(result.metric)]
+    positions, ticks = zip(*(_axis_values(col) for col in columns), strict=True)
+
+    fig = Figure(figsize=(max(4.0, 1.3 * len(labels)), 3.2), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    cmap = colormaps["viridis"]
+    metric_pos = positions[-1]
+    xs = list(range(len(labels)))
+    for i in reversed(range(len(chosen))):  # the best (index 0) is drawn last, on top
+        ys = [axis[i] for axis in positions]
+        # Bright = good: flip the colour scale when smaller is better.
+        shade = metric_pos[i] if result.goal == "maximize" else 1.0 - metric_pos[i]
+        if i == 0:
+            ax.plot(xs, ys, color="crimson", linewidth=2.5, zorder=3)
+        else:
+            ax.plot(xs, ys, color=cmap(shade), linewidth=1.0, alpha=0.7)
+    for x, axis_ticks in zip(xs, ticks, strict=True):
+        ax.axvline(x, color="#444", linewidth=0.8)
+        for pos, text in axis_ticks:
+            ax.annotate(text, (x, pos), xytext=(3, 0), textcoords="offset points", fontsize=7,
+                        va="center", color="#222")
+    ax.set_xticks(xs, [label[-18:] for label in labels], fontsize=8)
+    ax.set_yticks([])
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlim(-0.2, len(labels) - 0.6)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"{len(chosen)} trials; best in red", fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    fig.clear()  # drop the artists now rather than when the figure is collected
+    return buffer.getvalue()
+
+
+class SweepPanel(TextForms, widgets.VBox):
+    """Progress, leaderboard (best ``max_rows``) and parallel coordinates of a running sweep.
+
+    Pass ``panel.update`` as ``nbwandb.sweep(..., callback=...)``, or call ``panel.run(...)``.
+    """
+
+    def __init__(self, *, max_rows: int = 10, max_lines: int = 300, plot_interval: float = 1.0,
+                 **kwargs: Any) -> None:
+        for key, value in (("max_rows", max_rows), ("max_lines", max_lines)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key}={value!r} is not accepted; use an int >= 1")
+        if not isinstance(plot_interval, (int, float)) or plot_interval < 0:
+            raise ValueError(f"plot_interval={plot_interval!r} is not accepted; use seconds >= 0")
+        self.max_rows = max_rows
+        self.max_lines = max_lines
+        self.plot_interval = float(plot_interval)
+        self.result: Any = None
+        self.updates = 0
+        self.plots_drawn = 0
+        self._png: bytes | None = None
+        self._plotted_at = -math.inf
+        self._header = widgets.HTML("<b>sweep</b>: waiting for the first trial")
+        self._progress = widgets.IntProgress(value=0, min=0, max=1, description="trials",
+                                             bar_style="info")
+        self._leaderboard = widgets.HTML()
+        self._plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        super().__init__(children=[self._header, self._progress, self._leaderboard, self._plot], **kwargs)
+        self.add_class("nbwandb-sweep-panel")
+
+    # -- the callback ------------------------------------------------------------------------
+    def update(self, result: Any, trial: Any = None, *, force_plot: bool = False) -> None:
+        """Show ``result`` (a ``SweepResult``); ``trial`` is the one that just ended."""
+        self.result = result
+        self.updates += 1
+        done = sum(1 for t in result.trials if t.state not in ("running", "waiting"))
+        total = max(result.planned or 0, done, 1)
+        self._progress.max = total
+        self._progress.value = done
+        self._progress.bar_style = "success" if done >= total else "info"
+        self._header.value = f"<b>{escape(result.summary_line())}</b>"
+        self._leaderboard.value = result.leaderboard_html(self.max_rows)
+        now = time.monotonic()
+        if force_plot or now - self._plotted_at >= self.plot_interval:
+            png = parallel_coordinates_png(result, max_lines=self.max_lines)
+            self._plotted_at = now
+            if png is not None:
+                self._png = png
+                self._plot.value = png
+                self.plots_drawn += 1
+
+    def run(self, sweep_config: dict[str, Any], train_fn: Callable[[dict[str, Any]], Any],
+            **kwargs: Any) -> Any:
+        """``nbwandb.sweep(...)`` with this panel updated after each trial; returns its result."""
+        from ..sweeps import sweep
+
+        user_callback = kwargs.pop("callback", None)
+
+        def callback(result: Any, trial: Any) -> None:
+            self.update(result, trial)
+            if user_callback is not None:
+                user_callback(result, trial)
+
+        result = sweep(sweep_config, train_fn, callback=callback, **kwargs)
+        self.update(result, force_plot=True)
+        return result
+
+    # -- text forms --------------------------------------------------------------------------
+    def _text(self) -> str:
+        if self.result is None:
+            return "SweepPanel: waiting for the first trial"
+        lines = [self.result.summary_line()]
+        for rank, t in enumerate(self.result.ranked()[: self.max_rows], 1):
+            lines.append(f"  {rank:>2}. {t.run_name or t.run_id}  {self.result.metric}={t.value:.6g}  {t.params}")
+        return "\n".join(lines)
+
+    def _html(self) -> str:
+        if self.result is None:
+            return "<div class='nbwandb-sweep-panel'><i>sweep: waiting for the first trial</i></div>"
+        image = ""
+        if self._png is not None:
+            data = base64.b64encode(self._png).decode("ascii")
+            image = f"<img alt='parallel coordinates' src='data:image/png;base64,{data}'/>"
+        return (f"<div class='nbwandb-sweep-panel'><p><b>{escape(self.result.summary_line())}</b></p>"
+                f"{self.result.leaderboard_html(self.max_rows)}{image}</div>")

@@ -1,0 +1,100 @@
+"""SweepPanel: progress, leaderboard and parallel coordinates, updated by a real offline sweep."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from nbwandb.notebook.sweep_panel import PNG_MAGIC, SweepPanel, parallel_coordinates_png  # noqa: E402
+from nbwandb.sweeps import SweepResult, TrialRecord  # noqa: E402
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def test_panel_follows_a_real_sweep_trial_by_trial(isolated: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figures_before = plt.get_fignums()
+    config = {"method": "grid", "metric": {"name": "val/loss", "goal": "minimize"},
+              "parameters": {"lr": {"values": [0.001, 0.01, 0.1]}, "act": {"values": ["relu", "tanh"]}}}
+    panel = SweepPanel(plot_interval=0)
+    seen: list[int] = []
+    progress: list[tuple[int, int]] = []
+
+    def user_callback(result: SweepResult, trial: TrialRecord) -> None:
+        seen.append(trial.number)
+        progress.append((panel._progress.value, panel._progress.max))
+
+    result = panel.run(config, lambda cfg: {"val/loss": cfg["lr"] * (2 if cfg["act"] == "relu" else 1)},
+                       callback=user_callback)
+
+    assert sorted(seen) == list(range(6))
+    assert progress == [(i, 6) for i in range(1, 7)]  # the bar moved once per trial, panel first
+    assert (panel._progress.value, panel._progress.max, panel._progress.bar_style) == (6, 6, "success")
+    best = result.best
+    assert best is not None and best.params == {"lr": 0.001, "act": "tanh"}
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", panel._leaderboard.value).group(1)
+    assert best.run_name in first_row and "0.001" in first_row
+    png = bytes(panel._plot.value)
+    assert png.startswith(PNG_MAGIC) and panel.plots_drawn >= 2
+    width, height = _png_size(png)
+    assert width >= 300 and height >= 200
+
+    bundle = panel._repr_mimebundle_()
+    assert "6 of 6 trials (6 complete)" in bundle["text/plain"]
+    assert best.run_name in bundle["text/plain"].splitlines()[1]  # the leaderboard's first line
+    assert "data:image/png;base64," in bundle["text/html"] and "<table>" in bundle["text/html"]
+    assert plt.get_fignums() == figures_before  # no pyplot figure was opened or left behind
+
+
+def _records(n: int) -> list[TrialRecord]:
+    return [TrialRecord(i, "complete", {"lr": 10.0 ** -(1 + i % 4), "opt": {"name": ["sgd", "adam"][i % 2]},
+                                        "epochs": 3}, float(i % 7), f"r{i}", f"s-{i}", f"/runs/{i}")
+            for i in range(n)]
+
+
+def test_parallel_coordinates_bounds_lines_and_skips_constant_parameters() -> None:
+    result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="minimize",
+                         trials=_records(50))
+    png = parallel_coordinates_png(result, max_lines=10)
+    assert png is not None and png.startswith(PNG_MAGIC)
+    from nbwandb.notebook.sweep_panel import _axis_values
+
+    positions, ticks = _axis_values([1e-4, 1e-2, 1e-1])  # spans decades: log axis, evenly spread
+    assert positions == pytest.approx([0.0, 2 / 3, 1.0])
+    positions, ticks = _axis_values(["sgd", "adam", "sgd"])
+    assert positions == [1.0, 0.0, 1.0] and [t[1] for t in ticks] == ["'adam'", "'sgd'"]
+    one = SweepResult(name="s", backend="optuna", method="grid", metric="loss", goal="minimize",
+                      trials=_records(1))
+    assert parallel_coordinates_png(one) is None
+
+
+def test_panel_text_forms_before_and_after_updates() -> None:
+    panel = SweepPanel(max_rows=2, plot_interval=3600)
+    assert "waiting" in repr(panel) and "waiting" in panel._repr_mimebundle_()["text/html"]
+    result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="maximize",
+                         trials=[*_records(5), TrialRecord(5, "failed", {"lr": 1.0}, error="ValueError: x")],
+                         planned=8)
+    panel.update(result, result.trials[-1])
+    panel.update(result, result.trials[-1])
+    assert panel.plots_drawn == 1  # redrawn at most once per plot_interval
+    assert (panel._progress.value, panel._progress.max, panel._progress.bar_style) == (6, 8, "info")
+    lines = repr(panel).splitlines()
+    assert "6 of 8 trials (5 complete, 1 failed)" in lines[0]
+    assert len(lines) == 3 and "loss=4" in lines[1] and "loss=3" in lines[2]  # max_rows=2, best first
+
+
+@pytest.mark.parametrize("kwargs", [{"max_rows": 0}, {"max_lines": "10"}, {"plot_interval": -1}])
+def test_panel_rejects_bad_options(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        SweepPanel(**kwargs)
