@@ -66,6 +66,8 @@ def to_pil(image: Any) -> Any:
         arr = _local_to_array(image)
     else:
         arr = to_image_array(image)
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]  # PIL wants (H, W) for one channel
     return Image.fromarray(arr)
 
 

@@ -263,7 +263,9 @@ class RunPanel(TextForms, widgets.VBox):
 
     def close(self) -> None:
         """Stop redrawing and detach from the run."""
-        self._stop.set()
-        if getattr(self.run, "enabled", False):
-            self.run.remove_listener(self._on_row)
+        stop = getattr(self, "_stop", None)  # absent when __init__ refused its arguments
+        if stop is not None:
+            stop.set()
+            if getattr(self.run, "enabled", False):
+                self.run.remove_listener(self._on_row)
         super().close()

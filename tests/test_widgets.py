@@ -1,0 +1,302 @@
+"""Panels driven as a frontend would: set traits, click buttons; no browser needed."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import socket
+import time
+from typing import Any, Literal
+
+import numpy as np
+import pytest
+
+import nbwandb
+from nbwandb.local import read_run
+
+widgets = pytest.importorskip("ipywidgets")
+
+from nbwandb.notebook import ConfigForm, LoginPanel, MediaGallery, RunPanel, TablePreview  # noqa: E402
+from nbwandb.notebook.charts import line_chart_svg  # noqa: E402
+from nbwandb.notebook.environment import detect_environment, force_environment  # noqa: E402
+from nbwandb.notebook.series import Series  # noqa: E402
+
+FAKE_KEY = "nbwtest-" + "s3cr" * 11
+UNREACHABLE = "http://127.0.0.1:9"  # connection refused at once: "not verified"
+
+
+def all_widgets(root: Any) -> list[Any]:
+    found, todo = [], [root]
+    while todo:
+        w = todo.pop()
+        found.append(w)
+        todo.extend(c for c in getattr(w, "children", ()) if isinstance(c, widgets.Widget))
+    return found
+
+
+def assert_text_forms(panel: Any) -> dict[str, Any]:
+    bundle = panel._repr_mimebundle_()
+    assert bundle["text/plain"] and bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    return bundle
+
+
+# -- LoginPanel ------------------------------------------------------------------------------
+def test_login_panel_key_never_reaches_widget_state_or_outputs(isolated):
+    panel = LoginPanel(host=UNREACHABLE, timeout=2)
+    panel.key_field.value = FAKE_KEY
+    panel.login_button.click()
+    assert panel.key_field.value == ""  # cleared at once, before the check
+    assert panel.wait(10)
+    assert panel.result.logged_in and panel.result.source == "argument"
+    assert panel.result.verified is None  # no server: not verified, but stored as wandb does
+    for w in all_widgets(panel):
+        assert FAKE_KEY not in repr(w.get_state())
+    bundle = assert_text_forms(panel)
+    assert FAKE_KEY not in repr(bundle) and FAKE_KEY not in repr(panel.result)
+    assert "not verified" in panel.status.value
+    assert FAKE_KEY in (isolated / ".netrc").read_text()
+    assert nbwandb.find_credentials(UNREACHABLE).source == "netrc"
+
+
+def test_login_panel_verification_does_not_block_the_kernel(isolated):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts connections, never answers: the check must time out
+    try:
+        panel = LoginPanel(host=f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
+        panel.key_field.value = FAKE_KEY
+        started = time.monotonic()
+        panel.login_button.click()
+        assert time.monotonic() - started < 0.5
+        assert "Checking" in panel.status.value and panel.login_button.disabled
+        assert panel.wait(5)
+        assert time.monotonic() - started < 5
+        assert "not verified" in panel.status.value
+        assert not panel.login_button.disabled
+    finally:
+        server.close()
+
+
+def test_login_panel_malformed_key_is_explained_and_not_stored(isolated):
+    panel = LoginPanel(host=UNREACHABLE)
+    panel.key_field.value = "short-key"
+    panel.login_button.click()
+    assert panel.key_field.value == ""
+    assert "too short" in panel.status.value and "short-key" not in panel.status.value
+    assert not (isolated / ".netrc").exists()
+    panel.login_button.click()
+    assert "empty" in panel.status.value
+
+
+def test_login_panel_continue_offline():
+    panel = LoginPanel()
+    panel.offline_button.click()
+    assert panel.choice == "offline" and panel.result.mode == "offline"
+    assert "offline" in panel.status.value and "wandb sync" in repr(panel)
+
+
+# -- ConfigForm ------------------------------------------------------------------------------
+class Optim(enum.Enum):
+    ADAM = "adam"
+    SGD = "sgd"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    lr: float = dataclasses.field(default=1e-3, metadata={"min": 1e-5, "max": 0.1})
+    epochs: int = 3
+    batch_size: int = dataclasses.field(default=32, metadata={"min": 1, "max": 512})
+    optimizer: Optim = Optim.ADAM
+    scheduler: Literal["cosine", "step"] = "cosine"
+    augment: bool = True
+    name: str = "baseline"
+    layers: list = dataclasses.field(default_factory=lambda: [64, 32])
+
+
+def test_config_form_widgets_follow_types():
+    form = ConfigForm(TrainConfig())
+    kinds = {name: type(f.input).__name__ for name, f in form.fields.items()}
+    assert kinds == {"lr": "FloatSlider", "epochs": "IntText", "batch_size": "IntSlider", "optimizer": "Dropdown",
+                     "scheduler": "Dropdown", "augment": "Checkbox", "name": "Text", "layers": "Text"}
+    assert (form.fields["lr"].input.min, form.fields["lr"].input.max) == (1e-5, 0.1)
+    assert form.value == {"lr": 1e-3, "epochs": 3, "batch_size": 32, "optimizer": Optim.ADAM,
+                          "scheduler": "cosine", "augment": True, "name": "baseline", "layers": [64, 32]}
+    assert "nbwandb-config-form" in form._dom_classes
+    assert_text_forms(form)
+
+
+def test_config_form_edits_validation_and_start_run():
+    form = ConfigForm(TrainConfig(), project="form", mode="offline")
+    form.fields["epochs"].input.value = 5000  # outside the default bounds [0, 100]
+    assert "epochs" in form.errors
+    assert "outside" in form.fields["epochs"].message.value
+    form.fields["layers"].input.value = "[64,"
+    assert "not valid JSON" in form.fields["layers"].message.value
+    with pytest.raises(ValueError, match="epochs=5000"):
+        form.value  # noqa: B018
+    form.button.click()
+    assert form.run is None and "invalid" in form.status.value
+    form.fields["epochs"].input.value = 7
+    form.fields["layers"].input.value = "[128]"
+    form.fields["optimizer"].input.value = Optim.SGD
+    form.fields["scheduler"].input.value = "step"
+    form.fields["augment"].input.value = False
+    assert form.errors == {} and form.fields["epochs"].message.value == ""
+    assert form.as_dataclass() == TrainConfig(epochs=7, layers=[128], optimizer=Optim.SGD, scheduler="step",
+                                              augment=False)
+    form.button.click()
+    assert form.run is nbwandb.active_run() and form.run.id in form.status.value
+    form.run.finish()
+    config = read_run(form.run.run_dir).config
+    assert config["epochs"] == 7 and config["optimizer"] == "sgd" and config["layers"] == [128]
+    assert config["augment"] is False and config["scheduler"] == "step"
+
+
+def test_config_form_from_dict_and_bad_input():
+    form = ConfigForm({"lr": 0.5, "warmup": -2, "tag": "x"})
+    assert form.value == {"lr": 0.5, "warmup": -2, "tag": "x"}
+    with pytest.raises(TypeError, match="config of type int"):
+        ConfigForm(42)
+    with pytest.raises(TypeError, match="config key 1"):
+        ConfigForm({1: "a"})
+    with pytest.raises(TypeError, match="built from a dict"):
+        form.as_dataclass()
+
+
+# -- RunPanel --------------------------------------------------------------------------------
+def test_run_panel_live_charts_sections_and_text_forms():
+    run = nbwandb.init(project="panel", mode="offline")
+    panel = RunPanel(run, interval=0.05)
+    assert "nbwandb-run-panel" in panel._dom_classes
+    for step in range(200):
+        run.log({"loss": 1 / (step + 1), "acc": step / 200}, step=step, prefix="train")
+        run.log({"loss": 2 / (step + 1)}, step=step, prefix="val")
+    run.log({"lr": 0.1}, step=200)
+    assert panel.wait_idle(10)
+    sections = {s.children[0].value for s in panel._sections_box.children}
+    assert sections == {"<b>train</b>", "<b>val</b>", "<b>charts</b>"}
+    charts = [w for w in all_widgets(panel) if "nbwandb-chart" in w._dom_classes]
+    assert len(charts) == 4
+    loss_chart = panel._charts["train/loss"]
+    assert 'data-points="' in loss_chart.value and "<polyline" in loss_chart.value
+    assert panel.series("train/loss").count == 200 and panel.series("train/loss").last == pytest.approx(1 / 200)
+    bundle = assert_text_forms(panel)
+    assert run.id in bundle["text/plain"] and run.sync_command in bundle["text/plain"]
+    assert "train/loss=0.005" in bundle["text/plain"]
+    assert bundle["text/html"].count('class="nbwandb-chart"') == 4
+    run.finish()
+    time.sleep(0.2)
+    assert "finished" in panel._header.value
+
+
+def test_run_panel_redraws_are_throttled_and_memory_flat():
+    run = nbwandb.init(project="panel", mode="offline")
+    panel = RunPanel(run, interval=0.2, capacity=64)
+    started = time.monotonic()
+    for step in range(3000):
+        run.log({"x": math.sin(step / 50)}, step=step)
+    run.flush()
+    panel.wait_idle(10)
+    elapsed = time.monotonic() - started
+    assert panel.rows_seen == 3000
+    assert panel.redraws <= elapsed / 0.2 + 3  # at most one redraw per interval, plus start/final
+    assert len(panel.series("x")) <= 65  # bounded, whatever the number of steps
+    points = panel.series("x").points()
+    assert points[0][0] < 100 and points[-1][0] > 2900  # still spans the whole run
+    panel.close()
+    assert panel._on_row not in run._listeners
+
+
+def test_run_panel_shows_latest_image_thumbnails():
+    run = nbwandb.init(project="panel", mode="offline")
+    panel = RunPanel(run, interval=0.05)
+    run.log_image("samples/pred", np.random.default_rng(0).random((24, 24, 3)), step=0)
+    run.log_image("samples/pred", np.zeros((24, 24, 3)), step=1)
+    run.flush()
+    assert panel.wait_idle(10)
+    thumbs = [w for w in all_widgets(panel) if isinstance(w, widgets.Image)]
+    assert len(thumbs) == 1 and thumbs[0].value[:4] == b"\x89PNG"
+    assert "data:image/png;base64," in panel._html()
+
+
+def test_run_panel_for_noop_and_finished_runs():
+    noop = nbwandb.init(use_wandb=False)
+    panel = RunPanel(noop)
+    assert "off (use_wandb=False)" in repr(panel)
+    run = nbwandb.init(project="panel", mode="offline")
+    run.log({"a": 1.0}, step=0)
+    run.log({"a": 2.0}, step=1)
+    run.finish()
+    late = RunPanel(run)  # the rows come from the run's files
+    assert late.series("a").count == 2 and "finished" in repr(late)
+    with pytest.raises(KeyError, match="no series 'b'"):
+        late.series("b")
+    with pytest.raises(ValueError, match="interval=0"):
+        RunPanel(run, interval=0)
+
+
+# -- series and charts -----------------------------------------------------------------------
+def test_series_downsampling_keeps_mean_and_bounds():
+    s = Series(capacity=8)
+    for i in range(1000):
+        s.append(i, float(i))
+    pts = s.points()
+    assert len(pts) <= 9 and s.count == 1000 and s.last == 999.0
+    assert all(x == pytest.approx(y) for x, y in pts)  # averaged buckets of y=x stay on the line
+    s.append(1000, math.nan)
+    assert math.isnan(s.last) and s.count == 1001 and s.high == 999.0
+    with pytest.raises(ValueError, match="capacity=2"):
+        Series(capacity=2)
+
+
+def test_chart_svg_points_and_escaping():
+    svg = line_chart_svg("a<b", [(0, 1.0), (1, 2.0)], last=2.0)
+    assert 'data-points="2"' in svg and "a&lt;b" in svg and "<polyline" in svg
+    assert "no points yet" in line_chart_svg("empty", [])
+
+
+# -- previews --------------------------------------------------------------------------------
+def test_table_preview_inputs():
+    pd = pytest.importorskip("pandas")
+    for data in ([[1, "a"], [2, "b"]], {"n": [1, 2], "s": ["a", "b"]}, pd.DataFrame({"n": [1, 2], "s": ["a", "b"]}),
+                 [{"n": 1, "s": "a"}, {"n": 2, "s": "b"}]):
+        preview = TablePreview(data, columns=["n", "s"] if isinstance(data, list) and isinstance(data[0], list)
+                               else None)
+        assert preview.columns == ["n", "s"] and preview.rows == [[1, "a"], [2, "b"]]
+        assert "2 rows x 2 columns" in repr(preview)
+        assert_text_forms(preview)
+    big = TablePreview({"i": list(range(100))}, max_rows=5)
+    assert "first 5 shown" in repr(big) and big._html().count("<tr>") == 6
+    with pytest.raises(ValueError, match="different lengths"):
+        TablePreview({"a": [1, 2], "b": [1]})
+    with pytest.raises(TypeError, match="table of type int"):
+        TablePreview(3)
+
+
+def test_media_gallery_inputs():
+    batch = np.random.default_rng(1).random((3, 3, 16, 16))  # (N, C, H, W), as a torch batch is
+    gallery = MediaGallery(batch, captions=["a", "b", "c"])
+    assert len(gallery.thumbnails) == 3 and all(p[:4] == b"\x89PNG" for p in gallery.thumbnails)
+    assert gallery._html().count("<img") == 3
+    assert_text_forms(gallery)
+    single = MediaGallery([np.zeros((8, 8)), np.ones((8, 8, 3))], max_images=1)
+    assert "first 1 shown" in repr(single)
+    with pytest.raises(ValueError, match="captions has 1 entries for 2 images"):
+        MediaGallery([np.zeros((8, 8))] * 2, captions=["x"])
+    with pytest.raises(TypeError, match="images of type int"):
+        MediaGallery(5)
+
+
+# -- environment -----------------------------------------------------------------------------
+def test_environment_detection_is_one_overridable_function(monkeypatch):
+    with force_environment("colab"):
+        assert detect_environment() == "colab"
+    monkeypatch.setenv("NBWANDB_ENVIRONMENT", "vscode")
+    assert detect_environment() == "vscode"
+    monkeypatch.setenv("NBWANDB_ENVIRONMENT", "emacs")
+    with pytest.raises(ValueError, match="'emacs'"):
+        detect_environment()
+    with pytest.raises(ValueError, match="environment 'x'"), force_environment("x"):
+        pass
