@@ -105,8 +105,8 @@ def launch(
     """Run ``script`` on ``nproc`` processes of this machine with torchrun; wait for it.
 
     ``echo``: True prints each output line as it arrives (False: quiet; a function: it
-    gets each line). The result keeps the last ``max_output_lines`` lines. ``wandb_dir``
-    (default ``$WANDB_DIR`` or the current folder) is passed to the job as ``WANDB_DIR``
+    gets each line). The result keeps the last ``max_output_lines`` lines. ``env`` adds
+    variables for the job. ``wandb_dir`` (default ``WANDB_DIR`` or the current folder) is passed to the job as ``WANDB_DIR``
     and searched for the run folders it creates. After ``timeout`` seconds the job is
     stopped (SIGTERM, then SIGKILL) and ``timed_out`` is True. stdin is closed, so no rank
     can wait on a prompt.
@@ -119,9 +119,10 @@ def launch(
         raise NbwandbError(f"launch: script {str(script)!r} is not a file; pass the path of a .py file")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
-    root = Path(wandb_dir or os.environ.get("WANDB_DIR") or os.getcwd()).resolve()
+    env = dict(env or {})
+    root = Path(wandb_dir or env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or os.getcwd()).resolve()
     before = _run_dirs(root)
-    child_env = {**os.environ, **(env or {}), "WANDB_DIR": str(root), "PYTHONUNBUFFERED": "1"}
+    child_env = {**os.environ, **env, "WANDB_DIR": str(root), "PYTHONUNBUFFERED": "1"}
     command = torchrun_command(script, nproc, args, torchrun_args)
     show: Callable[[str], object] | None
     if callable(echo):

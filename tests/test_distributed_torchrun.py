@@ -67,6 +67,9 @@ def test_main_strategy_logs_the_mean_over_ranks_into_one_run(tmp_path):
         assert "only_rank_0" in message and "only_rank_1" in message and "rank 1:" in message
     assert not any(key.startswith("only_rank") for row in run.history for key in row)
     assert rows[3]["train/after_mismatch"] == 1  # 0 + 1
+    # Rank 1 came 3 s late to a barrier with a 1 s bound: rank 0 went on after ~1 s.
+    assert ranks[0]["barrier_reached"] is False and ranks[0]["barrier_s"] < 2.5
+    assert ranks[1]["barrier_reached"] is True
     # wandb's own reader agrees.
     leet = leet_summary(result.run_dirs[0])
     assert leet["summary"]["train/loss"] == pytest.approx(rows[2]["train/loss"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 import nbwandb
+from nbwandb.distributed import wait_for_all_ranks
 from nbwandb.errors import NbwandbError
 
 STEPS = 3
@@ -60,6 +62,12 @@ def main(mode: str, out_dir: Path) -> None:
             except NbwandbError as exc:
                 record["mismatch_error"] = str(exc)
             run.log({"train/after_mismatch": float(rank)}, step=STEPS, reduce="sum")
+            # A rank that is late: the bounded barrier gives up instead of hanging.
+            if rank == 1:
+                time.sleep(3)
+            start = time.monotonic()
+            record["barrier_reached"] = wait_for_all_ranks(timeout=1.0 if rank == 0 else 30.0)
+            record["barrier_s"] = time.monotonic() - start
         record["wandb_imported"] = "wandb" in sys.modules
         (out_dir / f"rank-{rank}.json").write_text(json.dumps(record))
     dist.destroy_process_group()
