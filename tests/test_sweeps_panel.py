@@ -73,7 +73,7 @@ def test_parallel_coordinates_bounds_lines_and_skips_constant_parameters() -> No
     positions, ticks = _axis_values([1e-4, 1e-2, 1e-1])  # spans decades: log axis, evenly spread
     assert positions == pytest.approx([0.0, 2 / 3, 1.0])
     positions, ticks = _axis_values(["sgd", "adam", "sgd"])
-    assert positions == [1.0, 0.0, 1.0] and [t[1] for t in ticks] == ["'adam'", "'sgd'"]
+    assert positions == [1.0, 0.0, 1.0] and [t[1] for t in ticks] == ["adam", "sgd"]
     one = SweepResult(name="s", backend="optuna", method="grid", metric="loss", goal="minimize",
                       trials=_records(1))
     assert parallel_coordinates_png(one) is None

@@ -40,7 +40,8 @@ def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, 
     labels = sorted({repr(v) for v in values})
     step = 1.0 / max(len(labels) - 1, 1)
     where = {label: (i * step if len(labels) > 1 else 0.5) for i, label in enumerate(labels)}
-    return [where[repr(v)] for v in values], [(pos, label[:12]) for label, pos in where.items()]
+    shown = {repr(v): (v if isinstance(v, str) else repr(v)) for v in values}  # relu, not 'relu'
+    return [where[repr(v)] for v in values], [(pos, shown[label][:12]) for label, pos in where.items()]
 
 
 def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80) -> bytes | None:
