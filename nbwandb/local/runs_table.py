@@ -118,7 +118,7 @@ class RunsTable(list):
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
         hidden = len(self.columns) - len(header) - 4
         if hidden > 0:
-            lines.append(f"({len(self)} runs; {hidden} more columns in .to_dataframe())")
+            lines.append(f"({len(self)} run{'s' if len(self) != 1 else ''}; {hidden} more columns in .to_dataframe())")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

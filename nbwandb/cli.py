@@ -1,0 +1,109 @@
+"""The ``nbwandb`` command: local runs from a terminal.
+
+    nbwandb runs [DIR]                         the runs table (like W&B's Runs page)
+    nbwandb show PATH... [-o report.html]      a self-contained HTML dashboard
+    nbwandb sync [DIR|RUN...] [--timeout S] [--jobs N]
+                                               upload offline runs with `wandb sync`
+    nbwandb demo [--out DIR]                   a small offline run end to end + its report
+
+>>> main(["runs", "wandb"])          # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .errors import NbwandbError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbwandb", description="Notebook-first helpers for Weights & Biases: local runs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    runs = sub.add_parser("runs", help="print the table of local runs")
+    runs.add_argument("dir", nargs="?", default=None, help="wandb folder (default: $WANDB_DIR/wandb or ./wandb)")
+    runs.add_argument("--all-columns", action="store_true", help="print every config/summary column (needs pandas)")
+
+    show = sub.add_parser("show", help="write an HTML dashboard of one or more runs")
+    show.add_argument("paths", nargs="+", help="run folders, .wandb files or a wandb folder (its latest run)")
+    show.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    show.add_argument("--smoothing", type=float, default=0.0, help="EMA smoothing weight in [0, 1)")
+    show.add_argument("--keys", nargs="*", default=None, help="metrics: names, sections (train) or globs (val/*)")
+
+    sync = sub.add_parser("sync", help="upload offline runs with `wandb sync`, in parallel, with a timeout")
+    sync.add_argument("paths", nargs="*", help="wandb folder or offline run folders (default: ./wandb)")
+    sync.add_argument("--timeout", type=float, default=120.0, help="seconds per run before it is killed (default 120)")
+    sync.add_argument("--jobs", type=int, default=2, help="runs synced at the same time (default 2)")
+    sync.add_argument("--no-check", action="store_true", help="skip the key/network check before syncing")
+
+    demo = sub.add_parser("demo", help="run a small offline example and write its report")
+    demo.add_argument("--out", default="nbwandb-demo", help="folder for the run and report.html (default: nbwandb-demo)")
+    demo.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
+    return parser
+
+
+def _cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
+    from .local import list_runs
+
+    table = list_runs(args.dir)
+    if args.all_columns:
+        frame = table.to_dataframe()
+        print(frame.drop(columns=["path"]).to_string(index=False) if len(frame) else "no runs", file=out)
+    else:
+        print(table, file=out)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    from .dashboard import show
+
+    dash = show(args.paths, smoothing=args.smoothing, keys=args.keys)
+    path = dash.save(args.output)
+    print(repr(dash), file=out)
+    print(f"report written to {path}", file=out)
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    from .local.sync import offline_run_dirs, sync_runs
+
+    paths = args.paths or None
+    total = len(offline_run_dirs(paths if paths is None or len(paths) != 1 else paths[0]))
+    with tqdm(total=total, desc="wandb sync", unit="run", file=sys.stderr, leave=True) as bar:
+        results = sync_runs(paths, timeout=args.timeout, jobs=args.jobs, check_network=not args.no_check,
+                            on_done=lambda _result: bar.update(1))
+    for result in results:
+        print(result, file=out)
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} synced, {len(failed)} failed", file=out)
+    return 1 if failed else 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import run_demo
+
+    result = run_demo(args.out, steps=args.steps)
+    print(result, file=out)
+    return 0 if result.state == "finished" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nbwandb`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"runs": _cmd_runs, "show": _cmd_show, "sync": _cmd_sync, "demo": _cmd_demo}
+    try:
+        return handlers[args.command](args, sys.stdout)
+    except (NbwandbError, ValueError, TypeError) as exc:
+        print(f"nbwandb {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The `nbwandb` command: runs table, HTML report, sync that fails fast offline, demo."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import nbwandb
+from nbwandb.cli import main
+from nbwandb.local import read_run
+
+FAKE_KEY = "k" * 40
+
+
+def make_run(name: str, lr: float) -> Path:
+    run = nbwandb.init("cli", name=name, mode="offline", config={"lr": lr}, quiet=True)
+    for step in range(10):
+        run.log({"loss": lr / (step + 1)}, step=step, prefix="train")
+    run.finish()
+    return Path(run.run_dir)
+
+
+def test_runs_and_show(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = make_run("alpha", 0.1)
+    make_run("beta", 0.2)
+    assert main(["runs", str(isolated / "wandb")]) == 0
+    table = capsys.readouterr().out
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["name", "id", "state"]
+    assert any(ln.startswith("alpha") and "finished" in ln and "0.1" in ln for ln in lines)
+    assert any(ln.startswith("beta") and "finished" in ln and "0.2" in ln for ln in lines)
+
+    report = isolated / "rep" / "report.html"
+    assert main(["show", str(a), str(isolated / "wandb"), "-o", str(report), "--smoothing", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert f"report written to {report}" in out and "train: train/loss" in out
+    page = report.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 1 and not re.search(r"https?://", page)
+
+    assert main(["show", str(isolated / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "missing" in err
+
+
+def test_sync_without_key_fails_fast(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_run("offline-only", 0.1)
+    start = time.monotonic()
+    assert main(["sync", str(isolated / "wandb"), "--timeout", "20"]) == 1
+    assert time.monotonic() - start < 10
+    out = capsys.readouterr().out
+    assert "failed" in out and "no W&B API key found" in out and "0 synced, 1 failed" in out
+
+
+def test_sync_reports_wandb_errors(isolated: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`wandb sync` exits 0 after an upload error; its ERROR line still makes the run fail."""
+    run_dir = make_run("refused", 0.1)
+    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    assert main(["sync", str(run_dir), "--no-check", "--timeout", "30"]) == 1
+    captured = capsys.readouterr()
+    assert "failed  " + run_dir.name in captured.out and "0 synced, 1 failed" in captured.out
+    assert FAKE_KEY not in captured.out + captured.err
+
+
+def test_sync_unreachable_host_fails_fast(isolated: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    make_run("no-route", 0.1)
+    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    start = time.monotonic()
+    assert main(["sync", "--timeout", "20"]) == 1
+    assert time.monotonic() - start < 10
+    captured = capsys.readouterr()
+    assert "cannot reach the W&B server 127.0.0.1:9" in captured.out
+    assert FAKE_KEY not in captured.out + captured.err
+
+
+def test_sync_killed_at_timeout(isolated: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the pre-check, `wandb sync` itself hangs on the dead network: it is killed."""
+    run_dir = make_run("hangs", 0.1)
+    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)  # W&B's default host: no DNS here, wandb retries
+    start = time.monotonic()
+    assert main(["sync", str(run_dir), "--timeout", "4", "--jobs", "2", "--no-check"]) == 1
+    elapsed = time.monotonic() - start
+    assert 4 <= elapsed < 15
+    captured = capsys.readouterr()
+    assert "timed out after 4s" in captured.out and "0 synced, 1 failed" in captured.out
+    assert "wandb sync" in captured.err  # the progress bar
+    assert FAKE_KEY not in captured.out + captured.err
+    assert read_run(run_dir).state == "finished"  # the run is left as it was
+
+
+def test_demo_writes_run_and_report(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = isolated / "demo"
+    assert main(["demo", "--out", str(out_dir), "--steps", "12"]) == 0
+    printed = capsys.readouterr().out
+    report = out_dir / "report.html"
+    assert f"report: {report}" in printed and report.is_file()
+    run_dir = Path(re.search(r"\): (\S+)", printed).group(1))
+    local = read_run(run_dir)
+    assert local.state == "finished" and local.config["steps"] == 12
+    assert [r["global_step"] for r in local.history] == list(range(12))
+    assert all(0 <= r["train/acc"] <= 1 for r in local.history)
+    assert "val/loss" in local.history[-1] and "demo" in local.tags
+    assert "train/loss" in report.read_text(encoding="utf-8")
+
+
+def test_console_script_help() -> None:
+    script = Path(sys.executable).with_name("nbwandb")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "nbwandb.cli"]
+    out = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    for command in ("runs", "show", "sync", "demo"):
+        assert command in out.stdout
