@@ -294,7 +294,9 @@ def log_checkpoint(
         new_aliases = ("latest", *user_aliases, *(("best",) if improved else ()))
         meta = {"step": step} if step is not None else {}
         if monitor is not None:
-            meta.update({monitor: current, "monitor": monitor, "mode": mode, "best": improved})
+            # NaN/inf as text: JSON metadata has no number for them (as in nbwandb configs).
+            shown = current if current is not None and math.isfinite(current) else str(current)
+            meta.update({monitor: shown, "monitor": monitor, "mode": mode, "best": improved})
         meta.update(user_meta)
 
         def skipped(reason: str) -> CheckpointResult:
