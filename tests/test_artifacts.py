@@ -145,9 +145,15 @@ def test_explicit_value_wins_and_monitor_needs_a_value(tmp_path):
             run.log_checkpoint(ckpt, step=0, monitor="val/f1", mode="max")
         run.log({"val/f1": 0.2}, step=0)
         result = run.log_checkpoint(ckpt, step=0, monitor="val/f1", mode="max", value=torch.tensor(0.7))
+        ckpt.write_bytes(b"y")
+        with pytest.warns(UserWarning, match="nan"):
+            run.log({"val/f1": float("nan")}, step=1)
+        diverged = run.log_checkpoint(ckpt, monitor="val/f1", mode="max")
     assert result.metadata["val/f1"] == pytest.approx(0.7)
-    (record,) = artifacts(run)  # the failed call wrote nothing
-    assert record["metadata"]["val/f1"] == pytest.approx(0.7) and "best" in record["aliases"]
+    assert diverged.logged and not diverged.best and diverged.aliases == ("latest",)
+    first, second = artifacts(run)  # the failed call wrote nothing
+    assert first["metadata"]["val/f1"] == pytest.approx(0.7) and "best" in first["aliases"]
+    assert second["metadata"]["val/f1"] == "nan" and second["metadata"]["step"] == 1
 
 
 def test_dataset_input_offline_is_an_artifact_and_in_the_config(tmp_path):
