@@ -302,7 +302,7 @@ class FollowerRun(NoOpRun):
     Every other method (media, checkpoints, config) does nothing: rank 0 logs those.
 
     >>> run = nbwandb.init(project="ddp")          # doctest: +SKIP
-    >>> run.log({"loss": loss.item()}, step=i, reduce="mean")   # on every rank
+    >>> run.log({"loss": loss.item()}, step=i, reduce="mean")   # doctest: +SKIP
     """
 
     def __init__(self, ranks: RankInfo, *, step_metric: str = "global_step",
