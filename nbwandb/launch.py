@@ -17,6 +17,7 @@ jobs never clash). For several machines, run torchrun yourself on each node; see
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import queue
 import signal
@@ -119,6 +120,11 @@ def launch(
         raise NbwandbError(f"launch: script {str(script)!r} is not a file; pass the path of a .py file")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
+    if importlib.util.find_spec("torch") is None:
+        raise NbwandbError(
+            f"launch needs PyTorch (torchrun) in this Python ({sys.executable}); "
+            "install it with `pip install torch`"
+        )
     env = dict(env or {})
     root = Path(wandb_dir or env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or os.getcwd()).resolve()
     before = _run_dirs(root)
