@@ -55,6 +55,24 @@ def reset_dead_service(wandb: ModuleType) -> bool:
     return True
 
 
+def kill_stuck_service(wandb: ModuleType) -> bool:
+    """End this process's own wandb-core when it stopped answering; True if one was ended.
+
+    Only called when a finish is known to be stuck. What wandb-core wrote so far stays in
+    the run's ``.wandb`` file (nbwandb has it written every 0.25 s).
+    """
+    conn = _connection(wandb)
+    proc = getattr(getattr(conn, "_proc", None), "_process", None)
+    if proc is None or proc.poll() is not None:
+        return False
+    proc.kill()
+    try:
+        proc.wait(5)
+    except Exception:  # noqa: BLE001 - a zombie is reaped later; the connection is dropped anyway
+        pass
+    return True
+
+
 def finish_previous(wandb: ModuleType) -> None:
     """Finish nbwandb's active run and any plain ``wandb.run``; never let a broken one block init."""
     try:
@@ -65,6 +83,13 @@ def finish_previous(wandb: ModuleType) -> None:
         _warn("wandb's service process (wandb-core) had stopped; a new one was started")
         return
     run = getattr(wandb, "run", None)
+    if run is not None and getattr(run, "_is_finished", False):
+        # Its finish began (nbwandb gave up waiting on it) and never ended: the service is
+        # stuck, and finishing again would hang this call too. Replace the service.
+        if kill_stuck_service(wandb):
+            reset_dead_service(wandb)
+            _warn("wandb's service process (wandb-core) was not answering; it was stopped and a new one started")
+        return
     if run is not None:
         # A run someone started with wandb.init directly: finish it rather than nest.
         try:
