@@ -1,0 +1,95 @@
+"""The kernel killed (SIGKILL) 1 s after the last ``log()``: how many logged rows reach the file?
+
+Side by side, in three real kernels: plain wandb, nbwandb killed in the middle of a
+cell, and nbwandb killed after the cell ended (``%load_ext nbwandb`` flushes at cell end).
+wandb-core keeps the tail of the ``.wandb`` file (up to one 32 KiB block) in memory and
+by default writes it every 15 s; nbwandb asks for 0.25 s.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from relkit import Kernel, leet_summary, record
+
+ROWS = 3000
+
+RAW = f"""
+import time, wandb
+run = wandb.init(project="kill", mode="offline", settings=wandb.Settings(silent=True))
+print(f"run_dir={{run.settings.sync_dir}}")
+for i in range({ROWS}):
+    run.log({{"x": float(i)}})
+    if i % 10 == 0:
+        time.sleep(0.002)   # a training step takes time (a burst of logs would hide the loss)
+print("LOGGED", flush=True)
+time.sleep(120)
+"""
+
+NB_MID_CELL = f"""
+import time, nbwandb
+run = nbwandb.init(project="kill", mode="offline", quiet=True)
+print(f"run_dir={{run.run_dir}}")
+for i in range({ROWS}):
+    run.log({{"x": float(i)}})
+    if i % 10 == 0:
+        time.sleep(0.002)   # a training step takes time (a burst of logs would hide the loss)
+print("LOGGED", flush=True)
+time.sleep(120)
+"""
+
+NB_CELL_ENDS = f"""
+%load_ext nbwandb
+import time, nbwandb
+run = nbwandb.init(project="kill", mode="offline", quiet=True)
+print(f"run_dir={{run.run_dir}}")
+for i in range({ROWS}):
+    run.log({{"x": float(i)}}, step=i)   # the last step stays open until the cell ends
+    if i % 10 == 0:
+        time.sleep(0.002)
+"""
+
+
+def _kill_and_count(k: Kernel, run_dir: Path) -> dict[str, object]:
+    time.sleep(1.0)  # the kill comes 1 s after the last log()
+    os.kill(k.pid, signal.SIGKILL)
+    k.km.provisioner.process.wait(10)  # type: ignore[union-attr]
+    time.sleep(0.5)  # wandb-core notices its parent is gone and exits
+    from nbwandb.local import read_run
+
+    local = read_run(run_dir)  # nbwandb's reader: every complete record
+    rows = [r for r in local.history if "x" in r]
+    xs = [int(r["x"]) for r in rows]
+    assert xs == list(range(len(xs))), "the rows that survived must be the first ones, in order"
+    leet = leet_summary(run_dir)  # wandb's own reader accepts the file too
+    assert leet["state"] in ("running", "crashed", "killed", "failed", "finished"), leet["state"]
+    if rows:
+        assert leet["summary"].get("x") == float(len(xs) - 1)
+    return {"rows_logged": ROWS, "rows_in_file": len(rows), "rows_lost": ROWS - len(rows),
+            "nbwandb_state": local.state, "leet_state": leet["state"]}
+
+
+def _mid_cell(cwd: Path, code: str) -> dict[str, object]:
+    cwd.mkdir()
+    with Kernel(cwd) as k:
+        msg_id = k.submit(code)
+        printed = k.wait_for_output(msg_id, "LOGGED", timeout=120)
+        run_dir = Path(next(line.split("=", 1)[1] for line in printed.splitlines() if line.startswith("run_dir=")))
+        return _kill_and_count(k, run_dir)
+
+
+def test_sigkill_one_second_after_last_log_loses_no_rows(tmp_path: Path):
+    raw = _mid_cell(tmp_path / "raw", RAW)
+    nb_mid = _mid_cell(tmp_path / "mid", NB_MID_CELL)
+    (tmp_path / "end").mkdir()
+    with Kernel(tmp_path / "end") as k:
+        cell = k.run(NB_CELL_ENDS, timeout=120).check()
+        nb_end = _kill_and_count(k, Path(cell.value("run_dir")))
+
+    record("kernel_sigkill", rows_logged=ROWS, raw_wandb=raw, nbwandb_mid_cell=nb_mid, nbwandb_after_cell=nb_end)
+    assert nb_mid["rows_lost"] == 0, nb_mid
+    assert nb_end["rows_lost"] == 0, nb_end
+    assert nb_mid["nbwandb_state"] == nb_end["nbwandb_state"] == "crashed"
