@@ -48,6 +48,8 @@ class BackgroundWriter:
             raise WriterError(
                 f"writing to wandb failed in the background: {type(self._error).__name__}: {self._error}. "
                 "Rows logged before it were written; this one and later ones were not."
+                + (" wandb's service process (wandb-core) has stopped: start a new run with nbwandb.init()."
+                   if isinstance(self._error, ConnectionError) else "")
             ) from self._error
         if again:
             raise WriterError(
