@@ -109,6 +109,7 @@ def test_rerun_cell_21_times_one_active_run_20_finished_one_service(kernel: Kern
 
 
 def test_killed_service_fails_fast_and_a_new_init_works(kernel: Kernel):
+    kernel.run(NEW_RUN, timeout=120).check()
     core = _core(kernel)
     os.kill(core, signal.SIGKILL)
     time.sleep(0.2)
