@@ -75,7 +75,7 @@ def one_phase(torch, a, b, steps: int, with_panel: bool) -> dict[str, float]:
         row = {"train/loss": 0.1, "train/acc": 0.9, "global_step": steps}
         start = time.perf_counter()
         for i in range(2000):
-            panel._on_row(row | {"global_step": steps + i})
+            panel._data.on_row(row | {"global_step": steps + i})
         result["listener_us"] = (time.perf_counter() - start) / 2000 * 1e6
         panel.close()
     run.finish()

@@ -187,8 +187,8 @@ def test_run_panel_live_charts_sections_and_text_forms():
     assert "train/loss=0.005" in bundle["text/plain"]
     assert bundle["text/html"].count('class="nbwandb-chart"') == 4
     run.finish()
-    time.sleep(0.2)
-    assert "finished" in panel._header.value
+    panel._thread.join(5)  # the timer draws the final state, then stops
+    assert not panel._thread.is_alive() and "<td>finished</td>" in panel._header.value
 
 
 def test_run_panel_redraws_are_throttled_and_memory_flat():
@@ -206,7 +206,10 @@ def test_run_panel_redraws_are_throttled_and_memory_flat():
     points = panel.series("x").points()
     assert points[0][0] < 100 and points[-1][0] > 2900  # still spans the whole run
     panel.close()
-    assert panel._on_row not in run._listeners
+    assert panel._dirty not in panel._data._subscribers
+    assert panel._thread is not None
+    panel._thread.join(2)
+    assert not panel._thread.is_alive()  # the timer thread ends with the panel
 
 
 def test_run_panel_shows_latest_image_thumbnails():

@@ -52,6 +52,19 @@ def _default_bounds(value: float, kind: str) -> tuple[float, float]:
     return (0 if value >= 0 else -top), top
 
 
+def _grid_step(default: float, low: float, high: float, ticks: int = 1000) -> float:
+    """A slider step about (high - low) / ticks that puts ``default`` on the grid low + k * step.
+
+    Browsers snap a slider's value to that grid: a default off it would change a
+    value nobody touched.
+    """
+    rough = (high - low) / ticks
+    offset = default - low
+    if rough <= 0 or offset <= 0:
+        return rough or 1.0
+    return offset / max(1, round(offset / rough))
+
+
 def _literal_choices(annotation: Any) -> tuple[Any, ...]:
     if typing.get_origin(annotation) is typing.Literal:
         return typing.get_args(annotation)
@@ -137,7 +150,7 @@ class _Field:
             return widgets.IntText(value=spec.default, **common)
         if spec.kind == "float":
             if spec.slider:
-                step = spec.step or (float(spec.high) - float(spec.low)) / 1000  # type: ignore[arg-type]
+                step = spec.step or _grid_step(float(spec.default), float(spec.low), float(spec.high))  # type: ignore[arg-type]
                 return widgets.FloatSlider(value=spec.default, min=spec.low, max=spec.high, step=step,
                                            readout_format=".4g", **common)
             return widgets.FloatText(value=spec.default, **common)

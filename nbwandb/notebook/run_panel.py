@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+import weakref
 from typing import Any
 
 from ._widgets import TextForms, escape, import_widgets
@@ -35,12 +36,92 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+class RunData:
+    """The points, last values and latest images of one run, shared by all its panels.
+
+    The first panel of a run creates it and registers its listener, so a panel shown
+    later (``%wandb_status``) still has every point since then. Buffers are bounded.
+    """
+
+    def __init__(self, run: Any, *, capacity: int = 256, max_series: int = 48, max_images: int = 8) -> None:
+        self.step_metric = getattr(run, "step_metric", "global_step")
+        self.capacity = capacity
+        self.max_series = max_series
+        self.max_images = max_images
+        self.rows_seen = 0
+        self.series: dict[str, Series] = {}
+        self.last_values: dict[str, Any] = {}
+        self.images: dict[str, Any] = {}
+        self._subscribers: list[threading.Event] = []
+
+    def on_row(self, row: dict[str, Any]) -> None:
+        """Called by the run for each written row: O(keys), no drawing, no locks held long."""
+        step = row.get(self.step_metric, self.rows_seen)
+        self.rows_seen += 1
+        for key, value in row.items():
+            if key == self.step_metric:
+                continue
+            if _is_scalar(value):
+                self.last_values[key] = value
+                series = self.series.get(key)
+                if series is None:
+                    if len(self.series) >= self.max_series:
+                        continue
+                    series = self.series[key] = Series(self.capacity)
+                series.append(step, float(value))
+            elif is_image_value(value):
+                if key in self.images or len(self.images) < self.max_images:
+                    self.images[key] = value
+            elif isinstance(value, str) and len(value) <= 80:
+                self.last_values[key] = value
+        for event in list(self._subscribers):
+            event.set()
+
+    def subscribe(self, event: threading.Event) -> None:
+        self._subscribers.append(event)
+
+    def unsubscribe(self, event: threading.Event) -> None:
+        if event in self._subscribers:
+            self._subscribers.remove(event)
+
+    def backfill(self, run: Any) -> None:
+        """Rows already in the run's files (a panel for a run that had none), when they can be read."""
+        run_dir = getattr(run, "run_dir", None)
+        if run_dir is None:
+            return
+        try:
+            from nbwandb.local import read_run
+
+            history = read_run(run_dir).history
+        except Exception:  # noqa: BLE001 - a run still being written, or no reader: start empty
+            return
+        for row in history:
+            self.on_row(dict(row))
+
+
+_run_data: weakref.WeakKeyDictionary[Any, RunData] = weakref.WeakKeyDictionary()
+_run_data_lock = threading.Lock()
+
+
+def run_data(run: Any, **options: Any) -> RunData:
+    """The shared ``RunData`` of ``run`` (created, listening and backfilled on first use)."""
+    with _run_data_lock:
+        data = _run_data.get(run)
+        if data is None:
+            data = _run_data[run] = RunData(run, **options)
+            data.backfill(run)
+            if getattr(run, "enabled", False) and not run.finished:
+                run.add_listener(data.on_row)
+        return data
+
+
 class RunPanel(TextForms, widgets.VBox):
     """Live view of a run: name, id, mode, location, state, last values, charts and images.
 
     ``interval``: seconds between redraws (at most); ``capacity``: points kept per
     series; ``max_series``: charts drawn (later keys still show their last value);
-    ``max_images``: image keys shown as thumbnails.
+    ``max_images``: image keys shown as thumbnails. These three apply when the run's
+    shared ``RunData`` is created (by its first panel).
     """
 
     def __init__(self, run: Any, *, interval: float = 0.25, capacity: int = 256,
@@ -49,14 +130,8 @@ class RunPanel(TextForms, widgets.VBox):
             raise ValueError(f"interval={interval!r} is not accepted; use seconds > 0")
         self.run = run
         self.interval = float(interval)
-        self.capacity = capacity
-        self.max_series = max_series
-        self.max_images = max_images
         self.redraws = 0
-        self.rows_seen = 0
-        self._series: dict[str, Series] = {}
-        self._last_values: dict[str, Any] = {}
-        self._images: dict[str, Any] = {}
+        self._data = run_data(run, capacity=capacity, max_series=max_series, max_images=max_images)
         self._drawn_counts: dict[str, int] = {}
         self._drawn_images: dict[str, int] = {}
         self._charts: dict[str, Any] = {}
@@ -74,49 +149,14 @@ class RunPanel(TextForms, widgets.VBox):
 
         self._thread: threading.Thread | None = None
         if getattr(run, "enabled", False) and not run.finished:
-            self._backfill()
-            run.add_listener(self._on_row)
+            self._data.subscribe(self._dirty)
             self._thread = threading.Thread(target=self._redraw_loop, name=f"nbwandb-panel-{run.id}", daemon=True)
             self._thread.start()
-        else:
-            self._backfill()
         self.redraw()
 
-    # -- data in (writer thread) -----------------------------------------------------------
-    def _on_row(self, row: dict[str, Any]) -> None:
-        """Called by the run for each written row: O(keys), no drawing, no locks held long."""
-        step = row.get(self.run.step_metric, self.rows_seen)
-        self.rows_seen += 1
-        for key, value in row.items():
-            if key == self.run.step_metric:
-                continue
-            if _is_scalar(value):
-                self._last_values[key] = value
-                series = self._series.get(key)
-                if series is None:
-                    if len(self._series) >= self.max_series:
-                        continue
-                    series = self._series[key] = Series(self.capacity)
-                series.append(step, float(value))
-            elif is_image_value(value):
-                if key in self._images or len(self._images) < self.max_images:
-                    self._images[key] = value
-            elif isinstance(value, str) and len(value) <= 80:
-                self._last_values[key] = value
-        self._dirty.set()
-
-    def _backfill(self) -> None:
-        """Rows written before the panel existed (e.g. ``%wandb_status`` mid-run), from the run's files."""
-        run_dir = getattr(self.run, "run_dir", None)
-        if run_dir is None:
-            return
-        try:
-            from nbwandb.local import read_run  # written by the local-runs module when present
-            history = read_run(run_dir).history
-        except Exception:  # noqa: BLE001 - no reader yet, or a run still being written: start empty
-            return
-        for row in history:
-            self._on_row(dict(row))
+    @property
+    def rows_seen(self) -> int:
+        return self._data.rows_seen
 
     # -- drawing (timer thread) ------------------------------------------------------------
     def _redraw_loop(self) -> None:
@@ -139,7 +179,7 @@ class RunPanel(TextForms, widgets.VBox):
 
     def _draw_charts(self) -> None:
         new_sections = False
-        for key, series in list(self._series.items()):
+        for key, series in list(self._data.series.items()):
             if self._drawn_counts.get(key) == series.count:
                 continue
             self._drawn_counts[key] = series.count
@@ -166,7 +206,7 @@ class RunPanel(TextForms, widgets.VBox):
     def _draw_images(self) -> None:
         changed = False
         thumbs = []
-        for key, image in list(self._images.items()):
+        for key, image in list(self._data.images.items()):
             if self._drawn_images.get(key) != id(image):
                 self._drawn_images[key] = id(image)
                 changed = True
@@ -210,9 +250,9 @@ class RunPanel(TextForms, widgets.VBox):
         return f"<table class='nbwandb-run-header'>{''.join(cells)}</table>"
 
     def _values_html(self) -> str:
-        if not self._last_values:
+        if not self._data.last_values:
             return "<i>no values logged yet</i>"
-        items = sorted(self._last_values.items())
+        items = sorted(self._data.last_values.items())
         cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(format_value(v) if _is_scalar(v) else v)}</td></tr>"
                         for k, v in items)
         return f"<table class='nbwandb-last-values'><tr><th>metric</th><th>last</th></tr>{cells}</table>"
@@ -221,20 +261,20 @@ class RunPanel(TextForms, widgets.VBox):
         run = self.run
         lines = [f"nbwandb run {run.name!r} ({run.id}) mode={run.mode} state={run.state}"]
         lines += [f"  {label}: {value}" for label, value in self._where()]
-        if self._last_values:
+        if self._data.last_values:
             shown = ", ".join(f"{k}={format_value(v) if _is_scalar(v) else v}"
-                              for k, v in sorted(self._last_values.items()))
+                              for k, v in sorted(self._data.last_values.items()))
             lines.append(f"  last: {shown}")
         return "\n".join(lines)
 
     def _html(self) -> str:
         parts = [f"<div class='nbwandb-run-panel'>{self._header_html()}{self._values_html()}"]
         by_section: dict[str, list[str]] = {}
-        for key, series in list(self._series.items()):
+        for key, series in list(self._data.series.items()):
             by_section.setdefault(section_of(key), []).append(chart_html(key, series.points(), last=series.last))
         for name, charts in by_section.items():
             parts.append(f"<div class='nbwandb-section'><b>{escape(name)}</b><div>{''.join(charts)}</div></div>")
-        for key, image in list(self._images.items()):
+        for key, image in list(self._data.images.items()):
             try:
                 data = base64.b64encode(thumbnail_png(image)).decode()
             except Exception:  # noqa: BLE001
@@ -248,9 +288,9 @@ class RunPanel(TextForms, widgets.VBox):
     def series(self, key: str) -> Series:
         """The buffered points of one metric (KeyError names the known keys)."""
         try:
-            return self._series[key]
+            return self._data.series[key]
         except KeyError:
-            raise KeyError(f"no series {key!r}; the panel has {sorted(self._series)}") from None
+            raise KeyError(f"no series {key!r}; the panel has {sorted(self._data.series)}") from None
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until the run's rows so far are drawn (for tests and scripts)."""
@@ -266,6 +306,5 @@ class RunPanel(TextForms, widgets.VBox):
         stop = getattr(self, "_stop", None)  # absent when __init__ refused its arguments
         if stop is not None:
             stop.set()
-            if getattr(self.run, "enabled", False):
-                self.run.remove_listener(self._on_row)
+            self._data.unsubscribe(self._dirty)
         super().close()

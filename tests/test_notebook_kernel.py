@@ -1,0 +1,104 @@
+"""The notebook layer in a real Jupyter kernel (nbclient), as a notebook user drives it.
+
+Checks what only a kernel shows: the outputs a saved notebook keeps (widget views plus
+their text/plain and text/html forms), the widget state nbclient saves, and that an
+error or interrupt in a cell leaves the next cells working.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+from nbwandb.local import read_run  # noqa: E402
+
+KEY = "nbwtest-" + "kern" * 11  # the form of a W&B key; never a real one
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+CELLS = [
+    # 0: the login panel; the "frontend" types a key (set_state is what a comm message does)
+    "%load_ext nbwandb\n"
+    "from nbwandb.notebook import LoginPanel\n"
+    "panel = LoginPanel(host='http://127.0.0.1:9', timeout=2)\n"
+    "panel",
+    "panel.key_field.set_state({'value': KEY})\n"
+    "panel.login_button.click()\n"
+    "assert panel.wait(10) and panel.result.source == 'argument'\n"
+    "print(panel.result)",
+    # 2: a key on the magic line is refused
+    f"%wandb_login {KEY}",
+    "hist = '\\n'.join(In) + '\\n'.join(map(str, _ih))\n"
+    "assert KEY not in hist, 'key left in history'\n"
+    "print('history clean')",
+    # 4: a run with a live panel
+    "%wandb_init -p kernel --mode offline --tags nb",
+    "for step in range(20):\n"
+    "    run.log({'loss': 1 / (step + 1)}, step=step, prefix='train')\n"
+    "    run.log({'loss': 2 / (step + 1)}, step=step, prefix='val')",
+    "%wandb_status",
+    # 7: an error mid-cell, then the next cell keeps logging to the same run
+    "run.log({'loss': 0.01}, step=20, prefix='train')\nraise RuntimeError('boom')",
+    "run.log({'loss': 0.02}, step=21, prefix='train')\nfirst = run",
+    # 9: a one-cell run that fails; the next cell still works
+    "%%wandb_run -p kernel --mode offline\nrun.log({'x': 1}, step=0)\nraise ValueError('bad cell')",
+    "failed = run\nassert failed.state == 'failed'\n%wandb_finish",
+    "%wandb_doctor --no-service",
+]
+
+
+def _outputs_text(nb) -> str:
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells])
+
+
+def test_notebook_layer_in_a_real_kernel(isolated: Path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    setup = nbformat.v4.new_code_cell(f"KEY = {KEY!r}")  # the test's stand-in for a key typed in a browser
+    nb.cells = [setup] + [nbformat.v4.new_code_cell(src) for src in CELLS]
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                                     store_widget_state=True, resources={"metadata": {"path": str(isolated)}})
+    client.execute()
+    cells = nb.cells[1:]
+
+    def errors(i: int) -> list[str]:
+        return [o["ename"] for o in cells[i].outputs if o["output_type"] == "error"]
+
+    def data(i: int) -> dict:
+        merged: dict = {}
+        for o in cells[i].outputs:
+            merged.update(o.get("data", {}))
+        return merged
+
+    # every panel: a widget view with text forms for frontends without widgets
+    assert WIDGET_MIME in data(0) and "nbwandb login (widget)" in data(0)["text/plain"]
+    assert "argument" in "".join(o.get("text", "") for o in cells[1].outputs) or not errors(1)
+    assert errors(1) == []
+    refusal = "".join(o.get("text", "") for o in cells[2].outputs if o["output_type"] == "stream")
+    assert "UsageError" in refusal and "not stored" in refusal  # IPython shows usage errors on stderr
+    assert errors(3) == [], cells[3].outputs
+    # the key is in no output and in no saved widget state
+    assert KEY not in _outputs_text(nb)
+    assert KEY not in json.dumps(nb.metadata.get("widgets", {}))
+    assert nb.metadata["widgets"]  # nbclient did save widget state (so the check above means something)
+    assert KEY in (isolated / ".netrc").read_text()  # stored where wandb keeps keys, as `wandb login` does
+
+    status = data(6)
+    assert WIDGET_MIME in status and 'class="nbwandb-chart"' in status["text/html"]
+    assert "train/loss=0.05" in status["text/plain"] and "wandb sync" in status["text/plain"]
+    assert errors(7) == ["RuntimeError"] and errors(8) == []
+    assert errors(9) == ["ValueError"] and errors(10) == []
+    assert "nbwandb doctor" in data(11)["text/plain"] and errors(11) == []
+
+    runs = sorted((isolated / "wandb").glob("offline-run-*"), key=lambda p: p.stat().st_mtime)
+    assert len(runs) == 2
+    first, failed = (read_run(p) for p in runs)
+    assert first.tags == ["nb"] and first.exit_code == 0
+    train = [(row["global_step"], row["train/loss"]) for row in first.history if "train/loss" in row]
+    assert train[-2:] == [(20, 0.01), (21, 0.02)] and len(train) == 22
+    assert failed.exit_code == 1 and [row["x"] for row in failed.history] == [1]
