@@ -52,7 +52,7 @@ def warn_once(kind: str, key: str, message: str) -> None:
 def _caller_stacklevel() -> int:
     """The stacklevel of the first frame outside nbwandb, so the warning shows the user's line."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame = frame.f_back

@@ -202,13 +202,16 @@ def log_images(run: Any, key: str, images: Any, *, captions: Sequence[str] | Non
     if count > max_images:
         images = images[:max_images]
         captions = list(captions[:max_images]) if captions is not None else None
-    batch = to_image_batch(images, key=full) if grid or not isinstance(images, (list, tuple)) \
-        else _list_to_arrays(images, key=full)
     wandb = _wandb()
     if grid:
-        caption = " | ".join(f"{i}: {c}" for i, c in enumerate(captions)) if captions else None
-        value: Any = wandb.Image(_array_to_pil(make_grid(batch)), caption=caption)
+        grid_caption = " | ".join(f"{i}: {c}" for i, c in enumerate(captions)) if captions else None
+        tiles = make_grid(to_image_batch(images, key=full))
+        value: Any = wandb.Image(_array_to_pil(tiles), caption=grid_caption)
     else:
+        # A tensor/array batch is converted in one vectorised step; a list image by image
+        # (its images may differ in size).
+        batch: Any = _list_to_arrays(images, key=full) if isinstance(images, (list, tuple)) \
+            else to_image_batch(images, key=full)
         shown = len(batch)
         if shown > WANDB_MAX_IMAGES:
             raise MediaError(f"images {full!r}: {shown} images under one key is more than wandb shows "
