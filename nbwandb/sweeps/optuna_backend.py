@@ -60,7 +60,8 @@ def _choices(p: ParamSpec) -> tuple[list[Any], dict[Any, Any] | None]:
     return list(encoded), encoded
 
 
-def _quantize(value: float, q: float) -> float | int:
+def _quantize(value: float, q: float | None) -> float | int:
+    q = q or 1
     return _tidy(round(value / q) * q, q)
 
 

@@ -198,7 +198,7 @@ def parse_sweep_config(config: Any, *, backend: str = "optuna") -> SweepSpec:
     if problems:
         raise NbwandbError("invalid sweep config:\n  - " + "\n  - ".join(problems))
     return SweepSpec(
-        method=method, metric_name=metric_name, goal=goal, target=target, params=tuple(params),
+        method=str(method), metric_name=metric_name, goal=goal, target=target, params=tuple(params),
         early_terminate=hyperband, name=config.get("name"), project=config.get("project"),
         entity=config.get("entity"), run_cap=run_cap, raw=dict(config),
     )

@@ -80,7 +80,7 @@ class _RunHooks:
         # Instance attributes shadow the class methods for this one run only; nothing global
         # changes and ``with init() as run`` / re-run cells go through them too.
         original_log, original_finish = run.log, run.finish
-        iteration = {"count": 0, "step": None}
+        iteration: dict[str, Any] = {"count": 0, "step": None}
 
         @functools.wraps(original_log)
         def log(metrics: Mapping[str, Any], **kwargs: Any) -> None:
