@@ -95,6 +95,10 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path):
     assert errors(9) == ["ValueError"] and errors(10) == []
     assert "nbwandb doctor" in data(11)["text/plain"] and errors(11) == []
 
+    # wandb's own console lines ("wandb: ...") stay out of the cells
+    streams = [o.get("text", "") for c in cells for o in c.outputs if o["output_type"] == "stream"]
+    assert not [line for text in streams for line in text.splitlines() if line.startswith("wandb:")]
+
     runs = sorted((isolated / "wandb").glob("offline-run-*"), key=lambda p: p.stat().st_mtime)
     assert len(runs) == 2
     first, failed = (read_run(p) for p in runs)

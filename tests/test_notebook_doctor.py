@@ -1,0 +1,71 @@
+"""``nbwandb.doctor.run_checks`` (core) and its rendering by ``%wandb_doctor`` (notebook layer)."""
+
+from __future__ import annotations
+
+import pytest
+
+import nbwandb
+from nbwandb import doctor
+from nbwandb.doctor import CheckResult, run_checks
+
+FAKE_KEY = "nbwtest-" + "d0c" * 14
+
+
+def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {r.name: r for r in results}
+
+
+def test_run_checks_reports_every_check_and_never_the_key(monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+    monkeypatch.delenv("WANDB_MODE")
+    results = run_checks(environment="jupyter", service=False)
+    checks = by_name(results)
+    assert list(checks) == ["python", "wandb", "ipywidgets", "frontend", "mode", "credentials", "disk", "widgets"]
+    assert all(isinstance(r, CheckResult) for r in results)
+    assert checks["wandb"].ok and checks["wandb"].detail == __import__("wandb").__version__
+    assert checks["mode"].detail.startswith("mode='auto' gives 'online'") and "env" in checks["mode"].detail
+    assert checks["credentials"].ok and "WANDB_API_KEY" in checks["credentials"].detail
+    assert checks["widgets"].ok and "environment: jupyter" in checks["frontend"].detail
+    assert FAKE_KEY not in repr(results)
+
+
+def test_problems_come_with_a_fix(monkeypatch, isolated):
+    monkeypatch.setenv("WANDB_API_KEY", "too-short")
+    monkeypatch.setattr("nbwandb.api.MIN_FREE_BYTES", 1 << 62)  # more than any disk has
+    checks = by_name(run_checks(environment="terminal", service=False, run_dir=isolated / "runs"))
+    assert checks["credentials"].ok is False and "too short" in checks["credentials"].detail
+    assert "too-short" not in repr(checks["credentials"]) and "--relogin" in checks["credentials"].fix
+    assert checks["disk"].ok is False and str(isolated / "runs") in checks["disk"].detail
+    assert "WANDB_DIR" in checks["disk"].fix
+    assert checks["widgets"].ok is False and "JupyterLab" in checks["widgets"].fix
+    assert all(r.fix for r in checks.values() if r.ok is False)
+
+
+def test_no_credentials_is_information_with_a_way_to_go_online():
+    check = doctor.check_credentials()
+    assert check.ok is None and "offline" in check.detail and "%wandb_login" in check.fix
+
+
+def test_bad_wandb_mode_is_a_problem(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "sometimes")
+    check = doctor.check_mode()
+    assert check.ok is False and "'sometimes'" in check.detail and "WANDB_MODE" in check.fix
+
+
+def test_service_check_really_starts_wandb_core():
+    check = doctor.check_service(timeout=120)
+    assert check.ok is True and check.detail == "starts and stops"
+    run = nbwandb.init(project="doctor")
+    assert doctor.check_service().detail == f"running (active run {run.id})"
+
+
+def test_doctor_report_text_and_html():
+    pytest.importorskip("IPython")
+    from nbwandb.notebook import DoctorReport
+
+    report = DoctorReport([CheckResult("disk", False, "1 MiB free", "free space"), CheckResult("python", True, "3.11")])
+    assert len(report.problems) == 1
+    text = repr(report)
+    assert "1 problem(s)" in text and "PROBLEM" in text and "fix: free space" in text
+    bundle = report._repr_mimebundle_()
+    assert bundle["text/plain"] == text and "<table class='nbwandb-doctor'>" in bundle["text/html"]
