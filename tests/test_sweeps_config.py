@@ -170,3 +170,54 @@ def test_import_nbwandb_sweeps_stays_light() -> None:
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_wandb_backend_glue_runs_each_agent_job_as_a_trial(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Narrow: W&B's server cannot be reached here, so a stand-in for wandb.sweep/wandb.agent
+    hands out jobs the way wandb's pyagent does (param file + env var, then the function).
+    The runs themselves are real offline runs."""
+    import os
+
+    import wandb
+    from wandb.sdk.lib import config_util
+
+    from nbwandb.local import read_run
+    from nbwandb.sweeps.wandb_backend import run_wandb_sweep
+
+    jobs = [{"lr": {"value": 0.1}}, {"lr": {"value": 0.2}}, {"lr": {"value": -1.0}}]
+    agent_errors: list[BaseException] = []
+
+    def fake_agent(sweep_id: str, function: object, count: int | None = None, **kwargs: object) -> None:
+        for i, job in enumerate(jobs[:count]):
+            path = isolated / "wandb" / f"sweep-{sweep_id}" / f"config-run{i}.yaml"
+            config_util.save_config_file_from_dict(str(path), job)
+            os.environ["WANDB_SWEEP_PARAM_PATH"] = str(path)
+            try:
+                function()  # type: ignore[operator]
+            except Exception as exc:  # pyagent logs it, marks the run failed and goes on
+                agent_errors.append(exc)
+            finally:
+                os.environ.pop("WANDB_SWEEP_PARAM_PATH")
+
+    monkeypatch.setattr(wandb, "sweep", lambda config, project=None, entity=None: "swp123")
+    monkeypatch.setattr(wandb, "agent", fake_agent)
+
+    def train(config: dict) -> None:
+        with nbwandb.init(config={"lr": 0.0, "epochs": 1}) as run:
+            if config["lr"] < 0:
+                raise ValueError("negative lr")
+            run.log({"loss": config["lr"] * 10}, prefix="val")
+
+    spec = parse_sweep_config({"method": "random", "metric": METRIC, "parameters": {"lr": {"min": 0.0, "max": 1.0}}},
+                              backend="wandb")
+    seen: list[str] = []
+    result = run_wandb_sweep(spec, train, count=3, project="p", entity=None,
+                             callback=lambda res, trial: seen.append(trial.state))
+    assert result.sweep_id == "swp123" and result.backend == "wandb"
+    assert seen == ["complete", "complete", "failed"]
+    assert [str(e) for e in agent_errors] == ["negative lr"]
+    assert result.best_params == {"lr": 0.1} and result.best_value == pytest.approx(1.0)
+    best = read_run(result.best_run_dir)
+    assert best.config == {"lr": 0.1, "epochs": 1} and best.summary["val/loss"] == pytest.approx(1.0)
+    failed = read_run(result.trials[2].run_dir)
+    assert failed.exit_code == 1 and failed.config["lr"] == -1.0
