@@ -23,8 +23,10 @@ from ..errors import NbwandbError
 from .logfile import LogReader
 from .records import (
     _decode_json,
-    decode_history,
+    _loads,
     decode_items,
+    decode_row_json,
+    history_json,
     item_json,
     item_path,
     media_entries,
@@ -64,9 +66,7 @@ class LocalRun:
     start_time: _dt.datetime | None = None
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
     exit_code: int | None = None
-    runtime: float | None = None
     truncated: bool = False
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     use_artifacts: list[dict[str, Any]] = field(default_factory=list)
@@ -76,10 +76,12 @@ class LocalRun:
     files: list[str] = field(default_factory=list)
     record_count: int = 0
 
-    # internals: the reader keeps its place in the file; summary values are decoded on demand
+    # internals: the reader keeps its place in the file; the summary keeps the latest JSON
+    # text per key path (bounded by the number of keys) and decodes it on first use
     _reader: LogReader | None = field(default=None, repr=False, compare=False)
     _summary_json: dict[tuple[str, ...], str | None] = field(default_factory=dict, repr=False, compare=False)
-    _summary_dirty: bool = field(default=False, repr=False, compare=False)
+    _summary: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _runtime: float | None = field(default=None, repr=False, compare=False)
     _console_partial: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _config_raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _keep_history: bool = field(default=True, repr=False, compare=False)
@@ -94,6 +96,23 @@ class LocalRun:
             return "crashed" if self.truncated else "running"
         # wandb-core writes whole 32 KiB blocks, so a live run's file often ends mid-record
         return "running" if alive else "crashed"
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's summary (latest value of each key, as wandb keeps it); ``_wandb`` left out."""
+        if self._summary is None:
+            self._summary = _materialise_summary(self._summary_json)
+        return self._summary
+
+    @property
+    def runtime(self) -> float | None:
+        """Seconds from start to the last record with a time (exit, last row, or summary)."""
+        if self._runtime is None and not self.history and self.start_time is not None:
+            # rows not kept (a runs table): the summary's last timestamp gives the duration
+            last = self.summary.get("_timestamp")
+            if _is_number(last) and float(last) >= self.start_time.timestamp():
+                return float(last) - self.start_time.timestamp()
+        return self._runtime
 
     @property
     def files_dir(self) -> Path:
@@ -126,15 +145,6 @@ class LocalRun:
         self.truncated = self._reader.truncated
         if payloads:
             _apply_records(self, payloads)
-        if self._summary_dirty:
-            self.summary = _materialise_summary(self._summary_json)
-            self._summary_dirty = False
-            last = self.summary.get("_timestamp")
-            if self.start_time is not None and _is_number(last):
-                # the summary's last timestamp also gives the duration when rows were skipped
-                elapsed = float(last) - self.start_time.timestamp()
-                if elapsed >= 0:
-                    self.runtime = max(self.runtime or 0.0, elapsed)
         return len(payloads)
 
     def metric_keys(self) -> list[str]:
@@ -323,34 +333,21 @@ def _timestamp(ts: Any) -> _dt.datetime | None:
 def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     pb = record_module()
     from_string = pb.Record.FromString
-    history_append = run.history.append
-    summary_json = run._summary_json
+    row_texts: list[str] = []  # history rows as JSON objects, decoded in one json.loads
+    with_media: list[int] = []  # indexes (into row_texts) of rows that may hold media
+    keep_history = run._keep_history
     for payload in payloads:
         record = from_string(payload)
         kind = record.WhichOneof("record_type")
         if kind == "history":
             run._history_rows += 1
-            if not run._keep_history:
-                continue
-            row = decode_history(record.history)
-            history_append(row)
-            if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key
-                for entry in media_entries(row, row.get("_step")):
-                    if entry["path"]:
-                        entry["file"] = str(run.files_dir / entry["path"])
-                    if isinstance(entry.get("filenames"), list):  # several images under one key
-                        entry["files"] = [str(run.files_dir / name) for name in entry["filenames"]]
-                    run.media.append(entry)
+            if keep_history:
+                if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key
+                    with_media.append(len(row_texts))
+                row_texts.append(history_json(record.history))
         elif kind == "summary":
-            for item in record.summary.update:
-                path = item_path(item)
-                summary_json.pop(path, None)  # re-insert: the order of last writes decides overlaps
-                summary_json[path] = item_json(item)
-            for item in record.summary.remove:
-                path = item_path(item)
-                summary_json.pop(path, None)
-                summary_json[path] = None
-            run._summary_dirty = True
+            _apply_summary(run._summary_json, record.summary)
+            run._summary = None
         elif kind == "run":
             _apply_run(run, record.run)
         elif kind == "config":
@@ -358,7 +355,7 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
         elif kind == "exit":
             run.exit_code = record.exit.exit_code
             if record.exit.runtime:
-                run.runtime = max(run.runtime or 0.0, float(record.exit.runtime))
+                run._runtime = max(run._runtime or 0.0, float(record.exit.runtime))
         elif kind in ("output_raw", "output"):
             _apply_output(run, getattr(record, kind))
         elif kind == "stats":
@@ -375,11 +372,44 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
         elif kind == "files":
             run.files.extend(f.path for f in record.files.files)
     run.record_count += len(payloads)
+    if row_texts:
+        _add_rows(run, row_texts, with_media)
     if run.history:
         # wandb-core writes no runtime in the exit record offline; the last row's is the best we have
         last = run.history[-1].get("_runtime")
         if _is_number(last):
-            run.runtime = max(run.runtime or 0.0, float(last))
+            run._runtime = max(run._runtime or 0.0, float(last))
+
+
+def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> None:
+    try:
+        rows = _loads("[" + ",".join(row_texts) + "]")
+    except ValueError:  # one bad value: decode row by row, keeping what can be read
+        rows = [decode_row_json(text) for text in row_texts]
+    first = len(run.history)
+    run.history.extend(rows)
+    for i in with_media:
+        row = run.history[first + i]
+        for entry in media_entries(row, row.get("_step")):
+            if entry["path"]:
+                entry["file"] = str(run.files_dir / entry["path"])
+            if isinstance(entry.get("filenames"), list):  # several images under one key
+                entry["files"] = [str(run.files_dir / name) for name in entry["filenames"]]
+            run.media.append(entry)
+
+
+def _apply_summary(summary_json: dict[tuple[str, ...], str | None], rec: Any) -> None:
+    # runs once per logged step: inlined item_path/item_json on the common path
+    pop = summary_json.pop
+    for item in rec.update:
+        key = item.key
+        path = (key,) if key else tuple(item.nested_key)
+        pop(path, None)  # re-insert: the order of last writes decides overlapping paths
+        summary_json[path] = item.value_json or item_json(item)
+    for item in rec.remove:
+        path = item_path(item)
+        summary_json.pop(path, None)
+        summary_json[path] = None
 
 
 def _apply_run(run: LocalRun, rec: Any) -> None:
@@ -397,10 +427,9 @@ def _apply_run(run: LocalRun, rec: Any) -> None:
         run.start_time = _timestamp(rec.start_time) or run.start_time
     if rec.HasField("config"):
         _apply_config(run, rec.config)
-    if rec.HasField("summary"):
-        for item in rec.summary.update:
-            run._summary_json[item_path(item)] = item_json(item)
-        run._summary_dirty = True
+    if rec.HasField("summary"):  # a resumed run starts from its earlier summary
+        _apply_summary(run._summary_json, rec.summary)
+        run._summary = None
 
 
 def _apply_config(run: LocalRun, rec: Any) -> None:

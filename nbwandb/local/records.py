@@ -116,26 +116,40 @@ def decode_items(items: Iterable[Any]) -> dict[str, Any]:
     return out
 
 
-def decode_history(history: Any) -> dict[str, Any]:
-    """One HistoryRecord as a row dict (nested keys become nested dicts); ``_step`` included."""
+def history_json(history: Any) -> str:
+    """One HistoryRecord as the text of a JSON object (nested keys become nested objects).
+
+    Joining the values' own JSON texts is much faster than decoding each value and
+    lets a whole batch of rows go through one ``json.loads``.
+    """
     parts = []
-    nested = False
+    has_step = False
     for item in history.item:
         key = item.key
         if not key:
             nk = item.nested_key
             if len(nk) != 1:
-                nested = True
-                break
+                return _dumps(decode_history(history))
             key = nk[0]
+        if key == "_step":
+            has_step = True
         parts.append(_key_json(key) + ":" + (item.value_json or item_json(item)))
-    if nested:
-        row = decode_items(history.item)
-    else:
-        try:
-            row = _loads("{" + ",".join(parts) + "}")
-        except ValueError:
-            row = decode_items(history.item)
+    if not has_step and history.HasField("step"):
+        parts.append(f'"_step":{history.step.num}')
+    return "{" + ",".join(parts) + "}"
+
+
+def decode_row_json(text: str) -> dict[str, Any]:
+    """Decode one row's JSON text; a row with an unreadable value is kept as far as possible."""
+    try:
+        return _loads(text)
+    except ValueError:
+        return {"_unreadable_row": text}
+
+
+def decode_history(history: Any) -> dict[str, Any]:
+    """One HistoryRecord as a row dict, value by value (the slow, general path)."""
+    row = decode_items(history.item)
     if "_step" not in row and history.HasField("step"):
         row["_step"] = history.step.num
     return row
