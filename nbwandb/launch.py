@@ -102,6 +102,7 @@ def launch(
     echo: bool | Callable[[str], object] = True,
     max_output_lines: int = 2000,
     torchrun_args: Sequence[str] = (),
+    cwd: str | os.PathLike[str] | None = None,
 ) -> LaunchResult:
     """Run ``script`` on ``nproc`` processes of this machine with torchrun; wait for it.
 
@@ -110,13 +111,14 @@ def launch(
     variables for the job. ``wandb_dir`` (default ``WANDB_DIR`` or the current folder) is passed to the job as ``WANDB_DIR``
     and searched for the run folders it creates. After ``timeout`` seconds the job is
     stopped (SIGTERM, then SIGKILL) and ``timed_out`` is True. stdin is closed, so no rank
-    can wait on a prompt.
+    can wait on a prompt. ``cwd``: the folder the job runs in (default: the current one).
     """
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise ValueError(f"nproc={nproc!r} is not accepted; use an int >= 1")
     if isinstance(args, (str, bytes)):
         raise TypeError(f"args={args!r} is not accepted; use a list of strings, e.g. ['--lr', '0.1']")
-    if not Path(script).is_file():
+    script = Path(script).resolve()
+    if not script.is_file():
         raise NbwandbError(f"launch: script {str(script)!r} is not a file; pass the path of a .py file")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
@@ -139,7 +141,7 @@ def launch(
     start = time.monotonic()
     proc = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, errors="replace", env=child_env, start_new_session=True,
+        text=True, errors="replace", env=child_env, start_new_session=True, cwd=cwd,
     )
     lines: queue.Queue[str | None] = queue.Queue(maxsize=10_000)
     tail: deque[str] = deque(maxlen=max(1, max_output_lines))
