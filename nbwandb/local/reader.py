@@ -147,6 +147,17 @@ class LocalRun:
             _apply_records(self, payloads)
         return len(payloads)
 
+    def series(self, key: str, x: str = "_step") -> tuple[list[float], list[float]]:
+        """``(xs, ys)`` of one scalar metric; ``x`` is the step key (``global_step``, ``_step``).
+
+        >>> steps, losses = run.series("train/loss", x="global_step")   # doctest: +SKIP
+        """
+        from .series import metric_series
+
+        if not self.history and self.steps:
+            raise NbwandbError("this run was read with history=False; read it with read_run(path)")
+        return metric_series(self.history, key, x)
+
     def metric_keys(self) -> list[str]:
         """Scalar history keys in first-seen order (``_step``/``_runtime``/... excluded)."""
         seen: dict[str, None] = {}

@@ -110,7 +110,7 @@ def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = N
     proc = subprocess.Popen(
         [*(command or wandb_command()), "sync", str(run_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
-        start_new_session=True,  # its own process group: the kill also reaches wandb-core
+        start_new_session=os.name == "posix",  # its own process group: the kill reaches wandb-core too
     )
     try:
         output, _ = proc.communicate(timeout=timeout)
@@ -128,9 +128,12 @@ def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = N
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
+    killpg = getattr(os, "killpg", None)  # POSIX; elsewhere only the direct child can be killed
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
+        if killpg is None:
+            raise OSError("no process groups here")
+        killpg(proc.pid, signal.SIGKILL)
+    except OSError:
         proc.kill()
 
 
