@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -52,10 +52,10 @@ def choose_backend(backend: str) -> tuple[str, str]:
 def default_study_name(spec: SweepSpec, *, shared: bool) -> str:
     """``sweep-<hash of the config>``: workers with the same config join the same study.
 
-    Without shared storage a time stamp is added, so each call is its own group.
+    Without shared storage a random suffix is added, so each call is its own group.
     """
     digest = hashlib.sha1(json.dumps(spec.raw, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return f"sweep-{digest}" if shared else f"sweep-{digest}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return f"sweep-{digest}" if shared else f"sweep-{digest}-{secrets.token_hex(2)}"
 
 
 def _check_count(count: Any) -> None:

@@ -15,8 +15,8 @@ is raised from that ``run.log`` call, which ends ``train_fn`` like any exception
 
 >>> outcome = run_trial(lambda cfg: cfg["x"] ** 2, {"x": 3}, metric="loss",
 ...                     defaults={"group": "demo"})              # doctest: +SKIP
->>> outcome.value
-9.0
+>>> outcome.state, outcome.value                                  # doctest: +SKIP
+('complete', 9.0)
 """
 
 from __future__ import annotations
