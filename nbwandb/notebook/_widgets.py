@@ -1,6 +1,9 @@
-"""Importing ipywidgets with a one-line install hint, and the text forms every panel has.
+"""ipywidgets, imported with a one-line install hint, and the text forms every panel has.
 
->>> widgets = import_widgets("LoginPanel")   # doctest: +SKIP
+Panel modules do ``from ._widgets import widgets``: a missing (or pre-8) ipywidgets
+fails there, with the command that fixes it, and never at ``import nbwandb``.
+
+>>> from nbwandb.notebook._widgets import widgets   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -9,19 +12,23 @@ import html
 from types import ModuleType
 from typing import Any
 
+from ._html import escape
+
 INSTALL_HINT = "pip install 'ipywidgets>=8'"
+
+try:
+    import ipywidgets as widgets  # type: ignore[import-untyped]
+except ImportError as exc:  # pragma: no cover - ipywidgets is installed where tests run
+    raise ImportError(f"nbwandb's notebook panels need ipywidgets 8: {INSTALL_HINT}") from exc
+if int(widgets.__version__.split(".")[0]) < 8:  # pragma: no cover
+    raise ImportError(f"nbwandb's notebook panels need ipywidgets 8 (found {widgets.__version__}): {INSTALL_HINT}")
+
+__all__ = ["INSTALL_HINT", "TextForms", "escape", "import_widgets", "widgets"]
 
 
 def import_widgets(what: str = "this panel") -> ModuleType:
-    """The ipywidgets module, or an ImportError that says how to install it."""
-    try:
-        import ipywidgets
-    except ImportError as exc:
-        raise ImportError(f"{what} needs ipywidgets 8: {INSTALL_HINT}") from exc
-    major = int(ipywidgets.__version__.split(".")[0])
-    if major < 8:
-        raise ImportError(f"{what} needs ipywidgets 8 (found {ipywidgets.__version__}): {INSTALL_HINT}")
-    return ipywidgets
+    """The ipywidgets module (importing this module already checked it is there, version 8+)."""
+    return widgets
 
 
 class TextForms:
@@ -47,6 +54,3 @@ class TextForms:
     def __repr__(self) -> str:
         return self._text()
 
-
-def escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ._widgets import escape
+from ._html import escape
 
 CHART_CLASS = "nbwandb-chart"
 WIDTH, HEIGHT = 300, 150

@@ -23,9 +23,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from ._widgets import TextForms, escape, import_widgets
-
-widgets = import_widgets("ConfigForm")
+from ._widgets import TextForms, escape, widgets
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._widgets import escape
+from ._html import escape
 
 _MARK = {True: "ok", False: "PROBLEM", None: "info"}
 _COLOR = {True: "#2e7d32", False: "#c62828", None: "#555"}

@@ -13,9 +13,7 @@ import os
 import threading
 from typing import Any
 
-from ._widgets import TextForms, escape, import_widgets
-
-widgets = import_widgets("LoginPanel")
+from ._widgets import TextForms, escape, widgets
 
 
 class LoginPanel(TextForms, widgets.VBox):

@@ -95,6 +95,8 @@ def _show(obj: Any) -> None:
 class NbwandbMagics(Magics):
     """The ``%wandb_*`` magics; ``load_ipython_extension`` registers them."""
 
+    shell: Any  # set by IPython; typed loosely so each magic need not check for None
+
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         # Secrets waiting to be removed from the cell's ExecutionInfo once the cell ends.

@@ -10,11 +10,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._widgets import TextForms, escape, import_widgets
+from ._widgets import TextForms, escape, widgets
 from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
-
-widgets = import_widgets("TablePreview")
 
 TABLE_ACCEPTED = "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
 

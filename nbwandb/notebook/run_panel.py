@@ -17,12 +17,10 @@ import time
 import weakref
 from typing import Any
 
-from ._widgets import TextForms, escape, import_widgets
+from ._widgets import TextForms, escape, widgets
 from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
 from .images import is_image_value, thumbnail_png
 from .series import Series
-
-widgets = import_widgets("RunPanel")
 
 ROOT_SECTION = "charts"
 
