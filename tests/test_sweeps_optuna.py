@@ -14,7 +14,7 @@ import pytest
 
 import nbwandb
 from nbwandb.errors import NbwandbError
-from nbwandb.local import read_run
+from nbwandb.local import list_runs, read_run
 
 MINIMIZE = {"name": "val/loss", "goal": "minimize"}
 
@@ -65,6 +65,9 @@ def test_grid_2x2_runs_exactly_four_offline_runs_in_one_group(isolated: Path) ->
         assert len(run.history) == 3
     assert result.best_params == {"lr": 0.1, "width": 1}
     assert result.best_value == pytest.approx(0.1)
+    table = list(list_runs(isolated / "wandb"))  # the runs table agrees
+    assert len(table) == 4 and {row["group"] for row in table} == {result.group}
+    assert sorted(row["summary.val/loss"] for row in table) == sorted(t.value for t in result.trials)
     leet = leet_summary(result.best_run_dir)
     assert leet["run_id"] == result.best_run_id
     assert leet["summary"]["val/loss"] == pytest.approx(0.1)
