@@ -16,6 +16,8 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
+from leet import leet_summary  # noqa: E402
+
 from nbwandb.local import read_run  # noqa: E402
 
 KEY = "nbwtest-" + "kern" * 11  # the form of a W&B key; never a real one
@@ -106,3 +108,8 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path):
     train = [(row["global_step"], row["train/loss"]) for row in first.history if "train/loss" in row]
     assert train[-2:] == [(20, 0.01), (21, 0.02)] and len(train) == 22
     assert failed.exit_code == 1 and [row["x"] for row in failed.history] == [1]
+    # wandb's own reader agrees
+    leet_first, leet_failed = (leet_summary(p) for p in runs)
+    assert leet_first["exit_code"] == 0 and leet_first["tags"] == ["nb"]
+    assert leet_first["summary"]["train/loss"] == 0.02 and leet_first["summary"]["global_step"] == 21
+    assert leet_failed["exit_code"] == 1 and leet_failed["state"] == "failed"
