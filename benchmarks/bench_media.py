@@ -64,12 +64,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs per method")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch intra-op threads (0: torch's default). On a busy machine the "
+                             "default pool makes each tiny per-image op wait for its threads, which "
+                             "slows (a) far more than (b); 1 keeps the comparison about conversion")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ["WANDB_MODE"] = "offline"
 
     import torch
 
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     torch.manual_seed(0)
     batches = [torch.rand(args.batch, 3, 32, 32) for _ in range(args.steps)]
     n_images = args.steps * args.batch
@@ -83,7 +89,8 @@ def main() -> None:
                 got = measure(name, fn, batches, Path(tmp) / f"{i}-{r}")
                 best = got if best is None or got[0] < best[0] else best
             results[name] = best
-    print(f"{args.steps} steps x {args.batch} images (3x32x32 float), offline, best of {args.repeats}")
+    print(f"{args.steps} steps x {args.batch} images (3x32x32 float), offline, best of {args.repeats}, "
+          f"torch threads {torch.get_num_threads()}")
     print(f"{'method':34} {'total s':>8} {'images/s':>9} {'caller s':>9} {'png files':>9}")
     for name, (total, caller, files) in results.items():
         print(f"{name:34} {total:8.2f} {n_images / total:9.0f} {caller:9.2f} {files:9d}")
