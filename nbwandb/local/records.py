@@ -53,7 +53,8 @@ def record_module() -> Any:
 
 def item_path(item: Any) -> tuple[str, ...]:
     """The key path of a HistoryItem/SummaryItem/ConfigItem."""
-    return (item.key,) if item.key else tuple(item.nested_key)
+    # An empty key ("" is a legal config/metric key in wandb) is a path of one part, not none.
+    return tuple(item.nested_key) if not item.key and item.nested_key else (item.key,)
 
 
 def item_json(item: Any) -> str:
