@@ -317,8 +317,10 @@ def log_checkpoint(
         except Exception as exc:
             raise NbwandbError(f"log_checkpoint: wandb could not log artifact {name!r}: {exc}") from exc
         digest = artifact.digest
-        for other in coll.aliases.values():  # aliases move to the new version
-            other.difference_update(new_aliases)
+        for other in list(coll.aliases):  # aliases move to the new version
+            coll.aliases[other].difference_update(new_aliases)
+            if not coll.aliases[other]:
+                del coll.aliases[other]  # keeps this bounded by the aliases in use, not the versions
         coll.aliases.setdefault(digest, set()).update(new_aliases)
         coll.digest = digest
         coll.last_step = step if step is not None else coll.last_step
