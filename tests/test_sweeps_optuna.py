@@ -245,3 +245,16 @@ def test_result_without_completed_trials_says_why() -> None:
     with pytest.raises(NbwandbError, match="no completed trial.*failed"):
         _ = result.best_params
     assert "1 failed" in repr(result)
+
+
+def test_a_sweep_inside_a_trial_is_refused(isolated: Path) -> None:
+    inner = {"method": "grid", "metric": MINIMIZE, "parameters": {"b": {"values": [1]}}}
+
+    def outer_train(cfg: dict[str, Any]) -> float:
+        nbwandb.sweep(inner, lambda c: 0.0)
+        return 0.0
+
+    outer = {"method": "grid", "metric": MINIMIZE, "parameters": {"a": {"values": [1]}}}
+    with pytest.raises(NbwandbError, match="already running in this process"):
+        nbwandb.sweep(outer, outer_train)
+    assert run_dirs(isolated) == []  # neither sweep left a run behind

@@ -26,6 +26,7 @@ import copy
 import functools
 import math
 import numbers
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class Reporter(Protocol):
 
     def report(self, value: float, iteration: int) -> bool:
         """Record one intermediate value; True when the trial should stop now."""
+
+
+_one_trial_at_a_time = threading.Lock()
 
 
 class _Pruned(Exception):
@@ -169,7 +173,27 @@ def run_trial(
     ``pruned_error`` is the exception that means "stopped early" (``optuna.TrialPruned``): a
     trial that raises it, or whose ``reporter`` says stop, ends as "pruned", not "failed".
     """
-    pruned_error = pruned_error or _Pruned
+    if not _one_trial_at_a_time.acquire(blocking=False):
+        # One active run per process (wandb.run is global): a trial inside a trial, or two
+        # sweeps in two threads, would finish each other's runs.
+        raise NbwandbError("a sweep trial is already running in this process; run sweeps one "
+                           "after another, or in separate processes sharing a storage")
+    try:
+        return _run_trial(train_fn, config, metric=metric, defaults=defaults, reporter=reporter,
+                          pruned_error=pruned_error or _Pruned)
+    finally:
+        _one_trial_at_a_time.release()
+
+
+def _run_trial(
+    train_fn: Callable[[dict[str, Any]], Any],
+    config: dict[str, Any],
+    *,
+    metric: str | None,
+    defaults: dict[str, Any],
+    reporter: Reporter | None,
+    pruned_error: type[BaseException],
+) -> TrialOutcome:
     hooks = _RunHooks(metric, reporter, pruned_error)
     started = time.monotonic()
     returned: Any = None
