@@ -8,6 +8,7 @@ error or interrupt in a cell leaves the next cells working.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -58,13 +59,17 @@ def _outputs_text(nb) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nb.cells])
 
 
-def test_notebook_layer_in_a_real_kernel(isolated: Path):
+def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
+    history_db = isolated / "history.sqlite"  # a real file (nbclient's default is :memory:), checked below
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    setup = nbformat.v4.new_code_cell(f"KEY = {KEY!r}")  # the test's stand-in for a key typed in a browser
+    # the test's stand-in for a key typed in a browser, built so the literal key is in no cell but one
+    setup = nbformat.v4.new_code_cell('KEY = "nbwtest-" + "kern" * 11')
     nb.cells = [setup] + [nbformat.v4.new_code_cell(src) for src in CELLS]
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                                     store_widget_state=True, resources={"metadata": {"path": str(isolated)}})
+                                     store_widget_state=True, ipython_hist_file=str(history_db),
+                                     resources={"metadata": {"path": str(isolated)}})
     client.execute()
     cells = nb.cells[1:]
 
@@ -89,6 +94,11 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path):
     assert KEY not in json.dumps(nb.metadata.get("widgets", {}))
     assert nb.metadata["widgets"]  # nbclient did save widget state (so the check above means something)
     assert KEY in (isolated / ".netrc").read_text()  # stored where wandb keeps keys, as `wandb login` does
+    # the cell with the literal key on the magic line was scrubbed from the kernel's history database
+    with sqlite3.connect(history_db) as conn:
+        stored = conn.execute("SELECT source, source_raw FROM history").fetchall()
+    assert any("%wandb_login" in raw for _, raw in stored)
+    assert not any(KEY in text for row in stored for text in row)
 
     status = data(6)
     assert WIDGET_MIME in status and 'class="nbwandb-chart"' in status["text/html"]
