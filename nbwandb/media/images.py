@@ -144,6 +144,10 @@ def log_image(run: Any, key: str, image: Any, *, caption: str | None = None, mas
               boxes: Any = None, step: int | None = None, prefix: str | None = None) -> None:
     """Log one image; ``masks``/``boxes`` use wandb's overlay dicts (see ``nbwandb.media.overlays``).
 
+    ``image``: a tensor or array (C, H, W), (H, W, C) or (H, W); a PIL image; a file path
+    (logged as its own bytes); a matplotlib figure; or a ``wandb.Image``. Floats outside
+    ``[0, 1]`` are min-max rescaled with a one-time warning (see the module docstring).
+
     >>> run.log_image("input", torch.rand(3, 64, 64), caption="first batch", step=0)  # doctest: +SKIP
     """
     from .overlays import convert_boxes, convert_masks
@@ -210,12 +214,12 @@ def log_images(run: Any, key: str, images: Any, *, captions: Sequence[str] | Non
     else:
         # A tensor/array batch is converted in one vectorised step; a list image by image
         # (its images may differ in size).
-        batch: Any = _list_to_arrays(images, key=full) if isinstance(images, (list, tuple)) \
-            else to_image_batch(images, key=full)
-        shown = len(batch)
+        shown = min(count, max_images)
         if shown > WANDB_MAX_IMAGES:
             raise MediaError(f"images {full!r}: {shown} images under one key is more than wandb shows "
                              f"({WANDB_MAX_IMAGES}); lower max_images or pass grid=True")
+        batch: Any = _list_to_arrays(images, key=full) if isinstance(images, (list, tuple)) \
+            else to_image_batch(images, key=full)
         value = media_list([
             wandb.Image(_array_to_pil(arr), caption=captions[i] if captions is not None else None)
             for i, arr in enumerate(batch)
