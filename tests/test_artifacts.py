@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -73,6 +74,11 @@ def test_checkpoints_are_versions_of_model_run_id_with_latest_best_and_metadata(
     # wandb's independent reader sees the same versions and digests.
     leet = [r["artifact"] for r in leet_records(run.run_dir, "artifact")]
     assert [r["digest"] for r in leet] == [a["digest"] for a in records]
+    # In file order, each checkpoint follows the history row of its step (and precedes the next).
+    order = [("row", r["history"]["item"]["global_step"]) if r["type"] == "history"
+             else ("ckpt", json.loads(r["artifact"]["metadata"])["step"])
+             for r in leet_records(run.run_dir) if r["type"] in ("history", "artifact")]
+    assert order == [(kind, step) for step in range(5) for kind in ("row", "ckpt")]
 
 
 def test_nbwandb_digest_is_wandbs_digest_for_nested_folders(tmp_path):
