@@ -200,6 +200,8 @@ SINGLE = [
     ("nan pixels", torch.tensor([[0.1, float("nan")], [0.2, 0.3]]), ValueError, ["non-finite", "(2, 2)"]),
     ("inf pixels", np.array([[0.1, np.inf]]), ValueError, ["non-finite"]),
     ("complex dtype", np.zeros((4, 4), np.complex64), TypeError, ["complex64", "accepted"]),
+    ("complex tensor", torch.zeros(3, 4, 4, dtype=torch.complex64), TypeError, ["torch.complex64", "accepted"]),
+    ("object dtype", np.array([[None, 1]], dtype=object), TypeError, ["object", "accepted"]),
     ("string dtype", np.array([["a", "b"]]), TypeError, ["<U1", "accepted"]),
     ("not an image", {"a": 1}, TypeError, ["dict", "accepted"]),
     ("missing file", "no/such.png", ValueError, ["no/such.png", "does not exist"]),

@@ -183,3 +183,12 @@ def test_noop_run_media_methods_do_nothing():
     run.log_3d("p", None)
     run.finish()
     assert run.run_dir is None
+
+
+def test_importing_the_converters_loads_no_heavy_library():
+    import subprocess
+
+    code = ("import sys, nbwandb.media; "
+            "print([m for m in ('wandb', 'torch', 'matplotlib', 'pandas', 'IPython') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
