@@ -84,6 +84,12 @@ def test_run_cap_limits_the_study_and_a_second_call_resumes(isolated: Path) -> N
     second = nbwandb.sweep(config, lambda cfg: cfg["x"], count=10, storage=storage, seed=2)
     assert second.name == first.name and len(second.trials) == 3  # the cap counts the whole study
     assert len(list((isolated / "wandb").glob("offline-run-*"))) == 3
+    import optuna
+
+    from nbwandb.sweeps.optuna_backend import open_storage
+
+    study = optuna.load_study(study_name=first.name, storage=open_storage(storage))
+    assert len(study.trials) == 3  # stopped at the cap, no placeholder trial asked for and skipped
 
 
 def test_joining_a_study_with_another_config_is_refused(isolated: Path) -> None:

@@ -183,6 +183,8 @@ def _optimize(
             callback(result_now(), ob.to_record(frozen))
         if spec.target is not None and frozen.state.name == "COMPLETE" and _reached(spec, frozen.value):
             study.stop()
+        elif cap is not None and len(study.get_trials(deepcopy=False)) >= cap:
+            study.stop()  # full: stop here rather than ask for a trial only to skip it
 
     if cap is not None and len(study.get_trials(deepcopy=False)) >= cap:
         return result_now()  # the study is already complete (another worker, or a re-run)
