@@ -27,6 +27,7 @@ from typing import Any
 from .errors import NbwandbError
 from .local.media_files import data_uri, load_table
 from .local.reader import LocalRun, read_run
+from .local.runs_table import RunsTable
 from .local.series import downsample, metric_series, section_of, smooth_ema, step_key
 
 # matplotlib's tab10: the same colour for a run in every chart and in the legend
@@ -59,7 +60,7 @@ class Chart:
 def _as_local_runs(runs: Any) -> list[LocalRun]:
     if isinstance(runs, (str, os.PathLike, LocalRun)) or hasattr(runs, "run_dir"):
         items: list[Any] = [runs]
-    elif hasattr(runs, "runs") and isinstance(runs, list):  # a RunsTable from list_runs()
+    elif isinstance(runs, RunsTable):  # from list_runs()
         items = list(runs.runs)
     elif isinstance(runs, Iterable):
         items = list(runs)

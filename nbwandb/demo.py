@@ -126,6 +126,7 @@ def run_demo(out_dir: str | os.PathLike[str] = "nbwandb-demo", *, steps: int = 5
     import nbwandb
 
     from .dashboard import show
+    from .errors import NbwandbError
 
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r} is not accepted; use an int >= 1")
@@ -143,5 +144,9 @@ def run_demo(out_dir: str | os.PathLike[str] = "nbwandb-demo", *, steps: int = 5
         run.finish(exit_code=1)
         raise
     run.finish()
+    run_dir = getattr(run, "run_dir", None)
+    if run_dir is None:  # e.g. WANDB_MODE=disabled gave a do-nothing run
+        raise NbwandbError(f"the demo run was not recorded ({getattr(run, 'mode_reason', 'tracking disabled')}); "
+                           "unset WANDB_MODE=disabled and run the demo again")
     report = show(run, title="nbwandb demo").save(out / "report.html")
-    return DemoResult(Path(run.run_dir), report, run.state, steps, backend, final)
+    return DemoResult(Path(run_dir), report, run.state, steps, backend, final)
