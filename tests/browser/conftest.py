@@ -41,8 +41,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "out" / "screenshots"
 SERVER_START_TIMEOUT = 60.0
 
-# JupyterLab settings that keep pop-ups (news, update checks) off the page under test.
+# JupyterLab settings that keep pop-ups (news, update checks, "Select Kernel") off the page.
 LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,

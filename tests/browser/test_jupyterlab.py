@@ -61,17 +61,33 @@ def _write_notebook(path: Path) -> None:
 def _run_cell(page, index: int, timeout_ms: int = 30_000) -> None:
     """Select cell ``index`` in command mode, run it (Ctrl+Enter), wait for its ``[n]:`` prompt."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("Control+Enter")
     prompt = cell.locator(".jp-InputArea-prompt")
+
+    def press_run() -> None:
+        _accept_kernel_dialog(page)
+        cell.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+Enter")
+
+    press_run()
     deadline = time.monotonic() + timeout_ms / 1000
     while time.monotonic() < deadline:
         if re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()):
             return
+        if _accept_kernel_dialog(page):  # the key press went to the dialog, not the cell
+            press_run()
         time.sleep(0.1)
     raise AssertionError(f"cell {index} did not finish within {timeout_ms / 1000:g}s "
                          f"(prompt {prompt.inner_text()!r})")
+
+
+def _accept_kernel_dialog(page) -> bool:
+    """JupyterLab may still ask which kernel to use (a race while it loads): accept its choice."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        dialog.locator(".jp-mod-accept").first.click()
+        return True
+    return False
 
 
 def _assert_no_broken_widgets(page, where: str) -> None:
