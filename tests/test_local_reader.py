@@ -201,3 +201,24 @@ def test_log_reader_rejects_bad_chunk(nbwandb_run: Path, isolated: Path) -> None
     payloads = reader.read_available()
     assert reader.truncated and reader.corrupt_reason
     assert len(payloads) < 5
+
+
+def test_empty_and_odd_keys_match_leet(isolated: Path) -> None:
+    import wandb
+
+    run = wandb.init(project="odd", config={"": 1, "a.b": 2, "ünï": "ok"})
+    for i in range(3):
+        run.log({"": i, "x y": i * 2, "nan": float("nan") if i == 1 else i, "quote\"key": i})
+    run.summary[""] = "empty"
+    run.finish()
+    run_dir = Path(run.dir).parent
+    local = read_run(run_dir)
+    assert local.config == {"": 1, "a.b": 2, "ünï": "ok"}
+    # wandb itself drops an empty metric key from history rows; the others survive
+    assert [row["quote\"key"] for row in local.history] == [0, 1, 2]
+    assert [row["x y"] for row in local.history] == [0, 2, 4]
+    assert local.history[1]["nan"] != local.history[1]["nan"]  # NaN survives the round trip
+    assert local.summary[""] == "empty"
+    theirs = leet_summary(run_dir)
+    assert local.config == theirs["config"] and local.step == theirs["step"]
+    assert local.summary[""] == theirs["summary"][""]

@@ -414,7 +414,7 @@ def _apply_summary(summary_json: dict[tuple[str, ...], str | None], rec: Any) ->
     pop = summary_json.pop
     for item in rec.update:
         key = item.key
-        path = (key,) if key else tuple(item.nested_key)
+        path = (key,) if key or not item.nested_key else tuple(item.nested_key)  # "" is a legal key
         pop(path, None)  # re-insert: the order of last writes decides overlapping paths
         summary_json[path] = item.value_json or item_json(item)
     for item in rec.remove:
