@@ -505,7 +505,7 @@ def _download_with_progress(artifact: Any, root: str | os.PathLike[str] | None,
         root = artifact._default_root()
     if not show:
         return Path(artifact.download(root=root))
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     box: dict[str, Any] = {}
 
