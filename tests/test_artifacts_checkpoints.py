@@ -178,3 +178,28 @@ def test_download_progress_bar_follows_the_bytes(tmp_path, capsys):
     assert small.calls == [threading.current_thread().name] and capsys.readouterr().err == ""
     with pytest.raises(NbwandbError, match=r"downloading 'weights:v0' failed: connection reset"):
         _download_with_progress(SlowArtifact(400, fail=True), tmp_path / "f", progress=True, poll_s=0.01)
+
+
+class RemoteStandIn(SlowArtifact):
+    """What ``wandb_run.use_artifact("team/proj/weights:v0")`` returns online (no server here)."""
+
+    type = "model"
+    digest = "0123456789abcdef0123456789abcdef"
+
+
+def test_online_use_artifact_branch_downloads_and_records_the_reference(tmp_path, monkeypatch):
+    # A narrow check of nbwandb's online branch only: wandb's server side cannot run here, so
+    # the real offline run is relabelled online and wandb's use_artifact answers with a stand-in.
+    used = []
+    with nbwandb.init(project="p", quiet=True) as run:
+        monkeypatch.setattr(run, "mode", "online")
+        monkeypatch.setattr(run.wandb_run, "use_artifact",
+                            lambda name, type=None: used.append((name, type)) or RemoteStandIn(400))
+        result = run.use_artifact(" team/proj/weights:v0 ", root=tmp_path / "w", type="model")
+        monkeypatch.setattr(run, "mode", "offline")
+    assert used == [("team/proj/weights:v0", "model")]
+    assert result.path == tmp_path / "w" and len(list(result.path.iterdir())) == 4
+    assert (result.name, result.ref, result.logged) == ("weights:v0", "team/proj/weights:v0", True)
+    (record,) = read_run(run).config[INPUTS_KEY]
+    assert record == {"name": "weights:v0", "type": "model", "digest": RemoteStandIn.digest,
+                      "path": str(tmp_path / "w"), "ref": "team/proj/weights:v0", "mode": "online"}
