@@ -107,7 +107,7 @@ class PredictionTable:
 
     Rows are kept as small uint8 arrays (at most ``max_rows``; the oldest go first, with a
     warning), and each ``log`` writes the whole table so far, so the W&B table grows epoch
-    by epoch.
+    by epoch. Each row's PNG is encoded once, at its first ``log``, and reused after.
 
     >>> table = PredictionTable()                                     # doctest: +SKIP
     >>> for epoch in range(3):                                        # doctest: +SKIP
@@ -119,7 +119,8 @@ class PredictionTable:
 
     def __init__(self, *, max_rows: int = 10_000) -> None:
         self.max_rows = positive_int(max_rows, name="max_rows", what="PredictionTable", key="max_rows")
-        self._rows: deque[tuple[Any, ...]] = deque(maxlen=self.max_rows)
+        # [epoch, image array, label, prediction, score, wandb.Image or None (made at first log)]
+        self._rows: deque[list[Any]] = deque(maxlen=self.max_rows)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -155,19 +156,21 @@ class PredictionTable:
         if len(self._rows) == self.max_rows:
             warn_once("prediction-table", str(id(self)),
                       f"PredictionTable is full ({self.max_rows} rows); the oldest rows are dropped")
-        self._rows.append((epoch, image.copy(), _label(label), _label(prediction), score))
+        self._rows.append([epoch, image.copy(), _label(label), _label(prediction), score, None])
 
     def rows(self) -> list[list[Any]]:
         """The rows as lists (images as (H, W, C) uint8 arrays), e.g. for a notebook preview."""
-        return [list(row) for row in self._rows]
+        return [row[:5] for row in self._rows]
 
     def to_wandb(self, *, key: str = "PredictionTable") -> Any:
         """A fresh ``wandb.Table`` of all rows so far."""
         from .images import _array_to_pil, _wandb
 
         wandb = _wandb()
-        data = [[e, wandb.Image(_array_to_pil(img)), label, pred, score]
-                for e, img, label, pred, score in self._rows]
+        for row in self._rows:
+            if row[5] is None:  # wandb.Image encodes the PNG once; later tables reuse it
+                row[5] = wandb.Image(_array_to_pil(row[1]))
+        data = [[e, wb_image, label, pred, score] for e, _, label, pred, score, wb_image in self._rows]
         return _wandb_table(list(self.columns), data, where=f"PredictionTable {key!r}")
 
     def log(self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None) -> None:
