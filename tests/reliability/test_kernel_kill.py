@@ -67,7 +67,9 @@ def _kill_and_count(k: Kernel, run_dir: Path) -> dict[str, object]:
     leet = leet_summary(run_dir)  # wandb's own reader accepts the file too
     assert leet["state"] in ("running", "crashed", "killed", "failed", "finished"), leet["state"]
     if rows:
-        assert leet["summary"].get("x") == float(len(xs) - 1)
+        # wandb writes a step's summary record just before its history record, so a cut-off
+        # file may hold the summary of one more step than it holds rows.
+        assert len(xs) - 1 <= leet["summary"].get("x") <= len(xs), (leet["summary"], len(xs))
     return {"rows_logged": ROWS, "rows_in_file": len(rows), "rows_lost": ROWS - len(rows),
             "nbwandb_state": local.state, "leet_state": leet["state"]}
 
