@@ -4,7 +4,7 @@
     nbwandb show PATH... [-o report.html]      a self-contained HTML dashboard
     nbwandb sync [DIR|RUN...] [--timeout S] [--jobs N]
                                                upload offline runs with `wandb sync`
-    nbwandb demo [--out DIR]                   a small offline run end to end + its report
+    nbwandb demo [--out DIR] [--notebook NB]   a small offline run end to end + its report
 
 >>> main(["runs", "wandb"])          # doctest: +SKIP
 0
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a small offline example and write its report")
     demo.add_argument("--out", default="nbwandb-demo", help="folder for the run and report.html (default: nbwandb-demo)")
     demo.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
+    demo.add_argument("--notebook", default=None, help="execute this notebook offline instead of the built-in example")
     return parser
 
 
@@ -87,8 +88,12 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import run_demo
+    from .demo import run_demo, run_notebook_demo
 
+    if args.notebook:
+        executed = run_notebook_demo(args.notebook, args.out)
+        print(executed, file=out)
+        return 0 if executed.run_dirs else 1
     result = run_demo(args.out, steps=args.steps)
     print(result, file=out)
     return 0 if result.state == "finished" else 1

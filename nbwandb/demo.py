@@ -150,3 +150,63 @@ def run_demo(out_dir: str | os.PathLike[str] = "nbwandb-demo", *, steps: int = 5
                            "unset WANDB_MODE=disabled and run the demo again")
     report = show(run, title="nbwandb demo").save(out / "report.html")
     return DemoResult(Path(run_dir), report, run.state, steps, backend, final)
+
+
+@dataclass(frozen=True)
+class NotebookDemoResult:
+    """A notebook executed offline: the executed copy, the runs it made, their report."""
+
+    notebook: Path
+    run_dirs: list[Path]
+    report: Path
+
+    def __str__(self) -> str:
+        runs = "\n".join(f"  run: {d}" for d in self.run_dirs) or "  (the notebook made no run)"
+        return f"executed notebook: {self.notebook}\n{runs}\n  report: {self.report}"
+
+
+def run_notebook_demo(notebook: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "nbwandb-demo",
+                      *, timeout: float = 600.0) -> NotebookDemoResult:
+    """Execute a notebook offline in ``out_dir`` (runs land in ``OUT_DIR/wandb``), then report them.
+
+    The executed copy is saved next to the report, so its outputs can be read.
+
+    >>> print(run_notebook_demo("notebooks/01_quickstart.ipynb", "out"))   # doctest: +SKIP
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from .dashboard import show
+    from .errors import NbwandbError
+    from .local.runs_table import find_run_dirs
+
+    src = Path(notebook)
+    if not src.is_file():
+        raise NbwandbError(f"notebook {str(src)!r} does not exist; pass the path of an .ipynb file")
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(src, as_version=4)
+    before = set(find_run_dirs(out / "wandb")) if (out / "wandb").is_dir() else set()
+    # the kernel inherits this environment: offline, runs under out/, no wandb chatter
+    overrides = {"WANDB_MODE": "offline", "WANDB_DIR": str(out), "WANDB_SILENT": "true", "MPLBACKEND": "Agg"}
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    executed = out / src.name
+    try:
+        NotebookClient(nb, timeout=int(timeout), kernel_name="python3",
+                       resources={"metadata": {"path": str(out)}}).execute()
+    except CellExecutionError as exc:
+        raise NbwandbError(f"notebook {src.name!r} failed in a cell: {str(exc).splitlines()[0]}") from exc
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        nbformat.write(nb, executed)
+    new_runs = sorted(set(find_run_dirs(out / "wandb")) - before) if (out / "wandb").is_dir() else []
+    report = out / "report.html"
+    if new_runs:
+        show(new_runs, title=f"nbwandb demo: {src.name}").save(report)
+    return NotebookDemoResult(executed, new_runs, report)

@@ -119,3 +119,33 @@ def test_console_script_help() -> None:
     assert out.returncode == 0
     for command in ("runs", "show", "sync", "demo"):
         assert command in out.stdout
+
+
+def test_demo_can_execute_a_notebook(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import nbwandb"),
+        nbformat.v4.new_code_cell(
+            "run = nbwandb.init('nb-demo', mode='offline', quiet=True, config={'lr': 0.3})\n"
+            "for s in range(6):\n"
+            "    run.log({'loss': 1 / (s + 1)}, step=s, prefix='train')\n"
+            "run.finish()\n"
+            "print('logged', run.step)"),
+    ]
+    path = isolated / "quick.ipynb"
+    nbformat.write(nb, path)
+    out_dir = isolated / "nbout"
+    assert main(["demo", "--notebook", str(path), "--out", str(out_dir)]) == 0
+    printed = capsys.readouterr().out
+    executed = nbformat.read(out_dir / "quick.ipynb", as_version=4)
+    assert "logged 5" in executed.cells[1].outputs[0]["text"]
+    run_dirs = sorted((out_dir / "wandb").glob("offline-run-*"))
+    assert len(run_dirs) == 1 and f"run: {run_dirs[0]}" in printed
+    local = read_run(run_dirs[0])
+    assert local.state == "finished" and local.config == {"lr": 0.3} and local.steps == 6
+    assert "train/loss" in (out_dir / "report.html").read_text(encoding="utf-8")
+
+    assert main(["demo", "--notebook", str(isolated / "nope.ipynb")]) == 2
+    assert "does not exist" in capsys.readouterr().err
