@@ -206,6 +206,7 @@ SINGLE = [
     ("not an image", {"a": 1}, TypeError, ["dict", "accepted"]),
     ("missing file", "no/such.png", ValueError, ["no/such.png", "does not exist"]),
     ("no pixels", np.zeros((0, 4)), ValueError, ["no pixels"]),
+    ("too long", np.zeros((1, 70_000), np.uint8), ValueError, ["70000x1", "65500"]),
 ]
 
 

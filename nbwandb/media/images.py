@@ -50,6 +50,8 @@ BATCH_SHAPES = (
 )
 # wandb shows at most this many images under one key (wandb.Image.MAX_ITEMS).
 WANDB_MAX_IMAGES = 108
+# The longest image side wandb.Image (PIL) writes.
+MAX_SIDE = 65500
 
 
 # -- pure converters (also used by the notebook previews) ---------------------------------------
@@ -75,7 +77,7 @@ def to_image_array(x: Any, *, key: str = "image") -> np.ndarray:
     else:
         hint = "; for a batch use log_images" if arr.ndim == 4 else ""
         raise MediaError(f"image {key!r}: got {describe(x)}; accepted: {IMAGE_SHAPES}{hint}")
-    _check_not_empty(arr, key=key, original=x, accepted=IMAGE_SHAPES)
+    _check_size(arr, key=key, original=x, accepted=IMAGE_SHAPES)
     return _to_uint8(arr, key=key, original=x, accepted=IMAGE_SHAPES)
 
 
@@ -105,7 +107,7 @@ def to_image_batch(x: Any, *, key: str = "images") -> np.ndarray:
     hwc = _to_hwc(arr[0], prefer_chw=prefer_chw, key=key, original=x, accepted=BATCH_SHAPES)
     if hwc.shape != arr.shape[1:]:  # (C, H, W) images: move channels last for the whole batch
         arr = arr.transpose(0, 2, 3, 1)
-    _check_not_empty(arr, key=key, original=x, accepted=BATCH_SHAPES)
+    _check_size(arr, key=key, original=x, accepted=BATCH_SHAPES)
     return _to_uint8(arr, key=key, original=x, accepted=BATCH_SHAPES)
 
 
@@ -210,6 +212,7 @@ def log_images(run: Any, key: str, images: Any, *, captions: Sequence[str] | Non
     if grid:
         grid_caption = " | ".join(f"{i}: {c}" for i, c in enumerate(captions)) if captions else None
         tiles = make_grid(to_image_batch(images, key=full))
+        _check_size(tiles, key=full, original=tiles, accepted="a grid; lower max_images")
         value: Any = wandb.Image(_array_to_pil(tiles), caption=grid_caption)
     else:
         # A tensor/array batch is converted in one vectorised step; a list image by image
@@ -343,9 +346,14 @@ def _to_hwc(arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accep
     )
 
 
-def _check_not_empty(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> None:
+def _check_size(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> None:
+    """``arr`` is (..., H, W, C): reject empty images and sides PNG files cannot hold."""
     if arr.size == 0:
         raise MediaError(f"image {key!r}: got {describe(original)} with no pixels; accepted: {accepted}")
+    height, width = arr.shape[-3], arr.shape[-2]
+    if max(height, width) > MAX_SIDE:
+        raise MediaError(f"image {key!r}: got {describe(original)}, {width}x{height} pixels; accepted: "
+                         f"sides up to {MAX_SIDE} pixels (downsample it first)")
 
 
 def _to_uint8(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> np.ndarray:
