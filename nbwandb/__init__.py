@@ -32,20 +32,27 @@ _LAZY = {
     "rank_info": ("nbwandb.distributed", "rank_info"),
     "sweep": ("nbwandb.sweeps", "sweep"),
     "download": ("nbwandb.artifacts", "download"),
+    "CheckpointPolicy": ("nbwandb.artifacts", "CheckpointPolicy"),
+    "launch": ("nbwandb.launch", "launch"),
     "show": ("nbwandb.dashboard", "show"),
     "local": ("nbwandb.local", None),
 }
 
-__all__ = ["NbwandbError", "RunFinishedError", "WandbMissingError", "WriterError", "__version__",
-           "load_ipython_extension", *_LAZY]
+__all__ = [
+    "CheckpointPolicy", "LoginResult", "NbwandbError", "NbwandbWarning", "NoOpRun", "Run",
+    "RunFinishedError", "WandbMissingError", "WriterError", "__version__", "active_run",
+    "download", "find_credentials", "init", "is_main_process", "launch", "load_ipython_extension",
+    "local", "login", "rank_info", "resolve_mode", "show", "sweep",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import local
     from .api import init
-    from .artifacts import download
+    from .artifacts import CheckpointPolicy, download
     from .credentials import find_credentials
     from .dashboard import show
     from .distributed import is_main_process, rank_info
+    from .launch import launch
     from .login import LoginResult, login
     from .modes import resolve_mode
     from .run import NbwandbWarning, NoOpRun, Run
