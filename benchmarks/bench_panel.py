@@ -1,6 +1,6 @@
 """Cost of a live ``RunPanel`` on a training loop, against livelossplot's ``PlotLosses.send()``.
 
-    .venv/bin/python benchmarks/bench_panel.py [--steps 3000] [--repeats 3]
+    .venv/bin/python benchmarks/bench_panel.py [--steps 3000] [--repeats 4]
 
 A loop of ``--steps`` steps, each ~2 ms of torch matmul and 5 scalars logged in two
 ``run.log`` calls (train/ and val/), to an offline run:
@@ -10,7 +10,9 @@ A loop of ``--steps`` steps, each ~2 ms of torch matmul and 5 scalars logged in 
   redrawn by its timer; no browser, so the widget updates go nowhere, as in a
   kernel whose frontend is closed).
 
-Phases alternate (A B A B ...) and the median is reported, since this machine is shared.
+Phases alternate (A B A B ...) and the best of the repeats is reported, since this machine is
+shared; the panel's own work (time in redraws and in its row listener) is also reported as a
+share of the loop's time, a figure that other processes' load does not blur.
 Then the cost of one update of each live view on the same metrics at the end of the
 loop: ``RunPanel.redraw()`` and livelossplot's ``PlotLosses.send()`` (its matplotlib
 output rendered to a PNG, as the inline backend does, then closed).
@@ -28,18 +30,25 @@ import tempfile
 import time
 
 
+def matmul_seconds(a, b, reps: int = 10) -> float:
+    """The fastest of 5 timings: other processes on a shared machine only ever add time."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = min(best, (time.perf_counter() - start) / reps)
+    return best
+
+
 def calibrate_matmul(torch, target_s: float = 0.002) -> tuple[object, object]:
     """Square matrices whose product takes about ``target_s`` seconds here."""
     n = 64
     while True:
         a, b = torch.randn(n, n), torch.randn(n, n)
-        start = time.perf_counter()
-        for _ in range(5):
-            a @ b
-        took = (time.perf_counter() - start) / 5
-        if took >= target_s or n >= 2048:
+        if matmul_seconds(a, b) >= target_s or n >= 4096:
             return a, b
-        n = int(n * 1.25)
+        n = int(n * 1.1) + 1
 
 
 def training_loop(run, torch, a, b, steps: int) -> float:
@@ -60,23 +69,36 @@ def one_phase(torch, a, b, steps: int, with_panel: bool) -> dict[str, float]:
 
     run = nbwandb.init(project="bench-panel", mode="offline", quiet=True)
     panel = RunPanel(run) if with_panel else None
+    redraw_seconds: list[float] = []
+    if panel is not None:
+        draw = panel.redraw
+
+        def timed_redraw() -> None:  # the timer thread looks redraw up on the instance
+            start = time.perf_counter()
+            draw()
+            redraw_seconds.append(time.perf_counter() - start)
+
+        panel.redraw = timed_redraw  # type: ignore[method-assign]
     took = training_loop(run, torch, a, b, steps)
     result = {"seconds": took, "steps_per_s": steps / took}
     if panel is not None:
         panel.wait_idle(10)
-        result["redraws"] = panel.redraws
+        result["redraws"] = len(redraw_seconds)
+        result["redraw_total_s"] = sum(redraw_seconds)
         result["points_kept"] = len(panel.series("train/loss"))
         # one full redraw with every chart changed: the cost of one update of the panel
         for key in list(panel._drawn_counts):
             panel._drawn_counts[key] = -1
         start = time.perf_counter()
-        panel.redraw()
+        draw()
         result["redraw_ms"] = (time.perf_counter() - start) * 1000
         row = {"train/loss": 0.1, "train/acc": 0.9, "global_step": steps}
         start = time.perf_counter()
         for i in range(2000):
             panel._data.on_row(row | {"global_step": steps + i})
         result["listener_us"] = (time.perf_counter() - start) / 2000 * 1e6
+        # the panel's own work during the loop: every redraw plus the listener on every row
+        result["panel_work_s"] = result["redraw_total_s"] + steps * result["listener_us"] / 1e6
         panel.close()
     run.finish()
     return result
@@ -113,7 +135,7 @@ def livelossplot_send_ms(steps: int, repeats: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
 
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -122,10 +144,7 @@ def main() -> None:
 
     torch.set_num_threads(1)  # steadier timings on a shared machine
     a, b = calibrate_matmul(torch)
-    start = time.perf_counter()
-    for _ in range(50):
-        a @ b
-    matmul_ms = (time.perf_counter() - start) / 50 * 1000
+    matmul_ms = matmul_seconds(a, b) * 1000
 
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
@@ -136,20 +155,24 @@ def main() -> None:
             without.append(one_phase(torch, a, b, args.steps, with_panel=False))
             with_panel.append(one_phase(torch, a, b, args.steps, with_panel=True))
 
-    base = statistics.median(r["steps_per_s"] for r in without)
-    panel = statistics.median(r["steps_per_s"] for r in with_panel)
+    # Best of the repeats: other processes on a shared machine only ever slow a phase down.
+    base = max(r["steps_per_s"] for r in without)
+    panel = max(r["steps_per_s"] for r in with_panel)
     cost = (1 - panel / base) * 100
     redraw_ms = statistics.median(r["redraw_ms"] for r in with_panel)
     redraws = statistics.median(r["redraws"] for r in with_panel)
     listener_us = statistics.median(r["listener_us"] for r in with_panel)
+    work_share = statistics.median(r["panel_work_s"] / r["seconds"] * 100 for r in with_panel)
     llp_ms = livelossplot_send_ms(args.steps)
 
     print(f"loop: {args.steps} steps, matmul {a.shape[0]}x{a.shape[0]} = {matmul_ms:.2f} ms/step, "
-          f"5 scalars in 2 run.log calls per step, offline run, {args.repeats} repeats (median)")
+          f"5 scalars in 2 run.log calls per step, offline run, best of {args.repeats} repeats")
     print(f"  without panel : {base:8.1f} steps/s")
     print(f"  with RunPanel : {panel:8.1f} steps/s   ({redraws:.0f} redraws, "
           f"{with_panel[-1]['points_kept']:.0f} points kept per series)")
     print(f"  panel cost    : {cost:+.1f}% of loop throughput (target <= 5%)")
+    print(f"  panel's own work (redraws + listener) : {work_share:.2f}% of the loop's wall time "
+          "(an upper bound that machine noise does not blur)")
     print("one update of a live view, 5 metrics, at the end of the loop:")
     print(f"  RunPanel.redraw()      : {redraw_ms:8.2f} ms  (+ {listener_us:.1f} us per row in the writer thread)")
     print(f"  PlotLosses.send()      : {llp_ms:8.2f} ms  (livelossplot, matplotlib to PNG)")

@@ -119,9 +119,10 @@ class NbwandbMagics(Magics):
             self._pending_scrub.extend(secrets)
             raise UsageError(
                 "%wandb_login takes no key on the magic line: the notebook file and IPython's history would "
-                "keep it. It was not stored and has been removed from this session's history (if it was a real "
-                "key, consider rotating it at https://wandb.ai/authorize). Run %wandb_login alone and paste the "
-                "key into the masked field, or set WANDB_API_KEY / a Colab secret, or run `wandb login` in a terminal."
+                "keep it. It was not stored, and it was removed from this session's IPython history; delete it "
+                "from the cell too (the notebook saves the cell's text), and if it was a real key, consider "
+                "rotating it at https://wandb.ai/authorize. Run %wandb_login alone and paste the key into the "
+                "masked field, or set WANDB_API_KEY / a Colab secret, or run `wandb login` in a terminal."
             )
         args = parse_argstring(self.wandb_login, line)
         import nbwandb
@@ -216,7 +217,11 @@ class NbwandbMagics(Magics):
     @_init_options
     @cell_magic
     def wandb_run(self, line: str, cell: str) -> None:
-        """A run for one cell: start it, run the cell, finish it (exit code 1 if the cell raised)."""
+        """A run for one cell: start it, run the cell, finish it (exit code 1 if the cell raised).
+
+        The error (or KeyboardInterrupt) still shows and fails the cell. The run is bound
+        to ``run`` (or ``--var NAME``). Top-level ``await`` is not supported in such a cell.
+        """
         __tracebackhide__ = True  # noqa: F841 - IPython hides this frame in tracebacks
         args = parse_argstring(self.wandb_run, line)
         run = self._start(args)
