@@ -150,6 +150,14 @@ def test_record_split_over_blocks(isolated: Path) -> None:
     assert_matches_leet(run_dir)
     kinds = [r.WhichOneof("record_type") for r in iter_records(run_dir)]
     assert kinds[0] == "header" and kinds.count("history") == 5 and kinds[-1] == "exit"
+    # reading in small windows (bounded memory) gives the same records, big ones included
+    whole = LogReader(local.run_file).read_available()
+    windowed, reader = [], LogReader(local.run_file)
+    while True:
+        windowed += reader.read_available(max_bytes=1000)
+        if not reader.more:
+            break
+    assert windowed == whole and not reader.truncated and len(whole) == local.record_count
 
 
 def test_truncated_file_reads_complete_records(nbwandb_run: Path, isolated: Path) -> None:

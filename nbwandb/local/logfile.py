@@ -55,12 +55,14 @@ class LogReader:
         self.offset = 0
         self.truncated = False
         self.corrupt_reason = ""
+        self.more = False  # the last read stopped at max_bytes: call again for the rest
 
     def read_available(self, max_bytes: int | None = None) -> list[bytes]:
         """Return the payloads of all complete records from ``offset`` on.
 
-        ``max_bytes`` bounds how much is read in one call (memory stays flat when
-        following a large file); the rest is read by the next call.
+        ``max_bytes`` bounds how much is read in one call (memory stays flat on a
+        large file); ``more`` then says whether to call again. A record larger than
+        ``max_bytes`` is still returned whole (the window grows for it).
         """
         with open(self.path, "rb") as fh:
             if self.offset == 0:
@@ -68,17 +70,27 @@ class LogReader:
                 if len(head) < FILE_HEADER_LEN:
                     # wandb writes the header first; a shorter file is still being created.
                     self.truncated = len(head) > 0
+                    self.more = False
                     return []
                 check_file_header(head, self.path)
                 self.offset = FILE_HEADER_LEN
-            fh.seek(self.offset)
-            data = fh.read() if max_bytes is None else fh.read(max_bytes)
-        payloads, consumed, reason = parse_chunks(data, self.offset)
+            window = max_bytes
+            while True:
+                fh.seek(self.offset)
+                data = fh.read() if window is None else fh.read(window)
+                payloads, consumed, reason = parse_chunks(data, self.offset)
+                self.more = window is not None and len(data) == window
+                if self.more and consumed == 0 and reason.startswith("cut"):
+                    window = 2 * window if window else BLOCK_LEN  # one record bigger than the window
+                    continue
+                break
         self.offset += consumed
-        self.truncated = consumed < len(data) and bool(data[consumed:].strip(b"\0"))
-        self.corrupt_reason = reason if self.truncated else ""
-        if max_bytes is not None and len(data) == max_bytes:
-            self.truncated = False  # more to read, not a cut-off file
+        if self.more and (consumed > 0 or reason.startswith("cut")):
+            self.truncated, self.corrupt_reason = False, ""  # the window ended, not the file
+        else:
+            self.more = False
+            self.truncated = consumed < len(data) and bool(data[consumed:].strip(b"\0"))
+            self.corrupt_reason = reason if self.truncated else ""
         return payloads
 
 

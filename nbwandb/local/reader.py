@@ -37,6 +37,7 @@ from .records import (
 )
 
 FINISH_WAIT = 5.0  # seconds read_run waits for the exit record of a run finished here
+READ_WINDOW = 8 * 1024 * 1024  # bytes of the run file read at a time
 CONSOLE_LIMIT = 10_000  # console lines kept (the newest); the file keeps them all
 
 
@@ -141,11 +142,16 @@ class LocalRun:
         """Read records written since the last read; returns how many were new."""
         if self._reader is None:
             self._reader = LogReader(self.run_file)
-        payloads = self._reader.read_available()
+        count = 0
+        while True:  # in windows of READ_WINDOW bytes: memory stays flat on a large file
+            payloads = self._reader.read_available(max_bytes=READ_WINDOW)
+            if payloads:
+                _apply_records(self, payloads)
+                count += len(payloads)
+            if not self._reader.more:
+                break
         self.truncated = self._reader.truncated
-        if payloads:
-            _apply_records(self, payloads)
-        return len(payloads)
+        return count
 
     def series(self, key: str, x: str = "_step") -> tuple[list[float], list[float]]:
         """``(xs, ys)`` of one scalar metric; ``x`` is the step key (``global_step``, ``_step``).
@@ -328,10 +334,9 @@ def iter_records(path: Any) -> Iterator[Any]:
     pb = record_module()
     reader = LogReader(run_file)
     while True:
-        payloads = reader.read_available(max_bytes=4 * 1024 * 1024)
-        for payload in payloads:
+        for payload in reader.read_available(max_bytes=READ_WINDOW):
             yield pb.Record.FromString(payload)
-        if not payloads:
+        if not reader.more:
             return
 
 
