@@ -43,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run a small offline example and write its report")
     demo.add_argument("--out", default="nbwandb-demo", help="folder for the run and report.html (default: nbwandb-demo)")
-    demo.add_argument("--steps", type=int, default=50, help="training steps (default 50)")
-    demo.add_argument("--notebook", default=None, help="execute this notebook offline instead of the built-in example")
+    demo.add_argument("--steps", type=int, default=None,
+                      help="run the built-in example for this many steps (default 50) instead of a notebook")
+    demo.add_argument("--notebook", default=None,
+                      help="execute this notebook offline (default: notebooks/01_quickstart.ipynb when present)")
     return parser
 
 
@@ -88,13 +90,14 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import run_demo, run_notebook_demo
+    from .demo import default_notebook, run_demo, run_notebook_demo
 
-    if args.notebook:
-        executed = run_notebook_demo(args.notebook, args.out)
+    notebook = args.notebook or (default_notebook() if args.steps is None else None)
+    if notebook:
+        executed = run_notebook_demo(notebook, args.out)
         print(executed, file=out)
         return 0 if executed.run_dirs else 1
-    result = run_demo(args.out, steps=args.steps)
+    result = run_demo(args.out, steps=50 if args.steps is None else args.steps)
     print(result, file=out)
     return 0 if result.state == "finished" else 1
 

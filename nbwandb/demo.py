@@ -162,7 +162,26 @@ class NotebookDemoResult:
 
     def __str__(self) -> str:
         runs = "\n".join(f"  run: {d}" for d in self.run_dirs) or "  (the notebook made no run)"
-        return f"executed notebook: {self.notebook}\n{runs}\n  report: {self.report}"
+        return (f"executed notebook: {self.notebook}\n{runs}\n  report: {self.report}\n"
+                f"open the report in a browser: {self.report.resolve().as_uri()}\n"
+                f"open the executed notebook:   jupyter lab {self.notebook}")
+
+
+# `make demo` in a source checkout runs the quickstart notebook; an installed package has none.
+QUICKSTART = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ipynb"
+
+
+def default_notebook() -> Path | None:
+    """The quickstart notebook when it is there and nbclient can run it, else None.
+
+    >>> default_notebook()          # doctest: +SKIP
+    PosixPath('.../notebooks/01_quickstart.ipynb')
+    """
+    import importlib.util
+
+    if QUICKSTART.is_file() and importlib.util.find_spec("nbclient") is not None:
+        return QUICKSTART
+    return None
 
 
 def run_notebook_demo(notebook: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "nbwandb-demo",

@@ -69,3 +69,28 @@ def test_binder_installs_cpu_torch_and_nbwandb():
     post_build = REPO / "binder" / "postBuild"
     assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
     assert re.search(r'pip install .*-e "\.\[', post_build.read_text())
+
+
+def test_nbwandb_demo_runs_the_quickstart_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """`nbwandb demo --out DIR` (what `make demo` runs) executes notebooks/01_quickstart.ipynb."""
+    from nbwandb.cli import main
+    from nbwandb.local import read_run
+
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+
+    executed = nbformat.read(out / "01_quickstart.ipynb", as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors and any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+    runs = sorted((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, runs
+    run = read_run(runs[0])
+    assert run.state == "finished" and run.project == "nbwandb-quickstart"
+    assert any(a["name"] == f"model-{run.id}" and "best" in a["aliases"] for a in run.artifacts)
+    report = out / "report.html"
+    assert "val/acc" in report.read_text(encoding="utf-8")
+    # it says where everything is and how to open it
+    assert f"executed notebook: {out / '01_quickstart.ipynb'}" in printed
+    assert f"run: {runs[0]}" in printed
+    assert report.resolve().as_uri() in printed and "jupyter lab" in printed
