@@ -230,3 +230,40 @@ def test_empty_and_odd_keys_match_leet(isolated: Path) -> None:
     theirs = leet_summary(run_dir)
     assert local.config == theirs["config"] and local.step == theirs["step"]
     assert local.summary[""] == theirs["summary"][""]
+
+
+def test_summary_updates_replay_in_order() -> None:
+    """Overlapping summary paths (``img`` and ``img.caption``): the last write wins."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    from nbwandb.local.reader import _apply_summary, _materialise_summary
+
+    def record(updates=(), removes=()):  # noqa: ANN001, ANN202 - test helper
+        rec = pb.SummaryRecord()
+        for path, text in updates:
+            item = rec.update.add()
+            if len(path) == 1:
+                item.key = path[0]
+            else:
+                item.nested_key.extend(path)
+            item.value_json = text
+        for path in removes:
+            rec.remove.add().nested_key.extend(path)
+        return rec
+
+    store: dict = {}
+    heads: set[str] = set()
+    steps = [
+        record([(("loss",), "1.5"), (("img",), '{"caption": "a", "w": 1}')]),
+        record([(("img", "caption"), '"b"')]),
+        record([(("img",), '{"caption": "c", "w": 2}'), (("loss",), "0.5")]),
+    ]
+    for rec in steps:
+        _apply_summary(store, heads, rec)
+    assert _materialise_summary(store) == {"loss": 0.5, "img": {"caption": "c", "w": 2}}
+    _apply_summary(store, heads, record([(("img", "caption"), '"d"')]))
+    assert _materialise_summary(store)["img"] == {"caption": "d", "w": 2}
+    _apply_summary(store, heads, record(removes=[("img",)]))
+    assert _materialise_summary(store) == {"loss": 0.5}
+    _apply_summary(store, heads, record([(("", ), '"empty key"'), (("_wandb", "runtime"), "3")]))
+    assert _materialise_summary(store) == {"loss": 0.5, "": "empty key"}

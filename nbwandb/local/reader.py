@@ -80,7 +80,9 @@ class LocalRun:
     # internals: the reader keeps its place in the file; the summary keeps the latest JSON
     # text per key path (bounded by the number of keys) and decodes it on first use
     _reader: LogReader | None = field(default=None, repr=False, compare=False)
-    _summary_json: dict[tuple[str, ...], str | None] = field(default_factory=dict, repr=False, compare=False)
+    # key -> latest JSON text (None: removed); a plain key is a str, a nested key path a tuple
+    _summary_json: dict[str | tuple[str, ...], str | None] = field(default_factory=dict, repr=False, compare=False)
+    _summary_heads: set[str] = field(default_factory=set, repr=False, compare=False)
     _summary: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     _runtime: float | None = field(default=None, repr=False, compare=False)
     _console_partial: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -352,18 +354,20 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     row_texts: list[str] = []  # history rows as JSON objects, decoded in one json.loads
     with_media: list[int] = []  # indexes (into row_texts) of rows that may hold media
     keep_history = run._keep_history
+    summary_json, summary_heads = run._summary_json, run._summary_heads
     for payload in payloads:
         record = from_string(payload)
         kind = record.WhichOneof("record_type")
-        if kind == "history":
+        # the two kinds written every step come first
+        if kind == "summary":
+            _apply_summary(summary_json, summary_heads, record.summary)
+            run._summary = None
+        elif kind == "history":
             run._history_rows += 1
             if keep_history:
                 if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key
                     with_media.append(len(row_texts))
                 row_texts.append(history_json(record.history))
-        elif kind == "summary":
-            _apply_summary(run._summary_json, record.summary)
-            run._summary = None
         elif kind == "run":
             _apply_run(run, record.run)
         elif kind == "config":
@@ -414,18 +418,29 @@ def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> Non
             run.media.append(entry)
 
 
-def _apply_summary(summary_json: dict[tuple[str, ...], str | None], rec: Any) -> None:
-    # runs once per logged step: inlined item_path/item_json on the common path
-    pop = summary_json.pop
+def _apply_summary(summary_json: dict[str | tuple[str, ...], str | None], heads: set[str], rec: Any) -> None:
+    """Keep the latest JSON text per key. This runs for every logged step, so the common
+    case (a plain key) is one dict store. Where paths overlap (``img`` and ``img.caption``)
+    the entry moves to the end, so that applying entries in order replays the last writes."""
     for item in rec.update:
         key = item.key
-        path = (key,) if key or not item.nested_key else tuple(item.nested_key)  # "" is a legal key
-        pop(path, None)  # re-insert: the order of last writes decides overlapping paths
-        summary_json[path] = item.value_json or item_json(item)
+        if not key:
+            nested = item.nested_key
+            if len(nested) > 1:
+                path = tuple(nested)
+                heads.add(path[0])
+                summary_json.pop(path, None)
+                summary_json[path] = item.value_json or item_json(item)
+                continue
+            key = nested[0] if nested else ""  # "" is a legal key
+        if key in heads:
+            summary_json.pop(key, None)
+        summary_json[key] = item.value_json or item_json(item)
     for item in rec.remove:
         path = item_path(item)
-        summary_json.pop(path, None)
-        summary_json[path] = None
+        entry: str | tuple[str, ...] = path[0] if len(path) == 1 else path
+        summary_json.pop(entry, None)
+        summary_json[entry] = None
 
 
 def _apply_run(run: LocalRun, rec: Any) -> None:
@@ -444,7 +459,7 @@ def _apply_run(run: LocalRun, rec: Any) -> None:
     if rec.HasField("config"):
         _apply_config(run, rec.config)
     if rec.HasField("summary"):  # a resumed run starts from its earlier summary
-        _apply_summary(run._summary_json, rec.summary)
+        _apply_summary(run._summary_json, run._summary_heads, rec.summary)
         run._summary = None
 
 
@@ -486,9 +501,10 @@ def _artifact_dict(rec: Any) -> dict[str, Any]:
     }
 
 
-def _materialise_summary(summary_json: dict[tuple[str, ...], str | None]) -> dict[str, Any]:
+def _materialise_summary(summary_json: dict[str | tuple[str, ...], str | None]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for path, text in summary_json.items():
+    for entry, text in summary_json.items():
+        path = (entry,) if isinstance(entry, str) else entry
         if text is None:
             remove_path(out, path)
         else:
