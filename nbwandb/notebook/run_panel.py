@@ -297,7 +297,8 @@ class RunPanel(TextForms, widgets.VBox):
             self.run.flush(timeout)
         while self._dirty.is_set() and time.monotonic() < deadline:
             time.sleep(min(self.interval, 0.05))
-        return not self._dirty.is_set()
+        with self._draw_lock:  # a redraw clears the flag when it starts: let it end
+            return not self._dirty.is_set()
 
     def close(self) -> None:
         """Stop redrawing and detach from the run."""
