@@ -210,11 +210,13 @@ class Run:
         if self._pending is None:
             return
         row, step = self._pending, self._pending_step
-        self._pending, self._pending_step = None, None
         assert step is not None
         row[self.step_metric] = step
-        self._last_committed = step if self._last_committed is None else max(step, self._last_committed)
+        # Hand the row over before forgetting it: Ctrl-C while submit waits on a full queue
+        # must leave the row pending (the next call commits it), not drop it.
         self._writer.submit(self._write_row, row)
+        self._pending, self._pending_step = None, None
+        self._last_committed = step if self._last_committed is None else max(step, self._last_committed)
 
     def _write_row(self, row: dict[str, Any]) -> None:
         # Runs in the writer thread: wandb's own step advances once per row, the x-axis
