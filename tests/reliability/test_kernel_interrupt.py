@@ -9,7 +9,7 @@ from relkit import Kernel, leet_summary, record
 
 LOOP = """
 import time, nbwandb
-run = nbwandb.init(project="interrupt", mode="offline", quiet=True)
+run = nbwandb.init(project="interrupt", mode="offline", quiet=True, queue_size=8)  # often full: Ctrl-C lands in log()
 print(f"run_dir={run.run_dir}")
 done = -1
 print("LOOPING", flush=True)
@@ -59,6 +59,7 @@ def test_interrupt_leaves_kernel_usable_and_every_logged_row_in_the_run(tmp_path
     missing = sorted(set(range(done + 1)) - set(steps))
     assert missing == [], f"{len(missing)} rows logged before the interrupt are missing: {missing[:10]}"
     assert steps == sorted(steps), "rows are out of order"
+    duplicates = len(steps) - len(set(steps))  # possible only if Ctrl-C lands just after a row is queued
     assert any(row.get("after_interrupt") == 1.0 for row in local.history)
     assert local.exit_code == 0
     leet = leet_summary(run_dir)
@@ -68,6 +69,8 @@ def test_interrupt_leaves_kernel_usable_and_every_logged_row_in_the_run(tmp_path
         "keyboard_interrupt",
         rows_logged_before_interrupt=done + 1,
         rows_lost=len(missing),
+        duplicate_rows=duplicates,
+        writer_queue_size=8,
         seconds_to_idle_kernel=round(interrupted_after, 2),
         seconds_to_next_cell_logging=round(recovered_after, 2),
     )
