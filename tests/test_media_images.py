@@ -9,6 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from leet import leet_history
 from PIL import Image
 from test_media_support import media_file, media_value, media_values, png_array
 
@@ -40,6 +41,9 @@ def test_float_tensor_image_is_written_as_a_png_of_its_pixels():
     pixels = png_array(media_file(run, value["path"]))
     assert pixels.shape == (20, 30, 3)
     np.testing.assert_array_equal(pixels, expected_uint8(x))
+    [leet_row] = leet_history(run.run_dir)  # wandb's own reader agrees
+    assert (leet_row["input._type"], leet_row["input.path"], leet_row["global_step"]) == \
+        ("image-file", value["path"], 3)
 
 
 def test_arrays_pil_images_and_files_in_their_layouts():
