@@ -63,6 +63,17 @@ class CellResult:
         return hits[-1]
 
 
+def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a kernel, minus wandb's service token.
+
+    wandb stores the address of this process's wandb-core in ``WANDB_SERVICE``; a kernel
+    that inherited it would log through the test process's service instead of its own.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    env.update(extra or {})
+    return env
+
+
 class Kernel:
     """An ipykernel driven through jupyter_client, as JupyterLab drives it."""
 
@@ -70,8 +81,7 @@ class Kernel:
         from jupyter_client import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
-        kernel_env = dict(os.environ)
-        kernel_env.update(env or {})
+        kernel_env = kernel_environment(env)
         kernel_env.setdefault("PYTHONPATH", str(REPO))
         self.km.start_kernel(cwd=str(cwd), env=kernel_env)
         self.kc = self.km.client()

@@ -13,7 +13,7 @@ import signal
 import time
 from pathlib import Path
 
-from relkit import Kernel, leet_summary, record
+from relkit import Kernel, leet_summary, record, wandb_core_pids
 
 ROWS = 3000
 
@@ -54,6 +54,7 @@ for i in range({ROWS}):
 
 
 def _kill_and_count(k: Kernel, run_dir: Path) -> dict[str, object]:
+    assert wandb_core_pids(k.pid), "the kernel must run its own wandb-core (not the test process's)"
     time.sleep(1.0)  # the kill comes 1 s after the last log()
     os.kill(k.pid, signal.SIGKILL)
     k.km.provisioner.process.wait(10)  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
-from relkit import REPO, fake_api_key, files_containing, record
+from relkit import REPO, fake_api_key, files_containing, kernel_environment, record
 
 import nbwandb
 from nbwandb.credentials import find_key
@@ -61,7 +61,7 @@ def _execute(cells: list[str], cwd: Path, env: dict[str, str]) -> nbformat.Noteb
     client = NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,
                             store_widget_state=True, resources={"metadata": {"path": str(cwd)}},
                             ipython_hist_file=str(history))
-    client.execute(env={**os.environ, **env})
+    client.execute(env=kernel_environment(env))
     nbformat.write(nb, cwd.parent / "executed.ipynb")  # outside the scanned folder: cells hold typed keys
     return nb
 
