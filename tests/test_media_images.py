@@ -271,6 +271,9 @@ def test_converters_take_devices_grad_and_pil_modes():
     assert to_image_array(Image.new("P", (3, 2)), key="p").shape == (2, 3, 3)
     assert to_image_array(Image.new("LA", (3, 2)), key="la").shape == (2, 3, 4)
     assert to_image_array(torch.rand(1, 3, 4, 4), key="batch of one").shape == (4, 4, 3)
+    assert to_image_array(torch.eye(4).to_sparse(), key="sparse").shape == (4, 4, 1)
+    with pytest.raises(TypeError, match="'meta'.*on meta.*cannot be copied"):
+        to_image_array(torch.empty(3, 4, 4, device="meta"), key="meta")
     # A numpy array whose first and last axes both fit is read as (H, W, C); a tensor as (C, H, W).
     assert to_image_array(np.zeros((3, 5, 3), np.uint8), key="a").shape == (3, 5, 3)
     assert to_image_array(torch.zeros(3, 5, 3, dtype=torch.uint8), key="t").shape == (5, 3, 3)

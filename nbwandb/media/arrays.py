@@ -92,7 +92,13 @@ def to_numpy(x: Any, *, key: str, what: str, accepted: str) -> np.ndarray:
             t = t.float()
         if t.is_complex():
             raise MediaTypeError(f"{what} {key!r}: got {describe(x)}; accepted: {accepted}")
-        return t.cpu().numpy()
+        try:
+            if t.layout != torch.strided:
+                t = t.to_dense()
+            return t.cpu().numpy()
+        except (RuntimeError, NotImplementedError, TypeError) as exc:  # e.g. meta tensors hold no data
+            raise MediaTypeError(f"{what} {key!r}: got {describe(x)}, which cannot be copied to the "
+                                 f"host ({str(exc).splitlines()[0]}); accepted: {accepted}") from None
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, (list, tuple)):
