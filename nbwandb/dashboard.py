@@ -170,7 +170,8 @@ class Dashboard:
         available = list(dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric))
         self.keys = _select_keys(available, self._keys_arg)
         self.sections: dict[str, list[str]] = {}
-        for key in self.keys:
+        # sections by name ("charts", for keys without a prefix, last), as W&B lays them out
+        for key in sorted(self.keys, key=lambda k: (section_of(k) == "charts", section_of(k))):
             self.sections.setdefault(section_of(key), []).append(key)
         self._charts = None
 

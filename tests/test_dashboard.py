@@ -48,7 +48,7 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     b = make_run("big-lr", 0.1)
     dash = nbwandb.show([a, b], smoothing=0.6)
     assert dash.step_metric == "global_step"
-    assert dash.sections == {"train": ["train/loss", "train/acc"], "val": ["val/loss"]}
+    assert dash.sections == {"train": ["train/acc", "train/loss"], "val": ["val/loss"]}
     assert [c.section for c in dash.charts] == ["train", "val"]
     width, height = png_size(dash.charts[0].png)
     assert width > height > 100  # two charts side by side in one row
@@ -98,7 +98,7 @@ def test_series_smoothing_and_key_selection(isolated: Path) -> None:
 
     dash = nbwandb.show(local, keys=["val", "train/a*"])
     assert dash.keys == ["val/loss", "train/acc"]
-    with pytest.raises(ValueError, match="'nope' matches no metric; logged metrics: train/loss"):
+    with pytest.raises(ValueError, match="'nope' matches no metric; logged metrics: train/acc, train/loss, val/loss$"):
         nbwandb.show(local, keys=["nope"])
     with pytest.raises(ValueError, match="smoothing=1.5"):
         nbwandb.show(local, smoothing=1.5)

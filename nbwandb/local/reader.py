@@ -167,13 +167,16 @@ class LocalRun:
         return metric_series(self.history, key, x)
 
     def metric_keys(self) -> list[str]:
-        """Scalar history keys in first-seen order (``_step``/``_runtime``/... excluded)."""
-        seen: dict[str, None] = {}
+        """Scalar history keys, sorted (``_step``/``_runtime``/... excluded).
+
+        Sorted because wandb-core writes a row's keys in no fixed order.
+        """
+        seen: set[str] = set()
         for row in self.history:
             for key, value in row.items():
                 if key not in seen and not key.startswith("_") and _is_number(value):
-                    seen[key] = None
-        return list(seen)
+                    seen.add(key)
+        return sorted(seen)
 
     def __repr__(self) -> str:
         return (

@@ -121,10 +121,19 @@ def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = N
                           f"timed out after {timeout:g}s (no network?); killed `wandb sync`; the run stays offline",
                           None, True, time.monotonic() - start)
     output = _scrub(output or "", secret.reveal() if secret else None)
-    # `wandb sync` exits 0 after an upload error too; its "ERROR" line is the signal
-    failed = proc.returncode != 0 or any(m in output for m in ("ERROR", "Error:", "Traceback", "Not authenticated"))
-    message = _last_line(output) or ("synced" if not failed else f"exit code {proc.returncode}")
-    return SyncResult(run_dir, not failed, message, proc.returncode, False, time.monotonic() - start)
+    ok, message = classify_output(proc.returncode, output)
+    return SyncResult(run_dir, ok, message, proc.returncode, False, time.monotonic() - start)
+
+
+def classify_output(returncode: int, output: str) -> tuple[bool, str]:
+    """``(ok, one-line message)`` from what `wandb sync` printed.
+
+    wandb 0.31's sync exits 0 even after an upload error ("wandb: ERROR <no message>"),
+    so an ERROR/Traceback line or "Not authenticated" counts as a failure too.
+    """
+    failed = returncode != 0 or any(m in output for m in ("ERROR", "Error:", "Traceback", "Not authenticated"))
+    message = _last_line(output) or ("synced" if not failed else f"exit code {returncode}")
+    return not failed, message
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
