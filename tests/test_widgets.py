@@ -129,12 +129,14 @@ def test_config_form_widgets_follow_types():
 
 def test_config_form_edits_validation_and_start_run():
     form = ConfigForm(TrainConfig(), project="form", mode="offline")
-    form.fields["epochs"].input.value = 5000  # outside the default bounds [0, 100]
+    form.fields["epochs"].input.value = 5000  # unusual, not wrong: a note, no error
+    assert "epochs" not in form.errors and "larger than usual" in form.fields["epochs"].message.value
+    form.fields["epochs"].input.value = -3  # the default is positive: a negative count is a typo
     assert "epochs" in form.errors
-    assert "outside" in form.fields["epochs"].message.value
+    assert "below the minimum 0" in form.fields["epochs"].message.value
     form.fields["layers"].input.value = "[64,"
     assert "not valid JSON" in form.fields["layers"].message.value
-    with pytest.raises(ValueError, match="epochs=5000"):
+    with pytest.raises(ValueError, match="epochs=-3 is below the minimum 0.*layers"):
         form.value  # noqa: B018
     form.button.click()
     assert form.run is None and "invalid" in form.status.value

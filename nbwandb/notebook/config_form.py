@@ -38,10 +38,15 @@ class FieldSpec:
     high: float | None = None
     step: float | None = None
     slider: bool = False
+    usual_high: float | None = None  # above it: a note to check the value, not an error
 
 
 def _default_bounds(value: float, kind: str) -> tuple[float, float]:
-    """Bounds for a number without metadata: wide enough to explore, narrow enough to catch typos."""
+    """(lowest accepted, usual highest) for a number without metadata.
+
+    A value below the lowest (a negative learning rate when the default is positive) is an
+    error; one above the usual highest only gets a note, so 500 epochs stay possible.
+    """
     magnitude = abs(value)
     if kind == "int":
         top = max(10 * magnitude, 100)
@@ -83,9 +88,10 @@ def field_spec(name: str, value: Any, annotation: Any = None, metadata: Mapping[
     if isinstance(value, (int, float)):
         kind = "int" if isinstance(value, int) and annotation is not float else "float"
         has_bounds = "min" in meta and "max" in meta
-        low, high = (meta["min"], meta["max"]) if has_bounds else _default_bounds(float(value), kind)
-        return FieldSpec(name, kind, value, low=meta.get("min", low), high=meta.get("max", high),
-                         step=meta.get("step"), slider=has_bounds)
+        default_low, usual_high = _default_bounds(float(value), kind)
+        return FieldSpec(name, kind, value, low=meta.get("min", default_low), high=meta.get("max"),
+                         step=meta.get("step"), slider=has_bounds,
+                         usual_high=None if "max" in meta else usual_high)
     if isinstance(value, str):
         return FieldSpec(name, "str", value)
     return FieldSpec(name, "json", value)
@@ -160,8 +166,10 @@ class _Field:
         """The field's value, or raises ValueError saying what is wrong."""
         spec, value = self.spec, self.input.value
         if spec.kind in ("int", "float"):
-            if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
-                raise ValueError(f"{spec.name}={value!r} is outside [{spec.low:g}, {spec.high:g}]")
+            if spec.low is not None and value < spec.low:
+                raise ValueError(f"{spec.name}={value!r} is below the minimum {spec.low:g}")
+            if spec.high is not None and value > spec.high:
+                raise ValueError(f"{spec.name}={value!r} is above the maximum {spec.high:g}")
             return int(value) if spec.kind == "int" else float(value)
         if spec.kind == "json":
             try:
@@ -176,7 +184,12 @@ class _Field:
         except ValueError as exc:
             self.message.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return str(exc)
-        self.message.value = ""
+        spec, value = self.spec, self.input.value
+        if spec.usual_high is not None and value > spec.usual_high:
+            self.message.value = (f"<span style='color:#b26a00'>{escape(spec.name)}={escape(value)} is larger "
+                                  f"than usual (over {spec.usual_high:g}); accepted, but check it</span>")
+        else:
+            self.message.value = ""
         return None
 
 
