@@ -78,9 +78,11 @@ def test_text_as_a_one_column_table():
         run.log_text("note", "hello world", step=0)
         run.log_text("samples", ["a cat", "a dog"], step=1)
         run.log_text("pairs", [("prompt", "completion")], step=1)
+        run.log_text("frame", pd.DataFrame({"prompt": ["p"], "answer": ["a"]}), step=1)
     assert table_json(run, "note") == {"columns": ["text"], "data": [["hello world"]]}
     assert table_json(run, "samples") == {"columns": ["text"], "data": [["a cat"], ["a dog"]]}
     assert table_json(run, "pairs") == {"columns": ["c0", "c1"], "data": [["prompt", "completion"]]}
+    assert table_json(run, "frame") == {"columns": ["prompt", "answer"], "data": [["p", "a"]]}
 
 
 def test_prediction_table_grows_each_epoch():

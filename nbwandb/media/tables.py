@@ -94,7 +94,7 @@ def log_text(run: Any, key: str, text: Any, *, step: int | None = None, prefix: 
         data: Any = {"text": [text]}
     elif isinstance(text, (list, tuple)) and text and all(isinstance(t, str) for t in text):
         data = {"text": list(text)}
-    elif isinstance(text, (list, tuple, Mapping)) and text:
+    elif (isinstance(text, (list, tuple, Mapping)) and text) or _is_dataframe(text):
         data = text
     else:
         raise MediaTypeError(f"text {full!r}: got {describe(text)}; accepted: a string, a non-empty "
