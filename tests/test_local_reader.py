@@ -112,6 +112,7 @@ def test_raw_wandb_run_failed_with_media_artifacts_console(isolated: Path) -> No
     art.add_file(str(ckpt))
     run.log_artifact(art, aliases=["best"])
     run.summary["best_acc"] = 0.9
+    print("no newline at the end", end="")
     run.finish(exit_code=3)
     run_dir = Path(run.dir).parent
 
@@ -130,6 +131,9 @@ def test_raw_wandb_run_failed_with_media_artifacts_console(isolated: Path) -> No
     assert model["manifest"][0]["path"] == "model.pt" and model["manifest"][0]["size"] == 70
     assert model["digest"]
     assert "hello from the run" in local.console
+    assert local.console[-1] == "no newline at the end"
+    frame = local.to_dataframe()
+    assert list(frame["train/loss"].dropna()) == [3, 2, 1] and len(frame) == local.steps
     assert_matches_leet(run_dir)
 
 

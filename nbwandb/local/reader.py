@@ -166,6 +166,14 @@ class LocalRun:
             raise NbwandbError("this run was read with history=False; read it with read_run(path)")
         return metric_series(self.history, key, x)
 
+    def to_dataframe(self) -> Any:
+        """The history as a pandas DataFrame, one row per step (pandas is needed only here)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is installed in the test env
+            raise NbwandbError("LocalRun.to_dataframe() needs pandas: `pip install pandas`") from exc
+        return pd.DataFrame(self.history)
+
     def metric_keys(self) -> list[str]:
         """Scalar history keys, sorted (``_step``/``_runtime``/... excluded).
 
@@ -377,6 +385,10 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
             _apply_config(run, record.config)
         elif kind == "exit":
             run.exit_code = record.exit.exit_code
+            for stream, rest in run._console_partial.items():  # a last line without "\n"
+                if rest:
+                    run.console.append(rest.rsplit("\r", 1)[-1])
+                    run._console_partial[stream] = ""
             if record.exit.runtime:
                 run._runtime = max(run._runtime or 0.0, float(record.exit.runtime))
         elif kind in ("output_raw", "output"):
