@@ -319,7 +319,8 @@ class Dashboard:
         others: list[str] = []
         for i, entry in self.latest_media():
             run = self.runs[i]
-            label = f"{entry['key']} (step {entry['step']})" + (f" — {run.name}" if len(self.runs) > 1 else "")
+            step = entry.get(self.step_metric, entry["step"])
+            label = f"{entry['key']} ({self.step_metric} {step})" + (f" — {run.name}" if len(self.runs) > 1 else "")
             if entry["type"] in ("image", "images"):
                 files = entry.get("files") or ([entry["file"]] if entry.get("file") else [])
                 imgs = []

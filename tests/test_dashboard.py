@@ -30,7 +30,7 @@ def make_run(name: str, lr: float, *, media: bool = False) -> Path:
         pixels[:, :8, 0] = 255
         run.log({"samples": wandb.Image(pixels, caption="left half red"),
                  "preds": wandb.Table(columns=["input", "label"], data=[["cat", 1], ["dog", 0], ["<b>", 2]])},
-                step=40)
+                step=45)  # the 41st row: wandb's _step 40, global_step 45
     run.finish()
     return Path(run.run_dir)
 
@@ -60,7 +60,9 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     page = dash.to_html()
     assert page.count("data:image/png;base64,") == 3  # two chart sections + the logged image
     assert "left half red" in page and "&lt;b&gt;" in page and "<b>cat" not in page
-    assert "samples (step 40)" in page and "3 rows" in page
+    assert "samples (global_step 45)" in page and "3 rows" in page
+    sample = next(m for m in dash.runs[0].media if m["key"] == "samples")
+    assert sample["step"] == 40 and sample["global_step"] == 45
     bundle = dash._repr_mimebundle_()
     assert bundle["text/plain"] == text and "<img" in bundle["text/html"]
 

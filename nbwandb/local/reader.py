@@ -426,6 +426,8 @@ def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> Non
     for i in with_media:
         row = run.history[first + i]
         for entry in media_entries(row, row.get("_step")):
+            if "global_step" in row:  # nbwandb's step metric, next to wandb's own _step
+                entry["global_step"] = row["global_step"]
             if entry["path"]:
                 entry["file"] = str(run.files_dir / entry["path"])
             if isinstance(entry.get("filenames"), list):  # several images under one key
