@@ -15,7 +15,7 @@ from .errors import NbwandbError
 
 ACCEPTED_VALUES = (
     "Python numbers and bools, numpy scalars or 0-d arrays, torch 0-d tensors, "
-    "or wandb data types (wandb.Image, wandb.Table, wandb.Histogram, ...)"
+    "or wandb data types (wandb.Image, wandb.Table, wandb.Histogram, ...) and lists of them"
 )
 
 
@@ -78,6 +78,8 @@ def convert_metric(key: str, value: Any) -> Any:
         raise _value_error(key, value, f"a numpy value of dtype {getattr(value, 'dtype', '?')}")
     if is_wandb_value(value):
         return value
+    if isinstance(value, (list, tuple)) and value and all(is_wandb_value(v) for v in value):
+        return list(value)  # e.g. [wandb.Image(...), ...]: wandb logs it as one media set
     raise _value_error(key, value, f"a {type(value).__name__}")
 
 

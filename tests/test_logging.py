@@ -186,3 +186,16 @@ def test_an_error_in_the_writer_surfaces_on_the_next_call(monkeypatch):
     local = read_run(run.run_dir)
     assert [r["x"] for r in local.history] == [0]  # what was written before the failure stays
     assert local.exit_code == 1
+
+
+def test_a_list_of_wandb_images_is_logged_as_one_media_set():
+    import wandb
+
+    images = [wandb.Image(np.full((4, 4, 3), i * 60, dtype=np.uint8)) for i in range(3)]
+    with nbwandb.init(project="p", quiet=True) as run:
+        run.log({"samples": images, "loss": 0.5}, step=0)
+        with pytest.raises(NbwandbError, match="metric 'mixed'"):
+            run.log({"mixed": [images[0], 3]}, step=1)
+    row = read_run(run.run_dir).history[0]
+    assert row["samples"]["_type"] == "images/separated" and row["samples"]["count"] == 3
+    assert row["loss"] == 0.5
