@@ -193,6 +193,7 @@ class Dashboard:
         # the object-oriented API (no pyplot): no global figure registry, no GUI backend
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         cols = min(self.columns, len(keys))
         rows = -(-len(keys) // cols)
@@ -215,6 +216,7 @@ class Dashboard:
                     ax.plot(dx, dy, color=color, linewidth=1.5, marker="o" if len(dx) == 1 else None)
             ax.set_title(key, fontsize=10)
             ax.set_xlabel(self.step_metric, fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
             ax.tick_params(labelsize=8)
             ax.grid(True, alpha=0.3)
         for ax in list(axes.flat)[len(keys):]:
@@ -341,6 +343,10 @@ class Dashboard:
                 body = (f"<{tag} controls src='{src}'></{tag}>" if src else
                         f"<span class='muted'>{e(entry['path'] or '')} (too large to embed)</span>")
                 blocks.append(f"<figure>{body}<figcaption>{e(label)}</figcaption></figure>")
+            elif entry["type"] == "histogram" and entry.get("bins") and entry.get("values"):
+                png = _histogram_png(entry["bins"], entry["values"])
+                src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+                blocks.append(f"<figure><img alt='{e(entry['key'])}' src='{src}'><figcaption>{e(label)}</figcaption></figure>")
             else:
                 size = f", {entry['size']} bytes" if "size" in entry else ""
                 others.append(f"<li>{e(label)}: {e(entry['type'])} {e(entry.get('path') or '')}{e(size)}</li>")
@@ -383,6 +389,25 @@ class Dashboard:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(self.to_html(), encoding="utf-8")
         return out
+
+
+def _histogram_png(bins: Sequence[float], values: Sequence[float]) -> bytes:
+    """A small bar chart of one logged ``wandb.Histogram`` (``len(bins) == len(values) + 1``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.2, 2.2), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    n = min(len(values), len(bins) - 1)
+    widths = [bins[i + 1] - bins[i] for i in range(n)]
+    ax.bar(bins[:n], values[:n], width=widths, align="edge", color=RUN_COLORS[0])
+    ax.tick_params(labelsize=7)
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.95, bottom=0.15)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    fig.clear()
+    return buf.getvalue()
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -29,6 +29,7 @@ def make_run(name: str, lr: float, *, media: bool = False) -> Path:
         pixels = np.zeros((16, 16, 3), dtype=np.uint8)
         pixels[:, :8, 0] = 255
         run.log({"samples": wandb.Image(pixels, caption="left half red"),
+                 "weights": wandb.Histogram([0.1, 0.2, 0.2, 0.9], num_bins=4),
                  "preds": wandb.Table(columns=["input", "label"], data=[["cat", 1], ["dog", 0], ["<b>", 2]])},
                 step=45)  # the 41st row: wandb's _step 40, global_step 45
     run.finish()
@@ -58,7 +59,8 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     assert "lr = 0.01 | 0.1" in text and "arch" not in text.split("config differs")[1]
 
     page = dash.to_html()
-    assert page.count("data:image/png;base64,") == 3  # two chart sections + the logged image
+    assert page.count("data:image/png;base64,") == 4  # two chart sections, the image, the histogram
+    assert "weights (global_step 45)" in page
     assert "left half red" in page and "&lt;b&gt;" in page and "<b>cat" not in page
     assert "samples (global_step 45)" in page and "3 rows" in page
     sample = next(m for m in dash.runs[0].media if m["key"] == "samples")

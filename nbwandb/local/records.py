@@ -182,8 +182,8 @@ def media_entries(row: dict[str, Any], step: Any) -> list[dict[str, Any]]:
                 "wandb_type": value["_type"],
                 "path": value.get("path"),
             }
-            for name in ("size", "width", "height", "format", "caption", "sha256",
-                         "nrows", "ncols", "count", "filenames", "captions", "grouping"):
+            for name in ("size", "width", "height", "format", "caption", "sha256", "nrows", "ncols",
+                         "count", "filenames", "captions", "grouping", "bins", "values"):
                 if name in value:
                     entry[name] = value[name]
             found.append(entry)
