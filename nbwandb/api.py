@@ -159,6 +159,9 @@ def init(
     run = make_run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
                    step_metric=step_metric, queue_size=queue_size)
     session.set_active(run)
+    from .at_exit import install as flush_at_exit
+
+    flush_at_exit()  # rows still queued when Python exits reach wandb before it finishes the run
     if not quiet:
         _announce(run)
         sys.stdout.flush()
