@@ -96,3 +96,52 @@ def test_sigkill_one_second_after_last_log_loses_no_rows(tmp_path: Path):
     assert nb_mid["rows_lost"] == 0, nb_mid
     assert nb_end["rows_lost"] == 0, nb_end
     assert nb_mid["nbwandb_state"] == nb_end["nbwandb_state"] == "crashed"
+
+
+NB_THEN_RESTART = f"""
+import time, nbwandb
+run = nbwandb.init(project="restart", mode="offline", quiet=True)
+print(f"run_dir={{run.run_dir}}")
+for i in range({ROWS}):
+    run.log({{"x": float(i)}}, step=i)   # no flush, no finish: then Kernel > Restart
+"""
+
+
+def test_kernel_restart_finishes_the_active_run_with_every_row(tmp_path: Path):
+    """Kernel > Restart (a graceful shutdown): the run must not stay "running", no row lost."""
+    with Kernel(tmp_path) as k:
+        cell = k.run(NB_THEN_RESTART, timeout=120).check()
+        t0 = time.monotonic()
+        k.km.restart_kernel(now=False)
+        k.kc.wait_for_ready(timeout=120)
+        restart_seconds = time.monotonic() - t0
+        assert k.run("print(f'alive={1 + 1}')").check().value("alive") == "2"
+    from nbwandb.local import read_run
+
+    run_dir = Path(cell.value("run_dir"))
+    local = read_run(run_dir)
+    xs = [int(r["x"]) for r in local.history if "x" in r]
+    record("kernel_restart", rows_logged=ROWS, rows_lost=ROWS - len(xs), state=local.state,
+           exit_code=local.exit_code, seconds_to_restart=round(restart_seconds, 2))
+    assert local.state != "running" and local.exit_code is not None, local
+    assert xs == list(range(ROWS)), f"{ROWS - len(xs)} rows lost at restart"
+
+
+def test_script_ending_without_finish_keeps_every_row(tmp_path: Path):
+    """``python train.py`` that never calls finish(): wandb finishes at exit; nbwandb's queue first."""
+    import subprocess
+    import sys
+
+    from relkit import REPO, kernel_environment
+
+    code = (f"import nbwandb\nrun = nbwandb.init(project='script', mode='offline', quiet=True)\n"
+            f"print(run.run_dir)\nfor i in range({ROWS}):\n    run.log({{'x': float(i)}}, step=i)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env=kernel_environment({"PYTHONPATH": str(REPO)}))
+    assert done.returncode == 0, done.stderr
+    from nbwandb.local import read_run
+
+    local = read_run(Path(done.stdout.strip().splitlines()[-1]))
+    xs = [int(r["x"]) for r in local.history if "x" in r]
+    record("script_without_finish", rows_logged=ROWS, rows_lost=ROWS - len(xs), state=local.state)
+    assert local.state == "finished" and xs == list(range(ROWS)), (local.state, ROWS - len(xs))
