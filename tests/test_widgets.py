@@ -20,6 +20,7 @@ widgets = pytest.importorskip("ipywidgets")
 from nbwandb.notebook import ConfigForm, LoginPanel, MediaGallery, RunPanel, TablePreview  # noqa: E402
 from nbwandb.notebook.charts import line_chart_svg  # noqa: E402
 from nbwandb.notebook.environment import detect_environment, force_environment  # noqa: E402
+from nbwandb.notebook.images import thumbnail_png  # noqa: E402
 from nbwandb.notebook.series import Series  # noqa: E402
 
 FAKE_KEY = "nbwtest-" + "s3cr" * 11
@@ -223,6 +224,8 @@ def test_run_panel_shows_latest_image_thumbnails():
     assert panel.wait_idle(10)
     thumbs = [w for w in all_widgets(panel) if isinstance(w, widgets.Image)]
     assert len(thumbs) == 1 and thumbs[0].value[:4] == b"\x89PNG"
+    assert panel._drawn_images == {"samples/pred": 2}  # the latest image of the key is the one shown
+    assert thumbs[0].value == thumbnail_png(panel._data.images["samples/pred"])
     assert "data:image/png;base64," in panel._html()
 
 

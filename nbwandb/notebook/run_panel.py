@@ -50,6 +50,7 @@ class RunData:
         self.series: dict[str, Series] = {}
         self.last_values: dict[str, Any] = {}
         self.images: dict[str, Any] = {}
+        self.image_versions: dict[str, int] = {}  # bumped per new image: panels redraw a changed key
         self._subscribers: list[threading.Event] = []
 
     def on_row(self, row: dict[str, Any]) -> None:
@@ -70,6 +71,7 @@ class RunData:
             elif is_image_value(value):
                 if key in self.images or len(self.images) < self.max_images:
                     self.images[key] = value
+                    self.image_versions[key] = self.image_versions.get(key, 0) + 1
             elif isinstance(value, str) and len(value) <= 80:
                 self.last_values[key] = value
         for event in list(self._subscribers):
@@ -205,8 +207,9 @@ class RunPanel(TextForms, widgets.VBox):
         changed = False
         thumbs = []
         for key, image in list(self._data.images.items()):
-            if self._drawn_images.get(key) != id(image):
-                self._drawn_images[key] = id(image)
+            version = self._data.image_versions.get(key, 0)
+            if self._drawn_images.get(key) != version:
+                self._drawn_images[key] = version
                 changed = True
             thumbs.append((key, image))
         if not changed:
