@@ -35,6 +35,10 @@ def test_runs_and_show(isolated: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert any(ln.startswith("alpha") and "finished" in ln and "0.1" in ln for ln in lines)
     assert any(ln.startswith("beta") and "finished" in ln and "0.2" in ln for ln in lines)
 
+    assert main(["runs", str(isolated / "wandb"), "--all-columns"]) == 0
+    wide = capsys.readouterr().out
+    assert "config.lr" in wide and "summary.train/loss" in wide and "alpha" in wide
+
     report = isolated / "rep" / "report.html"
     assert main(["show", str(a), str(isolated / "wandb"), "-o", str(report), "--smoothing", "0.5"]) == 0
     out = capsys.readouterr().out
