@@ -271,3 +271,23 @@ def test_summary_updates_replay_in_order() -> None:
     assert _materialise_summary(store) == {"loss": 0.5}
     _apply_summary(store, heads, record([(("", ), '"empty key"'), (("_wandb", "runtime"), "3")]))
     assert _materialise_summary(store) == {"loss": 0.5, "": "empty key"}
+
+
+def test_undecodable_record_is_skipped(nbwandb_run: Path, isolated: Path) -> None:
+    """A record whose checksum is right but whose bytes are no protobuf is skipped, not fatal."""
+    import struct
+    import zlib
+
+    full = read_run(nbwandb_run)
+    data = bytearray(full.run_file.read_bytes())
+    left = BLOCK_LEN - len(data) % BLOCK_LEN
+    if left < 7:
+        data += b"\0" * left
+    junk = b"\xff\xff\xff\xff"  # an invalid varint tag
+    data += struct.pack("<IHB", zlib.crc32(junk, zlib.crc32(bytes([1]))), len(junk), 1) + junk
+    odd = isolated / "odd"
+    odd.mkdir()
+    (odd / full.run_file.name).write_bytes(bytes(data))
+    local = read_run(odd)
+    assert local.skipped_records == 1 and not local.truncated
+    assert local.history == full.history and local.exit_code == 0

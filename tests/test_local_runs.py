@@ -77,6 +77,18 @@ def test_list_runs_states_and_columns(isolated: Path) -> None:
     assert "<table" in bundle["text/html"] and bundle["text/plain"] == text
 
 
+def test_unreadable_run_is_listed_not_fatal(isolated: Path) -> None:
+    good = make_run("fine", 0, 0.1)
+    bogus = isolated / "wandb" / "offline-run-20200101_000000-bogus00"
+    bogus.mkdir()
+    (bogus / "run-bogus00.wandb").write_bytes(b"PK\x03\x04 not a wandb log")
+    table = list_runs()
+    assert [row["state"] for row in table] == ["finished", "unreadable"]  # newest first
+    assert table[1]["path"] == str(bogus) and "not a wandb run file" in table[1]["error"]
+    assert [r.run_dir for r in table.runs] == [good]
+    assert "unreadable" in str(table)
+
+
 def test_list_runs_bad_dir(isolated: Path) -> None:
     with pytest.raises(nbwandb.NbwandbError, match="does not exist"):
         list_runs(isolated / "missing")

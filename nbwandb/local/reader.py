@@ -76,6 +76,7 @@ class LocalRun:
     system: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     record_count: int = 0
+    skipped_records: int = 0
 
     # internals: the reader keeps its place in the file; the summary keeps the latest JSON
     # text per key path (bounded by the number of keys) and decodes it on first use
@@ -361,13 +362,19 @@ def _timestamp(ts: Any) -> _dt.datetime | None:
 
 def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     pb = record_module()
+    from google.protobuf.message import DecodeError
+
     from_string = pb.Record.FromString
     row_texts: list[str] = []  # history rows as JSON objects, decoded in one json.loads
     with_media: list[int] = []  # indexes (into row_texts) of rows that may hold media
     keep_history = run._keep_history
     summary_json, summary_heads = run._summary_json, run._summary_heads
     for payload in payloads:
-        record = from_string(payload)
+        try:
+            record = from_string(payload)
+        except DecodeError:  # a checksummed record protobuf cannot read: skip it, keep the rest
+            run.skipped_records += 1
+            continue
         kind = record.WhichOneof("record_type")
         # the two kinds written every step come first
         if kind == "summary":

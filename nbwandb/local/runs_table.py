@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbwandbError
-from .reader import LocalRun, read_run
+from .reader import LocalRun, _start_from_dir_name, read_run
 
 FIXED_COLUMNS = ("name", "id", "state", "project", "start_time", "duration", "steps", "group", "tags", "job_type")
 MAX_TEXT_COLUMNS = 12  # the text form stays readable; the dataframe keeps every column
@@ -152,8 +152,18 @@ def list_runs(wandb_dir: str | os.PathLike[str] | None = None, *, as_dataframe: 
     >>> runs = list_runs()                       # doctest: +SKIP
     >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]   # doctest: +SKIP
     """
-    runs = [read_run(d, history=False) for d in find_run_dirs(wandb_dir)]
+    runs: list[LocalRun] = []
+    unreadable: list[dict[str, Any]] = []
+    for run_dir in find_run_dirs(wandb_dir):
+        try:
+            runs.append(read_run(run_dir, history=False))
+        except (NbwandbError, OSError) as exc:  # one broken folder does not hide the others
+            unreadable.append({"name": run_dir.name, "id": "", "state": "unreadable",
+                               "start_time": _start_from_dir_name(run_dir.name), "path": str(run_dir),
+                               "error": str(exc)})
     oldest = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
     runs.sort(key=lambda r: (r.start_time or oldest, r.id), reverse=True)
-    table = RunsTable((run_record(r) for r in runs), runs)
+    rows = [run_record(r) for r in runs] + unreadable
+    rows.sort(key=lambda row: (row["start_time"] or oldest, row["id"]), reverse=True)
+    table = RunsTable(rows, runs)
     return table.to_dataframe() if as_dataframe else table
