@@ -145,8 +145,9 @@ class Dashboard:
     ) -> None:
         if not isinstance(smoothing, (int, float)) or isinstance(smoothing, bool) or not 0 <= smoothing < 1:
             raise ValueError(f"smoothing={smoothing!r} is not accepted; use a number in [0, 1)")
-        if not isinstance(columns, int) or columns < 1:
-            raise ValueError(f"columns={columns!r} is not accepted; use an int >= 1")
+        for name, value, least in (("columns", columns, 1), ("max_points", max_points, 10), ("max_rows", max_rows, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"{name}={value!r} is not accepted; use an int >= {least}")
         self.runs = runs
         self.smoothing = float(smoothing)
         self.max_points = max_points

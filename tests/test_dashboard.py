@@ -108,6 +108,10 @@ def test_series_smoothing_and_key_selection(isolated: Path) -> None:
         nbwandb.show(local, smoothing=1.5)
     with pytest.raises(ValueError, match="x='epoch'"):
         nbwandb.show(local, x="epoch")
+    with pytest.raises(ValueError, match="max_points=0 is not accepted; use an int >= 10"):
+        nbwandb.show(local, max_points=0)
+    with pytest.raises(ValueError, match="show\\(\\) got no runs"):
+        nbwandb.show([])
     with pytest.raises(TypeError, match="show\\(\\) got int"):
         nbwandb.show(3)
     # a runs table from list_runs() (read without rows) is re-read in full
