@@ -100,11 +100,20 @@ def test_sync_unreachable_host_fails_fast(isolated: Path, monkeypatch: pytest.Mo
 
 def test_sync_killed_at_timeout(isolated: Path, monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    """Without the pre-check, `wandb sync` itself hangs on the dead network: it is killed."""
+    """A server that accepts connections and never answers: `wandb sync` hangs and is killed."""
+    import socket
+
     run_dir = make_run("hangs", 0.1)
-    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)  # W&B's default host: no DNS here, wandb retries
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(16)  # the kernel completes the handshakes; nobody ever replies
+    monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{black_hole.getsockname()[1]}")
     start = time.monotonic()
-    assert main(["sync", str(run_dir), "--timeout", "4", "--jobs", "2", "--no-check"]) == 1
+    try:
+        assert main(["sync", str(run_dir), "--timeout", "4", "--jobs", "2", "--no-check"]) == 1
+    finally:
+        black_hole.close()
     elapsed = time.monotonic() - start
     assert 4 <= elapsed < 15
     captured = capsys.readouterr()
