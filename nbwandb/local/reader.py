@@ -219,8 +219,14 @@ def writer_alive(run_dir: Path, host: str = "") -> bool | None:
     pid = writer_pid(run_dir)
     if pid is None:
         return None
+    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: never do that
+        try:
+            import psutil
+        except ImportError:
+            return None
+        return bool(psutil.pid_exists(pid))
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
     except OSError:  # e.g. PermissionError: the pid exists, owned by someone else
