@@ -95,7 +95,8 @@ class LocalRun:
     def state(self) -> str:
         if self.exit_code is not None:
             return "finished" if self.exit_code == 0 else "failed"
-        alive = writer_alive(self.run_dir, self.host)
+        started = self.start_time.timestamp() if self.start_time else None
+        alive = writer_alive(self.run_dir, self.host, started)
         if alive is None:  # no way to tell (another host, no logs): a cut-off file means a crash
             return "crashed" if self.truncated else "running"
         # wandb-core writes whole 32 KiB blocks, so a live run's file often ends mid-record
@@ -207,24 +208,33 @@ def writer_pid(run_dir: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def writer_alive(run_dir: Path, host: str = "") -> bool | None:
+def writer_alive(run_dir: Path, host: str = "", started: float | None = None) -> bool | None:
     """Is the process that writes this run alive? None when that cannot be told.
 
     A run with no exit record is "running" while its process lives and "crashed"
     after (SIGKILL, OOM, a dead kernel). Runs from another host, or copied
-    without their ``logs/``, give None.
+    without their ``logs/``, give None. ``started`` (the run's start, epoch seconds)
+    rules out a new process that got the dead writer's pid.
     """
     if host and host != socket.gethostname():
         return None
     pid = writer_pid(run_dir)
     if pid is None:
         return None
-    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: never do that
+    try:
+        import psutil  # a wandb dependency; also the safe check off POSIX
+    except ImportError:
+        psutil = None
+    if psutil is not None:
         try:
-            import psutil
-        except ImportError:
+            created = psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.Error:
             return None
-        return bool(psutil.pid_exists(pid))
+        return started is None or created <= started + 2.0  # clocks differ by up to ~1 s
+    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: never do that
+        return None
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
