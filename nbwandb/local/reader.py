@@ -313,7 +313,7 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
 
 def _finished_here(handle: Any, run: LocalRun) -> bool:
     """True when this process wrote the run and has already finished it."""
-    if getattr(handle, "state", None) not in (None, "running") and hasattr(handle, "run_dir"):
+    if hasattr(handle, "wandb_run") and getattr(handle, "state", None) not in (None, "running"):
         return True  # an nbwandb Run handle that says it is finished
     if writer_pid(run.run_dir) != os.getpid():
         return False
