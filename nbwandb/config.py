@@ -41,6 +41,10 @@ def _check_key(key: Any, parent: str) -> str:
     if not isinstance(key, str):
         where = f" under {parent!r}" if parent else ""
         raise TypeError(f"config key {key!r}{where} is a {type(key).__name__}; config keys must be strings")
+    if not parent and key != key.strip("-"):
+        # wandb strips '-' from both ends of top-level keys: '-lr' would silently overwrite 'lr'.
+        raise ValueError(f"config key {key!r} starts or ends with '-', which wandb removes (it would be stored "
+                         f"as {key.strip('-')!r}); use a key without leading or trailing '-'")
     return key
 
 
