@@ -39,6 +39,11 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
                 f"kernel idle after {f['seconds_to_idle_kernel']} s, next cell logging to the same run "
                 f"after {f['seconds_to_next_cell_logging']} s")),
     ("kernel_sigkill", "Kernel SIGKILLed 1 s after the last `log()`", "test_kernel_kill.py", _kill),
+    ("kernel_restart", "Kernel > Restart right after a logging cell", "test_kernel_kill.py",
+     lambda f: (f"rows lost **{f['rows_lost']}** of {f['rows_logged']}; run state `{f['state']}` "
+                f"(exit code {f['exit_code']}); kernel back after {f['seconds_to_restart']} s")),
+    ("script_without_finish", "A script that never calls `finish()`", "test_kernel_kill.py",
+     lambda f: f"rows lost **{f['rows_lost']}** of {f['rows_logged']}; run state `{f['state']}`"),
     ("wandb_core_killed", "wandb-core SIGKILLed mid-run", "test_service_faults.py",
      lambda f: (f"next call fails in {f['seconds_to_clear_error']} s with `{f['error'].split(':')[0]}` "
                 f"naming wandb-core; new `init` works after {f['seconds_to_working_init']} s")),

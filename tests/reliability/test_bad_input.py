@@ -159,8 +159,12 @@ def test_random_configs_are_accepted_whole_or_rejected_clearly(tmp_path: Path):
             expected.update(to_config_dict(config))
 
     check()
+    # wandb strips '-' from the ends of keys: '-lr' would silently overwrite 'lr'; nbwandb refuses it.
+    run.update_config({"lr": 0.1})
+    ok, error = on_update.call(run.update_config, {"-lr": 0.2})
+    assert not ok and "'-lr'" in str(error), error
     run.update_config({"last": "kept"})
-    expected["last"] = "kept"
+    expected.update({"lr": 0.1, "last": "kept"})
     run.finish()
     stored = read_run(run.run_dir).config
     for key, value in expected.items():
