@@ -8,7 +8,10 @@ error or interrupt in a cell leaves the next cells working.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +60,12 @@ CELLS = [
 
 def _outputs_text(nb) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nb.cells])
+
+
+@pytest.fixture(autouse=True)
+def own_wandb_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel started from here must start its own wandb-core, not log through this process's."""
+    monkeypatch.delenv("WANDB_SERVICE", raising=False)
 
 
 def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.MonkeyPatch):
@@ -123,3 +132,32 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.Mon
     assert leet_first["exit_code"] == 0 and leet_first["tags"] == ["nb"]
     assert leet_first["summary"]["train/loss"] == 0.02 and leet_first["summary"]["global_step"] == 21
     assert leet_failed["exit_code"] == 1 and leet_failed["state"] == "failed"
+
+
+def test_killed_kernel_keeps_rows_of_finished_cells(isolated: Path, monkeypatch: pytest.MonkeyPatch):
+    """The post-cell hook writes the pending row: a SIGKILLed kernel loses nothing already run."""
+    monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
+        "%load_ext nbwandb\n%wandb_init -p killed --mode offline",
+        # step 9 stays pending in nbwandb (its step has not moved on) until something flushes
+        "for step in range(10):\n    run.log({'loss': 1 / (step + 1)}, step=step)",
+        "import os\nprint(run.run_dir)\nprint(os.getpid())",
+    ]]
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(isolated)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        run_dir, pid = nb.cells[2].outputs[0]["text"].split()
+        time.sleep(1.0)  # wandb-core writes its file tail every 0.25 s (nbwandb.init sets that)
+        os.kill(int(pid), signal.SIGKILL)  # no atexit, no finish: only what was written survives
+    deadline = time.monotonic() + 60
+    steps: list[int] = []
+    while time.monotonic() < deadline:  # wandb's service notices the dead kernel and closes the file
+        steps = [row["global_step"] for row in read_run(Path(run_dir)).history]
+        if len(steps) == 10:
+            break
+        time.sleep(0.5)
+    assert steps == list(range(10))
