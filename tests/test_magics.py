@@ -143,6 +143,35 @@ def test_wandb_run_cell_that_raises_fails_the_run_and_next_cell_works(shell, err
     assert after.exit_code == 0 and [row["y"] for row in after.history] == [2]
 
 
+@pytest.fixture(params=["magic", "function"])
+def one_cell_run(request, shell):
+    """``one_cell_run(body) -> (result, run)``: ``%%wandb_run`` or ``with nbwandb.init(...) as run:``."""
+
+    def run_body(body: str) -> tuple[Any, Any]:
+        if request.param == "magic":
+            source = "%%wandb_run -p onecell --tags t1\n" + body
+        else:
+            indented = "\n".join("    " + line for line in body.splitlines())
+            source = ("import nbwandb\nwith nbwandb.init(project='onecell', tags=['t1']) as run:\n" + indented)
+        return run_cell(shell, source), shell.user_ns["run"]
+
+    return run_body
+
+
+@pytest.mark.parametrize(("body", "exit_code", "error"), [
+    ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)", 0, None),
+    ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)\nraise ValueError('bad')", 1, ValueError),
+    ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)\nraise KeyboardInterrupt", 1, KeyboardInterrupt),
+])
+def test_one_cell_run_same_through_magic_and_function(one_cell_run, body, exit_code, error):
+    result, run = one_cell_run(body)
+    assert (result.error_in_exec is None) if error is None else isinstance(result.error_in_exec, error)
+    assert session.active_run() is None
+    local = read_run(run.run_dir)
+    assert local.exit_code == exit_code and local.tags == ["t1"]
+    assert [row["x"] for row in local.history] == [1, 2]
+
+
 def test_interrupted_plain_cell_then_next_cell_keeps_logging(shell):
     run_cell(shell, "%wandb_init -p interrupt")
     run = shell.user_ns["run"]
