@@ -21,7 +21,7 @@ from .modes import resolve_mode
 from .run import NoOpRun, Run
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
-TRANSACTION_LOG_FLUSH_S = 0.25
+TRANSACTION_LOG_FLUSH_S = 0.1
 DISTRIBUTED_STRATEGIES = ("main", "group")
 
 
@@ -137,7 +137,7 @@ def init(
     settings.setdefault("silent", True)
     settings.setdefault("init_timeout", 90.0)
     # wandb-core keeps the last (up to 32 KiB) records of the .wandb file in memory and
-    # writes them every 15 s by default: a killed kernel lost them. Write within 0.25 s.
+    # writes them every 15 s by default: a killed kernel lost them. Write within 0.1 s.
     settings.setdefault("x_transaction_log_flush_interval", TRANSACTION_LOG_FLUSH_S)
     wandb_run = wandb.init(
         project=project,
