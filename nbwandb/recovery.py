@@ -59,7 +59,7 @@ def kill_stuck_service(wandb: ModuleType) -> bool:
     """End this process's own wandb-core when it stopped answering; True if one was ended.
 
     Only called when a finish is known to be stuck. What wandb-core wrote so far stays in
-    the run's ``.wandb`` file (nbwandb has it written every 0.25 s).
+    the run's ``.wandb`` file (nbwandb has it written every 0.1 s).
     """
     conn = _connection(wandb)
     proc = getattr(getattr(conn, "_proc", None), "_process", None)

@@ -3,7 +3,7 @@
 Side by side, in three real kernels: plain wandb, nbwandb killed in the middle of a
 cell, and nbwandb killed after the cell ended (``%load_ext nbwandb`` flushes at cell end).
 wandb-core keeps the tail of the ``.wandb`` file (up to one 32 KiB block) in memory and
-by default writes it every 15 s; nbwandb asks for 0.25 s.
+by default writes it every 15 s; nbwandb asks for 0.1 s.
 """
 
 from __future__ import annotations
