@@ -297,6 +297,23 @@ def test_media_gallery_inputs():
         MediaGallery(5)
 
 
+def test_previews_from_a_logged_run():
+    run = nbwandb.init(project="previews", mode="offline")
+    rng = np.random.default_rng(2)
+    run.log_image("samples/pred", rng.random((8, 8, 3)), step=0, caption="first")
+    run.log_image("samples/pred", rng.random((8, 8, 3)), step=1)
+    run.log_image("samples/input", rng.random((8, 8, 3)), step=1)
+    run.log_table("eval/table", {"id": [1, 2, 3], "label": ["a", "b", "c"]}, step=1)
+    run.finish()
+    gallery = MediaGallery.from_run(run.run_dir, key="samples/pred")
+    assert gallery.captions == ["samples/pred @ 0: first", "samples/pred @ 1"]
+    assert len(MediaGallery.from_run(run).thumbnails) == 3
+    table = TablePreview.from_run(run, "eval/table")
+    assert table.columns == ["id", "label"] and table.rows == [[1, "a"], [2, "b"], [3, "c"]]
+    with pytest.raises(KeyError, match=r"no image logged under 'nope'.*\['samples/input', 'samples/pred'\]"):
+        MediaGallery.from_run(run, key="nope")
+
+
 # -- environment -----------------------------------------------------------------------------
 def test_environment_detection_is_one_overridable_function(monkeypatch):
     with force_environment("colab"):

@@ -1,13 +1,19 @@
 """``TablePreview`` and ``MediaGallery``: look at a table or images before (or after) logging them.
 
+Before: pass the data. After: ``from_run`` reads what a run wrote (its ``.wandb`` file and
+media files, through ``nbwandb.local.read_run``), so it works for finished offline runs too.
+
 >>> TablePreview({"x": [1, 2], "y": ["a", "b"]})          # doctest: +SKIP
 >>> MediaGallery([img1, img2], captions=["cat", "dog"])    # doctest: +SKIP
+>>> MediaGallery.from_run(run, key="samples/pred")         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ._widgets import TextForms, escape, widgets
@@ -15,6 +21,20 @@ from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
 
 TABLE_ACCEPTED = "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
+
+
+def _logged_media(run: Any, kind: str, key: str | None) -> list[dict[str, Any]]:
+    """The run's logged media entries of one kind (and key), oldest first; errors name what exists."""
+    from nbwandb.local import read_run
+
+    entries = [m for m in read_run(run).media if m.get("type") == kind and m.get("file")]
+    if key is not None:
+        chosen = [m for m in entries if m["key"] == key]
+        if not chosen:
+            known = sorted({m["key"] for m in entries})
+            raise KeyError(f"no {kind} logged under {key!r} in this run; its {kind} keys are {known}")
+        entries = chosen
+    return entries
 
 
 def table_rows(data: Any, columns: Sequence[str] | None = None) -> tuple[list[str], list[list[Any]]]:
@@ -52,6 +72,13 @@ class TablePreview(TextForms, widgets.VBox):
         super().__init__(children=[widgets.HTML(self._html())])
         self.add_class("nbwandb-table-preview")
 
+    @classmethod
+    def from_run(cls, run: Any, key: str, *, max_rows: int = 20) -> TablePreview:
+        """The last table logged under ``key`` in ``run`` (a run handle or a run folder)."""
+        entry = _logged_media(run, "table", key)[-1]
+        data = json.loads(Path(entry["file"]).read_text())
+        return cls(data.get("data", []), columns=data.get("columns"), max_rows=max_rows)
+
     def _shape(self) -> str:
         shown = min(len(self.rows), self.max_rows)
         return f"{len(self.rows)} rows x {len(self.columns)} columns" + (
@@ -88,6 +115,14 @@ class MediaGallery(TextForms, widgets.VBox):
             boxes.append(box)
         super().__init__(children=[widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))])
         self.add_class("nbwandb-media-gallery")
+
+    @classmethod
+    def from_run(cls, run: Any, key: str | None = None, *, max_images: int = 16, size: int = 128) -> MediaGallery:
+        """The latest ``max_images`` images ``run`` logged (under ``key``, or all keys)."""
+        entries = _logged_media(run, "image", key)[-max_images:]
+        captions = [f"{m['key']} @ {m.get('step')}" + (f": {m['caption']}" if m.get("caption") else "")
+                    for m in entries]
+        return cls([m["file"] for m in entries], captions=captions, max_images=max_images, size=size)
 
     @staticmethod
     def _as_list(images: Any) -> list[Any]:
