@@ -108,6 +108,17 @@ def test_init_magic_bad_config_variable_names_it(shell):
     assert session.active_run() is None
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    (42, "config of type int is not accepted"),
+    ({"lr": object()}, "config key 'lr'"),
+])
+def test_init_magic_bad_config_value_is_a_one_line_error(shell, value, expected):
+    shell.user_ns["cfg"] = value
+    result = run_cell(shell, "%wandb_init -p x --config cfg")
+    assert isinstance(result.error_in_exec, UsageError) and expected in str(result.error_in_exec)
+    assert session.active_run() is None
+
+
 def test_init_magic_rejects_unknown_mode(shell, capsys):
     result = run_cell(shell, "%wandb_init --mode sometimes")
     assert not result.success

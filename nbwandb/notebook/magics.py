@@ -65,7 +65,10 @@ def _config_from_ns(name: str, user_ns: dict[str, Any]) -> Any:
                          "pass the name of a dict, dataclass or ConfigForm variable")
     value = user_ns[name]
     if type(value).__name__ == "ConfigForm" and hasattr(value, "value"):
-        return value.value
+        try:
+            return value.value
+        except ValueError as exc:
+            raise UsageError(f"--config {name}: {exc}") from exc
     return value
 
 
@@ -151,8 +154,13 @@ class NbwandbMagics(Magics):
 
     def _start(self, args: Any) -> Any:
         import nbwandb
+        from nbwandb.errors import NbwandbError
 
-        run = nbwandb.init(**init_kwargs_from_args(args, self.shell.user_ns))
+        try:
+            run = nbwandb.init(**init_kwargs_from_args(args, self.shell.user_ns))
+        except (NbwandbError, ValueError, TypeError) as exc:
+            # A one-line message in the cell (it names the value and what is accepted), not a traceback.
+            raise UsageError(f"{exc}") from exc
         self.shell.user_ns[args.var] = run
         from .run_panel import RunPanel
 
