@@ -246,6 +246,13 @@ def test_config_magic_for_variable_and_active_run(shell):
     assert read_run(form.run.run_dir).config["lr"] == 0.2
 
 
+def test_config_magic_with_a_non_config_variable(shell):
+    shell.user_ns["value"] = [1, 2]
+    result = run_cell(shell, "%wandb_config value")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "config of type list is not accepted; pass a dict or a dataclass" in str(result.error_in_exec)
+
+
 def test_config_magic_without_run_or_variable_says_what_to_do(shell):
     result = run_cell(shell, "%wandb_config")
     assert isinstance(result.error_in_exec, UsageError)

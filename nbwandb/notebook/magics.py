@@ -184,7 +184,10 @@ class NbwandbMagics(Magics):
             kwargs: dict[str, Any] = {"mode": args.mode}
             if args.project:
                 kwargs["project"] = args.project
-            return ConfigForm(config, **kwargs)
+            try:
+                return ConfigForm(config, **kwargs)
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f"%wandb_config {args.var}: {exc}") from exc
         run = session.active_run()
         if run is None:
             raise UsageError("%wandb_config: no active run; pass a variable, e.g. %wandb_config config")
