@@ -6,6 +6,8 @@ Runs are real wandb offline runs, read back with ``nbwandb.local.read_run``.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ pytest.importorskip("ipywidgets")
 from IPython.core.error import UsageError  # noqa: E402
 
 from nbwandb.notebook.environment import force_environment  # noqa: E402
-from nbwandb.notebook.magics import NbwandbMagics, _loaded  # noqa: E402
+from nbwandb.notebook.magics import NbwandbMagics, _loaded, flush_active_run  # noqa: E402
 
 FAKE_KEY = "nbwtest-" + "k3y" * 14  # the form of a W&B key; never a real one
 
@@ -203,6 +205,23 @@ def test_post_run_cell_hook_writes_rows_of_finished_cells(shell):
     assert run.rows_written == 1
     run_cell(shell, "run.log({'acc': 0.95}, step=6)")
     assert run.rows_written == 2
+
+
+def test_flush_hook_does_not_make_every_cell_wait_for_a_stuck_writer(capsys):
+    run = nbwandb.init(project="slow")
+    gate = threading.Event()
+    run._writer.submit(gate.wait)  # the writer is busy (as with a stuck wandb-core) until the gate opens
+    try:
+        assert flush_active_run(timeout=0.3) is False
+        assert "still being written" in capsys.readouterr().err
+        started = time.monotonic()
+        assert flush_active_run(timeout=30) is False  # the next cells wait only briefly
+        assert time.monotonic() - started < 5
+    finally:
+        gate.set()
+    assert flush_active_run() is True
+    run.log({"x": 1}, step=0)
+    assert flush_active_run() is True and run.rows_written == 1
 
 
 def test_post_run_cell_hook_accepts_any_arguments(shell):

@@ -277,6 +277,12 @@ class NbwandbMagics(Magics):
             print(f"nbwandb: after the cell: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
+# Runs whose last flush timed out (a stuck or very busy wandb-core): later cells wait only
+# briefly for them, so a stuck service cannot add FLUSH_TIMEOUT to every cell.
+_slow_runs: set[str] = set()
+SLOW_FLUSH_TIMEOUT = 0.5
+
+
 def flush_active_run(timeout: float = FLUSH_TIMEOUT) -> bool:
     """Write the active run's logged rows now (a killed kernel then loses no finished cell's rows)."""
     from nbwandb import session
@@ -284,10 +290,15 @@ def flush_active_run(timeout: float = FLUSH_TIMEOUT) -> bool:
     run = session.active_run()
     if run is None or not getattr(run, "enabled", False) or run.finished:
         return True
-    done = run.flush(timeout=timeout)
-    if not done:
-        print(f"nbwandb: rows of run {run.id} are still being written after {timeout:g}s", file=sys.stderr)
-    return bool(done)
+    slow = run.id in _slow_runs
+    done = bool(run.flush(timeout=SLOW_FLUSH_TIMEOUT if slow else timeout))
+    if done:
+        _slow_runs.discard(run.id)
+    elif not slow:
+        _slow_runs.add(run.id)
+        print(f"nbwandb: rows of run {run.id} are still being written after {timeout:g}s; "
+              "later cells will not wait for them", file=sys.stderr)
+    return done
 
 
 def run_cell_body(shell: Any, cell: str) -> None:
