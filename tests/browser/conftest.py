@@ -23,7 +23,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -60,21 +59,6 @@ class LabServer:
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
-
-    def api(self, path: str, body: dict | None = None, timeout: float = 10.0) -> Any:
-        """GET (or POST ``body`` to) the server's REST API; returns the decoded JSON."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url(f"api/{path}"), data=data, method="GET" if body is None else "POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"null")
-
-    def start_kernel_for(self, notebook: str) -> str:
-        """Start the notebook's kernel session before the page opens, so JupyterLab attaches to it
-        instead of (now and then) asking which kernel to start; returns the kernel id."""
-        session = self.api("sessions", {"path": notebook, "name": notebook, "type": "notebook",
-                                        "kernel": {"name": "python3"}})
-        return str(session["kernel"]["id"])
 
     def log_tail(self, chars: int = 3000) -> str:
         try:

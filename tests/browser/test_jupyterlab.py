@@ -22,6 +22,12 @@ NOTEBOOK = "widgets.ipynb"
 EPOCHS_SET_IN_BROWSER = 7
 STEPS = 6
 BROKEN_WIDGET_TEXT = ("Loading widget...", "Error displaying widget", "Traceback", "Error:")
+# Live widgets only: each panel's text/html fallback carries the same class names, and
+# JupyterLab shows that fallback when the widget cannot render.
+LOGIN = ".jupyter-widgets.nbwandb-login-panel"
+FORM = ".jupyter-widgets.nbwandb-config-form"
+PANEL = ".jupyter-widgets.nbwandb-run-panel"
+CHART = ".jupyter-widgets.nbwandb-chart"
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -70,12 +76,19 @@ def _run_cell(page, index: int, timeout_ms: int = 30_000) -> None:
         page.keyboard.press("Control+Enter")
 
     press_run()
-    deadline = time.monotonic() + timeout_ms / 1000
+    pressed = time.monotonic()
+    deadline = pressed + timeout_ms / 1000
     while time.monotonic() < deadline:
-        if re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()):
+        text = prompt.inner_text().strip()
+        if re.fullmatch(r"\[\d+\]:", text):
             return
         if _accept_kernel_dialog(page):  # the key press went to the dialog, not the cell
             press_run()
+            pressed = time.monotonic()
+        elif text == "[ ]:" and time.monotonic() - pressed > 5:
+            # No "[*]": the request never left (the page was still attaching to the kernel).
+            press_run()
+            pressed = time.monotonic()
         time.sleep(0.1)
     raise AssertionError(f"cell {index} did not finish within {timeout_ms / 1000:g}s "
                          f"(prompt {prompt.inner_text()!r})")
@@ -117,7 +130,7 @@ def _wait_for_run_config(root: Path, timeout: float) -> dict:
 
 
 def _chart_points(page, key: str) -> int:
-    svg = page.locator(f".nbwandb-run-panel .nbwandb-chart svg[data-title='{key}']")
+    svg = page.locator(f"{PANEL} {CHART} svg[data-title='{key}']")
     if svg.count() == 0:
         return 0
     return int(svg.first.get_attribute("data-points") or 0)
@@ -131,10 +144,8 @@ def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path
         print(f"{time.monotonic() - started:6.1f}s {name}")
 
     _write_notebook(lab_root / NOTEBOOK)
-    jupyterlab.start_kernel_for(NOTEBOOK)
-    stage("kernel started")
     # /doc is JupyterLab's single-document view: the notebook without the side panels.
-    page.goto(jupyterlab.url(f"doc/tree/{NOTEBOOK}"))
+    page.goto(jupyterlab.url(f"doc/tree/{NOTEBOOK}"), timeout=60_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     try:
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
@@ -142,7 +153,7 @@ def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path
         stage("notebook open, kernel idle")
         # 1. %wandb_login without credentials: the login panel, as a widget
         _run_cell(page, 0, timeout_ms=60_000)  # the first cell also waits for the kernel
-        login = page.locator(".nbwandb-login-panel")
+        login = page.locator(LOGIN)
         login.wait_for(state="visible", timeout=20_000)
         assert login.locator("input[type='password']").count() == 1
         login.get_by_role("button", name="Continue offline").click()
@@ -151,7 +162,7 @@ def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path
         stage("login panel")
         # 2. %wandb_config: the config form, with a slider per bounded number
         _run_cell(page, 1)
-        form = page.locator(".nbwandb-config-form")
+        form = page.locator(FORM)
         form.wait_for(state="visible", timeout=20_000)
         _assert_no_broken_widgets(page, "after the login panel and config form")
         save_screenshot(page, "01_login_panel_and_config_form")
@@ -184,17 +195,17 @@ def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path
         stage("run started, config read back")
         # 4. the run panel's charts fill in as steps are logged
         _run_cell(page, 2)
-        page.locator(".nbwandb-run-panel").wait_for(state="visible", timeout=20_000)
+        page.locator(PANEL).wait_for(state="visible", timeout=20_000)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and _chart_points(page, "train/loss") < STEPS:
             time.sleep(0.2)
         assert _chart_points(page, "train/loss") == STEPS
         assert _chart_points(page, "train/accuracy") == STEPS
-        line = page.locator(".nbwandb-run-panel .nbwandb-chart svg[data-title='train/loss'] polyline")
+        line = page.locator(f"{PANEL} {CHART} svg[data-title='train/loss'] polyline")
         assert len(line.first.get_attribute("points").split()) == STEPS
         _assert_no_broken_widgets(page, "after logging")
         # The notebook scrolls inside the page: bring the charts into view for the screenshot.
-        page.locator(".nbwandb-run-panel .nbwandb-chart").last.scroll_into_view_if_needed()
+        page.locator(f"{PANEL} {CHART}").last.scroll_into_view_if_needed()
         save_screenshot(page, "03_run_panel_charts")
 
         stage("charts filled")
