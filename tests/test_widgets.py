@@ -6,7 +6,9 @@ import dataclasses
 import enum
 import math
 import socket
+import sys
 import time
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -245,6 +247,16 @@ def test_run_panel_for_noop_and_finished_runs():
         RunPanel(run, interval=0)
 
 
+def test_run_panel_for_an_online_run_shows_its_url():
+    # No server here: a finished run-like object stands in for an online run's handle.
+    online = SimpleNamespace(enabled=True, finished=True, mode="online", url="https://wandb.ai/team/proj/runs/abc123",
+                             name="bright-sun-1", id="abc123", state="finished", run_dir=None,
+                             step_metric="global_step", mode_reason="credentials found in env", sync_command=None)
+    panel = RunPanel(online)
+    assert '<a href="https://wandb.ai/team/proj/runs/abc123"' in panel._header.value
+    assert "url: https://wandb.ai/team/proj/runs/abc123" in repr(panel) and "wandb sync" not in repr(panel)
+
+
 # -- series and charts -----------------------------------------------------------------------
 def test_series_downsampling_keeps_mean_and_bounds():
     s = Series(capacity=8)
@@ -315,6 +327,29 @@ def test_previews_from_a_logged_run():
 
 
 # -- environment -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("shell_class", "modules", "env", "expected"), [
+    (None, [], {}, "terminal"),
+    ("TerminalInteractiveShell", [], {}, "ipython"),
+    ("ZMQInteractiveShell", ["ipykernel"], {}, "jupyter"),
+    ("ZMQInteractiveShell", ["ipykernel"], {"VSCODE_PID": "1"}, "vscode"),
+    ("Shell", ["ipykernel", "google.colab"], {}, "colab"),
+])
+def test_environment_detection_cases(monkeypatch, shell_class, modules, env, expected):
+    # A stand-in IPython module: detection only looks at the shell's class and loaded modules.
+    shell = type(shell_class, (), {})() if shell_class else None
+    monkeypatch.setitem(sys.modules, "IPython", SimpleNamespace(get_ipython=lambda: shell))
+    for name in ("google.colab", "ipykernel"):
+        if name in modules:
+            monkeypatch.setitem(sys.modules, name, SimpleNamespace())
+        else:
+            monkeypatch.delitem(sys.modules, name, raising=False)
+    for name in ("VSCODE_PID", "VSCODE_CWD", "NBWANDB_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert detect_environment() == expected
+
+
 def test_environment_detection_is_one_overridable_function(monkeypatch):
     with force_environment("colab"):
         assert detect_environment() == "colab"

@@ -106,9 +106,16 @@ _run_data_lock = threading.Lock()
 def run_data(run: Any, **options: Any) -> RunData:
     """The shared ``RunData`` of ``run`` (created, listening and backfilled on first use)."""
     with _run_data_lock:
-        data = _run_data.get(run)
+        try:
+            data = _run_data.get(run)
+        except TypeError:  # a run-like object without weak references: not shared
+            data = None
         if data is None:
-            data = _run_data[run] = RunData(run, **options)
+            data = RunData(run, **options)
+            try:
+                _run_data[run] = data
+            except TypeError:
+                pass
             data.backfill(run)
             if getattr(run, "enabled", False) and not run.finished:
                 run.add_listener(data.on_row)
