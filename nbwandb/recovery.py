@@ -11,7 +11,10 @@ be (with a warning, never an exception), and a dead service is replaced by a new
 
 from __future__ import annotations
 
+import os
+import signal
 import warnings
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -73,12 +76,54 @@ def kill_stuck_service(wandb: ModuleType) -> bool:
     return True
 
 
+def _service_pid(wandb: ModuleType) -> int | None:
+    proc = getattr(getattr(_connection(wandb), "_proc", None), "_process", None)
+    return getattr(proc, "pid", None)
+
+
+def orphan_services(wandb: ModuleType) -> list[int]:
+    """wandb-core processes this process started but wandb does not use (Linux ``/proc``).
+
+    Ctrl-C while ``wandb.init`` starts the service leaves one behind: wandb has started it
+    but never stored the connection. It would live until the kernel exits.
+    """
+    me, own = str(os.getpid()), _service_pid(wandb)
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+            head, _, tail = stat_file.read_text().rpartition(")")
+            state, ppid = tail.split()[:2]
+            pid, comm = head.split(" (", 1)
+            if comm != "wandb-core" or ppid != me or state == "Z" or int(pid) == own:
+                continue
+            args = (stat_file.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"--detached" not in args:  # a detached service is shared on purpose: never ours to end
+            found.append(int(pid))
+    return found
+
+
+def end_orphan_services(wandb: ModuleType) -> int:
+    """SIGKILL the orphans ``orphan_services`` finds; returns how many."""
+    ended = 0
+    for pid in orphan_services(wandb):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            ended += 1
+        except OSError:
+            pass
+    return ended
+
+
 def finish_previous(wandb: ModuleType) -> None:
     """Finish nbwandb's active run and any plain ``wandb.run``; never let a broken one block init."""
     try:
         session.finish_active()
     except NbwandbError as exc:
         _warn(f"the previous run could not finish cleanly ({exc}); starting a new run anyway")
+    end_orphan_services(wandb)  # left by an init that was interrupted (Ctrl-C) while it started one
     if reset_dead_service(wandb):
         _warn("wandb's service process (wandb-core) had stopped; a new one was started")
         return
