@@ -38,6 +38,9 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
      lambda f: (f"rows lost **{f['rows_lost']}** of {f['rows_logged_before_interrupt']} logged before it; "
                 f"kernel idle after {f['seconds_to_idle_kernel']} s, next cell logging to the same run "
                 f"after {f['seconds_to_next_cell_logging']} s")),
+    ("keyboard_interrupt_during_init", "KeyboardInterrupt during `init`", "test_kernel_interrupt.py",
+     lambda f: (f"{f['inits_interrupted']} of {f['attempts']} inits interrupted; next `init` works after "
+                f"{f['seconds_to_working_init']} s; {f['wandb_core_processes']} wandb-core left")),
     ("kernel_sigkill", "Kernel SIGKILLed 1 s after the last `log()`", "test_kernel_kill.py", _kill),
     ("kernel_restart", "Kernel > Restart right after a logging cell", "test_kernel_kill.py",
      lambda f: (f"rows lost **{f['rows_lost']}** of {f['rows_logged']}; run state `{f['state']}` "

@@ -74,3 +74,41 @@ def test_interrupt_leaves_kernel_usable_and_every_logged_row_in_the_run(tmp_path
         seconds_to_idle_kernel=round(interrupted_after, 2),
         seconds_to_next_cell_logging=round(recovered_after, 2),
     )
+
+
+INIT = "run = nbwandb.init(project='interrupt-init', mode='offline', quiet=True)\nprint('INIT_DONE')"
+AFTER_INIT = """
+run = nbwandb.init(project="interrupt-init", mode="offline", quiet=True)
+run.log({"a": 1.0})
+run.finish()
+print(f"state={run.state}")
+print(f"run_dir={run.run_dir}")
+"""
+
+
+def test_interrupt_during_init_leaves_init_working(tmp_path: Path):
+    """Ctrl-C while init starts wandb-core and the run (a slow init is when users press it)."""
+    from relkit import wandb_core_pids
+
+    with Kernel(tmp_path) as k:
+        k.run("import nbwandb, wandb").check()
+        interrupted = 0
+        for delay in (0.05, 0.2, 0.4):
+            msg_id = k.submit(INIT)
+            time.sleep(delay)
+            k.km.interrupt_kernel()
+            cell = k.collect(msg_id, timeout=120)
+            interrupted += cell.ename == "KeyboardInterrupt"
+            assert cell.status == "ok" or cell.ename == "KeyboardInterrupt", (cell.ename, cell.evalue)
+        t0 = time.monotonic()
+        after = k.run(AFTER_INIT, timeout=180).check()
+        seconds = time.monotonic() - t0
+        assert after.value("state") == "finished"
+        cores = wandb_core_pids(k.pid)
+        assert len(cores) <= 1, f"leftover wandb-core processes: {cores}"
+    from nbwandb.local import read_run
+
+    assert read_run(after.value("run_dir")).exit_code == 0
+    assert interrupted >= 1, "no init was interrupted: the scenario did not happen"
+    record("keyboard_interrupt_during_init", inits_interrupted=interrupted, attempts=3,
+           seconds_to_working_init=round(seconds, 2), wandb_core_processes=len(cores))
