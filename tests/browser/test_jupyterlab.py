@@ -37,7 +37,7 @@ CELLS = [
         "import dataclasses\n\n"
         "@dataclasses.dataclass\n"
         "class Config:\n"
-        "    lr: float = dataclasses.field(default=0.01, metadata={'min': 0.001, 'max': 0.1, 'step': 0.001})\n"
+        "    lr: float = dataclasses.field(default=0.01, metadata={'min': 0.001, 'max': 0.1})\n"
         "    epochs: int = dataclasses.field(default=3, metadata={'min': 1, 'max': 10})\n"
         "    optimizer: str = 'adam'\n\n"
         "config = Config()\n"
