@@ -89,7 +89,12 @@ def orphan_services(wandb: ModuleType) -> list[int]:
     """
     me, own = str(os.getpid()), _service_pid(wandb)
     found = []
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+    try:  # this process's children, cheaply (kernels with CONFIG_PROC_CHILDREN) ...
+        children = {pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+        stat_files = [Path("/proc", pid, "stat") for pid in children]
+    except OSError:  # ... or every process's parent
+        stat_files = list(Path("/proc").glob("[0-9]*/stat"))
+    for stat_file in stat_files:
         try:
             # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
             head, _, tail = stat_file.read_text().rpartition(")")
