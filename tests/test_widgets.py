@@ -8,6 +8,7 @@ import math
 import socket
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -157,6 +158,20 @@ def test_config_form_edits_validation_and_start_run():
     config = read_run(form.run.run_dir).config
     assert config["epochs"] == 7 and config["optimizer"] == "sgd" and config["layers"] == [128]
     assert config["augment"] is False and config["scheduler"] == "step"
+
+
+def test_config_form_json_fields_for_nested_values():
+    @dataclasses.dataclass
+    class Inner:
+        width: int = 4
+
+    form = ConfigForm({"inner": Inner(), "data": Path("/data/x"), "betas": (0.9, 0.99), "seed": None})
+    assert {name: f.spec.kind for name, f in form.fields.items()} == {
+        "inner": "json", "data": "json", "betas": "json", "seed": "json"}
+    assert form.fields["inner"].input.value == '{"width": 4}'
+    assert form.value == {"inner": {"width": 4}, "data": "/data/x", "betas": [0.9, 0.99], "seed": None}
+    with pytest.raises(nbwandb.NbwandbError, match="config key 'bad'"):
+        ConfigForm({"bad": object()})
 
 
 def test_config_form_from_dict_and_bad_input():

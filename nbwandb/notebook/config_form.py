@@ -94,7 +94,11 @@ def field_spec(name: str, value: Any, annotation: Any = None, metadata: Mapping[
                          usual_high=None if "max" in meta else usual_high)
     if isinstance(value, str):
         return FieldSpec(name, "str", value)
-    return FieldSpec(name, "json", value)
+    from nbwandb.config import convert_value
+
+    # Lists, dicts, paths, nested dataclasses, None: edited as JSON, in the form W&B stores them
+    # (an unsupported type raises NbwandbError naming the key).
+    return FieldSpec(name, "json", convert_value(value, name))
 
 
 def specs_from_config(config: Any) -> tuple[list[FieldSpec], type | None]:
