@@ -107,9 +107,13 @@ def test_key_from_env_appears_nowhere(tmp_path: Path):
         REPRS,
         "import os\nprint(sorted(k for k in os.environ if 'WANDB' in k))",
         "run.finish()\n%wandb_finish",
+        "%wandb_login --relogin",
+        "try:\n    nbwandb.init(mode='bogus')\nexcept ValueError as exc:\n    print(repr(exc))",
+        "nbwandb.login(key='not-a-key')  # a traceback in the output, with the real key in the env",
         "%history -g -n",
     ], cwd, env)
-    assert _errors(nb) == {}, _errors(nb)
+    errors = _errors(nb)
+    assert [e.split(":")[0] for e in errors.values()] == ["LoginError"], errors  # only the bad key's cell
     assert "env" in "".join(o.get("text", "") for o in nb.cells[1].outputs)
     leaks = _leaks({"env": key}, nb, cwd)
     assert leaks == {}, leaks
