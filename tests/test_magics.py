@@ -320,6 +320,12 @@ def test_key_on_login_line_is_refused_not_stored_and_scrubbed(shell, capsys, iso
     assert nbwandb.find_credentials().source is None
 
 
+def test_login_magic_help(shell, capsys):
+    assert run_cell(shell, "%wandb_login --help").success
+    out = capsys.readouterr().out
+    assert "--relogin" in out and "--host" in out
+
+
 def test_login_magic_with_env_key_same_as_function(shell, capsys, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
     expected = nbwandb.login().message

@@ -127,6 +127,9 @@ class NbwandbMagics(Magics):
                 "rotating it at https://wandb.ai/authorize. Run %wandb_login alone and paste the key into the "
                 "masked field, or set WANDB_API_KEY / a Colab secret, or run `wandb login` in a terminal."
             )
+        if {"-h", "--help"} & set(line.split()):
+            print(self.wandb_login.parser.format_help())
+            return None
         args = parse_argstring(self.wandb_login, line)
         import nbwandb
 
