@@ -93,3 +93,39 @@ def test_low_free_space_reported_by_the_disk_fails_at_init(tmp_path: Path, monke
 @contextmanager
 def _nullcontext(value: Path) -> Iterator[Path]:
     yield value
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a disk that fills up during a run: wandb-core logs 'failed to write record' in logs/debug-core.log and "
+    "drops the records; nbwandb's log/flush/finish report nothing (measured: 2,894 of 3,000 rows lost, no exit "
+    "record, finish() returns normally). Needs a check in Run.flush/finish (free space or wandb-core's write "
+    "errors) in nbwandb/run.py"))
+def test_disk_filling_up_during_a_run_is_reported(tmp_path: Path):
+    import warnings
+
+    with tmpfs(tmp_path / "small", "size=60m") as where:  # passes init's 50 MiB check
+        run = nbwandb.init(project="disk", mode="offline", dir=where, quiet=True)
+        for i in range(100):
+            run.log({"x": float(i)}, step=i)
+        run.flush()
+        time.sleep(0.3)
+        with open(where / "filler", "wb") as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * (1 << 20))
+            except OSError:
+                pass  # the disk is full now
+        reported: list[str] = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                for i in range(100, 3000):
+                    run.log({"x": float(i)}, step=i)
+                run.flush()
+                time.sleep(0.3)
+                run.finish()
+            except NbwandbError as exc:
+                reported.append(str(exc))
+        reported += [str(w.message) for w in caught]
+        (where / "filler").unlink()
+    assert any("space" in m or "full" in m for m in reported), f"nothing said the disk was full: {reported}"
