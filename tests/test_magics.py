@@ -31,9 +31,9 @@ FAKE_KEY = "nbwtest-" + "k3y" * 14  # the form of a W&B key; never a real one
 @pytest.fixture
 def shell():
     """IPython's test shell with ``%load_ext nbwandb``; unloaded afterwards."""
-    from IPython.testing.globalipapp import get_ipython
+    from ipython_shell import shared_shell
 
-    ip = get_ipython()
+    ip = shared_shell()
     ip.run_line_magic("load_ext", "nbwandb")
     yield ip
     ip.run_line_magic("unload_ext", "nbwandb")

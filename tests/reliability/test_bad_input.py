@@ -283,9 +283,9 @@ magic_lines = st.lists(magic_tokens, max_size=6).map(" ".join)
 
 def test_random_magic_arguments_run_or_are_refused_clearly(tmp_path: Path):
     from IPython.core.error import UsageError
-    from IPython.core.interactiveshell import InteractiveShell
+    from ipython_shell import shared_shell
 
-    shell = InteractiveShell.instance()
+    shell = shared_shell()
     shell.extension_manager.load_extension("nbwandb")
     shell.user_ns["cfg"] = {"lr": 0.1}
     tally = Tally()
