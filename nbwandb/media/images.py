@@ -103,9 +103,8 @@ def to_image_batch(x: Any, *, key: str = "images") -> np.ndarray:
         raise MediaError(f"images {key!r}: got {describe(x)}; accepted: {BATCH_SHAPES}{hint}")
     if arr.shape[0] == 0:
         raise MediaError(f"images {key!r}: got an empty batch, {describe(x)}; accepted: {BATCH_SHAPES}")
-    prefer_chw = is_torch_tensor(x)
-    hwc = _to_hwc(arr[0], prefer_chw=prefer_chw, key=key, original=x, accepted=BATCH_SHAPES)
-    if hwc.shape != arr.shape[1:]:  # (C, H, W) images: move channels last for the whole batch
+    # Decide the layout from the first image (a shape test alone misses C == H == W).
+    if _is_chw(arr[0], prefer_chw=is_torch_tensor(x), key=key, original=x, accepted=BATCH_SHAPES):
         arr = arr.transpose(0, 2, 3, 1)
     _check_size(arr, key=key, original=x, accepted=BATCH_SHAPES)
     return _to_uint8(arr, key=key, original=x, accepted=BATCH_SHAPES)
@@ -334,12 +333,18 @@ def _array_to_pil(arr: np.ndarray) -> Any:
 
 
 def _to_hwc(arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accepted: str) -> np.ndarray:
+    return arr.transpose(1, 2, 0) if _is_chw(arr, prefer_chw=prefer_chw, key=key, original=original,
+                                             accepted=accepted) else arr
+
+
+def _is_chw(arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accepted: str) -> bool:
+    """Whether one image's axes are (C, H, W) rather than (H, W, C); ambiguous shapes follow ``prefer_chw``."""
     chw = arr.shape[0] in CHANNELS
     hwc = arr.shape[-1] in CHANNELS
     if chw and (prefer_chw or not hwc):
-        return arr.transpose(1, 2, 0)
+        return True
     if hwc:
-        return arr
+        return False
     raise MediaError(
         f"image {key!r}: got {describe(original)}; neither its first nor its last axis has 1, 3 "
         f"or 4 channels; accepted: {accepted}"
