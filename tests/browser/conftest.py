@@ -40,9 +40,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "out" / "screenshots"
 SERVER_START_TIMEOUT = 60.0
 
-# JupyterLab settings that keep pop-ups (news, update checks, "Select Kernel") off the page.
+# JupyterLab settings: no pop-ups (news, update checks, "Select Kernel") over the page.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+    # Saved notebooks keep the widgets' state, so tests can check what a saved file would hold.
+    "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,

@@ -2,9 +2,10 @@
 
 What a person would do: open a notebook, run ``%wandb_login`` and ``%wandb_config``, see
 the login panel and the config form as widgets (not "Loading widget..." or an error),
-move a slider, click "Start run", then watch the run panel's chart fill in. The run that
-the click started is read back from its files to check that the slider's value reached
-its config. Every wait is bounded; screenshots go to ``out/screenshots/``.
+type a key and log in, move a slider, click "Start run", then watch the run panel's chart
+fill in, and save. The run that the click started is read back from its files to check
+that the slider's value reached its config; the saved notebook (widget state included) is
+checked for the key. Every wait is bounded; screenshots go to ``out/screenshots/``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from nbwandb.local import read_run
 
 NOTEBOOK = "widgets.ipynb"
+FAKE_KEY = "f00dcafe" * 5  # the form of a W&B key (40 characters); it must never be saved
 EPOCHS_SET_IN_BROWSER = 7
 STEPS = 6
 BROKEN_WIDGET_TEXT = ("Loading widget...", "Error displaying widget", "Traceback", "Error:")
@@ -155,7 +157,16 @@ def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path
         _run_cell(page, 0, timeout_ms=60_000)  # the first cell also waits for the kernel
         login = page.locator(LOGIN)
         login.wait_for(state="visible", timeout=20_000)
-        assert login.locator("input[type='password']").count() == 1
+        key_field = login.locator("input[type='password']")
+        assert key_field.count() == 1
+        # A key typed into the masked field leaves the widget as soon as "Log in" is clicked.
+        key_field.fill(FAKE_KEY)
+        login.get_by_role("button", name="Log in").click()
+        login.locator(".nbwandb-status").filter(has_not_text="Checking").filter(
+            has_not_text="Paste a key").wait_for(timeout=30_000)
+        assert key_field.input_value() == ""
+        stage(f"login answered: {login.locator('.nbwandb-status').inner_text()!r}")
+        save_screenshot(page, "00_login_panel_after_log_in")
         login.get_by_role("button", name="Continue offline").click()
         login.get_by_text("Runs will be offline").wait_for(timeout=20_000)
 
@@ -216,6 +227,19 @@ def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path
         assert [row["global_step"] for row in logged.history] == list(range(1, STEPS + 1))
         assert logged.state == "finished"
         stage("run finished")
+
+        # 6. the saved notebook (outputs and widget state) and the page never hold the key
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 20
+        saved = {}
+        while time.monotonic() < deadline and "widgets" not in saved.get("metadata", {}):
+            time.sleep(0.3)
+            saved = nbformat.read(lab_root / NOTEBOOK, as_version=4)
+        assert "application/vnd.jupyter.widget-state+json" in saved["metadata"].get("widgets", {}), \
+            "the saved notebook should hold the widget state (so the next check means something)"
+        assert FAKE_KEY not in (lab_root / NOTEBOOK).read_text()
+        assert FAKE_KEY not in page.content()
+        stage("saved notebook checked")
     except Exception:
         save_screenshot(page, "failure")
         print(jupyterlab.log_tail())
