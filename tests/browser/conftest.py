@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium (`make browser`); NBWANDB_CHROMIUM points elsewhere on other systems.
+CHROMIUM = Path(os.environ.get("NBWANDB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -138,7 +138,8 @@ def _chart_points(page, key: str) -> int:
     return int(svg.first.get_attribute("data-points") or 0)
 
 
-def test_widgets_render_and_drive_a_run(jupyterlab, browser_page, lab_root: Path, save_screenshot):
+def test_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path, save_screenshot):
+    # browser_page first: a missing Chromium fails at once, before JupyterLab starts
     page = browser_page
     started = time.monotonic()
 
