@@ -99,7 +99,7 @@ def _wait_until_up(server: LabServer, timeout: float) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (server and kernels), then SIGKILL after a bound."""
+    """SIGTERM the server's process group (it shuts its kernels down), then SIGKILL after a bound."""
     if process.poll() is not None:
         return
     try:
@@ -111,6 +111,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             pass
         process.wait(timeout=10)
+
+
+def _kill_leftover_kernels(runtime_dir: Path) -> None:
+    """Kernels run in their own sessions; any still alive (their connection file lies in this
+    test's runtime folder) are killed by pid, so no kernel outlives the test."""
+    marker = str(runtime_dir).encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (proc / "cmdline").read_bytes():
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
 
 
 @pytest.fixture
@@ -167,6 +179,7 @@ def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
         yield server
     finally:
         _stop(process)
+        _kill_leftover_kernels(home / "runtime")
 
 
 @pytest.fixture
