@@ -244,7 +244,11 @@ class Run:
             return True
         with self._lock:
             self._commit_pending()
-        return self._writer.flush(timeout)
+        done = self._writer.flush(timeout)
+        from .disk_space import warn_if_disk_full
+
+        warn_if_disk_full(self.run_dir)  # wandb-core drops records on a full disk without a word
+        return done
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         """Add or change config values (e.g. the parameter count once the model exists)."""
@@ -369,8 +373,10 @@ class Run:
             except NbwandbError:
                 pass  # the writer failed earlier; still end the wandb run below
         from . import session
+        from .disk_space import warn_if_disk_full
 
         session.forget(self)
+        warn_if_disk_full(self.run_dir)
         error: BaseException | None = None
         try:
             if not self._writer.close(timeout):
