@@ -9,6 +9,7 @@ then this script:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,9 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
      lambda f: f"`NbwandbError` at `init` after {f['ms_to_error']} ms"),
     ("run_dir_disk_full_probe", "Low free space (patched `shutil.disk_usage`)", "test_run_dir_faults.py",
      lambda f: f"`NbwandbError` at `init` after {f['ms_to_error']} ms"),
+    ("run_dir_disk_fills_during_run", "Disk fills up during a run (60 MiB tmpfs)", "test_run_dir_faults.py",
+     lambda f: "one `NbwandbWarning` at the next flush/finish: \"" + re.sub(
+         r"holding \S+ is", "holding RUN_DIR is", f["reported"].split(":")[0]) + ": ...\""),
     ("fuzz_configs", "Random configs (`update_config`, `init`)", "test_bad_input.py",
      lambda f: f"{_cases(f['update_config'])}; {f['keys_read_back']} accepted keys read back"),
     ("fuzz_metric_dicts", "Random metric dicts (`log`)", "test_bad_input.py",
