@@ -8,7 +8,7 @@ re-registered after every ``wandb.init`` because ``atexit`` runs hooks last-in f
 and each ``wandb.init`` adds wandb's own: ours must run first. wandb's hook then finishes
 the run with the exit code it tracked.
 
->>> install()          # called by nbwandb.init; doctest: +SKIP
+>>> install()          # doctest: +SKIP
 """
 
 from __future__ import annotations
