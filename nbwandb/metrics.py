@@ -19,6 +19,10 @@ ACCEPTED_VALUES = (
 )
 
 
+# History keys wandb writes itself; a logged value under them is overwritten without a word.
+WANDB_OWN_KEYS = frozenset({"_step", "_runtime"})
+
+
 def join_key(prefix: str | None, key: str) -> str:
     """``prefix/key`` (a prefix's trailing slash is not doubled)."""
     return f"{prefix.rstrip('/')}/{key}" if prefix else key
@@ -45,6 +49,9 @@ def _flatten_into(out: dict[str, Any], metrics: Mapping[Any, Any], prefix: str |
                 "metric keys must be non-empty strings"
             )
         full = join_key(prefix, key)
+        if full in WANDB_OWN_KEYS:
+            raise ValueError(f"metric key {full!r} is not accepted: wandb sets it on every row and would "
+                             "silently replace your value; use another name")
         if isinstance(value, Mapping):
             _flatten_into(out, value, full)
         else:
