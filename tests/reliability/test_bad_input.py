@@ -193,6 +193,9 @@ def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
     for bad in (-1, True, "3", 2.5, [1], None):
         ok, _ = bad_steps.call(run.log, {"probe": 1.0}, step=bad)
         assert not ok or bad is None, f"step={bad!r} was accepted"
+    for reserved in ({"_step": 5.0}, {"_runtime": 1.0}, {"global_step": 3}):  # wandb's / the run's own keys
+        ok, _ = bad_steps.call(run.log, reserved, step=step[0])
+        assert not ok, f"{reserved} was accepted: its value would be replaced silently"
     run.finish()
     rows = {row["global_step"]: row for row in read_run(run.run_dir).history if "global_step" in row}
     for s, row in accepted.items():
@@ -203,7 +206,7 @@ def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
             assert key in rows[s], f"step {s}: key {key!r} is missing"
             assert _same(rows[s][key], value), (s, key, rows[s][key], value)
     assert leet_summary(run.run_dir)["state"] == "finished"
-    record("fuzz_metric_dicts", **tally.figures(), rows_read_back=len(accepted), bad_steps=bad_steps.figures())
+    record("fuzz_metric_dicts", **tally.figures(), rows_read_back=len(accepted), bad_steps_and_reserved_keys=bad_steps.figures())
 
 
 def test_random_media_arrays_are_logged_or_rejected_clearly(tmp_path: Path):
