@@ -41,6 +41,9 @@ def _check_key(key: Any, parent: str) -> str:
     if not isinstance(key, str):
         where = f" under {parent!r}" if parent else ""
         raise TypeError(f"config key {key!r}{where} is a {type(key).__name__}; config keys must be strings")
+    if not parent and key == "_wandb":
+        raise ValueError("config key '_wandb' is wandb's own (its settings and telemetry live there); "
+                         "use another name")
     if not parent and key != key.strip("-"):
         # wandb strips '-' from both ends of top-level keys: '-lr' would silently overwrite 'lr'.
         raise ValueError(f"config key {key!r} starts or ends with '-', which wandb removes (it would be stored "
