@@ -69,7 +69,8 @@ class Tally:
 
 
 # -- strategies ---------------------------------------------------------------------------------
-keys = st.one_of(st.text(max_size=12), st.sampled_from(["", "/", "a/b", "_step", "global_step", "x.y", " "]))
+keys = st.one_of(st.text(max_size=12), st.sampled_from(["", "/", "a/b", "_step", "_runtime", "_wandb", "global_step",
+                                                       "x.y", " ", "-lr", "lr-"]))
 odd_keys = st.one_of(keys, st.integers(), st.none(), st.tuples(st.integers()), st.booleans())
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
@@ -90,7 +91,7 @@ good_values = st.recursive(
     max_leaves=8,
 )
 # Half plausible (string keys, plain values), half anything: both sides of the line get exercised.
-configs = st.one_of(st.dictionaries(st.text(max_size=10), good_values, max_size=6),
+configs = st.one_of(st.dictionaries(st.text(max_size=10) | keys, good_values, max_size=6),
                     st.dictionaries(odd_keys, values, max_size=6), values)
 metric_values = st.one_of(
     st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.none(), st.text(max_size=5),
