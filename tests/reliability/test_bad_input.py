@@ -115,6 +115,13 @@ image_like = st.one_of(
     hnp.arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 8))),  # any range, NaN included
 )
 image_arrays = st.one_of(any_arrays, image_like)
+table_cells = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
+                        st.builds(object), st.lists(st.integers(), max_size=2))
+table_data = st.one_of(
+    st.lists(st.lists(table_cells, min_size=1, max_size=3), max_size=4),             # rows
+    st.dictionaries(st.text(max_size=4), st.lists(table_cells, max_size=3), max_size=3),  # columns
+    table_cells,
+)
 waves = st.one_of(any_arrays, hnp.arrays(np.float32, st.integers(1, 400), elements=st.floats(-1, 1, width=32)))
 sweep_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
@@ -212,14 +219,22 @@ def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
 
 def test_random_media_arrays_are_logged_or_rejected_clearly(tmp_path: Path):
     run = nbwandb.init(project="fuzz-media", mode="offline", quiet=True)
-    images, hists, audio = Tally(), Tally(), Tally()
+    images, hists, audio, points, tables = Tally(), Tally(), Tally(), Tally(), Tally()
     logged_images: list[int] = []
+    logged_other: dict[str, list[int]] = {}
     step = [0]
 
     @settings(FUZZ, max_examples=max(10, EXAMPLES // 2))
     @given(arr=image_arrays, wave=waves, rate=st.one_of(st.integers(-10, 96000), st.integers(8000, 48000),
-                                                         st.floats(), st.none()))
-    def check(arr: np.ndarray, wave: np.ndarray, rate: Any) -> None:
+                                                         st.floats(), st.none()),
+           cloud=st.one_of(any_arrays, hnp.arrays(np.float32, st.tuples(st.integers(0, 20),
+                                                                        st.sampled_from([2, 3, 4, 6, 7])))),
+           table=table_data)
+    def check(arr: np.ndarray, wave: np.ndarray, rate: Any, cloud: np.ndarray, table: Any) -> None:
+        if points.call(run.log_3d, "cloud", cloud, step=step[0])[0]:
+            logged_other.setdefault("cloud", []).append(step[0])
+        if tables.call(run.log_table, "table", table, step=step[0])[0]:
+            logged_other.setdefault("table", []).append(step[0])
         ok, _ = images.call(run.log_image, "img", arr, step=step[0])
         if ok:
             logged_images.append(step[0])
@@ -237,8 +252,11 @@ def test_random_media_arrays_are_logged_or_rejected_clearly(tmp_path: Path):
     for entry in local.media:
         if entry["key"] == "img":
             assert Path(entry["file"]).is_file(), entry
+    for key, steps in logged_other.items():
+        assert sorted(row["global_step"] for row in local.history if key in row) == steps, f"a {key} is missing"
     assert any(row.get("after_media") == 1.0 for row in local.history)
-    record("fuzz_media_arrays", images=images.figures(), histograms=hists.figures(), audio=audio.figures())
+    record("fuzz_media_arrays", images=images.figures(), histograms=hists.figures(), audio=audio.figures(),
+           point_clouds=points.figures(), tables=tables.figures())
 
 
 param_specs = st.one_of(
