@@ -230,6 +230,30 @@ class Run:
                 warnings.warn(f"a row listener failed and was removed: {exc!r}", NbwandbWarning, stacklevel=1)
                 self.remove_listener(listener)
 
+    def use_x_axis(self, step_metric: str | None = None) -> None:
+        """Plot every metric first logged from now on against ``step_metric`` (default: the run's).
+
+        For integrations that count their own steps in the same run (Lightning's
+        ``trainer/global_step``, HF's ``train/global_step``): without it, wandb's step sync
+        would stamp the run's frozen ``global_step`` on their rows.
+
+        >>> run.use_x_axis("trainer/global_step"); trainer.fit(...); run.use_x_axis()  # doctest: +SKIP
+        """
+        self._check_open("use_x_axis")
+        key = self.step_metric if step_metric is None else step_metric
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"step_metric={step_metric!r} is not accepted; use a non-empty string or None")
+
+        def define() -> None:
+            self.wandb_run.define_metric(key)
+            self.wandb_run.define_metric("*", step_metric=key, step_sync=True)
+
+        # In order with the rows already logged, and done before an integration logs its own.
+        with self._lock:
+            self._commit_pending()
+        self._writer.submit(define)
+        self._writer.flush()
+
     def add_listener(self, fn: RowListener) -> None:
         """Call ``fn(row)`` in the writer thread after each row is written (for live charts)."""
         self._listeners.append(fn)

@@ -199,3 +199,23 @@ def test_a_list_of_wandb_images_is_logged_as_one_media_set():
     row = read_run(run.run_dir).history[0]
     assert row["samples"]["_type"] == "images/separated" and row["samples"]["count"] == 3
     assert row["loss"] == 0.5
+
+
+def test_use_x_axis_gives_an_integration_its_own_step():
+    from leet import leet_records
+
+    with nbwandb.init(project="p", quiet=True) as run:
+        run.log({"loss": 1.0}, step=0)
+        run.use_x_axis("trainer/global_step")
+        # what Lightning's WandbLogger does with the active run
+        run.wandb_run.log({"trainer/global_step": 7, "lightning/loss": 0.5})
+        run.use_x_axis()
+        run.log({"loss": 0.9}, step=1)
+        with pytest.raises(ValueError, match="step_metric=''"):
+            run.use_x_axis("")
+    rows = read_run(run.run_dir).history
+    assert [sorted(k for k in r if not k.startswith("_")) for r in rows] == [
+        ["global_step", "loss"], ["lightning/loss", "trainer/global_step"], ["global_step", "loss"]]
+    axes = [r["metric"].get("step_metric") for r in leet_records(run.run_dir, "metric")
+            if r["metric"].get("glob_name") == "*"]
+    assert axes == ["global_step", "trainer/global_step", "global_step"]
