@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NbwandbError
-from .local.media_files import data_uri, load_table
+from .local.media_files import data_uri, load_table, table_artifact_files, thumbnail_uri
 from .local.reader import LocalRun, read_run
 from .local.runs_table import RunsTable
 from .local.series import downsample, metric_series, section_of, smooth_ema, step_key
@@ -45,7 +45,9 @@ margin-right:4px;border-radius:2px}.nbw-dash figure{display:inline-block;margin:
 text-align:center}.nbw-dash figcaption{font-size:11px;color:#555}
 .nbw-dash img.chart{max-width:100%}.nbw-dash img.media{image-rendering:pixelated;
 max-width:256px;max-height:256px;min-width:64px}.nbw-dash .muted{color:#777}
+.nbw-dash img.thumb{width:64px;height:64px;object-fit:contain;image-rendering:pixelated;display:block}
 """
+THUMB_PX = 64  # table image cells are embedded at most this big: a report of many rows stays small
 
 
 @dataclass
@@ -337,7 +339,7 @@ class Dashboard:
                 cap = f": {e(str(caption))}" if isinstance(caption, str) and caption else ""
                 blocks.append(f"<figure>{''.join(imgs)}<figcaption>{e(label)}{cap}</figcaption></figure>")
             elif entry["type"] == "table" and entry.get("file"):
-                blocks.append(self._table_html(entry, label))
+                blocks.append(self._table_html(run, entry, label))
             elif entry["type"] in ("audio", "video") and entry.get("file"):
                 src = data_uri(entry["file"])
                 tag = entry["type"]
@@ -356,17 +358,43 @@ class Dashboard:
         listing = f"<ul>{''.join(others)}</ul>" if others else ""
         return "<h3>media</h3>" + "".join(blocks) + listing
 
-    def _table_html(self, entry: dict[str, Any], label: str) -> str:
+    def _table_html(self, run: LocalRun, entry: dict[str, Any], label: str) -> str:
+        """The last ``max_rows`` rows (a table logged each epoch grows at the end), images as thumbnails."""
         e = html.escape
         try:
-            table = load_table(entry["file"], self.max_rows)
+            table = load_table(entry["file"], self.max_rows, last=True)
         except NbwandbError as exc:
             return f"<p class='muted'>{e(label)}: {e(str(exc))}</p>"
-        head = "".join(f"<th>{e(str(c))}</th>" for c in table["columns"])
-        body = "".join("<tr>" + "".join(f"<td>{e(_short(v))}</td>" for v in row) + "</tr>" for row in table["data"])
-        more = table["nrows"] - len(table["data"])
-        note = f"<p class='muted'>{more} more rows</p>" if more > 0 else ""
-        return f"<div><b>{e(label)}</b> <span class='muted'>{table['nrows']} rows</span><table><tr>{head}</tr>{body}</table>{note}</div>"
+        staged: dict[str, Path] = {}
+        if _has_media_artifact(run, entry["key"]):
+            # the run-folder copy says only "Image" in image cells; the artifact's copy has the paths
+            files = table_artifact_files(run.run_file, entry["key"])
+            if files:
+                try:
+                    full = load_table(files[f"{entry['key']}.table.json"], self.max_rows, last=True)
+                except NbwandbError:
+                    full = None
+                if full and full["nrows"] == table["nrows"] and full["columns"] == table["columns"]:
+                    table, staged = full, files
+        thumbs: dict[str, str | None] = {}  # a repeated image is encoded once
+
+        def cell(value: Any, column: str) -> str:
+            if isinstance(value, dict) and value.get("_type") == "image-file" and isinstance(value.get("path"), str):
+                path = value["path"]
+                if path not in thumbs:
+                    thumbs[path] = thumbnail_uri(staged.get(path) or run.run_dir / "files" / path, THUMB_PX)
+                if thumbs[path]:
+                    return f"<td><img class='thumb' alt='{e(column)}' src='{thumbs[path]}'></td>"
+                return "<td class='muted'>image (file not on disk)</td>"
+            return f"<td>{e(_short(value))}</td>"
+
+        columns = [str(c) for c in table["columns"]]
+        head = "".join(f"<th>{e(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(cell(v, c) for v, c in zip(row, columns, strict=False)) + "</tr>"
+                       for row in table["data"])
+        shown, nrows = len(table["data"]), table["nrows"]
+        count = f"{nrows} rows" if shown == nrows else f"last {shown} of {nrows} rows"
+        return f"<div><b>{e(label)}</b> <span class='muted'>{count}</span><table><tr>{head}</tr>{body}</table></div>"
 
     def _repr_html_(self) -> str:
         return f"<div class='nbw-dash'><style>{_CSS}</style>{self._html_body()}</div>"
@@ -409,6 +437,13 @@ def _histogram_png(bins: Sequence[float], values: Sequence[float]) -> bytes:
     fig.savefig(buf, format="png")
     fig.clear()
     return buf.getvalue()
+
+
+def _has_media_artifact(run: LocalRun, key: str) -> bool:
+    """Whether ``run`` logged table ``key`` as a run_table artifact with files besides the table."""
+    name = f"{key}.table.json"
+    return any(a.get("type") == "run_table" and len(a.get("manifest") or []) > 1
+               and any(m.get("path") == name for m in a["manifest"]) for a in run.artifacts)
 
 
 def _short(value: Any, limit: int = 80) -> str:

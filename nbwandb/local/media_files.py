@@ -4,12 +4,19 @@
 >>> data_uri(entry["file"])[:22]               # doctest: +SKIP
 'data:image/png;base64,'
 >>> load_table(entry["file"], max_rows=5)      # doctest: +SKIP
-{'columns': ['x', 'y'], 'data': [[1, 2]], 'nrows': 1}
+{'columns': ['x', 'y'], 'data': [[1, 2]], 'nrows': 1, 'first_row': 0}
+
+A table with image cells: the ``files/media/table/...`` copy wandb writes next to the run
+holds only the word "Image" in those cells; the full table (cells like
+``{"_type": "image-file", "path": "media/images/....png"}``) and its images live in the
+``run_table`` artifact wandb logs with it, staged on disk until the run is synced.
+``table_artifact_files`` finds those staged files; ``thumbnail_uri`` embeds one image small.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import mimetypes
 from pathlib import Path
@@ -35,8 +42,11 @@ def data_uri(path: str | Path, max_bytes: int = MAX_EMBED_BYTES) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
-def load_table(path: str | Path, max_rows: int = 20) -> dict[str, Any]:
-    """The columns and first ``max_rows`` rows of a ``*.table.json`` file wandb wrote."""
+def load_table(path: str | Path, max_rows: int = 20, *, last: bool = False) -> dict[str, Any]:
+    """The columns and first (or, with ``last=True``, last) ``max_rows`` rows of a ``*.table.json``.
+
+    ``first_row`` is the index of the first row returned (``nrows - max_rows`` for the last rows).
+    """
     p = Path(path)
     try:
         payload = json.loads(p.read_text(encoding="utf-8"))
@@ -45,4 +55,68 @@ def load_table(path: str | Path, max_rows: int = 20) -> dict[str, Any]:
     if not isinstance(payload, dict) or "columns" not in payload:
         raise NbwandbError(f"{str(p)!r} is not a wandb table file (no 'columns')")
     data = payload.get("data") or []
-    return {"columns": list(payload["columns"]), "data": data[:max_rows], "nrows": len(data)}
+    first = max(0, len(data) - max_rows) if last else 0
+    return {"columns": list(payload["columns"]), "data": data[first:first + max_rows], "nrows": len(data),
+            "first_row": first}
+
+
+def table_artifact_files(run_file: str | Path, key: str) -> dict[str, Path] | None:
+    """``{path in the artifact: staged file}`` of the newest ``run_table`` artifact of table ``key``.
+
+    wandb logs every table as an artifact whose entry ``<key>.table.json`` is the full table;
+    an offline run keeps the entries as staged files (named in the run file's artifact record)
+    until it is synced. None when there is no such artifact or its table file is gone.
+
+    >>> files = table_artifact_files(run.run_file, "val/predictions")   # doctest: +SKIP
+    >>> load_table(files["val/predictions.table.json"], 10, last=True)  # doctest: +SKIP
+    """
+    from .logfile import LogReader
+    from .records import record_module
+
+    entry_name = f"{key}.table.json"
+    found: dict[str, Path] | None = None
+    pb = record_module()
+    reader = LogReader(run_file)
+    try:
+        while True:
+            for payload in reader.read_available(max_bytes=8 * 1024 * 1024):
+                # cheap pre-check on the raw bytes: only run_table artifact records are parsed
+                if b"run_table" not in payload or entry_name.encode() not in payload:
+                    continue
+                record = pb.Record.FromString(payload)
+                if record.WhichOneof("record_type") != "artifact" or record.artifact.type != "run_table":
+                    continue
+                files = {e.path: Path(e.local_path) for e in record.artifact.manifest.contents if e.local_path}
+                if entry_name in files:
+                    found = files  # the run file is in logging order: the last one is the newest
+            if not reader.more:
+                break
+    except (OSError, NbwandbError, ValueError):
+        return None
+    if found is None or not found[entry_name].is_file():
+        return None
+    return found
+
+
+def thumbnail_uri(path: str | Path, max_px: int = 64, max_bytes: int = MAX_EMBED_BYTES) -> str | None:
+    """A PNG ``data:`` URI of the image at ``path``, shrunk to fit ``max_px`` x ``max_px``.
+
+    None when the file is missing, too large, or not an image PIL can read.
+
+    >>> thumbnail_uri("files/media/images/cat.png", 64)[:22]   # doctest: +SKIP
+    'data:image/png;base64,'
+    """
+    p = Path(path)
+    try:
+        if p.stat().st_size > max_bytes:
+            return None
+        from PIL import Image
+
+        with Image.open(p) as img:
+            img.thumbnail((max_px, max_px))  # keeps the aspect ratio; never enlarges
+            small = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+            buf = io.BytesIO()
+            small.save(buf, format="PNG")
+    except (OSError, ValueError, ImportError):
+        return None
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
