@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .modes import resolve_mode
     from .run import NbwandbWarning, NoOpRun, Run
     from .session import active_run
-    from .sweeps import sweep
+    from .sweeps.sweep import sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .config import convert_value, to_config_dict
 from .errors import NbwandbError, RunFinishedError
@@ -438,7 +438,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         self.finish(exit_code=0 if exc_type is None else 1)
         return False
 
@@ -513,7 +513,7 @@ class NoOpRun:
     def __enter__(self) -> NoOpRun:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         self.finish(0 if exc_type is None else 1)
         return False
 

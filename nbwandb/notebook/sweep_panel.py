@@ -19,9 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._widgets import TextForms, escape, import_widgets
-
-widgets = import_widgets("SweepPanel")
+from ._widgets import TextForms, escape, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
