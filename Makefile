@@ -31,6 +31,7 @@ browser:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check nbwandb tests benchmarks
+	$(VENV)/bin/mypy nbwandb --ignore-missing-imports
 
 test: $(STAMP) browser lint
 	$(VENV)/bin/python -m pytest -q tests --nbval-lax notebooks
