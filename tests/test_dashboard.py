@@ -135,3 +135,97 @@ def test_core_import_stays_light() -> None:
             "print(sorted(m for m in ('IPython', 'ipywidgets', 'matplotlib', 'wandb', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+EPOCH_COLORS = [(255, 0, 0), (0, 200, 0), (0, 0, 255)]
+
+
+def table_rows_html(page: str, key: str) -> tuple[str, list[list[str]]]:
+    """The caption and the body cells (raw HTML) of the embedded table logged under ``key``."""
+    block = re.search(rf"<div><b>{re.escape(key)} \([^)]*\)</b> <span class='muted'>([^<]*)</span>"
+                      r"<table>(.*?)</table></div>", page)
+    assert block, f"no table {key!r} in the page"
+    rows = re.findall(r"<tr>(.*?)</tr>", block.group(2))[1:]  # [0] is the header
+    return block.group(1), [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+
+
+def mean_rgb(cell: str) -> tuple[tuple[int, int], tuple[float, ...]]:
+    import base64
+
+    import numpy as np
+    from PIL import Image
+
+    src = re.fullmatch(r"<img class='thumb' alt='image' src='data:image/png;base64,([^']+)'>", cell)
+    assert src, cell
+    with Image.open(io.BytesIO(base64.b64decode(src.group(1)))) as img:
+        return img.size, tuple(np.asarray(img.convert("RGB"), dtype=float).reshape(-1, 3).mean(axis=0))
+
+
+def log_prediction_table(epochs: int = 3, per_epoch: int = 8) -> Path:
+    """A table that grows per epoch, as in the quickstart: every image one solid epoch colour."""
+    import numpy as np
+
+    from nbwandb.media import PredictionTable
+
+    run = nbwandb.init("dash", name="preds", mode="offline", quiet=True)
+    table = PredictionTable()
+    for epoch in range(epochs):
+        for i in range(per_epoch):
+            pixels = np.empty((100, 50, 3), dtype=np.uint8)  # taller than the 64 px thumbnail
+            pixels[...] = EPOCH_COLORS[epoch]
+            table.add(epoch, pixels, label=i % 3, prediction=(i + epoch) % 3, score=i / 10)
+        run.log({"loss": 1 / (epoch + 1)}, step=epoch, prefix="train")
+        table.log(run, "predictions", step=epoch, prefix="val")
+    run.finish()
+    return Path(run.run_dir)
+
+
+def test_table_images_are_thumbnails_of_the_last_rows(isolated: Path) -> None:
+    run_dir = log_prediction_table()
+    page = nbwandb.show(run_dir).save(isolated / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"https?://", page) and "<script" not in page
+
+    caption, rows = table_rows_html(page, "val/predictions")
+    assert caption == "last 10 of 24 rows"
+    # the newest rows: the last 2 of epoch 1, then all 8 of epoch 2, in logged order
+    assert [r[0] for r in rows] == ["1", "1"] + ["2"] * 8
+    assert [r[4] for r in rows] == ["0.6", "0.7", "0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
+    for row in rows:
+        size, rgb = mean_rgb(row[1])
+        assert size == (32, 64)  # 50 x 100 shrunk to fit 64 x 64, aspect kept
+        assert rgb == pytest.approx(EPOCH_COLORS[int(row[0])], abs=1)
+    assert len(page) < 100_000  # thumbnails keep the report small
+
+    # max_rows bounds the rows shown; a table that fits says just how many rows it has
+    caption, rows = table_rows_html(nbwandb.show(run_dir, max_rows=3).to_html(), "val/predictions")
+    assert caption == "last 3 of 24 rows" and [r[4] for r in rows] == ["0.5", "0.6", "0.7"]
+    caption, rows = table_rows_html(nbwandb.show(run_dir, max_rows=50).to_html(), "val/predictions")
+    assert caption == "24 rows" and [r[0] for r in rows] == ["0"] * 8 + ["1"] * 8 + ["2"] * 8
+
+
+def test_log_table_image_cells_and_images_gone_after_sync(isolated: Path) -> None:
+    import numpy as np
+
+    from nbwandb.local.media_files import table_artifact_files
+
+    run = nbwandb.init("dash", name="tbl", mode="offline", quiet=True)
+    images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    for i, color in enumerate(EPOCH_COLORS + [(10, 20, 30)]):
+        images[i] = color
+    run.log_table("samples", {"image": images, "name": ["r", "g", "b", "dark"]}, step=1)
+    run.finish()
+    page = nbwandb.show(run.run_dir).to_html()
+    caption, rows = table_rows_html(page, "samples")
+    assert caption == "4 rows" and [r[1] for r in rows] == ["r", "g", "b", "dark"]
+    for row, color in zip(rows, EPOCH_COLORS + [(10, 20, 30)], strict=True):
+        size, rgb = mean_rgb(row[0])
+        assert size == (8, 8) and rgb == pytest.approx(color, abs=1)
+
+    # `wandb sync` removes the staged artifact files: the cells then say so, the rest still shows
+    files = table_artifact_files(run.run_file, "samples")
+    assert files and "samples.table.json" in files
+    for name, path in files.items():  # keyed by the path in the artifact; staged files have tmp names
+        if name.endswith(".png"):
+            path.unlink()
+    caption, rows = table_rows_html(nbwandb.show(run.run_dir).to_html(), "samples")
+    assert [r[0] for r in rows] == ["image (file not on disk)"] * 4 and rows[3][1] == "dark"
