@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NbwandbError
-from .local.media_files import data_uri, load_table, table_artifact_files, thumbnail_uri
+from .local.media_files import data_uri, load_table, staged_tables, thumbnail_uri
 from .local.reader import LocalRun, read_run
 from .local.runs_table import RunsTable
 from .local.series import downsample, metric_series, section_of, smooth_ema, step_key
@@ -160,6 +160,7 @@ class Dashboard:
         self._keys_arg = keys
         self._x_arg = x
         self._charts: list[Chart] | None = None
+        self._staged: dict[Path, dict[str, dict[str, Path]]] = {}  # run file -> its staged tables
         self._analyse()
 
     def _analyse(self) -> None:
@@ -182,6 +183,7 @@ class Dashboard:
         """Read what the runs wrote since, and redraw on the next display."""
         for run in self.runs:
             run.refresh()
+        self._staged.clear()  # tables logged since have new artifacts
         self._analyse()
         return self
 
@@ -368,7 +370,9 @@ class Dashboard:
         staged: dict[str, Path] = {}
         if _has_media_artifact(run, entry["key"]):
             # the run-folder copy says only "Image" in image cells; the artifact's copy has the paths
-            files = table_artifact_files(run.run_file, entry["key"])
+            if run.run_file not in self._staged:  # one pass over the run file for all its tables
+                self._staged[run.run_file] = staged_tables(run.run_file)
+            files = self._staged[run.run_file].get(entry["key"])
             if files:
                 try:
                     full = load_table(files[f"{entry['key']}.table.json"], self.max_rows, last=True)
@@ -385,7 +389,7 @@ class Dashboard:
                     thumbs[path] = thumbnail_uri(staged.get(path) or run.run_dir / "files" / path, THUMB_PX)
                 if thumbs[path]:
                     return f"<td><img class='thumb' alt='{e(column)}' src='{thumbs[path]}'></td>"
-                return "<td class='muted'>image (file not on disk)</td>"
+                return "<td class='muted'>image not embedded (file gone or too large)</td>"
             return f"<td>{e(_short(value))}</td>"
 
         columns = [str(c) for c in table["columns"]]

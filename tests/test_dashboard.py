@@ -206,7 +206,7 @@ def test_table_images_are_thumbnails_of_the_last_rows(isolated: Path) -> None:
 def test_log_table_image_cells_and_images_gone_after_sync(isolated: Path) -> None:
     import numpy as np
 
-    from nbwandb.local.media_files import table_artifact_files
+    from nbwandb.local.media_files import staged_tables
 
     run = nbwandb.init("dash", name="tbl", mode="offline", quiet=True)
     images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
@@ -222,10 +222,10 @@ def test_log_table_image_cells_and_images_gone_after_sync(isolated: Path) -> Non
         assert size == (8, 8) and rgb == pytest.approx(color, abs=1)
 
     # `wandb sync` removes the staged artifact files: the cells then say so, the rest still shows
-    files = table_artifact_files(run.run_file, "samples")
+    files = staged_tables(run.run_file)["samples"]
     assert files and "samples.table.json" in files
     for name, path in files.items():  # keyed by the path in the artifact; staged files have tmp names
         if name.endswith(".png"):
             path.unlink()
     caption, rows = table_rows_html(nbwandb.show(run.run_dir).to_html(), "samples")
-    assert [r[0] for r in rows] == ["image (file not on disk)"] * 4 and rows[3][1] == "dark"
+    assert [r[0] for r in rows] == ["image not embedded (file gone or too large)"] * 4 and rows[3][1] == "dark"

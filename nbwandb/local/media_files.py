@@ -10,7 +10,7 @@ A table with image cells: the ``files/media/table/...`` copy wandb writes next t
 holds only the word "Image" in those cells; the full table (cells like
 ``{"_type": "image-file", "path": "media/images/....png"}``) and its images live in the
 ``run_table`` artifact wandb logs with it, staged on disk until the run is synced.
-``table_artifact_files`` finds those staged files; ``thumbnail_uri`` embeds one image small.
+``staged_tables`` finds those staged files; ``thumbnail_uri`` embeds one image small.
 """
 
 from __future__ import annotations
@@ -60,42 +60,41 @@ def load_table(path: str | Path, max_rows: int = 20, *, last: bool = False) -> d
             "first_row": first}
 
 
-def table_artifact_files(run_file: str | Path, key: str) -> dict[str, Path] | None:
-    """``{path in the artifact: staged file}`` of the newest ``run_table`` artifact of table ``key``.
+def staged_tables(run_file: str | Path) -> dict[str, dict[str, Path]]:
+    """``{table key: {path in the artifact: staged file}}`` for the newest ``run_table`` artifact per key.
 
     wandb logs every table as an artifact whose entry ``<key>.table.json`` is the full table;
     an offline run keeps the entries as staged files (named in the run file's artifact record)
-    until it is synced. None when there is no such artifact or its table file is gone.
+    until it is synced. One pass over the run file; only artifact records are decoded.
+    Keys whose table file is gone (synced, cleaned up) are left out.
 
-    >>> files = table_artifact_files(run.run_file, "val/predictions")   # doctest: +SKIP
-    >>> load_table(files["val/predictions.table.json"], 10, last=True)  # doctest: +SKIP
+    >>> files = staged_tables(run.run_file)["val/predictions"]              # doctest: +SKIP
+    >>> load_table(files["val/predictions.table.json"], 10, last=True)      # doctest: +SKIP
     """
     from .logfile import LogReader
     from .records import record_module
 
-    entry_name = f"{key}.table.json"
-    found: dict[str, Path] | None = None
+    found: dict[str, dict[str, Path]] = {}
     pb = record_module()
     reader = LogReader(run_file)
     try:
         while True:
             for payload in reader.read_available(max_bytes=8 * 1024 * 1024):
-                # cheap pre-check on the raw bytes: only run_table artifact records are parsed
-                if b"run_table" not in payload or entry_name.encode() not in payload:
+                if b"run_table" not in payload:  # cheap pre-check on the raw bytes
                     continue
                 record = pb.Record.FromString(payload)
                 if record.WhichOneof("record_type") != "artifact" or record.artifact.type != "run_table":
                     continue
                 files = {e.path: Path(e.local_path) for e in record.artifact.manifest.contents if e.local_path}
-                if entry_name in files:
-                    found = files  # the run file is in logging order: the last one is the newest
+                for name in files:
+                    if name.endswith(".table.json"):
+                        # the run file is in logging order: the last artifact of a key is its newest
+                        found[name[: -len(".table.json")]] = files
             if not reader.more:
                 break
     except (OSError, NbwandbError, ValueError):
-        return None
-    if found is None or not found[entry_name].is_file():
-        return None
-    return found
+        return {}
+    return {key: files for key, files in found.items() if files[f"{key}.table.json"].is_file()}
 
 
 def thumbnail_uri(path: str | Path, max_px: int = 64, max_bytes: int = MAX_EMBED_BYTES) -> str | None:
