@@ -3,7 +3,8 @@
 Line charts are grouped in sections by key prefix (``train/``, ``val/``) and drawn
 against the step metric (``global_step`` when logged, else ``_step``); several
 runs are overlaid and their config differences tabled; the latest images and
-tables are embedded. Everything (charts as PNG, images) is inlined as ``data:``
+tables are embedded (a table's last ``max_rows`` rows, image cells as 64 px
+thumbnails, since a prediction table logged per epoch grows at the end). Everything (charts as PNG, images) is inlined as ``data:``
 URIs, so the page needs no network and no server.
 
 >>> dash = nbwandb.show("wandb/latest-run", smoothing=0.6)    # doctest: +SKIP
@@ -478,7 +479,8 @@ def show(
 
     ``smoothing`` in [0, 1) is the EMA weight (W&B's slider); ``keys`` picks metrics
     by name, section (``"train"``) or glob (``"val/*"``); ``x`` overrides the step
-    metric; ``max_points`` bounds the points drawn per line.
+    metric; ``max_points`` bounds the points drawn per line; ``max_rows`` is how many of
+    each table's last rows are shown (image cells as thumbnails).
 
     >>> nbwandb.show([run_a, run_b], smoothing=0.8, keys=["train", "val/acc"])   # doctest: +SKIP
     """
