@@ -43,7 +43,11 @@ SERVER_START_TIMEOUT = 60.0
 
 # JupyterLab settings: no pop-ups (news, update checks, "Select Kernel") over the page.
 LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+    # Every cell in the DOM (no windowing), so the n-th `.jp-Cell` is the notebook's n-th cell.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "autoStartDefaultKernel": True,
+        "windowingMode": "none",
+    },
     # Saved notebooks keep the widgets' state, so tests can check what a saved file would hold.
     "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {

@@ -1,16 +1,19 @@
-"""nbwandb's widgets in a real JupyterLab, driven by headless Chromium.
+"""The quickstart notebook in a real JupyterLab, driven by headless Chromium.
 
-What a person would do: open a notebook, run ``%wandb_login`` and ``%wandb_config``, see
-the login panel and the config form as widgets (not "Loading widget..." or an error),
-type a key and log in, move a slider, click "Start run", then watch the run panel's chart
-fill in, and save. The run that the click started is read back from its files to check
-that the slider's value reached its config; the saved notebook (widget state included) is
-checked for the key. Every wait is bounded; screenshots go to ``out/screenshots/``.
+What a reader would do: open ``notebooks/01_quickstart.ipynb``, run its cells in order,
+see the login panel and the config form as widgets (not "Loading widget..." or an error),
+type a key and log in (then go offline), move the epochs slider, click "Start run", run
+the rest (training, the run panel, finish, the notebook's own checks, the dashboard) and
+save. The run that the click started is read back from its files to check that the
+slider's value reached its config; the run panel's charts are checked against the run's
+history; the saved notebook (widget state included) is checked for the key. Every wait
+is bounded; screenshots go to ``out/screenshots/``.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -19,51 +22,39 @@ import pytest
 
 from nbwandb.local import read_run
 
-NOTEBOOK = "widgets.ipynb"
+SOURCE = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+NOTEBOOK = SOURCE.name
 FAKE_KEY = "f00dcafe" * 5  # the form of a W&B key (40 characters); it must never be saved
-EPOCHS_SET_IN_BROWSER = 7
-STEPS = 6
+EPOCHS_DEFAULT = 3
+EPOCHS_SET_IN_BROWSER = 4  # one more epoch than the default: a few seconds more training
 BROKEN_WIDGET_TEXT = ("Loading widget...", "Error displaying widget", "Traceback", "Error:")
+# An exception shown in an output ("NameError", "AssertionError: ...", a traceback).
+ERROR_OUTPUT = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\b")
 # Live widgets only: each panel's text/html fallback carries the same class names, and
 # JupyterLab shows that fallback when the widget cannot render.
 LOGIN = ".jupyter-widgets.nbwandb-login-panel"
 FORM = ".jupyter-widgets.nbwandb-config-form"
 PANEL = ".jupyter-widgets.nbwandb-run-panel"
 CHART = ".jupyter-widgets.nbwandb-chart"
+# The cells the test acts after, found by what they hold (the notebook may gain cells).
+LOGIN_CELL = "%wandb_login"
+FORM_CELL = "ConfigForm("
+TRAIN_CELL = "for epoch in range(cfg.epochs)"
+FINISH_CELL = "%wandb_finish"
 
 pytestmark = pytest.mark.timeout(180)
 
-CELLS = [
-    "%load_ext nbwandb\n%wandb_login",
-    (
-        "import dataclasses\n\n"
-        "@dataclasses.dataclass\n"
-        "class Config:\n"
-        "    lr: float = dataclasses.field(default=0.01, metadata={'min': 0.001, 'max': 0.1})\n"
-        "    epochs: int = dataclasses.field(default=3, metadata={'min': 1, 'max': 10})\n"
-        "    optimizer: str = 'adam'\n\n"
-        "config = Config()\n"
-        "form = %wandb_config config --project browser-test --mode offline\n"
-        "form"
-    ),
-    (
-        "from nbwandb.notebook import RunPanel\n\n"
-        "run = form.run\n"
-        "panel = RunPanel(run, interval=0.1)\n"
-        "display(panel)\n"
-        f"for step in range(1, {STEPS + 1}):\n"
-        "    run.log({'loss': 1 / step, 'accuracy': step / " + str(STEPS) + "}, step=step, prefix='train')\n"
-        "assert run.flush(timeout=30)"
-    ),
-    "%wandb_finish",
-]
+
+def _code_cells(path: Path) -> list[tuple[int, str]]:
+    """(index among all cells, source) of each code cell: the DOM's ``.jp-Cell`` order."""
+    nb = nbformat.read(path, as_version=4)
+    return [(i, cell.source) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
 
 
-def _write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(nb, path)
+def _cell_index(cells: list[tuple[int, str]], marker: str) -> int:
+    found = [i for i, source in cells if marker in source]
+    assert len(found) == 1, f"{NOTEBOOK}: expected one code cell with {marker!r}, found cells {found}"
+    return found[0]
 
 
 def _run_cell(page, index: int, timeout_ms: int = 30_000) -> None:
@@ -138,7 +129,15 @@ def _chart_points(page, key: str) -> int:
     return int(svg.first.get_attribute("data-points") or 0)
 
 
-def test_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path, save_screenshot):
+
+def _assert_cell_ok(page, index: int) -> None:
+    """Cell ``index`` ran without an exception (the notebook's own asserts included)."""
+    outputs = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+    text = outputs.inner_text() if outputs.count() else ""
+    assert not ERROR_OUTPUT.search(text), f"cell {index} of {NOTEBOOK} failed:\n{text[-2000:]}"
+
+
+def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path, save_screenshot):
     # browser_page first: a missing Chromium fails at once, before JupyterLab starts
     page = browser_page
     started = time.monotonic()
@@ -146,90 +145,49 @@ def test_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path
     def stage(name: str) -> None:  # shown when the test fails: where the time went
         print(f"{time.monotonic() - started:6.1f}s {name}")
 
-    _write_notebook(lab_root / NOTEBOOK)
+    shutil.copyfile(SOURCE, lab_root / NOTEBOOK)
+    cells = _code_cells(lab_root / NOTEBOOK)
+    login_cell, form_cell, train_cell, finish_cell = (
+        _cell_index(cells, marker) for marker in (LOGIN_CELL, FORM_CELL, TRAIN_CELL, FINISH_CELL))
     # /doc is JupyterLab's single-document view: the notebook without the side panels.
     page.goto(jupyterlab.url(f"doc/tree/{NOTEBOOK}"), timeout=60_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     try:
+        # A placeholder cell shows while the file loads: wait for all of the notebook's cells.
+        page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
+                               arg=len(nbformat.read(SOURCE, as_version=4).cells), timeout=60_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-
         stage("notebook open, kernel idle")
-        # 1. %wandb_login without credentials: the login panel, as a widget
-        _run_cell(page, 0, timeout_ms=60_000)  # the first cell also waits for the kernel
-        login = page.locator(LOGIN)
-        login.wait_for(state="visible", timeout=20_000)
-        key_field = login.locator("input[type='password']")
-        assert key_field.count() == 1
-        # A key typed into the masked field leaves the widget as soon as "Log in" is clicked.
-        key_field.fill(FAKE_KEY)
-        login.get_by_role("button", name="Log in").click()
-        login.locator(".nbwandb-status").filter(has_not_text="Checking").filter(
-            has_not_text="Paste a key").wait_for(timeout=30_000)
-        assert key_field.input_value() == ""
-        stage(f"login answered: {login.locator('.nbwandb-status').inner_text()!r}")
-        save_screenshot(page, "00_login_panel_after_log_in")
-        login.get_by_role("button", name="Continue offline").click()
-        login.get_by_text("Runs will be offline").wait_for(timeout=20_000)
 
-        stage("login panel")
-        # 2. %wandb_config: the config form, with a slider per bounded number
-        _run_cell(page, 1)
-        form = page.locator(FORM)
-        form.wait_for(state="visible", timeout=20_000)
-        _assert_no_broken_widgets(page, "after the login panel and config form")
-        save_screenshot(page, "01_login_panel_and_config_form")
+        first = True
+        for index, _source in cells:
+            # The first cell also waits for the kernel; training gets time for a slow CI machine.
+            timeout_ms = 60_000 if first or index == train_cell else 30_000
+            first = False
+            _run_cell(page, index, timeout_ms=timeout_ms)
+            _assert_cell_ok(page, index)
+            if index == login_cell:
+                _log_in_then_go_offline(page, save_screenshot)
+                stage("login panel")
+            elif index == form_cell:
+                _move_slider_and_start_run(page, lab_root, save_screenshot)
+                stage("config form: slider moved, run started, config read back")
+            elif index == train_cell:
+                # The run panel (shown by %wandb_status before training) has drawn the steps.
+                page.locator(PANEL).wait_for(state="visible", timeout=20_000)
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and _chart_points(page, "train/loss") == 0:
+                    time.sleep(0.2)
+                assert _chart_points(page, "train/loss") > 0, "the run panel's chart shows no points"
+                stage("trained")
+            elif index == finish_cell:
+                _check_run_panel_against_the_run(page, lab_root, save_screenshot)
+                stage("run finished, charts checked")
+        _assert_no_broken_widgets(page, "after the whole notebook ran")
+        page.locator(".jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
+        save_screenshot(page, "04_notebook_end")
+        stage("all cells ran")
 
-        epochs = form.locator(".widget-slider").filter(has_text="epochs")
-        readout = epochs.locator(".widget-readout")
-        assert readout.inner_text().strip() == "3"
-        readout.click()
-        page.keyboard.press("Control+A")
-        page.keyboard.type(str(EPOCHS_SET_IN_BROWSER))
-        page.keyboard.press("Enter")
-        page.wait_for_function(
-            "([el, want]) => el.innerText.trim() === want",
-            arg=[readout.element_handle(), str(EPOCHS_SET_IN_BROWSER)], timeout=10_000,
-        )
-
-        stage("config form, slider moved")
-        # 3. "Start run": a run whose config has the slider's new value
-        form.get_by_role("button", name="Start run").click()
-        form.get_by_text("started offline run").wait_for(timeout=30_000)
-        config = _wait_for_run_config(lab_root, timeout=30)
-        assert config["epochs"] == EPOCHS_SET_IN_BROWSER, config
-        # Fields nobody touched keep their values (a float slider must not snap its default).
-        assert config["lr"] == pytest.approx(0.01, rel=1e-9), (
-            f"lr was not touched but the run got lr={config['lr']!r}: the slider's step grid "
-            "(min + k*step) does not hold the default, and the browser snapped it")
-        assert config["optimizer"] == "adam", config
-        save_screenshot(page, "02_run_started_from_form")
-
-        stage("run started, config read back")
-        # 4. the run panel's charts fill in as steps are logged
-        _run_cell(page, 2)
-        page.locator(PANEL).wait_for(state="visible", timeout=20_000)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _chart_points(page, "train/loss") < STEPS:
-            time.sleep(0.2)
-        assert _chart_points(page, "train/loss") == STEPS
-        assert _chart_points(page, "train/accuracy") == STEPS
-        line = page.locator(f"{PANEL} {CHART} svg[data-title='train/loss'] polyline")
-        assert len(line.first.get_attribute("points").split()) == STEPS
-        _assert_no_broken_widgets(page, "after logging")
-        # The notebook scrolls inside the page: bring the charts into view for the screenshot.
-        page.locator(f"{PANEL} {CHART}").last.scroll_into_view_if_needed()
-        save_screenshot(page, "03_run_panel_charts")
-
-        stage("charts filled")
-        # 5. finish; the run on disk has every step
-        _run_cell(page, 3)
-        runs = sorted((lab_root / "wandb").glob("offline-run-*"))
-        logged = read_run(runs[-1])
-        assert [row["global_step"] for row in logged.history] == list(range(1, STEPS + 1))
-        assert logged.state == "finished"
-        stage("run finished")
-
-        # 6. the saved notebook (outputs and widget state) and the page never hold the key
+        # The saved notebook (outputs and widget state) and the page never hold the key.
         page.keyboard.press("Control+s")
         deadline = time.monotonic() + 20
         saved = {}
@@ -245,3 +203,73 @@ def test_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path
         save_screenshot(page, "failure")
         print(jupyterlab.log_tail())
         raise
+
+
+def _log_in_then_go_offline(page, save_screenshot) -> None:
+    """%wandb_login without credentials: the login panel, as a widget; a typed key never stays."""
+    login = page.locator(LOGIN)
+    login.wait_for(state="visible", timeout=20_000)
+    key_field = login.locator("input[type='password']")
+    assert key_field.count() == 1
+    # A key typed into the masked field leaves the widget as soon as "Log in" is clicked.
+    key_field.fill(FAKE_KEY)
+    login.get_by_role("button", name="Log in").click()
+    login.locator(".nbwandb-status").filter(has_not_text="Checking").filter(
+        has_not_text="Paste a key").wait_for(timeout=30_000)
+    assert key_field.input_value() == ""
+    save_screenshot(page, "00_login_panel_after_log_in")
+    login.get_by_role("button", name="Continue offline").click()
+    login.get_by_text("Runs will be offline").wait_for(timeout=20_000)
+
+
+def _move_slider_and_start_run(page, lab_root: Path, save_screenshot) -> None:
+    """The config form: move the epochs slider, click "Start run", read the run's config back."""
+    form = page.locator(FORM)
+    form.wait_for(state="visible", timeout=20_000)
+    _assert_no_broken_widgets(page, "after the login panel and config form")
+    form.scroll_into_view_if_needed()
+    save_screenshot(page, "01_login_panel_and_config_form")
+
+    epochs = form.locator(".widget-slider").filter(has_text="epochs")
+    readout = epochs.locator(".widget-readout")
+    assert readout.inner_text().strip() == str(EPOCHS_DEFAULT)
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(EPOCHS_SET_IN_BROWSER))
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([el, want]) => el.innerText.trim() === want",
+        arg=[readout.element_handle(), str(EPOCHS_SET_IN_BROWSER)], timeout=10_000,
+    )
+
+    form.get_by_role("button", name="Start run").click()
+    form.get_by_text("started offline run").wait_for(timeout=30_000)
+    config = _wait_for_run_config(lab_root, timeout=30)
+    assert config["epochs"] == EPOCHS_SET_IN_BROWSER, config
+    # Fields nobody touched keep their values (a float choice must not be rounded on the way).
+    assert config["lr"] == pytest.approx(0.01, rel=1e-9), config
+    assert (config["batch_size"], config["channels"]) == (32, 8), config
+    save_screenshot(page, "02_run_started_from_form")
+
+
+def _check_run_panel_against_the_run(page, lab_root: Path, save_screenshot) -> None:
+    """After %wandb_finish: the panel's charts hold every logged step of the finished run."""
+    runs = sorted((lab_root / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, f"the notebook should make one run (the form's), found {runs}"
+    logged = read_run(runs[0])
+    assert logged.state == "finished"
+    assert logged.config["epochs"] == EPOCHS_SET_IN_BROWSER, "the notebook trained with the form's run"
+    train_steps = sum("train/loss" in row for row in logged.history)
+    val_steps = sum("val/acc" in row for row in logged.history)
+    assert val_steps == EPOCHS_SET_IN_BROWSER and train_steps > val_steps
+    deadline = time.monotonic() + 20  # the panel redraws once more when the run finishes
+    while time.monotonic() < deadline and _chart_points(page, "train/loss") < train_steps:
+        time.sleep(0.2)
+    assert _chart_points(page, "train/loss") == train_steps
+    assert _chart_points(page, "val/acc") == val_steps
+    line = page.locator(f"{PANEL} {CHART} svg[data-title='train/loss'] polyline")
+    assert len(line.first.get_attribute("points").split()) == train_steps
+    _assert_no_broken_widgets(page, "after training")
+    # The notebook scrolls inside the page: bring the charts into view for the screenshot.
+    page.locator(f"{PANEL} {CHART}").last.scroll_into_view_if_needed()
+    save_screenshot(page, "03_run_panel_charts")
