@@ -133,7 +133,11 @@ def init(
 
     finish_previous(wandb)
 
-    settings = dict(wandb_init_kwargs.pop("settings", None) or {})
+    user_settings = wandb_init_kwargs.pop("settings", None) or {}
+    if hasattr(user_settings, "model_fields_set"):  # a wandb.Settings: keep only what the user set
+        fields = type(user_settings).model_fields
+        user_settings = {k: getattr(user_settings, k) for k in user_settings.model_fields_set if k in fields}
+    settings = dict(user_settings)
     settings.setdefault("silent", True)
     settings.setdefault("init_timeout", 90.0)
     # wandb-core keeps the last (up to 32 KiB) records of the .wandb file in memory and

@@ -288,3 +288,12 @@ def test_init_inside_session_defaults_takes_trial_config_and_group():
     local = read_run(run.run_dir)
     assert local.config == {"lr": 0.1, "epochs": 2}
     assert local.group == "sweep-1"
+
+
+def test_wandb_settings_object_keeps_nbwandb_defaults():
+    import wandb
+
+    with nbwandb.init(project="p", quiet=True, settings=wandb.Settings(console="off")) as run:
+        settings = run.wandb_run.settings
+        assert settings.console == "off"  # the user's choice
+        assert settings.silent is True  # nbwandb's default, not reset by the Settings object
