@@ -133,7 +133,7 @@ def init(
 
     finish_previous(wandb)
 
-    user_settings = wandb_init_kwargs.pop("settings", None) or {}
+    user_settings: Any = wandb_init_kwargs.pop("settings", None) or {}
     if hasattr(user_settings, "model_fields_set"):  # a wandb.Settings: keep only what the user set
         fields = type(user_settings).model_fields
         user_settings = {k: getattr(user_settings, k) for k in user_settings.model_fields_set if k in fields}
