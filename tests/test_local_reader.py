@@ -164,14 +164,32 @@ def test_record_split_over_blocks(isolated: Path) -> None:
     assert windowed == whole and not reader.truncated and len(whole) == local.record_count
 
 
+def record_ends(data: bytes) -> list[int]:
+    """Offsets where a whole record ends, found by walking the chunk headers (independent of LogReader)."""
+    ends, pos = [], FILE_HEADER_LEN
+    while pos + 7 <= len(data):
+        if BLOCK_LEN - pos % BLOCK_LEN < 7:  # a block's last bytes are padding
+            pos += BLOCK_LEN - pos % BLOCK_LEN
+            continue
+        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+        pos += 7 + length
+        if kind in (1, 4):  # FULL or LAST chunk: a record ends here
+            ends.append(pos)
+    return ends
+
+
 def test_truncated_file_reads_complete_records(nbwandb_run: Path, isolated: Path) -> None:
     full = read_run(nbwandb_run)
     data = full.run_file.read_bytes()
     cut_dir = isolated / "cut"
     cut_dir.mkdir()
     cut_file = cut_dir / full.run_file.name
-    # cut at many points; each cut keeps a prefix of the rows and is flagged when mid-record
-    for cut in (FILE_HEADER_LEN + 3, len(data) // 3, len(data) // 2 + 1, len(data) - 5):
+    # Cuts 3 bytes into a record's chunk header (never on a record boundary or in block padding,
+    # where the file is whole), near the start, a third, half way and the end of the file.
+    assert len(record_ends(data)) == full.record_count  # the walk and the reader agree
+    mid_record = [e + 3 for e in record_ends(data) if BLOCK_LEN - e % BLOCK_LEN >= 7 and e + 3 < len(data)]
+    targets = (0, len(data) // 3, len(data) // 2, len(data))
+    for cut in sorted({min(mid_record, key=lambda c, t=t: abs(c - t)) for t in targets}):
         cut_file.write_bytes(data[:cut])
         part = read_run(cut_dir)
         assert part.truncated
