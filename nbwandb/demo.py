@@ -213,7 +213,10 @@ def run_notebook_demo(notebook: str | os.PathLike[str], out_dir: str | os.PathLi
     os.environ.update(overrides)
     executed = out / src.name
     try:
+        # The kernel's own start-up warnings (e.g. about its local TCP transport) say nothing
+        # about the demo; errors still show.
         NotebookClient(nb, timeout=int(timeout), kernel_name="python3",
+                       extra_arguments=["--IPKernelApp.log_level=ERROR"],
                        resources={"metadata": {"path": str(out)}}).execute()
     except CellExecutionError as exc:
         raise NbwandbError(f"notebook {src.name!r} failed in a cell: {str(exc).splitlines()[0]}") from exc
