@@ -22,10 +22,3 @@ def import_wandb(what: str = "this call") -> ModuleType:
         raise WandbMissingError(what) from exc
     return wandb
 
-
-def wandb_available() -> bool:
-    """True when wandb can be imported (without importing it when already loaded)."""
-    import importlib.util
-    import sys
-
-    return "wandb" in sys.modules or importlib.util.find_spec("wandb") is not None

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from leet import leet_records, leet_summary
 
 import nbwandb
 from nbwandb.local import iter_records, read_run
 from nbwandb.local.logfile import BLOCK_LEN, FILE_HEADER_LEN, LogReader
-
-WANDB_CLI = str(Path(sys.executable).with_name("wandb"))
-
-
-def leet_summary(path: Path) -> dict:
-    out = subprocess.run(
-        [WANDB_CLI, "leet", "inspect", "--summary", "--json", str(path)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
-    return json.loads(out.stdout)
-
-
-def leet_records(path: Path) -> list[dict]:
-    out = subprocess.run(
-        [WANDB_CLI, "leet", "inspect", "--json", str(path)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
 def assert_matches_leet(run_dir: Path) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from leet import leet_summary
 
 import nbwandb
 from nbwandb.errors import NbwandbError
@@ -25,14 +23,6 @@ def run_dirs(root: Path) -> list[Path]:
 
 def read_all(root: Path) -> list[Any]:
     return [read_run(d) for d in run_dirs(root)]
-
-
-def leet_summary(run_dir: str | Path) -> dict[str, Any]:
-    """wandb's own reader of the run file, as an independent check of nbwandb.local."""
-    wandb_cli = Path(sys.executable).with_name("wandb")
-    out = subprocess.run([str(wandb_cli), "leet", "inspect", "--summary", "--json", str(run_dir)],
-                         capture_output=True, text=True, check=True, timeout=60)
-    return json.loads(out.stdout)
 
 
 def train_with_init(config: dict[str, Any]) -> None:

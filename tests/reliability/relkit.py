@@ -15,8 +15,6 @@ import json
 import os
 import secrets
 import string
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = REPO / "out" / "reliability.json"
-WANDB_CLI = str(Path(sys.executable).with_name("wandb"))
 
 
 # -- measured figures ---------------------------------------------------------------------------
@@ -171,23 +168,6 @@ def history_rows(run_dir: str | Path) -> list[dict[str, Any]]:
     from nbwandb.local import read_run
 
     return read_run(run_dir).history
-
-
-def leet_summary(run_dir: str | Path) -> dict[str, Any]:
-    """``wandb leet inspect --summary --json``: wandb's own reader must accept the file too."""
-    out = subprocess.run(
-        [WANDB_CLI, "leet", "inspect", "--summary", "--json", str(run_dir)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
-    return json.loads(out.stdout)
-
-
-def leet_history_count(run_dir: str | Path) -> int:
-    out = subprocess.run(
-        [WANDB_CLI, "leet", "inspect", "--json", str(run_dir)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
-    return sum(1 for line in out.stdout.splitlines() if '"type":"history"' in line)
 
 
 # -- processes ----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from relkit import leet_summary, record
+from leet import leet_summary
+from relkit import record
 
 import nbwandb
 from nbwandb.config import to_config_dict

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from relkit import Kernel, leet_summary, record
+from leet import leet_summary
+from relkit import Kernel, record
 
 LOOP = """
 import time, nbwandb

@@ -13,7 +13,8 @@ import signal
 import time
 from pathlib import Path
 
-from relkit import Kernel, leet_summary, record, wandb_core_pids
+from leet import leet_summary
+from relkit import Kernel, record, wandb_core_pids
 
 ROWS = 3000
 

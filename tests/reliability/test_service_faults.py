@@ -14,7 +14,8 @@ import signal
 import time
 
 import pytest
-from relkit import Kernel, leet_summary, record, wandb_core_pids
+from leet import leet_summary
+from relkit import Kernel, record, wandb_core_pids
 
 from nbwandb.local import read_run
 
