@@ -6,6 +6,8 @@ Modes (``proxy.mode = ...``, switchable while connections are open):
 - ``"latency"``: forward, each chunk delayed by ``latency`` seconds;
 - ``"drop"``: close every connection (new ones at once, open ones on their next chunk);
 - ``"silent"``: accept connections and never answer (the server seems hung);
+- ``"silent-after"``: forward the first ``answered`` connections, then behave as "silent"
+  (a server that answers a probe and then hangs);
 
 ``BlackHole`` is a listener whose backlog is full and that never accepts: a connect to
 it never completes (as with a firewall that drops packets), all on 127.0.0.1.
@@ -18,14 +20,16 @@ import socket
 import threading
 import time
 
-MODES = ("pass", "latency", "drop", "silent")
+MODES = ("pass", "latency", "drop", "silent", "silent-after")
 
 
 class FaultProxy:
     """``127.0.0.1:port`` forwards to ``target_port`` on loopback, as ``mode`` says."""
 
-    def __init__(self, target_port: int, mode: str = "pass", latency: float = 0.2) -> None:
+    def __init__(self, target_port: int, mode: str = "pass", latency: float = 0.2, answered: int = 1) -> None:
         self.target_port = target_port
+        self.answered = answered
+        self.accepted = 0
         self.mode = mode
         self.latency = latency
         self._listener = socket.socket()
@@ -53,6 +57,9 @@ class FaultProxy:
             except OSError:
                 return
             self._track(client)
+            self.accepted += 1
+            if self.mode == "silent-after" and self.accepted > self.answered:
+                continue  # held open, never answered
             if self.mode == "drop":
                 client.close()
                 continue

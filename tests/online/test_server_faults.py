@@ -30,7 +30,8 @@ import nbwandb
 
 HEALTHY, FAULTED, FAULT = int(os.environ["HEALTHY"]), int(os.environ["FAULTED"]), os.environ["FAULT"]
 server_pid = int(os.environ["SERVER_PID"])
-run = nbwandb.init("faults", config={"fault": FAULT}, settings={"x_file_stream_transmit_interval": 0.2})
+run = nbwandb.init("faults", config={"fault": FAULT, "nested": {"a": 1, "b": [1, 2]}},
+                   settings={"x_file_stream_transmit_interval": 0.2})
 
 def loop(first, count):
     # A training step of about 0.3 ms between logs, so the writer keeps up as in real training:
@@ -48,6 +49,8 @@ run.flush()
 time.sleep(1.0)  # let the healthy rows reach the server
 os.killpg(server_pid, signal.SIGSTOP if FAULT == "stop" else signal.SIGKILL)
 faulted = loop(HEALTHY, FAULTED)
+run.update_config(nested={"a": 2})  # while the server is away
+run.set_summary({"best/loss": 0.5})
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     t = time.perf_counter()
@@ -96,6 +99,11 @@ def test_server_stopped_mid_run_then_synced(private_server, run_script, online_e
     assert f"ok  {Path(run_dir).name}: uploaded 2000 history rows" in text and "1 synced, 0 failed" in text
     assert_same_rows(private_server.rows_by_step(PROJECT, result["id"]), local.history)
     assert private_server.state(PROJECT, result["id"]) == "finished"
+    assert local.config == private_server.config(PROJECT, result["id"]) == {
+        "fault": "stop", "nested": {"a": 2, "b": [1, 2]}}
+    remote_summary = private_server.summary(PROJECT, result["id"])
+    assert {k: remote_summary[k] for k in local.summary if not k.startswith("_")} == {
+        k: v for k, v in local.summary.items() if not k.startswith("_")}
     assert upload_state(run_dir).state == "synced"
     again, text = _sync(cli, env, run_dir)
     assert again.returncode == 0 and "already uploaded by nbwandb sync" in text

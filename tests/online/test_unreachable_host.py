@@ -182,6 +182,41 @@ def test_doctor_reports_the_unreachable_host_within_seconds(online_env) -> None:
         hole.close()
 
 
+def test_host_that_answers_the_probe_then_hangs(server, online_env, capsys) -> None:
+    """The probe gets an answer, then wandb's own calls hang: auto still ends offline, bounded."""
+    proxy = FaultProxy(server.port, mode="silent-after", answered=1)
+    try:
+        online_env(proxy.url)
+        start = time.monotonic()
+        run = nbwandb.init("probe-then-hang", settings={"init_timeout": 4})
+        seconds = time.monotonic() - start
+        assert run.mode == "offline" and "wandb could not start the run" in run.mode_reason
+        assert seconds < 4 + SLACK + 2
+        assert "this run is offline" in capsys.readouterr().out
+        run.finish()
+        proxy.accepted = 0  # the probe answers again; wandb hangs again
+        with pytest.raises(nbwandb.NbwandbError, match="mode='online': wandb could not start the run"):
+            nbwandb.init("probe-then-hang", mode="online", settings={"init_timeout": 4})
+    finally:
+        proxy.close()
+
+
+def test_login_magic_against_the_server_says_verified(server, online_env, capsys) -> None:
+    pytest.importorskip("ipywidgets")
+    import IPython
+    from IPython.testing.globalipapp import start_ipython
+
+    online_env(server.url)
+    shell = start_ipython() or IPython.get_ipython()
+    shell.run_line_magic("load_ext", "nbwandb")
+    try:
+        shell.run_line_magic("wandb_login", "")
+    finally:
+        shell.run_line_magic("unload_ext", "nbwandb")
+    out = capsys.readouterr().out
+    assert "(verified" in out and "not verified" not in out
+
+
 def test_record_figures() -> None:
     """Runs last in this file: the figures of the cases above, for RELIABILITY.md."""
     if not FIGURES:
