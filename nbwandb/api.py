@@ -198,6 +198,8 @@ def init(
         host = probe.host
         _start_service(wandb)  # overlaps the probe: needed online or offline
         decision = _after_probe(decision, probe.result())
+        # wandb keeps the settings of its first setup: name the host we asked, so wandb talks to it.
+        settings.setdefault("base_url", host)
         # The host answered; wandb's own calls (upsertBucket, ...) get a bound too, not 90 s.
         settings.setdefault("init_timeout", max(30.0, 3 * probe.timeout))
 

@@ -84,18 +84,33 @@ def convert_value(value: Any, key: str) -> Any:
 
 
 def merge_config(target: dict[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply a config update as wandb-core does: dicts merge key by key, anything else replaces.
+    """Apply a config update as wandb-core does: value by value, down to the leaves.
+
+    A dict merges into a dict already there (or replaces a non-dict); anything else
+    replaces. A dict with no value in it (``{}``, ``{"a": {}}``) changes nothing: wandb-core
+    stores leaves, so an empty dict is never stored (``wandb leet`` and the server agree).
 
     >>> merge_config({"opt": {"lr": 1, "betas": [0.9]}}, {"opt": {"lr": 2}})
     {'opt': {'lr': 2, 'betas': [0.9]}}
+    >>> merge_config({"s": 1}, {"s": {}, "new": {"x": {}}})
+    {'s': 1}
     """
     for key, value in updates.items():
-        old = target.get(key)
-        if isinstance(value, Mapping) and isinstance(old, dict):
+        if isinstance(value, Mapping):
+            if not has_leaf(value):
+                continue
+            old = target.get(key)
+            if not isinstance(old, dict):
+                old = target[key] = {}
             merge_config(old, value)
         else:
             target[key] = _copy_tree(value)
     return target
+
+
+def has_leaf(value: Mapping[str, Any]) -> bool:
+    """True when a (nested) dict holds at least one non-dict value."""
+    return any(not isinstance(v, Mapping) or has_leaf(v) for v in value.values())
 
 
 def _copy_tree(value: Any) -> Any:

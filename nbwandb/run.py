@@ -78,7 +78,8 @@ class Run:
         self._warned_backwards: set[str] = set()
         self._warned_nonfinite: set[str] = set()
         self.rows_written = 0
-        self._config_cache = dict(wandb_run.config.as_dict()) if hasattr(wandb_run.config, "as_dict") else {}
+        initial = wandb_run.config.as_dict() if hasattr(wandb_run.config, "as_dict") else {}
+        self._config_cache = merge_config({}, initial)  # as wandb-core stores it (no empty dicts)
         settings = wandb_run.settings
         self.run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
         self.files_dir = Path(wandb_run.dir)

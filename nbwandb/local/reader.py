@@ -301,15 +301,28 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
     run.refresh()
-    if run.exit_code is None and _finished_here(path, run):
-        # wandb-core writes the last block a few ms after wandb's finish() returns
+    if _finished_here(path, run):
+        # wandb-core writes the last block a few ms after wandb's finish() returns, and on a
+        # busy machine records logged just before the exit (an artifact) can land after it:
+        # wait (bounded) for the exit record and for the stream to report that it closed.
         deadline = time.monotonic() + FINISH_WAIT
-        while run.exit_code is None and time.monotonic() < deadline:
+        while (run.exit_code is None or not _stream_closed(run.run_dir)) and time.monotonic() < deadline:
             time.sleep(0.01)
             run.refresh()
     if run.start_time is None:
         run.start_time = _start_from_dir_name(run.run_dir.name)
     return run
+
+
+def _stream_closed(run_dir: Path) -> bool:
+    """wandb-core logs "stream: all finished" once the run's file is closed (True without a log)."""
+    log = run_dir / "logs" / "debug-internal.log"
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 4096))
+            return b"stream: all finished" in fh.read()
+    except OSError:
+        return True
 
 
 def _finished_here(handle: Any, run: LocalRun) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._wandb import import_wandb
+from ..config import merge_config
 
 _dumps = json.dumps
 _loads = json.loads
@@ -100,24 +101,19 @@ def set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def merge_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    """Like ``set_path``, but a dict value merges into a dict already there (wandb-core's config rule).
+    """Like ``set_path``, but as wandb-core applies config: dicts merge, empty dicts store nothing.
 
     >>> cfg = {"opt": {"lr": 1, "betas": [0.9]}}
-    >>> merge_path(cfg, ("opt",), {"lr": 2}); cfg
+    >>> merge_path(cfg, ("opt",), {"lr": 2}); merge_path(cfg, ("empty",), {}); cfg
     {'opt': {'lr': 2, 'betas': [0.9]}}
     """
-    node = target
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    old = node.get(path[-1])
-    if isinstance(value, dict) and isinstance(old, dict):
-        for key, sub in value.items():
-            merge_path(old, (key,), sub)
-    else:
-        node[path[-1]] = value
+    if isinstance(value, dict):
+        wrapped: dict[str, Any] = value
+        for part in reversed(path):
+            wrapped = {part: wrapped}
+        merge_config(target, wrapped)
+        return
+    set_path(target, path, value)
 
 
 def remove_path(target: dict[str, Any], path: tuple[str, ...]) -> None:

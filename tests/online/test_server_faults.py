@@ -201,3 +201,24 @@ def test_plain_wandb_sync_skips_the_same_folder(private_server, run_script, onli
     assert "No runs to sync" in plain.stdout + plain.stderr
     assert plain.returncode == 0  # wandb's exit code says nothing went wrong
     assert len(private_server.rows_by_step(PROJECT, result["id"])) < 200
+
+
+def test_offline_fallback_run_is_synced_once_the_server_is_back(private_server, online_env, cli) -> None:
+    """The whole story of a dead network: auto gives an offline run, the command it printed uploads it."""
+    import nbwandb
+
+    env = online_env(private_server.url)
+    private_server.kill()
+    run = nbwandb.init(PROJECT, config={"nested": {"a": 1, "b": [1, 2]}})
+    assert run.mode == "offline" and "refused the connection" in run.mode_reason
+    for step in range(200):
+        run.log({"loss": 1.0 / (step + 1)}, step=step, prefix="train")
+    run.update_config(nested={"a": 2})
+    run.finish()
+    private_server.start()
+    done, text = _sync(cli, env, str(run.run_dir))
+    assert done.returncode == 0 and "uploaded 200 history rows" in text, text
+    local = read_run(run.run_dir)
+    assert_same_rows(private_server.rows_by_step(PROJECT, run.id), local.history)
+    assert private_server.config(PROJECT, run.id) == local.config == {"nested": {"a": 2, "b": [1, 2]}}
+    assert private_server.state(PROJECT, run.id) == "finished"

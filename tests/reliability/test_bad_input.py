@@ -25,7 +25,7 @@ from leet import leet_summary
 from relkit import record
 
 import nbwandb
-from nbwandb.config import to_config_dict
+from nbwandb.config import merge_config, to_config_dict
 from nbwandb.local import read_run
 from nbwandb.sweeps import parse_sweep_config
 
@@ -148,6 +148,18 @@ def _same(read: Any, expected: Any) -> bool:
     return True  # media and other wandb types: presence is what is checked
 
 
+def _same_tree(a: Any, b: Any) -> bool:
+    """Equal JSON trees; numbers to 7 digits (leet reads numbers as float64: ints past 2**53 round)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_tree(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_tree(x, y) for x, y in zip(a, b, strict=True))
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=1e-6)
+    return bool(a == b)
+
+
 # -- the properties -----------------------------------------------------------------------------
 def test_random_configs_are_accepted_whole_or_rejected_clearly(tmp_path: Path):
     run = nbwandb.init(project="fuzz-config", mode="offline", quiet=True, config={"seed": 1})
@@ -165,7 +177,7 @@ def test_random_configs_are_accepted_whole_or_rejected_clearly(tmp_path: Path):
             assert not init_ok, f"init accepted a config update_config refused: {config!r}"
             assert nbwandb.active_run() is run and run.state == "running"
         if ok:
-            expected.update(to_config_dict(config))
+            merge_config(expected, to_config_dict(config))  # nested dicts merge, as in wandb-core
 
     check()
     # wandb strips '-' from the ends of keys: '-lr' would silently overwrite 'lr'; nbwandb refuses it.
@@ -176,6 +188,9 @@ def test_random_configs_are_accepted_whole_or_rejected_clearly(tmp_path: Path):
     expected.update({"lr": 0.1, "last": "kept"})
     run.finish()
     stored = read_run(run.run_dir).config
+    assert json.dumps(run.config, sort_keys=True) == json.dumps(stored, sort_keys=True)
+    # wandb's own reader of the file agrees (the merge rule is wandb-core's, not ours).
+    assert _same_tree(leet_summary(run.run_dir)["config"], stored)
     for key, value in expected.items():
         assert key in stored, f"accepted config key {key!r} is missing from the run"
         assert json.dumps(stored[key], sort_keys=True) == json.dumps(json.loads(json.dumps(value)), sort_keys=True), key

@@ -129,7 +129,7 @@ def test_keys_from_netrc_colab_panel_and_magic_line_appear_nowhere(tmp_path: Pat
     cwd = tmp_path / "scan"
     store = tmp_path / "store"
     netrc = store / "netrc"
-    netrc.write_text(f"machine api.wandb.ai\n  login user\n  password {keys['netrc']}\n")
+    netrc.write_text(f"machine 127.0.0.1\n  login user\n  password {keys['netrc']}\n")  # WANDB_BASE_URL's host
     netrc.chmod(0o600)
     (store / "colab").write_text(keys["colab"])
     (store / "panel").write_text(keys["panel"])
