@@ -40,6 +40,8 @@ def _init_options(func: Any) -> Any:
         argument("--tags", help="comma-separated tags, e.g. a,b"),
         argument("--config", metavar="VAR", help="a dict, dataclass or ConfigForm variable to use as config"),
         argument("--var", default="run", help="the notebook variable the run is bound to (default: run)"),
+        argument("--network-timeout", type=float, default=None, metavar="S",
+                 help="seconds to wait for the W&B host (default 5 in auto mode, then offline; 10 online)"),
     ]):
         func = decorator(func)
     return func
@@ -56,6 +58,8 @@ def init_kwargs_from_args(args: Any, user_ns: dict[str, Any]) -> dict[str, Any]:
         kwargs["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
     if args.config is not None:
         kwargs["config"] = _config_from_ns(args.config, user_ns)
+    if getattr(args, "network_timeout", None) is not None:
+        kwargs["network_timeout"] = args.network_timeout
     return kwargs
 
 

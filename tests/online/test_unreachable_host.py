@@ -130,6 +130,12 @@ def test_magic_and_config_form_fall_back_the_same_way(online_env, capsys) -> Non
         assert run is not None and run.mode == "offline" and "did not answer" in run.mode_reason
         assert "this run is offline" in capsys.readouterr().out
         shell.run_line_magic("wandb_finish", "")
+        from IPython.core.error import UsageError
+
+        start = time.monotonic()
+        with pytest.raises(UsageError, match="mode='online': the W&B host .* network_timeout=2s"):
+            shell.run_line_magic("wandb_init", "-p unreachable-magic --mode online --network-timeout 2")
+        assert time.monotonic() - start < 2 + SLACK
         shell.run_line_magic("unload_ext", "nbwandb")
 
         form = ConfigForm({"lr": 0.1}, project="unreachable-form")
