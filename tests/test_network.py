@@ -113,3 +113,22 @@ def test_result_is_bounded_even_when_the_probe_thread_is_stuck(monkeypatch) -> N
 def test_bad_timeouts_are_refused(timeout) -> None:
     with pytest.raises(ValueError, match="timeout"):
         ProbeThread("http://127.0.0.1:9", None, timeout=timeout)
+
+
+def test_init_with_a_rejected_key(http_server, monkeypatch, capsys) -> None:
+    """A server that says no to the key: auto gives an offline run that says why, online an error."""
+    import nbwandb
+
+    monkeypatch.setattr(_Handler, "status", 401)
+    monkeypatch.setenv("WANDB_BASE_URL", _url(http_server))
+    monkeypatch.setenv("WANDB_API_KEY", KEY.reveal())
+    monkeypatch.delenv("WANDB_MODE")
+    run = nbwandb.init("rejected")
+    assert run.mode == "offline" and "rejected the API key" in run.mode_reason
+    assert "rejected the API key" in capsys.readouterr().out
+    run.finish()
+    from nbwandb.errors import LoginError
+
+    with pytest.raises(LoginError, match="rejected the API key.*nbwandb.login") as caught:
+        nbwandb.init("rejected", mode="online")
+    assert KEY.reveal() not in str(caught.value)
