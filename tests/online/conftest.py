@@ -28,6 +28,28 @@ from openwandb_server import KEY, OpenWandbServer  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_wandb_setup(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Set wandb up once, offline, before the first online test (a no-op if already set up).
+
+    wandb keeps the settings of its first setup in a process (mode, base URL, folder) for
+    every later ``wandb.init`` that does not name them. nbwandb names mode and host for each
+    run, but a raw ``wandb.init()`` in a later test would otherwise go online to a server
+    of these tests, long gone.
+    """
+    import wandb
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("WANDB_MODE", "offline")
+    patch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    patch.setenv("WANDB_DIR", str(tmp_path_factory.mktemp("wandb-setup")))
+    patch.delenv("WANDB_API_KEY", raising=False)
+    try:
+        wandb.setup()
+    finally:
+        patch.undo()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenWandbServer]:
     srv = OpenWandbServer(tmp_path_factory.mktemp("openwandb") / "data").start()
