@@ -39,10 +39,11 @@ def all_widgets(root: Any) -> list[Any]:
     return found
 
 
-def assert_text_forms(panel: Any) -> dict[str, Any]:
+def assert_text_forms(panel: Any, *, live: bool = True) -> dict[str, Any]:
+    """Text forms always; the widget view only while the panel is live (its static form is final)."""
     bundle = panel._repr_mimebundle_()
     assert bundle["text/plain"] and bundle["text/html"]
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert ("application/vnd.jupyter.widget-view+json" in bundle) == live
     return bundle
 
 
@@ -57,7 +58,7 @@ def test_login_panel_key_never_reaches_widget_state_or_outputs(isolated):
     assert panel.result.verified is None  # no server: not verified, but stored as wandb does
     for w in all_widgets(panel):
         assert FAKE_KEY not in repr(w.get_state())
-    bundle = assert_text_forms(panel)
+    bundle = assert_text_forms(panel, live=False)  # logged in: the saved output is the outcome
     assert FAKE_KEY not in repr(bundle) and FAKE_KEY not in repr(panel.result)
     assert "not verified" in panel.status.value
     assert FAKE_KEY in (isolated / ".netrc").read_text()
@@ -208,7 +209,10 @@ def test_run_panel_live_charts_sections_and_text_forms():
     assert bundle["text/html"].count('class="nbwandb-chart"') == 4
     run.finish()
     panel._thread.join(5)  # the timer draws the final state, then stops
-    assert not panel._thread.is_alive() and "<td>finished</td>" in panel._header.value
+    assert not panel._thread.is_alive() and ">finished</span>" in panel._header.value
+    # finished: the output is the final static form, charts included, with no widget view
+    final = assert_text_forms(panel, live=False)
+    assert final["text/html"].count('class="nbwandb-chart"') == 4 and "finished" in final["text/plain"]
 
 
 def test_run_panel_redraws_are_throttled_and_memory_flat():
@@ -301,7 +305,7 @@ def test_table_preview_inputs():
                                else None)
         assert preview.columns == ["n", "s"] and preview.rows == [[1, "a"], [2, "b"]]
         assert "2 rows x 2 columns" in repr(preview)
-        assert_text_forms(preview)
+        assert_text_forms(preview, live=False)  # nothing changes: plain HTML, shown even without a kernel
     big = TablePreview({"i": list(range(100))}, max_rows=5)
     assert "first 5 shown" in repr(big) and big._html().count("<tr>") == 6
     with pytest.raises(ValueError, match="different lengths"):
@@ -315,7 +319,7 @@ def test_media_gallery_inputs():
     gallery = MediaGallery(batch, captions=["a", "b", "c"])
     assert len(gallery.thumbnails) == 3 and all(p[:4] == b"\x89PNG" for p in gallery.thumbnails)
     assert gallery._html().count("<img") == 3
-    assert_text_forms(gallery)
+    assert_text_forms(gallery, live=False)
     single = MediaGallery([np.zeros((8, 8)), np.ones((8, 8, 3))], max_images=1)
     assert "first 1 shown" in repr(single)
     with pytest.raises(ValueError, match="captions has 1 entries for 2 images"):
