@@ -116,7 +116,7 @@ def cell_html(value: Any, *, tag: str = "td", title_limit: int = 40) -> str:
     classes = "num" if is_number(value) else ("wrap" if len(text) > 60 else "")
     cls = f" class='{classes}'" if classes else ""
     title = ""
-    if is_number(value) and isinstance(value, float) and text != repr(value):
+    if isinstance(value, float) and math.isfinite(value) and float(text) != value:
         title = f" title='{html.escape(repr(value))}'"  # the full value on hover
     elif len(text) > title_limit and not classes:
         title = f" title='{html.escape(text)}'"

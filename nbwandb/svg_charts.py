@@ -74,13 +74,19 @@ def tick_label(value: float, step: float) -> str:
     if magnitude >= 1e4 and step >= 1:
         for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
             if magnitude >= scale:
-                decimals = max(0, -math.floor(math.log10(step / scale) + 1e-9))
-                return f"{value / scale:.{min(decimals, 3)}f}{suffix}"
+                return f"{value / scale:.{min(_decimals(step / scale), 3)}f}{suffix}"
     if magnitude < 1e-3 or magnitude >= 1e6:
         digits = max(1, min(3, math.floor(math.log10(magnitude) + 1e-9) - math.floor(math.log10(step) + 1e-9) + 1))
         return f"{value:.{digits - 1}e}".replace("e-0", "e-").replace("e+0", "e")
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return f"{value:.{min(decimals, 6)}f}"
+    return f"{value:.{_decimals(step)}f}"
+
+
+def _decimals(step: float) -> int:
+    """Decimals that show every multiple of ``step`` exactly (0.25 needs 2, 0.5 needs 1)."""
+    for decimals in range(7):
+        if abs(round(step, decimals) - step) <= step * 1e-6:
+            return decimals
+    return 6
 
 
 def format_value(value: float | None) -> str:
@@ -161,6 +167,9 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     x_step = nice_step(x1 - x0, 4)
     if x_step < 1 and all(float(x).is_integer() for x in xs):
         x_step = 1.0  # steps are whole numbers: no "4.5" between them
+    start = math.floor(x0 / x_step) * x_step
+    if x0 - start < 0.15 * (x1 - x0):
+        x0 = start  # begin at a round step (0, not 0.5, when the first bucket is an average)
     x_ticks = nice_ticks(x0, x1, step=x_step)
     x_labels = [tick_label(t, x_step) for t in x_ticks]
 
