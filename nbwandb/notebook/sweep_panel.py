@@ -155,7 +155,8 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
     lines = []
     for i in reversed(range(len(chosen))):  # the best (index 0) last, on top
         trial = chosen[i]
-        pts = [(x, y_of(axis[0][i])) for x, axis in zip(xs, axes, strict=True) if axis[0][i] is not None]
+        placed = [(x, axis[0][i]) for x, axis in zip(xs, axes, strict=True)]
+        pts = [(x, y_of(pos)) for x, pos in placed if pos is not None]
         if len(pts) < 2:
             continue
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
