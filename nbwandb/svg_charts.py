@@ -127,7 +127,7 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     if log_y:
         log_y = all(y > 0 for _, pts in drawn for _, y in pts) and any(pts for _, pts in drawn)
     total = sum(len(pts) for _, pts in drawn)
-    head = (f"<svg class='nbwandb-chart-svg' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+    head = (f"<svg class='nbwandb-chart-svg' width='{width}' height='{height}' "
             f"viewBox='0 0 {width} {height}' data-points='{len(drawn[0][1]) if drawn else 0}' "
             f"data-title='{escape(title)}' {_FONT}>")
     head = head.replace("'", '"')
@@ -235,6 +235,8 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
             j = cursors[i]
             while j + 1 < len(pts) and abs(sx(pts[j + 1][0]) - centre) <= abs(sx(pts[j][0]) - centre):
                 j += 1
+            if b == bands - 1:
+                j = len(pts) - 1  # the last band always reads the latest point
             cursors[i] = j
             if abs(sx(pts[j][0]) - centre) <= max(band_w, 12):
                 picks.append((line, pts[j]))

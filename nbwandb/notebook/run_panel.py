@@ -17,6 +17,8 @@ import time
 import weakref
 from typing import Any
 
+from nbwandb.local.series import section_order
+
 from ._widgets import TextForms, escape, widgets
 from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
 from .images import is_image_value, thumbnail_png
@@ -41,10 +43,6 @@ def section_of(key: str) -> str:
     return key.split("/", 1)[0] if "/" in key else ROOT_SECTION
 
 
-def section_order(name: str) -> tuple[int, str]:
-    """train first, then val, then the other prefixes by name, then the keys without one."""
-    rank = {"train": 0, "val": 1, "validation": 1, "eval": 2, "test": 2}.get(name, 4 if name == ROOT_SECTION else 3)
-    return rank, name
 
 
 def _is_scalar(value: Any) -> bool:

@@ -144,7 +144,7 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
     def y_of(pos: float) -> float:
         return bottom - pos * (bottom - top)
 
-    parts = [f'<svg class="nbwandb-parallel-svg" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+    parts = [f'<svg class="nbwandb-parallel-svg" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" font-family="system-ui,sans-serif" '
              f'data-trials="{len(chosen)}">',
              f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1}' rx='3' fill='white' stroke='#e0e0e0'/>",
