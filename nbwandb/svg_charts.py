@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from html import escape
 WIDTH, HEIGHT = 320, 176
 PAD_TOP, PAD_RIGHT, PAD_BOTTOM = 26, 12, 20
 CHAR_PX = 6.2  # width of one digit at 10 px sans-serif, with a little margin
-HOVER_BANDS = 30  # hover targets per chart: enough to read a curve, few enough to stay small
+HOVER_BANDS = 24  # hover targets per chart: enough to read a curve, few enough to stay small
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 _FONT = "font-family='system-ui,-apple-system,Segoe UI,Roboto,sans-serif'"
@@ -112,7 +113,8 @@ def _range(values: list[float], pad_fraction: float) -> tuple[float, float]:
 
 
 def _finite(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    return [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
+    isfinite = math.isfinite
+    return [p for p in points if isfinite(p[1]) and isfinite(p[0])]
 
 
 def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = None,
@@ -204,20 +206,26 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     for line, pts in drawn:
         if not pts:
             continue
-        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+        # Inlined sx/sy: this loop is most of a redraw's time.
+        if log_y:
+            coords = " ".join([f"{left + (x - x0) * sx_scale:.1f},{bottom - (math.log10(y) - y0) * sy_scale:.1f}"
+                               for x, y in pts])
+        else:
+            coords = " ".join([f"{left + (x - x0) * sx_scale:.1f},{bottom - (y - y0) * sy_scale:.1f}"
+                               for x, y in pts])
         opacity = " stroke-opacity='0.3'" if line.faint else ""
         parts.append(f"<polyline class='nbwandb-chart-line' fill='none' stroke='{line.color}' stroke-width='1.5'"
                      f"{opacity} stroke-linejoin='round' points='{coords}'/>")
         if len(pts) == 1:
             x, y = pts[0]
             parts.append(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}'/>")
-    parts.append(_hover(drawn, sx, sy, left, right, top, bottom, x_label))
+    parts.append(_hover(drawn, sx, sy, lambda px: x0 + (px - left) / sx_scale, left, right, top, bottom, x_label))
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable[[float], float],
-           sy: Callable[[float], float], left: int,
+           sy: Callable[[float], float], x_of: Callable[[float], float], left: int,
            right: int, top: int, bottom: int, x_label: str) -> str:
     """Bands across the plot; over one, a guide line, a dot per line and "step · value" show."""
     shown = [(line, pts) for line, pts in drawn if pts and not line.faint]
@@ -226,42 +234,48 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
     bands = min(HOVER_BANDS, max(len(pts) for _, pts in shown))
     band_w = (right - left) / bands
     out = ["<g class='nbw-hover'>"]
-    cursors = [0] * len(shown)
+    # Bisect in data units (no per-point conversion); the pixel distance decides a pick.
+    data_xs = [[p[0] for p in pts] for _, pts in shown]
+    reach = max(band_w, 12)
+    names = {id(line): f"{escape(line.label)} " if line.label else "" for line, _ in shown}
+    x_name, middle, rect_w = escape(x_label), (left + right) / 2, f"{band_w + 0.5:.1f}"
+    guide = " stroke='#999' stroke-dasharray='2,2'"
+    read_out = " class='hover-value' font-size='10' fill='#111' stroke='white' stroke-width='3' paint-order='stroke'"
     for b in range(bands):
         centre = left + (b + 0.5) * band_w
         picks = []
-        for i, (line, pts) in enumerate(shown):
-            # Points are in step order: walk forward to the one nearest the band's centre.
-            j = cursors[i]
-            while j + 1 < len(pts) and abs(sx(pts[j + 1][0]) - centre) <= abs(sx(pts[j][0]) - centre):
-                j += 1
+        data_centre = x_of(centre)
+        for (line, pts), xs in zip(shown, data_xs, strict=True):
+            # Points are in step order: the nearest to the band's centre is next to the bisection point.
+            j = bisect.bisect_left(xs, data_centre)
+            if j == len(xs) or (j > 0 and data_centre - xs[j - 1] <= xs[j] - data_centre):
+                j -= 1
             if b == bands - 1:
                 j = len(pts) - 1  # the last band always reads the latest point
-            cursors[i] = j
-            if abs(sx(pts[j][0]) - centre) <= max(band_w, 12):
+            if abs(sx(xs[j]) - centre) <= reach:
                 picks.append((line, pts[j]))
         if not picks:
             continue
         step = picks[0][1][0]
         px = sx(step)
-        label = f"{x_label} {format_value(step)}"
-        values = " · ".join((f"{p[0].label} " if p[0].label and len(picks) > 1 else "") + format_value(p[1][1])
-                            for p in picks[:3])
-        text = f"{label} · {values}"
-        anchor, tx = ("end", px - 6) if px > (left + right) / 2 else ("start", px + 6)
+        # Labels are escaped once above; numbers need no escaping.
+        several = len(picks) > 1
+        values = " · ".join((names[id(line)] if several else "") + format_value(value)
+                            for line, (_, value) in picks[:3])
+        text = f"{x_name} {format_value(step)} · {values}"
+        anchor, tx = ("end", px - 6) if px > middle else ("start", px + 6)
         est = CHAR_PX * 0.95 * len(text)  # keep the read-out inside the SVG
         if anchor == "start" and tx + est > right:
             tx = max(left + 2.0, right - est)
         elif anchor == "end" and tx - est < 2:
             tx = min(right - 2.0, 2 + est)
-        dots = "".join(f"<circle cx='{px:.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}' stroke='white'/>"
-                       for line, (_, y) in picks)
+        dots = "".join([f"<circle cx='{px:.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}' stroke='white'/>"
+                        for line, (_, y) in picks])
         out.append(
-            f"<g class='nbw-hv'><rect fill='transparent' x='{left + b * band_w:.1f}' y='{top}' "
-            f"width='{band_w + 0.5:.1f}' height='{bottom - top}'/><g class='g' visibility='hidden'><line x1='{px:.1f}' y1='{top}' x2='{px:.1f}' y2='{bottom}' "
-            f"stroke='#999' stroke-dasharray='2,2'/>{dots}<text class='hover-value' x='{tx:.1f}' y='{top + 11}' "
-            f"font-size='10' text-anchor='{anchor}' fill='#111' stroke='white' stroke-width='3' "
-            f"paint-order='stroke'>{escape(text)}</text></g><title>{escape(text)}</title></g>")
+            f"<g class='nbw-hv'><rect fill='transparent' x='{left + b * band_w:.1f}' y='{top}' width='{rect_w}' "
+            f"height='{bottom - top}'/><g class='g' visibility='hidden'><line x1='{px:.1f}' y1='{top}' "
+            f"x2='{px:.1f}' y2='{bottom}'{guide}/>{dots}<text x='{tx:.1f}' y='{top + 11}' text-anchor='{anchor}'"
+            f"{read_out}>{text}</text></g><title>{text}</title></g>")
     out.append("</g>")
     return "".join(out)
 

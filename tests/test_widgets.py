@@ -97,9 +97,13 @@ def test_login_panel_malformed_key_is_explained_and_not_stored(isolated):
 
 def test_login_panel_continue_offline():
     panel = LoginPanel()
+    assert "`" not in panel.status.value and "<code>wandb sync</code>" in panel.status.value
     panel.offline_button.click()
     assert panel.choice == "offline" and panel.result.mode == "offline"
     assert "offline" in panel.status.value and "wandb sync" in repr(panel)
+    assert "`" not in panel.status.value  # commands shown as code, not with literal backticks
+    final = assert_text_forms(panel, live=False)  # the choice is made: the saved output is its outcome
+    assert "Runs will be offline" in final["text/html"] and "`" not in final["text/html"]
 
 
 # -- ConfigForm ------------------------------------------------------------------------------
@@ -159,6 +163,46 @@ def test_config_form_edits_validation_and_start_run():
     config = read_run(form.run.run_dir).config
     assert config["epochs"] == 7 and config["optimizer"] == "sgd" and config["layers"] == [128]
     assert config["augment"] is False and config["scheduler"] == "step"
+
+
+def test_config_form_slider_checks_typed_values_like_other_fields():
+    form = ConfigForm(TrainConfig())
+    field = form.fields["batch_size"]  # a slider 1..512
+    assert field.typed is not None and field.typed.value == "32" and not field.input.readout
+    field.typed.value = "999"  # a slider's own readout would clamp this to 512 without a word
+    assert field.input.value == 32 and form.errors == {"batch_size": "batch_size=999 is above the maximum 512"}
+    assert "above the maximum 512" in field.message.value
+    field.typed.value = "abc"
+    assert form.errors == {"batch_size": "batch_size='abc' is not an integer"}
+    with pytest.raises(ValueError, match="batch_size='abc' is not an integer"):
+        form.value  # noqa: B018
+    field.typed.value = "64"
+    assert field.input.value == 64 and form.errors == {} and field.message.value == ""
+    field.input.value = 128  # moving the slider updates the text box
+    assert field.typed.value == "128" and form.value["batch_size"] == 128
+    lr = form.fields["lr"]
+    lr.typed.value = "0.5"
+    assert form.errors == {"lr": "lr=0.5 is above the maximum 0.1"}
+
+
+def test_config_form_labels_line_up():
+    form = ConfigForm(TrainConfig())
+    widths = {f.input.style.description_width for f in form.fields.values()}
+    assert len(widths) == 1 and widths != {"initial"}  # one width for every label
+
+
+def test_config_form_second_start_asks_before_finishing_the_run():
+    form = ConfigForm({"lr": 0.1}, project="form", mode="offline")
+    form.button.click()
+    first = form.run
+    assert first is not None and not first.finished
+    form.button.click()  # a second click: it says what it would do, and does nothing yet
+    assert form.run is first and not first.finished
+    assert "still running" in form.status.value and form.button.description == "Finish it and start"
+    form.button.click()  # confirmed
+    assert first.finished and form.run is not first and not form.run.finished
+    assert f"finished run {first.name}" in form.status.value and form.button.description == "Start run"
+    form.run.finish()
 
 
 def test_config_form_json_fields_for_nested_values():
