@@ -39,7 +39,7 @@ vertical-align:top;max-width:28em;overflow:hidden;text-overflow:ellipsis;white-s
 .nbw table.nbw-table tbody tr:nth-child(even){background:#fafafa}
 .nbw table.nbw-table tbody tr:hover{background:#eef4fb}
 .nbw table.nbw-table td.num,.nbw table.nbw-table th.num{text-align:right}
-.nbw table.nbw-table td.wrap{white-space:normal;min-width:12em}
+.nbw table.nbw-table td.wrap{white-space:normal;min-width:18em}
 .nbw img.nbw-cell{width:64px;height:64px;object-fit:contain;image-rendering:pixelated;display:block}
 .nbw .nbw-caption{color:#555;margin:2px 0 4px}
 .nbw .nbw-muted{color:#777}

@@ -151,7 +151,8 @@ class _Field:
             self.typed.add_class("nbwandb-slider-text")
             self.typed.observe(lambda _change: self._on_typed(), names="value")
             parts.append(self.typed)
-        self.row = widgets.HBox([*parts, self.message])
+        # Wraps: a long message goes under the field instead of past the cell's edge.
+        self.row = widgets.HBox([*parts, self.message], layout=widgets.Layout(flex_flow="row wrap"))
         self.row.add_class("nbwandb-field")
         self.input.observe(lambda _change: self._on_input(), names="value")
 
