@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-WIDTH, HEIGHT = 320, 176
+WIDTH, HEIGHT = 300, 170
 PAD_TOP, PAD_RIGHT, PAD_BOTTOM = 26, 12, 20
 CHAR_PX = 6.2  # width of one digit at 10 px sans-serif, with a little margin
 HOVER_BANDS = 24  # hover targets per chart: enough to read a curve, few enough to stay small

@@ -55,7 +55,7 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     assert len(train.svgs) == 2 and all(svg.startswith("<svg") for svg in train.svgs)
     # both runs in every chart, raw values faint under the smoothed line, one x-range per section
     assert train.svgs[0].count("<polyline") == 4 and train.svgs[0].count("stroke-opacity='0.3'") == 2
-    ticks = [re.findall(r"<text class='tick' x='([\d.]+)' y='170'[^>]*>([^<]+)<", svg) for svg in train.svgs]
+    ticks = [re.findall(r"<text class='tick' x='([\d.]+)' y='164'[^>]*>([^<]+)<", svg) for svg in train.svgs]
     assert ticks[0] == ticks[1] and [label for _, label in ticks[0]] == ["0", "10", "20", "30"]
     assert "global_step 39" in train.svgs[1]  # the hover read-out names the step metric
 

@@ -138,7 +138,8 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
         where = iter(positions)
         axes.append(([next(where) if v is not None else None for v in col], ticks))
     left, top, bottom = 16, 22, height - 34
-    width = left + axis_gap * (len(labels) - 1) + 70
+    caption = f"{len(chosen)} trials · brighter = better {result.metric} · best in red · pruned dashed"
+    width = max(left + axis_gap * (len(labels) - 1) + 70, int(6.2 * len(caption)) + 16)  # the caption fits
     xs = [left + i * axis_gap for i in range(len(labels))]
 
     def y_of(pos: float) -> float:
@@ -148,8 +149,7 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
              f'height="{height}" viewBox="0 0 {width} {height}" font-family="system-ui,sans-serif" '
              f'data-trials="{len(chosen)}">',
              f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1}' rx='3' fill='white' stroke='#e0e0e0'/>",
-             f"<text x='8' y='14' font-size='11' fill='#555'>{len(chosen)} trials · colour by "
-             f"{escape(result.metric)} (bright = good) · best in red · pruned dashed</text>"]
+             f"<text x='8' y='14' font-size='11' fill='#555'>{escape(caption)}</text>"]
     lo = min(metric_values) if metric_values else 0.0
     hi = max(metric_values) if metric_values else 1.0
     lines = []
