@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 import socket
 import sys
 import time
@@ -257,6 +258,26 @@ def test_run_panel_live_charts_sections_and_text_forms():
     # finished: the output is the final static form, charts included, with no widget view
     final = assert_text_forms(panel, live=False)
     assert final["text/html"].count('class="nbwandb-chart"') == 4 and "finished" in final["text/plain"]
+
+
+def test_run_panel_smoothing_and_log_scale_toggles():
+    run = nbwandb.init(project="panel", mode="offline")
+    panel = RunPanel(run, interval=0.05)
+    for step in range(1, 101):
+        run.log({"loss": 1 / step}, step=step)
+    assert panel.wait_idle(10)
+    plain = panel._charts["loss"].value
+    assert plain.count("<polyline") == 1 and ">0.5<" in plain  # linear ticks
+    panel.smoothing.value = 0.6
+    smoothed = panel._charts["loss"].value
+    assert smoothed.count("<polyline") == 2 and "stroke-opacity='0.3'" in smoothed  # raw values stay, faint
+    panel.smoothing.value = 0.0
+    panel.log_scale.value = True
+    logged = panel._charts["loss"].value
+    ticks = re.findall(r"<text class='tick'[^>]*text-anchor='end'[^>]*>([^<]+)<", logged)
+    assert ticks == ["0.01", "0.1", "1"], ticks  # decades on the y axis
+    assert ">1<" in panel._html() and "0.01" in panel._html()  # the saved form uses the same view
+    run.finish()
 
 
 def test_run_panel_redraws_are_throttled_and_memory_flat():

@@ -165,9 +165,20 @@ class RunPanel(TextForms, widgets.VBox):
 
         self._header = widgets.HTML()
         self._values = widgets.HTML()
+        # The panel's view settings, as in W&B's workspace: smoothing and a log y-axis.
+        self.smoothing = widgets.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing",
+                                             readout_format=".2f", continuous_update=False,
+                                             layout=widgets.Layout(width="280px"))
+        self.log_scale = widgets.Checkbox(value=False, description="log y", indent=False,
+                                          layout=widgets.Layout(width="auto"))
+        controls = widgets.HBox([self.smoothing, self.log_scale], layout=widgets.Layout(flex_flow="row wrap"))
+        controls.add_class("nbwandb-chart-controls")
+        self.smoothing.observe(self._on_view_change, names="value")
+        self.log_scale.observe(self._on_view_change, names="value")
         self._sections_box = widgets.VBox()
         self._images_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[self._header, self._values, self._sections_box, self._images_box], **kwargs)
+        super().__init__(children=[self._header, self._values, controls, self._sections_box, self._images_box],
+                         **kwargs)
         self.add_class("nbwandb-run-panel")
 
         self._thread: threading.Thread | None = None
@@ -200,6 +211,14 @@ class RunPanel(TextForms, widgets.VBox):
             self._draw_charts()
             self._draw_images()
 
+    def _on_view_change(self, _change: Any = None) -> None:
+        with self._draw_lock:
+            self._drawn.clear()  # every chart is drawn again with the new settings
+        self.redraw()
+
+    def _view(self) -> dict[str, Any]:
+        return {"smoothing": float(self.smoothing.value), "log_y": bool(self.log_scale.value)}
+
     def _section_ranges(self) -> dict[str, tuple[float, float]]:
         """The x-range each section's charts share (W&B keeps one x axis per section)."""
         ranges: dict[str, tuple[float, float]] = {}
@@ -222,7 +241,7 @@ class RunPanel(TextForms, widgets.VBox):
             if self._drawn.get(key) == (series.count, x_range):
                 continue
             self._drawn[key] = (series.count, x_range)
-            svg = line_chart_svg(key, series.points(), last=series.last, x_range=x_range)
+            svg = line_chart_svg(key, series.points(), last=series.last, x_range=x_range, **self._view())
             chart = self._charts.get(key)
             if chart is None:
                 chart = self._charts[key] = widgets.HTML(svg)
@@ -322,7 +341,7 @@ class RunPanel(TextForms, widgets.VBox):
         for key, series in list(self._data.series.items()):
             name = section_of(key)
             by_section.setdefault(name, []).append(
-                chart_html(key, series.points(), last=series.last, x_range=ranges.get(name)))
+                chart_html(key, series.points(), last=series.last, x_range=ranges.get(name), **self._view()))
         for name in sorted(by_section, key=section_order):
             parts.append(f"<div class='nbwandb-section'><div class='nbw-section-title'>{escape(name)}</div>"
                          f"<div>{''.join(by_section[name])}</div></div>")
