@@ -29,7 +29,9 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 _FONT = "font-family='system-ui,-apple-system,Segoe UI,Roboto,sans-serif'"
 # The hover read-out: hidden until the pointer is over its band (CSS only, no script).
 # The groups are hidden by an attribute, so where styles are stripped (GitHub) they stay hidden.
-_STYLE = "<style>.nbw-hv:hover>.g{visibility:visible}</style>"
+_STYLE = ("<style>.nbw-hv:hover>.g{visibility:visible}.nbw-hv line{stroke:#999;stroke-dasharray:2,2}"
+          ".nbw-hv circle{stroke:white}.nbw-hv text{font-size:10px;fill:#111;stroke:white;stroke-width:3px;"
+          "paint-order:stroke}</style>")
 
 
 @dataclass
@@ -239,8 +241,9 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
     reach = max(band_w, 12)
     names = {id(line): f"{escape(line.label)} " if line.label else "" for line, _ in shown}
     x_name, middle, rect_w = escape(x_label), (left + right) / 2, f"{band_w + 0.5:.1f}"
-    guide = " stroke='#999' stroke-dasharray='2,2'"
-    read_out = " class='hover-value' font-size='10' fill='#111' stroke='white' stroke-width='3' paint-order='stroke'"
+    band_head = f"' y='{top}' width='{rect_w}' height='{bottom - top}'/><g class='g' visibility='hidden'><line x1='"
+    line_tail = f"' y1='{top}' y2='{bottom}' x2='"
+    text_y = f"' y='{top + 11}' class='hover-value' text-anchor='"
     for b in range(bands):
         centre = left + (b + 0.5) * band_w
         picks = []
@@ -250,8 +253,10 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
             j = bisect.bisect_left(xs, data_centre)
             if j == len(xs) or (j > 0 and data_centre - xs[j - 1] <= xs[j] - data_centre):
                 j -= 1
-            if b == bands - 1:
-                j = len(pts) - 1  # the last band always reads the latest point
+            if b == 0:
+                j = 0  # the first band reads the first point, the last band the latest one
+            elif b == bands - 1:
+                j = len(pts) - 1
             if abs(sx(xs[j]) - centre) <= reach:
                 picks.append((line, pts[j]))
         if not picks:
@@ -269,13 +274,12 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
             tx = max(left + 2.0, right - est)
         elif anchor == "end" and tx - est < 2:
             tx = min(right - 2.0, 2 + est)
-        dots = "".join([f"<circle cx='{px:.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}' stroke='white'/>"
-                        for line, (_, y) in picks])
-        out.append(
-            f"<g class='nbw-hv'><rect fill='transparent' x='{left + b * band_w:.1f}' y='{top}' width='{rect_w}' "
-            f"height='{bottom - top}'/><g class='g' visibility='hidden'><line x1='{px:.1f}' y1='{top}' "
-            f"x2='{px:.1f}' y2='{bottom}'{guide}/>{dots}<text x='{tx:.1f}' y='{top + 11}' text-anchor='{anchor}'"
-            f"{read_out}>{text}</text></g><title>{text}</title></g>")
+        pxs = f"{px:.1f}"
+        dots = "".join([f"<circle cx='{pxs}' cy='{sy(y):.1f}' r='3' fill='{line.color}'/>" for line, (_, y) in picks])
+        # Styled by _STYLE; only what must hold without styles (hidden, transparent) is an attribute.
+        out.append(f"<g class='nbw-hv'><rect fill='transparent' x='{left + b * band_w:.1f}{band_head}{pxs}"
+                   f"{line_tail}{pxs}'/>{dots}<text x='{tx:.1f}{text_y}{anchor}'>{text}</text></g>"
+                   f"<title>{text}</title></g>")
     out.append("</g>")
     return "".join(out)
 

@@ -125,3 +125,39 @@ def test_nbconvert_html_shows_the_final_panels(executed):
     assert re.search(rf'data-points="{STEPS}" data-title="train/loss"', page)
     assert "<polyline" in page and ">finished</span>" in page
     assert "no values logged yet" not in page and "Error displaying widget" not in page
+
+
+def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatch):
+    """The mechanism in-process: a display id per panel, updates only when the HTML changed,
+    none after the final form, and none in the IPython terminal (it would print again)."""
+    import IPython.display
+
+    from nbwandb.notebook import ConfigForm, force_environment, published
+
+    shown: list[tuple[dict, str]] = []
+    updates: list[tuple[dict, str]] = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda bundle, raw, display_id: shown.append((bundle, display_id)))
+    monkeypatch.setattr(IPython.display, "update_display",
+                        lambda bundle, raw, display_id: updates.append((bundle, display_id)))
+    form = ConfigForm({"lr": 0.1, "epochs": 3})
+    form._ipython_display_()
+    (bundle, display_id), = shown
+    assert WIDGET_VIEW in bundle and published.published(form) == [display_id]
+    with force_environment("jupyter"):
+        assert not published.refresh(form)  # nothing changed: the live view is left alone
+        form.fields["epochs"].input.value = 5
+        assert published.refresh(form)
+        assert updates[-1][1] == display_id and "5</td>" in updates[-1][0]["text/html"]
+        assert WIDGET_VIEW in updates[-1][0]
+    with force_environment("ipython"):
+        form.fields["epochs"].input.value = 6
+        assert not published.refresh(form) and len(updates) == 1
+    with force_environment("jupyter"):
+        form._configured = type("FinishedRun", (), {"finished": True, "name": "r", "id": "r1", "state": "finished",
+                                                    "config": {"lr": 0.1, "epochs": 6}})()
+        assert published.refresh(form)
+        final = updates[-1][0]
+        assert WIDGET_VIEW not in final and "config of run <b>r</b>" in final["text/html"]
+        form.fields["epochs"].input.value = 7
+        assert not published.refresh(form) and published.refresh_all() == 0  # final: never sent again

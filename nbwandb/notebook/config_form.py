@@ -362,7 +362,13 @@ class ConfigForm(TextForms, widgets.VBox):
         from nbwandb import session
 
         active = session.active_run()
-        if active is not None and getattr(active, "enabled", False) and _same_config(active.config, self._current()):
+        if active is None or not getattr(active, "enabled", False):
+            return
+        try:
+            values = {name: field.parsed() for name, field in self.fields.items()}
+        except ValueError:
+            return
+        if _same_config(active.config, values):
             self._configured = active
 
     def _is_final(self) -> bool:

@@ -62,9 +62,17 @@ def publish(panel: Any) -> str:
 
 
 def refresh(panel: Any) -> bool:
-    """Replace ``panel``'s outputs with its current forms; True when something was sent."""
+    """Replace ``panel``'s outputs with its current forms; True when something was sent.
+
+    Only where a frontend keeps outputs (a Jupyter kernel, VS Code, Colab): the IPython
+    terminal would print the panel again instead of updating it.
+    """
     from IPython.display import update_display
 
+    from .environment import widgets_can_render
+
+    if not widgets_can_render():
+        return False
     entry = _outputs.get(id(panel))
     if entry is None or entry.panel() is not panel or entry.final:
         return False
