@@ -379,6 +379,19 @@ def test_table_preview_inputs():
         TablePreview(3)
 
 
+def test_table_preview_reads_like_pandas():
+    images = [np.zeros((24, 24, 3), dtype=np.uint8), np.ones((100, 50)) * 0.5]
+    preview = TablePreview({"image": images, "score": [0.123456789, 12.0], "name": ["a", "b"],
+                            "steps": [1, 2000]})
+    page = preview._html()
+    # numbers right-aligned at 5 significant digits (the full value on hover), text left
+    assert "<td class='num' title='0.123456789'>0.12346</td>" in page and "<td>a</td>" in page
+    assert "<th class=num>score</th>" in page and "<td class='num'>2000</td>" in page
+    # image cells at one fixed size, whatever the image's own size
+    assert page.count("<img class='nbw-cell'") == 2 and "img.nbw-cell{width:64px;height:64px" in page
+    assert "position:sticky" in page and "nbw-scroll" in page  # scroll box, sticky header
+
+
 def test_media_gallery_inputs():
     batch = np.random.default_rng(1).random((3, 3, 16, 16))  # (N, C, H, W), as a torch batch is
     gallery = MediaGallery(batch, captions=["a", "b", "c"])

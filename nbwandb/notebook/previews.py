@@ -20,6 +20,7 @@ from ._widgets import TextForms, escape, widgets
 from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
 
+CELL_IMAGE_PX = 64  # image cells: one fixed size, as in W&B's tables
 TABLE_ACCEPTED = "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
 
 
@@ -73,6 +74,14 @@ text-align:center;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 </style>"""
 
 
+def _looks_like_image(value: Any) -> bool:
+    """An image in a table cell: a wandb.Image, a PIL image, or a 2-D/3-D array with more than a few pixels."""
+    if type(value).__name__ == "Image" and type(value).__module__.split(".")[0] in ("wandb", "PIL"):
+        return True
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(shape) in (2, 3) and min(shape[:2]) >= 4 and hasattr(value, "dtype")
+
+
 class TablePreview(TextForms, widgets.VBox):
     """The first ``max_rows`` rows of a table as HTML, with its shape.
 
@@ -102,9 +111,19 @@ class TablePreview(TextForms, widgets.VBox):
         return True
 
     def _html(self) -> str:
-        from nbwandb.html_tables import table_html
+        from nbwandb.html_tables import cell_html, table_html
 
-        return table_html(self.columns, self.rows[: self.max_rows], caption=self._shape(),
+        def cell(value: Any, column: str) -> str:
+            if _looks_like_image(value):
+                try:
+                    png = thumbnail_png(value, CELL_IMAGE_PX)
+                except (TypeError, ValueError):
+                    return cell_html(f"<{type(value).__name__}>")
+                src = base64.b64encode(png).decode("ascii")
+                return f"<td><img class='nbw-cell' alt='{escape(column)}' src='data:image/png;base64,{src}'></td>"
+            return cell_html(value)
+
+        return table_html(self.columns, self.rows[: self.max_rows], caption=self._shape(), cell=cell,
                           wrapper_class="nbwandb-table-preview")
 
     def _text(self) -> str:
