@@ -279,9 +279,12 @@ class ConfigForm(TextForms, widgets.VBox):
         self._configured: Any = None  # a run started with form.value outside the button
         self._confirm_restart = False
         self._label = "Update run config" if run is not None else "Start run"
-        self.button = widgets.Button(description=self._label, button_style="success", icon="play")
+        # Under the inputs, not under the labels.
+        self.button = widgets.Button(description=self._label, button_style="success", icon="play",
+                                     layout=widgets.Layout(margin=f"6px 0 4px calc({width} + 8px)", width="auto",
+                                                           align_self="flex-start", padding="0 16px"))
         self.button.on_click(self._on_click)
-        self.status = widgets.HTML()
+        self.status = widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 calc({width} + 8px)"))
         super().__init__(children=[f.row for f in self.fields.values()] + [self.button, self.status])
         self.add_class("nbwandb-config-form")
 
