@@ -17,7 +17,8 @@ from typing import Any
 from . import session
 from .config import to_config_dict
 from .errors import NbwandbError
-from .modes import resolve_mode
+from .modes import ModeDecision, resolve_mode
+from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, HostProbe, ProbeThread
 from .run import NoOpRun, Run
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -54,6 +55,49 @@ def _announce(run: Run) -> None:
         )
 
 
+def _start_probe(decision: ModeDecision, settings: dict[str, Any],
+                 network_timeout: float | None) -> ProbeThread | None:
+    """For an online run, start asking the host whether it answers (in the background)."""
+    if decision.mode != "online":
+        return None
+    from .credentials import find_key, resolve_host
+
+    host = resolve_host(settings.get("base_url"))
+    timeout = network_timeout if network_timeout is not None else (
+        AUTO_TIMEOUT if decision.fallback else ONLINE_TIMEOUT)
+    return ProbeThread(host, find_key(host)[1], timeout=timeout)
+
+
+def _after_probe(decision: ModeDecision, probe: HostProbe) -> ModeDecision:
+    """Offline (mode "auto") or an error (mode "online") when the host did not answer."""
+    if probe.reachable and probe.key_accepted is not False:
+        return decision
+    if decision.fallback:
+        return ModeDecision("offline", f"{probe.describe()}; this run is offline")
+    if probe.key_accepted is False:
+        from .errors import LoginError
+
+        raise LoginError(f"mode='online': {probe.describe()}; log in again with nbwandb.login(key=...) "
+                         "or %wandb_login, or use mode='offline'")
+    raise NbwandbError(
+        f"mode='online': {probe.describe()} (waited {probe.seconds:.1f}s of network_timeout={probe.timeout:g}s). "
+        "Check the network and WANDB_BASE_URL, pass a larger network_timeout=, or use mode='auto' "
+        "to fall back to an offline run"
+    )
+
+
+def _start_service(wandb: Any) -> None:
+    try:
+        wandb.setup().ensure_service()
+    except Exception:  # noqa: BLE001 - wandb.init reports the same failure, with its context
+        pass
+
+
+def _service_error_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
 def init(
     project: str | None = None,
     *,
@@ -70,6 +114,7 @@ def init(
     distributed: str | None = None,
     queue_size: int = 1000,
     quiet: bool = False,
+    network_timeout: float | None = None,
     **wandb_init_kwargs: Any,
 ) -> Run | NoOpRun:
     """Start a run and return its handle; a previous active run is finished first.
@@ -79,6 +124,9 @@ def init(
     ``NoOpRun``. ``step_metric`` is the x-axis of every metric (``define_metric``).
     ``distributed``: "main" (only rank 0 logs) or "group" (one run per rank in one group);
     "main" is chosen when a world size > 1 is found.
+    ``network_timeout``: seconds to wait for the W&B host before an online run gives up
+    (default 5 with mode "auto", which then starts an offline run; 10 with "online", which
+    then raises ``NbwandbError``). No network call of ``init`` waits longer than a bound.
     """
     defaults = session.current_defaults()
     if not isinstance(step_metric, str) or not step_metric:
@@ -120,6 +168,14 @@ def init(
             group, name, job_type = ddp.group_identity(ranks, group=group, name=name, job_type=job_type)
         make_run = functools.partial(ddp.DistributedRun, ranks=ranks, strategy=strategy)
 
+    user_settings: Any = wandb_init_kwargs.pop("settings", None) or {}
+    if hasattr(user_settings, "model_fields_set"):  # a wandb.Settings: keep only what the user set
+        fields = type(user_settings).model_fields
+        user_settings = {k: getattr(user_settings, k) for k in user_settings.model_fields_set if k in fields}
+    settings = dict(user_settings)
+    # Ask the host now: the answer comes while wandb is imported and its service starts.
+    probe = _start_probe(decision, settings, network_timeout)
+
     from ._wandb import import_wandb
 
     wandb = import_wandb("nbwandb.init")
@@ -133,35 +189,45 @@ def init(
 
     finish_previous(wandb)
 
-    user_settings: Any = wandb_init_kwargs.pop("settings", None) or {}
-    if hasattr(user_settings, "model_fields_set"):  # a wandb.Settings: keep only what the user set
-        fields = type(user_settings).model_fields
-        user_settings = {k: getattr(user_settings, k) for k in user_settings.model_fields_set if k in fields}
-    settings = dict(user_settings)
     settings.setdefault("silent", True)
-    settings.setdefault("init_timeout", 90.0)
     # wandb-core keeps the last (up to 32 KiB) records of the .wandb file in memory and
     # writes them every 15 s by default: a killed kernel lost them. Write within 0.1 s.
     settings.setdefault("x_transaction_log_flush_interval", TRANSACTION_LOG_FLUSH_S)
-    wandb_run = wandb.init(
-        project=project,
-        entity=entity,
-        config=config_dict,
-        mode=decision.mode,
-        name=name,
-        group=group,
-        tags=tags,
-        job_type=job_type,
-        dir=str(run_root),
-        reinit="finish_previous",
-        settings=wandb.Settings(**settings),
-        **wandb_init_kwargs,
-    )
+    host = ""
+    if probe is not None:
+        host = probe.host
+        _start_service(wandb)  # overlaps the probe: needed online or offline
+        decision = _after_probe(decision, probe.result())
+        # The host answered; wandb's own calls (upsertBucket, ...) get a bound too, not 90 s.
+        settings.setdefault("init_timeout", max(30.0, 3 * probe.timeout))
+
+    def start(mode: str) -> Any:
+        return wandb.init(
+            project=project, entity=entity, config=config_dict, mode=mode, name=name, group=group,
+            tags=tags, job_type=job_type, dir=str(run_root), reinit="finish_previous",
+            settings=wandb.Settings(**settings), **wandb_init_kwargs,
+        )
+
+    try:
+        wandb_run = start(decision.mode)
+    except Exception as exc:
+        if decision.mode != "online":
+            raise
+        # The host answered the probe, then wandb's own start-up failed or timed out.
+        why = f"wandb could not start the run on {host} ({_service_error_line(exc)})"
+        if not decision.fallback:
+            raise NbwandbError(f"mode='online': {why}; use mode='auto' to fall back to an offline run") from None
+        decision = ModeDecision("offline", f"{why}; this run is offline")
+        wandb_run = start("offline")
     # The guide's fix for x-axis mismatch: every metric is plotted against the step metric.
     wandb_run.define_metric(step_metric)
     wandb_run.define_metric("*", step_metric=step_metric)
     run = make_run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
                    step_metric=step_metric, queue_size=queue_size)
+    if decision.mode == "online":
+        from .upload_state import mark
+
+        mark(run.run_dir, "uploading", host=host)
     session.set_active(run)
     from .at_exit import install as flush_at_exit
 

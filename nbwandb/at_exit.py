@@ -1,12 +1,14 @@
-"""Write the active run's queued rows when Python exits (a script's end, Kernel > Restart).
+"""Finish the active run, within a bound, when Python exits (a script's end, Kernel > Restart).
 
 Rows wait in nbwandb's writer queue (and the last step in its pending slot) for a moment
 before wandb has them. wandb finishes its run from an ``atexit`` hook; without ours, a
 script that ends without ``finish()``, or a kernel restarted right after a logging cell,
-lost those rows. ``install()`` registers a hook that flushes the active run; it is
-re-registered after every ``wandb.init`` because ``atexit`` runs hooks last-in first-out
-and each ``wandb.init`` adds wandb's own: ours must run first. wandb's hook then finishes
-the run with the exit code it tracked.
+lost those rows. And wandb's hook waits for the upload without a limit: with a server
+that stopped answering, the process never exited. ``install()`` registers a hook that
+finishes the active run itself (rows first, with the exit code wandb tracked, for at most
+``EXIT_FINISH_TIMEOUT`` seconds; an online run whose upload did not complete is marked so
+for ``nbwandb sync``). It is re-registered after every ``wandb.init`` because ``atexit``
+runs hooks last-in first-out and each ``wandb.init`` adds wandb's own: ours must run first.
 
 >>> install()          # doctest: +SKIP
 """
@@ -14,8 +16,16 @@ the run with the exit code it tracked.
 from __future__ import annotations
 
 import atexit
+from typing import Any
 
-EXIT_FLUSH_TIMEOUT = 30.0
+EXIT_FLUSH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
+
+
+def _exit_code(run: Any) -> int:
+    # wandb's exit hooks saw sys.exit(N) or an uncaught exception; 0 otherwise.
+    hooks = getattr(getattr(run, "wandb_run", None), "_hooks", None)
+    code = getattr(hooks, "exit_code", 0)
+    return code if isinstance(code, int) else 1
 
 
 def _flush_active_run() -> None:
@@ -25,8 +35,8 @@ def _flush_active_run() -> None:
     if run is None or not getattr(run, "enabled", False):
         return
     try:
-        run.flush(timeout=EXIT_FLUSH_TIMEOUT)
-    except Exception:  # noqa: BLE001 - at exit there is no one to report to; wandb still finishes
+        run.finish(exit_code=_exit_code(run), timeout=EXIT_FLUSH_TIMEOUT)
+    except Exception:  # noqa: BLE001 - at exit there is no one to report to; the rows are on disk
         pass
 
 

@@ -2,8 +2,9 @@
 
     nbwandb runs [DIR]                         the runs table (like W&B's Runs page)
     nbwandb show PATH... [-o report.html]      a self-contained HTML dashboard
-    nbwandb sync [DIR|RUN...] [--timeout S] [--jobs N]
-                                               upload offline runs with `wandb sync`
+    nbwandb sync [DIR|RUN...] [--timeout S] [--jobs N] [--force]
+                                               upload offline runs, and online runs whose
+                                               upload did not complete, with `wandb sync`
     nbwandb demo [--out DIR] [--notebook NB]   a small offline run end to end + its report
 
 >>> main(["runs", "wandb"])          # doctest: +SKIP
@@ -35,11 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--smoothing", type=float, default=0.0, help="EMA smoothing weight in [0, 1)")
     show.add_argument("--keys", nargs="*", default=None, help="metrics: names, sections (train) or globs (val/*)")
 
-    sync = sub.add_parser("sync", help="upload offline runs with `wandb sync`, in parallel, with a timeout")
-    sync.add_argument("paths", nargs="*", help="wandb folder or offline run folders (default: ./wandb)")
+    sync = sub.add_parser("sync", help="upload offline runs (and online runs whose upload did not complete) "
+                                       "with `wandb sync`, in parallel, with a timeout")
+    sync.add_argument("paths", nargs="*", help="wandb folder or run folders (default: ./wandb)")
     sync.add_argument("--timeout", type=float, default=120.0, help="seconds per run before it is killed (default 120)")
     sync.add_argument("--jobs", type=int, default=2, help="runs synced at the same time (default 2)")
     sync.add_argument("--no-check", action="store_true", help="skip the key/network check before syncing")
+    sync.add_argument("--force", action="store_true", help="upload runs again that were already uploaded")
 
     demo = sub.add_parser("demo", help="run a small offline example and write its report")
     demo.add_argument("--out", default="nbwandb-demo", help="folder for the run and report.html (default: nbwandb-demo)")
@@ -81,11 +84,13 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     total = len(offline_run_dirs(paths if paths is None or len(paths) != 1 else paths[0]))
     with tqdm(total=total, desc="wandb sync", unit="run", file=sys.stderr, leave=True) as bar:
         results = sync_runs(paths, timeout=args.timeout, jobs=args.jobs, check_network=not args.no_check,
-                            on_done=lambda _result: bar.update(1))
+                            on_done=lambda _result: bar.update(1), force=args.force)
     for result in results:
         print(result, file=out)
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} synced, {len(failed)} failed", file=out)
+    skipped = [r for r in results if r.skipped]
+    line = f"{len(results) - len(failed) - len(skipped)} synced, {len(failed)} failed"
+    print(line + (f", {len(skipped)} skipped (nothing to upload)" if skipped else ""), file=out)
     return 1 if failed else 0
 
 

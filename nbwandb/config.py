@@ -81,3 +81,27 @@ def convert_value(value: Any, key: str) -> Any:
         f"config key {key!r}: a value of type {type(value).__module__}.{type(value).__qualname__} "
         f"cannot be stored in a W&B config; accepted: {ACCEPTED}"
     )
+
+
+def merge_config(target: dict[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply a config update as wandb-core does: dicts merge key by key, anything else replaces.
+
+    >>> merge_config({"opt": {"lr": 1, "betas": [0.9]}}, {"opt": {"lr": 2}})
+    {'opt': {'lr': 2, 'betas': [0.9]}}
+    """
+    for key, value in updates.items():
+        old = target.get(key)
+        if isinstance(value, Mapping) and isinstance(old, dict):
+            merge_config(old, value)
+        else:
+            target[key] = _copy_tree(value)
+    return target
+
+
+def _copy_tree(value: Any) -> Any:
+    # A private copy, so a later merge never changes a dict the caller still holds.
+    if isinstance(value, Mapping):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return value

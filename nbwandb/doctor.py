@@ -19,6 +19,7 @@ from pathlib import Path
 
 MIN_PYTHON = (3, 9)
 SERVICE_TIMEOUT = 60.0
+HOST_TIMEOUT = 3.0  # seconds the doctor waits for the W&B host
 WIDGET_FRONTENDS = ("colab", "vscode", "jupyter")
 
 
@@ -92,6 +93,27 @@ def check_credentials() -> CheckResult:
     return CheckResult("credentials", True, f"a key from {where} for {info.host} (the key is not shown)")
 
 
+def check_host(timeout: float = HOST_TIMEOUT) -> CheckResult:
+    """Ask the W&B host whether it answers and knows the key (bounded: ``timeout`` seconds)."""
+    from .credentials import find_key
+    from .network import AUTO_TIMEOUT, probe_host
+
+    info, secret = find_key()
+    if secret is None:
+        return CheckResult("W&B host", None, f"{info.host} not asked (no credentials: runs are offline)")
+    probe = probe_host(info.host, secret, timeout=timeout)
+    del secret
+    if probe.kind == "ok":
+        who = f" (key of {probe.user})" if probe.user else ""
+        return CheckResult("W&B host", True, f"{probe.describe()}{who}")
+    if probe.key_accepted is False:
+        return CheckResult("W&B host", False, probe.describe(),
+                           "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin")
+    return CheckResult("W&B host", False, f"{probe.describe()} (after {probe.seconds:.1f}s)",
+                       f"runs with mode='auto' fall back to offline within {AUTO_TIMEOUT:g}s; check the "
+                       "network or WANDB_BASE_URL; upload later with `nbwandb sync`")
+
+
 def check_service(timeout: float = SERVICE_TIMEOUT) -> CheckResult:
     """Start wandb's service process in a child process (so a hang cannot block this one)."""
     from . import session
@@ -157,6 +179,7 @@ def run_checks(*, environment: str | None = None, run_dir: str | os.PathLike[str
         check_frontend(environment),
         check_mode(),
         check_credentials(),
+        check_host(),
     ]
     if service:
         results.append(check_service())

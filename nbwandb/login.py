@@ -6,15 +6,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from .credentials import _Secret, find_key, key_problem, resolve_host, write_netrc
 from .errors import LoginError
+from .network import AUTO_TIMEOUT, probe_host
 
 
 @dataclass(frozen=True)
@@ -39,36 +35,18 @@ class LoginResult:
 
 
 def verify_key(secret: _Secret, host: str, timeout: float) -> tuple[bool | None, str]:
-    """Ask the server who owns the key; (True, user), (False, why) or (None, why) on no answer."""
-    token = base64.b64encode(f"api:{secret.reveal()}".encode()).decode()
-    body = json.dumps({"query": "query { viewer { username } }"}).encode()
-    req = urllib.request.Request(
-        f"{host}/graphql",
-        data=body,
-        headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            payload = json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        if exc.code in (401, 403):
-            return False, "the server rejected the key (check it at https://wandb.ai/authorize)"
-        return None, f"the server answered HTTP {exc.code}"
-    except (OSError, ValueError) as exc:
-        return None, f"could not reach {host} ({type(exc).__name__})"
-    viewer = (payload.get("data") or {}).get("viewer")
-    if not viewer:
-        return False, "the server did not accept the key"
-    return True, str(viewer.get("username") or "")
+    """Ask the server who owns the key; (True, user), (False, why) or (None, why) on no answer.
 
-
-def _verify_with_deadline(secret: _Secret, host: str, timeout: float) -> tuple[bool | None, str]:
-    # A daemon thread: a dead network must never keep the kernel waiting past `timeout`.
-    box: list[tuple[bool | None, str]] = []
-    worker = threading.Thread(target=lambda: box.append(verify_key(secret, host, timeout)), daemon=True)
-    worker.start()
-    worker.join(timeout + 0.5)
-    return box[0] if box else (None, f"no answer from {host} within {timeout:g}s")
+    Bounded: the probe runs in a daemon thread and gives up after ``timeout`` seconds.
+    """
+    probe = probe_host(host, secret, timeout=timeout)
+    if probe.kind == "ok":
+        return True, probe.user
+    if probe.kind == "rejected":
+        return False, "the server rejected the key (check it at https://wandb.ai/authorize)"
+    if probe.kind == "http-error":
+        return None, f"the server answered {probe.detail}"
+    return None, probe.describe()
 
 
 def login(
@@ -110,7 +88,7 @@ def login(
     verified: bool | None = None
     detail = ""
     if verify:
-        verified, detail = _verify_with_deadline(secret, host, timeout)
+        verified, detail = verify_key(secret, host, timeout)
         if verified is False:
             raise LoginError(f"login: {detail}. Nothing was stored.")
     stored = None
@@ -120,8 +98,10 @@ def login(
     msg = f"W&B credentials from {where} for {host}"
     if verified:
         msg += f" (verified{': ' + detail if detail else ''})"
-    elif verify:
-        msg += f" (not verified: {detail})"
     if stored:
         msg += f"; stored in {stored}"
+    if verify and verified is None:
+        # Say what happens next: init will not hang on this host, it falls back.
+        msg += (f"{',' if stored else ';'} not verified ({detail}): runs try online and fall back to "
+                f"offline within {AUTO_TIMEOUT:g}s while the host does not answer")
     return LoginResult(True, info.source, host, "online", verified, msg + ".", stored)

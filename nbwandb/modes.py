@@ -17,10 +17,15 @@ _WANDB_MODE_ALIASES = {"run": "online", "online": "online", "offline": "offline"
 
 @dataclass(frozen=True)
 class ModeDecision:
-    """The mode a run gets and a short reason that can be shown to the user."""
+    """The mode a run gets and a short reason that can be shown to the user.
+
+    ``fallback``: True when "online" was chosen only because credentials exist (mode
+    "auto"), so an unreachable host gives an offline run instead of an error.
+    """
 
     mode: str
     reason: str
+    fallback: bool = False
 
 
 def resolve_mode(mode: str = "auto", host: str | None = None) -> ModeDecision:
@@ -40,5 +45,5 @@ def resolve_mode(mode: str = "auto", host: str | None = None) -> ModeDecision:
         return ModeDecision("disabled", "WANDB_DISABLED is set")
     creds = find_credentials(host)
     if creds.found:
-        return ModeDecision("online", f"credentials found in {creds.source}")
+        return ModeDecision("online", f"credentials found in {creds.source}", fallback=True)
     return ModeDecision("offline", "no credentials found (WANDB_API_KEY, Colab secret, netrc)")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import convert_value, to_config_dict
+from .config import convert_value, merge_config, to_config_dict
 from .errors import NbwandbError, RunFinishedError
 from .metrics import convert_metric, flatten_metrics, is_non_finite
 from .writer import BackgroundWriter
@@ -83,6 +83,8 @@ class Run:
         self.run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
         self.files_dir = Path(wandb_run.dir)
         self.run_dir = self.files_dir.parent
+        self.host = str(getattr(settings, "base_url", "") or "") if mode == "online" else ""
+        self.upload_complete: bool | None = None  # online: set by finish (None while running)
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -115,8 +117,13 @@ class Run:
 
     @property
     def sync_command(self) -> str | None:
-        """The command that uploads this offline run later."""
-        return f"wandb sync {self.run_dir}" if self.mode == "offline" else None
+        """The command that uploads this run later: offline runs, and online runs whose upload did not complete."""
+        if self.mode == "offline":
+            return f"wandb sync {self.run_dir}"
+        if self.upload_complete is False:
+            # `wandb sync` skips online run folders; nbwandb sync finishes their upload.
+            return f"nbwandb sync {self.run_dir}"
+        return None
 
     @property
     def step(self) -> int | None:
@@ -125,8 +132,8 @@ class Run:
 
     @property
     def config(self) -> dict[str, Any]:
-        """A copy of the run's config as a plain dict."""
-        return dict(self._config_cache)
+        """A copy of the run's config as a plain dict (nested updates merged, as wandb-core does)."""
+        return merge_config({}, self._config_cache)
 
     @property
     def summary(self) -> Any:
@@ -279,7 +286,7 @@ class Run:
         self._check_open("update_config")
         data = to_config_dict(mapping) if mapping is not None else {}
         data.update({k: convert_value(v, k) for k, v in values.items()})
-        self._config_cache.update(data)
+        merge_config(self._config_cache, data)  # nested dicts merge, as wandb-core stores them
         self._writer.submit(lambda: self.wandb_run.config.update(data, allow_val_change=True))
 
     def set_summary(self, mapping: Mapping[str, Any]) -> None:
@@ -398,6 +405,7 @@ class Run:
                 pass  # the writer failed earlier; still end the wandb run below
         from . import session
         from .disk_space import warn_if_disk_full
+        from .upload_state import mark as mark_upload
 
         session.forget(self)
         warn_if_disk_full(self.run_dir)
@@ -413,23 +421,45 @@ class Run:
         done = threading.Event()
         box: list[BaseException] = []
 
+        online = self.mode == "online"
+
         def _finish() -> None:
             try:
                 self.wandb_run.finish(exit_code=self.exit_code)
             except BaseException as exc:  # noqa: BLE001
                 box.append(exc)
+            else:
+                # wandb's finish returns once the upload is through, even a late one, unless its
+                # own finish_timeout setting made it give up.
+                if online and getattr(self.wandb_run, "_finish_timed_out", False):
+                    self.upload_complete = False
+                    mark_upload(self.run_dir, "incomplete", detail="wandb's finish_timeout expired")
+                elif online:
+                    self.upload_complete = True
+                    mark_upload(self.run_dir, "complete")
             finally:
                 done.set()
 
         threading.Thread(target=_finish, name="nbwandb-finish", daemon=True).start()
         if not done.wait(timeout):
             self.state = "finish-timeout"
-            warnings.warn(
-                f"run {self.id}: wandb did not finish within {timeout:g}s (its service is not answering). "
-                f"The data written so far is in {self.run_dir}; the kernel is free to go on.",
-                NbwandbWarning,
-                stacklevel=2,
-            )
+            if online:
+                self.upload_complete = False
+                mark_upload(self.run_dir, "incomplete", detail=f"finish timed out after {timeout:g}s")
+                warnings.warn(
+                    f"run {self.id}: the upload to {self.host or 'W&B'} did not complete within {timeout:g}s "
+                    f"(the server is not answering). Every row is saved in {self.run_dir}; once the server "
+                    f"is back, run `nbwandb sync {self.run_dir}` to finish the upload. The kernel is free to go on.",
+                    NbwandbWarning,
+                    stacklevel=2,
+                )
+            else:
+                warnings.warn(
+                    f"run {self.id}: wandb did not finish within {timeout:g}s (its service is not answering). "
+                    f"The data written so far is in {self.run_dir}; the kernel is free to go on.",
+                    NbwandbWarning,
+                    stacklevel=2,
+                )
         elif box:
             raise NbwandbError(f"run {self.id}: wandb failed to finish: {box[0]!r}") from box[0]
         if error is not None:

@@ -22,7 +22,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / ".cache-wandb"))
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / ".data-wandb"))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    monkeypatch.delenv("WANDB_BASE_URL", raising=False)
+    # A host on loopback where nothing listens (refused at once): a test that forgets to name a
+    # server never sends a byte off this machine. Tests of the default host delete it.
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("WANDB_MODE", "offline")
     yield tmp_path
     from nbwandb import session

@@ -46,7 +46,8 @@ def test_no_credentials_means_offline_without_prompting():
     assert "offline" in str(result)
 
 
-def test_explicit_key_is_checked_and_stored_in_netrc_0600(tmp_path):
+def test_explicit_key_is_checked_and_stored_in_netrc_0600(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_BASE_URL")  # the default host (no request is made: verify=False)
     result = nbwandb.login(KEY)
     netrc = tmp_path / ".netrc"
     assert result.logged_in and result.source == "argument" and result.stored_in == str(netrc)

@@ -328,10 +328,15 @@ def test_login_magic_help(shell, capsys):
 
 def test_login_magic_with_env_key_same_as_function(shell, capsys, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
-    expected = nbwandb.login().message
+    # The magic checks a found key with the server (here: loopback, refused at once).
+    expected = nbwandb.login(verify=True, timeout=5).message
     run_cell(shell, "%wandb_login")
     out = capsys.readouterr().out
     assert expected in out and "WANDB_API_KEY" in out and FAKE_KEY not in out
+    assert "not verified" in out and "fall back to offline" in out
+    run_cell(shell, "%wandb_login --no-verify")
+    out = capsys.readouterr().out
+    assert nbwandb.login().message in out and "verified" not in out
 
 
 def test_login_magic_without_credentials_shows_panel_or_instructions(shell, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import nbwandb
@@ -17,10 +19,16 @@ def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
 
 def test_run_checks_reports_every_check_and_never_the_key(monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # loopback, nothing listens: refused
     monkeypatch.delenv("WANDB_MODE")
+    start = time.monotonic()
     results = run_checks(environment="jupyter", service=False)
+    assert time.monotonic() - start < 10
     checks = by_name(results)
-    assert list(checks) == ["python", "wandb", "ipywidgets", "frontend", "mode", "credentials", "disk", "widgets"]
+    assert list(checks) == ["python", "wandb", "ipywidgets", "frontend", "mode", "credentials", "W&B host",
+                            "disk", "widgets"]
+    assert checks["W&B host"].ok is False and "refused the connection" in checks["W&B host"].detail
+    assert "fall back to offline" in checks["W&B host"].fix
     assert all(isinstance(r, CheckResult) for r in results)
     assert checks["wandb"].ok and checks["wandb"].detail == __import__("wandb").__version__
     assert checks["mode"].detail.startswith("mode='auto' gives 'online'") and "env" in checks["mode"].detail

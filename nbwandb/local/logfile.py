@@ -163,3 +163,33 @@ def parse_chunks(data: bytes, start: int) -> tuple[list[bytes], int, str]:
             payloads.append(b"".join(parts))
             parts = None
             consumed = pos
+
+
+def frame_records(payloads: list[bytes]) -> bytes:
+    """The bytes of a ``.wandb`` file holding ``payloads``, framed as wandb-core frames them.
+
+    Used to write a repaired copy of a run file (complete records only) for ``wandb sync``.
+
+    >>> data = frame_records([b"abc"])
+    >>> parse_chunks(data[FILE_HEADER_LEN:], FILE_HEADER_LEN)[0]
+    [b'abc']
+    """
+    out = bytearray(FILE_HEADER)
+    for payload in payloads:
+        rest = memoryview(payload)
+        first = True
+        while True:
+            left_in_block = BLOCK_LEN - len(out) % BLOCK_LEN
+            if left_in_block < CHUNK_HEADER_LEN:
+                out += b"\0" * left_in_block  # too small for a header: pad, as LevelDB does
+                continue
+            room = left_in_block - CHUNK_HEADER_LEN
+            piece, rest = rest[:room], rest[room:]
+            last = len(rest) == 0
+            kind = (FULL if last else FIRST) if first else (LAST if last else MIDDLE)
+            crc = zlib.crc32(piece, _TYPE_CRC[kind])
+            out += struct.pack("<IHB", crc, len(piece), kind) + piece
+            first = False
+            if last:
+                break
+    return bytes(out)

@@ -30,6 +30,7 @@ from .records import (
     item_json,
     item_path,
     media_entries,
+    merge_path,
     record_module,
     remove_path,
     set_path,
@@ -505,7 +506,7 @@ def _apply_run(run: LocalRun, rec: Any) -> None:
 
 def _apply_config(run: LocalRun, rec: Any) -> None:
     for item in rec.update:
-        set_path(run._config_raw, item_path(item), _decode_json(item_json(item)))
+        merge_path(run._config_raw, item_path(item), _decode_json(item_json(item)))
     for item in rec.remove:
         remove_path(run._config_raw, item_path(item))
     run.config = unwrap_config(run._config_raw)

@@ -99,6 +99,27 @@ def set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
+def merge_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Like ``set_path``, but a dict value merges into a dict already there (wandb-core's config rule).
+
+    >>> cfg = {"opt": {"lr": 1, "betas": [0.9]}}
+    >>> merge_path(cfg, ("opt",), {"lr": 2}); cfg
+    {'opt': {'lr': 2, 'betas': [0.9]}}
+    """
+    node = target
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    old = node.get(path[-1])
+    if isinstance(value, dict) and isinstance(old, dict):
+        for key, sub in value.items():
+            merge_path(old, (key,), sub)
+    else:
+        node[path[-1]] = value
+
+
 def remove_path(target: dict[str, Any], path: tuple[str, ...]) -> None:
     node: Any = target
     for part in path[:-1]:

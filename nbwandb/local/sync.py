@@ -1,12 +1,20 @@
-"""Upload offline runs with wandb's own ``wandb sync``, several at a time, never hanging.
+"""Upload runs with wandb's own ``wandb sync``, several at a time, never hanging, never a false "ok".
 
-Each run gets its own ``wandb sync RUN_DIR`` subprocess (in its own process group)
-that is killed at ``timeout``. Before starting any, a cheap check looks for an
-API key and for a route to the W&B host, so a machine without network fails in
-seconds with a message that says so, and the runs stay on disk for later.
+Two kinds of run folder are uploaded: offline runs (``offline-run-*``), and online runs
+(``run-*``) whose upload did not complete: their server stopped answering, ``finish``
+gave up, or the kernel was killed (``nbwandb.upload_state`` keeps track). ``wandb
+sync`` skips online folders unless told otherwise; nbwandb tells it. A run file that
+ends in a cut record, or holds a second exit record, is uploaded from a repaired copy
+(``nbwandb.local.repair``), since ``wandb sync`` fails on both.
+
+Each run gets its own ``wandb sync`` subprocess (in its own process group) that is
+killed at ``timeout``. Before starting any, a bounded probe asks the W&B host, so a
+machine without network fails in seconds with a message that says so, and the runs
+stay on disk for later. A run counts as synced only when ``wandb sync`` said it
+finished; one with nothing to do is reported as skipped, with the reason.
 
 >>> results = sync_runs("wandb", timeout=60, jobs=2)      # doctest: +SKIP
->>> [(r.run_dir.name, r.ok, r.message) for r in results]  # doctest: +SKIP
+>>> [(r.run_dir.name, r.status, r.message) for r in results]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,17 +22,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from ..errors import NbwandbError
+from ..upload_state import mark as mark_upload
+from ..upload_state import upload_state
 from .runs_table import find_run_dirs
 
 NETWORK_CHECK_SECONDS = 5.0
@@ -32,7 +41,11 @@ NETWORK_CHECK_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What happened to one run: ``ok``, a one-line ``message``, the exit code, the time taken."""
+    """What happened to one run: ``ok``, a one-line ``message``, the exit code, the time taken.
+
+    ``skipped`` runs had nothing to upload (``ok`` is True, nothing was sent): an online run
+    whose upload completed, or an offline run wandb already marked synced.
+    """
 
     run_dir: Path
     ok: bool
@@ -40,9 +53,14 @@ class SyncResult:
     returncode: int | None = None
     timed_out: bool = False
     seconds: float = 0.0
+    skipped: bool = False
+
+    @property
+    def status(self) -> str:
+        return "skipped" if self.skipped else ("ok" if self.ok else "failed")
 
     def __str__(self) -> str:
-        return f"{'ok' if self.ok else 'failed'}  {self.run_dir.name}: {self.message}"
+        return f"{self.status}  {self.run_dir.name}: {self.message}"
 
 
 def wandb_command() -> list[str]:
@@ -54,13 +72,20 @@ def wandb_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "wandb"]
 
 
+def is_online_dir(run_dir: Path) -> bool:
+    """An online run's folder (``run-*``), as wandb names it, or one nbwandb marked."""
+    return run_dir.name.startswith("run-") or upload_state(run_dir).state != "unknown"
+
+
 def offline_run_dirs(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None) -> list[Path]:
-    """Run folders to sync: explicit run folders as given, or the offline runs under a wandb folder."""
+    """Run folders to sync: explicit run folders as given; under a wandb folder, the offline
+    runs and the online runs whose upload did not complete."""
     if paths is None or isinstance(paths, (str, os.PathLike)):
         root = None if paths is None else Path(paths)
         if root is not None and any(root.glob("*.wandb")):
             return [root]
-        return [d for d in find_run_dirs(root) if d.name.startswith("offline-run-")]
+        return [d for d in find_run_dirs(root)
+                if d.name.startswith("offline-run-") or upload_state(d).needs_sync]
     out: list[Path] = []
     for p in paths:
         out += offline_run_dirs(p)
@@ -68,23 +93,26 @@ def offline_run_dirs(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[
 
 
 def preflight(timeout: float = NETWORK_CHECK_SECONDS) -> str | None:
-    """Why syncing cannot work right now (no key, host unreachable), or None when it may."""
-    from ..credentials import find_credentials, resolve_host
+    """Why syncing cannot work right now (no key, host unreachable or silent, key rejected), or None."""
+    from urllib.parse import urlparse
 
-    info = find_credentials()
-    if not info.found:
+    from ..credentials import find_key, resolve_host
+    from ..network import probe_host
+
+    host = resolve_host()
+    secret = find_key(host)[1]
+    if secret is None:
         return ("no W&B API key found (WANDB_API_KEY, netrc); log in with nbwandb.login() or "
                 "`wandb login`, then sync again")
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return None  # a proxy decides reachability; let wandb try
-    host = urlparse(resolve_host()).hostname or ""
-    port = urlparse(resolve_host()).port or (80 if resolve_host().startswith("http://") else 443)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return (f"cannot reach the W&B server {host}:{port} ({exc.__class__.__name__}: {exc}); "
-                "no network? The runs stay offline on disk: sync them later")
+    probe = probe_host(host, secret, timeout=timeout)
+    if probe.key_accepted is False:
+        return f"{probe.describe()}; log in again (nbwandb.login(key=...)), then sync again"
+    if not probe.reachable:
+        url = urlparse(host)
+        where = f"{url.hostname}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        return (f"cannot reach the W&B server {where}: {probe.describe()}; no network? "
+                "The runs stay on disk: sync them later")
+    return None
 
 
 def _scrub(text: str, secret: str | None) -> str:
@@ -98,30 +126,67 @@ def _last_line(output: str) -> str:
     return line.removeprefix("wandb: ")[:300]
 
 
-def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = None) -> SyncResult:
-    """Run ``wandb sync RUN_DIR``; kill it (and its children) at ``timeout`` seconds."""
-    from ..credentials import find_key
+def _skip_reason(run_dir: Path, online: bool, force: bool) -> str | None:
+    """Why there is nothing to upload for ``run_dir`` (None: upload it)."""
+    if online:
+        state = upload_state(run_dir)
+        if state.state == "uploading" and not state.needs_sync:
+            return f"still being written by process {state.pid}; sync it once that run has finished"
+        if state.done and not force:
+            how = "nbwandb sync" if state.state == "synced" else "its online run"
+            return f"already uploaded by {how} (pass --force to upload it again)"
+        return None
+    if not force and any(run_dir.glob("*.wandb.synced")):
+        return "already synced (wandb marked it .synced; pass --force to upload it again)"
+    return None
 
+
+def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = None,
+             force: bool = False) -> SyncResult:
+    """Upload one run folder with ``wandb sync``; kill it (and its children) at ``timeout`` seconds."""
+    from ..credentials import find_key
+    from .repair import check_run_file, write_repaired_copy
+
+    start = time.monotonic()
+    online = is_online_dir(run_dir)
+    skip = _skip_reason(run_dir, online, force)
+    if skip:
+        return SyncResult(run_dir, True, skip, skipped=True)
+    try:
+        check = check_run_file(run_dir)
+    except NbwandbError as exc:
+        return SyncResult(run_dir, False, f"cannot read the run file: {exc}")
     secret = find_key()[1]
     # WANDB_MODE=offline makes `wandb sync` exit 0 having uploaded nothing, and
     # WANDB_SILENT hides the ERROR line that tells us: neither reaches the child.
     env = {k: v for k, v in os.environ.items() if k not in ("WANDB_MODE", "WANDB_SILENT", "WANDB_DISABLED")}
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        [*(command or wandb_command()), "sync", str(run_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
-        start_new_session=os.name == "posix",  # its own process group: the kill reaches wandb-core too
-    )
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        output, _ = proc.communicate()
-        return SyncResult(run_dir, False,
-                          f"timed out after {timeout:g}s (no network?); killed `wandb sync`; the run stays offline",
-                          None, True, time.monotonic() - start)
+    flags = ["--no-skip-online"] if online else []
+    flags += ["--include-synced"] if (online or force) else []
+    with tempfile.TemporaryDirectory(prefix="nbwandb-sync-") as scratch:
+        source = write_repaired_copy(run_dir, scratch, check) if check.needs_repair else run_dir
+        proc = subprocess.Popen(
+            [*(command or wandb_command()), "sync", *flags, str(source)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
+            start_new_session=os.name == "posix",  # its own process group: the kill reaches wandb-core too
+        )
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            output, _ = proc.communicate()
+            return SyncResult(run_dir, False,
+                              f"timed out after {timeout:g}s (no network?); killed `wandb sync`; "
+                              "the run stays on disk: sync it again later",
+                              None, True, time.monotonic() - start)
     output = _scrub(output or "", secret.reveal() if secret else None)
     ok, message = classify_output(proc.returncode, output)
+    if ok:
+        repaired = f" from a repaired copy ({check.describe()})" if check.needs_repair else ""
+        message = f"uploaded {check.history_rows} history rows{repaired}: {message}"
+        if online:
+            mark_upload(run_dir, "synced", detail=message)
+        else:
+            (check.run_file.parent / (check.run_file.name + ".synced")).touch()
     return SyncResult(run_dir, ok, message, proc.returncode, False, time.monotonic() - start)
 
 
@@ -129,9 +194,11 @@ def classify_output(returncode: int, output: str) -> tuple[bool, str]:
     """``(ok, one-line message)`` from what `wandb sync` printed.
 
     wandb 0.31's sync exits 0 even after an upload error ("wandb: ERROR <no message>"),
-    so an ERROR/Traceback line or "Not authenticated" counts as a failure too.
+    so an ERROR/Traceback line or "Not authenticated" counts as a failure too, and so does
+    "No runs to sync" (it skipped the run: nothing was uploaded).
     """
-    failed = returncode != 0 or any(m in output for m in ("ERROR", "Error:", "Traceback", "Not authenticated"))
+    failed = returncode != 0 or any(
+        m in output for m in ("ERROR", "Error:", "Traceback", "Not authenticated", "No runs to sync"))
     message = _last_line(output) or ("synced" if not failed else f"exit code {returncode}")
     return not failed, message
 
@@ -153,12 +220,14 @@ def sync_runs(
     jobs: int = 2,
     check_network: bool = True,
     on_done: Callable[[SyncResult], None] | None = None,
+    force: bool = False,
 ) -> list[SyncResult]:
     """Sync offline runs in parallel (``jobs`` at a time), each within ``timeout`` seconds.
 
     ``on_done`` is called as each run ends (the CLI moves its progress bar there).
     With ``check_network`` a missing key or an unreachable host fails every run at
-    once, without starting ``wandb sync``.
+    once, without starting ``wandb sync``. ``force`` uploads runs again that were already
+    uploaded (W&B writes history by offset, so the server keeps one copy of each row).
     """
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
@@ -166,18 +235,21 @@ def sync_runs(
         raise ValueError(f"jobs={jobs!r} is not accepted; use an int >= 1")
     run_dirs = offline_run_dirs(paths)
     if not run_dirs:
-        raise NbwandbError(f"no offline runs to sync in {str(paths or 'wandb')!r} (looked for offline-run-* folders)")
+        raise NbwandbError(f"no runs to sync in {str(paths or 'wandb')!r} (looked for offline-run-* folders "
+                           "and online run-* folders whose upload did not complete)")
     results: list[SyncResult] = []
-    problem = preflight(min(timeout, NETWORK_CHECK_SECONDS)) if check_network else None
+    pending = [d for d in run_dirs if not _skip_reason(d, is_online_dir(d), force)]
+    problem = preflight(min(timeout, NETWORK_CHECK_SECONDS)) if check_network and pending else None
     if problem:
         for run_dir in run_dirs:
-            results.append(SyncResult(run_dir, False, problem))
+            skip = _skip_reason(run_dir, is_online_dir(run_dir), force)
+            results.append(SyncResult(run_dir, True, skip, skipped=True) if skip else SyncResult(run_dir, False, problem))
             if on_done:
                 on_done(results[-1])
         return results
     command = wandb_command()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nbwandb-sync") as pool:
-        futures = [pool.submit(sync_one, d, timeout=timeout, command=command) for d in run_dirs]
+        futures = [pool.submit(sync_one, d, timeout=timeout, command=command, force=force) for d in run_dirs]
         for future in as_completed(futures):
             results.append(future.result())
             if on_done:

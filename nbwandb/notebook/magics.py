@@ -26,7 +26,7 @@ from .history_scrub import scrub_history, scrub_text
 
 FLUSH_TIMEOUT = 10.0
 MODES = ("auto", "online", "offline", "disabled")
-_LOGIN_FLAGS = ("--relogin", "-h", "--help")
+_LOGIN_FLAGS = ("--relogin", "--no-verify", "-h", "--help")
 
 
 def _init_options(func: Any) -> Any:
@@ -72,6 +72,14 @@ def _config_from_ns(name: str, user_ns: dict[str, Any]) -> Any:
     return value
 
 
+def _is_seconds(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
 def _secret_tokens(line: str) -> list[str]:
     """Tokens on a %wandb_login line that are not its options (e.g. a pasted key)."""
     tokens = line.split()
@@ -79,9 +87,11 @@ def _secret_tokens(line: str) -> list[str]:
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token in _LOGIN_FLAGS or token.startswith("--host="):
+        if token in _LOGIN_FLAGS or token.startswith(("--host=", "--timeout=")):
             i += 1
         elif token == "--host":
+            i += 2
+        elif token == "--timeout" and i + 1 < len(tokens) and _is_seconds(tokens[i + 1]):
             i += 2
         else:
             suspicious.append(token.strip("'\""))
@@ -109,6 +119,8 @@ class NbwandbMagics(Magics):
     @magic_arguments()
     @argument("--host", help="W&B server (default: WANDB_BASE_URL or https://api.wandb.ai)")
     @argument("--relogin", action="store_true", help="show the login panel even when a key is found")
+    @argument("--no-verify", action="store_true", help="do not ask the server whether it knows the key")
+    @argument("--timeout", type=float, default=None, help="seconds to wait for the server (default 5)")
     @line_magic
     def wandb_login(self, line: str) -> Any:
         """Find W&B credentials (env, Colab secret, netrc); without any, show the login panel.
@@ -132,8 +144,18 @@ class NbwandbMagics(Magics):
             return None
         args = parse_argstring(self.wandb_login, line)
         import nbwandb
+        from nbwandb.network import AUTO_TIMEOUT
 
-        result = nbwandb.login(host=args.host, relogin=False)
+        # A found key is checked with the server (bounded): "verified", "rejected" or "not verified".
+        try:
+            result = nbwandb.login(host=args.host, relogin=False, verify=not args.no_verify,
+                                   timeout=args.timeout or AUTO_TIMEOUT)
+        except nbwandb.NbwandbError as exc:  # a rejected key: say so, offer the panel below
+            if args.relogin or not widgets_can_render():
+                raise UsageError(str(exc)) from None
+            print(exc)
+            result = nbwandb.login(host=args.host, relogin=False)
+            args.relogin = True
         if result.logged_in and not args.relogin:
             print(result.message)
             return None

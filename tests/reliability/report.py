@@ -33,6 +33,15 @@ def _kill(f: dict[str, Any]) -> str:
             f"files read by nbwandb (state `{f['nbwandb_mid_cell']['nbwandb_state']}`) and wandb leet")
 
 
+def _unreachable(f: dict[str, Any]) -> str:
+    kinds = f["kinds"]
+    parts = [f"{kind}: auto -> offline in {v.get('auto_s', '?')} s, online -> `NbwandbError` in "
+             f"{v.get('online_s', '?')} s" for kind, v in sorted(kinds.items())]
+    default = kinds.get("blackholed", {}).get("online_default_s")
+    tail = f"; default online timeout: error after {default} s" if default else ""
+    return "; ".join(parts) + f" (online with `network_timeout=3`, auto timeout {f['auto_timeout_s']:g} s){tail}"
+
+
 # (key in the JSON, scenario, test file, figures -> text)
 ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
     ("keyboard_interrupt", "KeyboardInterrupt mid-loop (`km.interrupt_kernel()`)", "test_kernel_interrupt.py",
@@ -84,6 +93,19 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
     ("secret_login_argument", "Key via `nbwandb.login(key)`", "test_secrets.py",
      lambda f: (f"found **{f['leaks']}** times in {f['texts_checked']} reprs/messages and the run dir; "
                 f"netrc mode {f['netrc_mode']}")),
+    ("online_unreachable_host", "Credentials, W&B host unreachable (refused, blackholed, DNS, silent, stopped)",
+     "online/test_unreachable_host.py", _unreachable),
+    ("online_server_stopped", "Server stopped (SIGSTOP) mid-run, then back", "online/test_server_faults.py",
+     lambda f: (f"`log()` {f['healthy_log_us']} µs healthy vs {f['stalled_log_us']} µs stalled; "
+                f"`finish(timeout={f['finish_timeout_s']})` returned after {f['finish_returned_s']} s naming "
+                f"`nbwandb sync RUN_DIR`; script exited after {f['script_exit_s']} s; rows on the server after "
+                f"`nbwandb sync`: **{f['rows_on_server_after_sync']}** of {f['rows_logged']}")),
+    ("online_server_killed", "Server SIGKILLed mid-run, restarted on the same data", "online/test_server_faults.py",
+     lambda f: (f"rows on the server: {f['rows_on_server_before_sync']} before, **{f['rows_on_server_after_sync']}**"
+                f" of {f['rows_logged']} after `nbwandb sync` over the folder")),
+    ("online_kernel_killed", "Online kernel SIGKILLed, run file cut mid-record", "online/test_server_faults.py",
+     lambda f: (f"{f['rows_in_file']} of {f['rows_logged']} rows in complete records; **"
+                f"{f['rows_on_server_after_sync']}** on the server after `nbwandb sync` (repaired copy)")),
 ]
 
 
@@ -91,7 +113,8 @@ def table(figures: dict[str, Any]) -> str:
     lines = ["| Scenario | Measured | Test |", "|---|---|---|"]
     for key, title, test, fmt in ROWS:
         text = fmt(figures[key]) if key in figures else "_not measured in the last run_"
-        lines.append(f"| {title} | {text} | `tests/reliability/{test}` |")
+        path = f"tests/{test}" if "/" in test else f"tests/reliability/{test}"
+        lines.append(f"| {title} | {text} | `{path}` |")
     stamps = sorted(f["measured_at"] for f in figures.values() if "measured_at" in f)
     if stamps:
         lines.append("")

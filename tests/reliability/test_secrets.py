@@ -48,6 +48,8 @@ def _env(root: Path) -> dict[str, str]:
         "WANDB_CONFIG_DIR": str(scan / "config-wandb"), "WANDB_CACHE_DIR": str(scan / "cache-wandb"),
         "WANDB_DATA_DIR": str(scan / "data-wandb"), "NETRC": str(root / "store" / "netrc"),
         "PYTHONPATH": str(REPO),
+        # Every host check stays on loopback: nothing listens on the discard port (refused at once).
+        "WANDB_BASE_URL": "http://127.0.0.1:9",
     }
     os.environ.pop("WANDB_API_KEY", None)  # only the paths under test carry a key
     return env
