@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 300, 170
@@ -42,7 +42,6 @@ class Line:
     label: str = ""
     color: str = COLORS[0]
     faint: bool = False  # the raw series under a smoothed one
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def nice_step(span: float, target: int = 5) -> float:
