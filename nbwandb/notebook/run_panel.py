@@ -43,8 +43,6 @@ def section_of(key: str) -> str:
     return key.split("/", 1)[0] if "/" in key else ROOT_SECTION
 
 
-
-
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
