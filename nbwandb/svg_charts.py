@@ -147,12 +147,14 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
                      f"fill='#999'>no points yet</text></svg>")
         return "".join(parts)
 
-    ys = [math.log10(y) if log_y else y for _, pts in drawn for _, y in pts]
-    xs = [x for _, pts in drawn for x, _ in pts]
+    ys = [math.log10(y) for _, pts in drawn for _, y in pts] if log_y else [y for _, pts in drawn for _, y in pts]
     if x_range is not None:
         x0, x1 = x_range
     else:
-        x0, x1 = min(xs), max(xs)
+        x0 = min(pts[0][0] for _, pts in drawn if pts)  # points are in step order
+        x1 = max(pts[-1][0] for _, pts in drawn if pts)
+    # Whole-number steps (checked on the first points: enough to tell steps from averaged buckets).
+    integer_steps = all(float(x).is_integer() for _, pts in drawn for x, _ in pts[:8])
     if x1 <= x0:
         x0, x1 = x0 - 1, x1 + 1  # one step: the point sits in the middle
     y0, y1 = _range(ys, 0.05)
@@ -168,7 +170,7 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     else:
         y_labels = [tick_label(10 ** t, 10 ** t) for t in y_ticks]
     x_step = nice_step(x1 - x0, 4)
-    if x_step < 1 and all(float(x).is_integer() for x in xs):
+    if x_step < 1 and integer_steps:
         x_step = 1.0  # steps are whole numbers: no "4.5" between them
     start = math.floor(x0 / x_step) * x_step
     if x0 - start < 0.15 * (x1 - x0):
