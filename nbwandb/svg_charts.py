@@ -23,7 +23,7 @@ from html import escape
 WIDTH, HEIGHT = 300, 170
 PAD_TOP, PAD_RIGHT, PAD_BOTTOM = 26, 12, 20
 CHAR_PX = 6.2  # width of one digit at 10 px sans-serif, with a little margin
-HOVER_BANDS = 24  # hover targets per chart: enough to read a curve, few enough to stay small
+HOVER_BANDS = 20  # hover targets per chart: enough to read a curve, few enough to stay small and fast
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 _FONT = "font-family='system-ui,-apple-system,Segoe UI,Roboto,sans-serif'"
@@ -42,6 +42,7 @@ class Line:
     label: str = ""
     color: str = COLORS[0]
     faint: bool = False  # the raw series under a smoothed one
+    finite: bool = False  # the points are known to be finite (a live series drops the others): no check
 
 
 def nice_step(span: float, target: int = 5) -> float:
@@ -103,6 +104,15 @@ def format_value(value: float | None) -> str:
     return text.replace("e-0", "e-").replace("e+0", "e+")
 
 
+def _fast_value(value: float) -> str:
+    """``format_value`` for finite numbers, without its checks (the hover read-out calls it most)."""
+    value = float(value)  # steps and values may be ints (no is_integer before Python 3.12)
+    if value.is_integer() and -1e6 < value < 1e6:
+        return str(int(value))
+    text = f"{value:.4g}"
+    return text.replace("e-0", "e-").replace("e+0", "e+") if "e" in text else text
+
+
 def _range(values: list[float], pad_fraction: float) -> tuple[float, float]:
     """[lo, hi] with a little air; a constant series gets a range around its value, not an invented one."""
     lo, hi = min(values), max(values)
@@ -126,7 +136,7 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     ``x_range`` makes charts of one section share their x axis; ``log_y`` draws the y axis
     in decades when every value is positive.
     """
-    drawn = [(line, _finite(line.points)) for line in lines]
+    drawn = [(line, list(line.points) if line.finite else _finite(line.points)) for line in lines]
     if log_y:
         log_y = all(y > 0 for _, pts in drawn for _, y in pts) and any(pts for _, pts in drawn)
     total = sum(len(pts) for _, pts in drawn)
@@ -266,9 +276,11 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
         px = sx(step)
         # Labels are escaped once above; numbers need no escaping.
         several = len(picks) > 1
-        values = " · ".join((names[id(line)] if several else "") + format_value(value)
-                            for line, (_, value) in picks[:3])
-        text = f"{x_name} {format_value(step)} · {values}"
+        if several:
+            values = " · ".join(names[id(line)] + _fast_value(value) for line, (_, value) in picks[:3])
+        else:
+            values = _fast_value(picks[0][1][1])
+        text = f"{x_name} {_fast_value(step)} · {values}"
         anchor, tx = ("end", px - 6) if px > middle else ("start", px + 6)
         est = CHAR_PX * 0.95 * len(text)  # keep the read-out inside the SVG
         if anchor == "start" and tx + est > right:

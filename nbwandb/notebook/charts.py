@@ -19,23 +19,26 @@ __all__ = ["CHART_CLASS", "HEIGHT", "WIDTH", "chart_html", "format_value", "line
 
 def line_chart_svg(title: str, points: Sequence[tuple[float, float]], *, last: float | None = None,
                    x_range: tuple[float, float] | None = None, log_y: bool = False, smoothing: float = 0.0,
-                   width: int = WIDTH, height: int = HEIGHT) -> str:
+                   finite: bool = False, width: int = WIDTH, height: int = HEIGHT) -> str:
     """An SVG chart of one series of (step, value) ``points``, the ``last`` value in its title.
 
-    ``smoothing`` in [0, 1) draws W&B's debiased moving average over the raw values (faint).
+    ``smoothing`` in [0, 1) draws W&B's debiased moving average over the raw values (faint);
+    ``finite=True`` skips the check for NaN and inf (a ``Series`` keeps only finite values).
     """
-    lines = [Line(points)]
+    lines = [Line(points, finite=finite)]
     if smoothing > 0 and len(points) > 1:
         from nbwandb.local.series import smooth_ema
 
         smoothed = smooth_ema([y for _, y in points], smoothing)
-        lines = [Line(points, faint=True), Line(list(zip([x for x, _ in points], smoothed, strict=True)))]
+        lines = [Line(points, faint=True, finite=finite),
+                 Line(list(zip([x for x, _ in points], smoothed, strict=True)))]
     return _svg(title, lines, last=last, x_range=x_range, log_y=log_y, width=width, height=height)
 
 
 def chart_html(title: str, points: Sequence[tuple[float, float]], *, last: float | None = None,
-               x_range: tuple[float, float] | None = None, log_y: bool = False, smoothing: float = 0.0) -> str:
+               x_range: tuple[float, float] | None = None, log_y: bool = False, smoothing: float = 0.0,
+               finite: bool = False) -> str:
     """The chart wrapped in a ``div.nbwandb-chart`` (for the static text/html form)."""
-    svg = line_chart_svg(title, points, last=last, x_range=x_range, log_y=log_y, smoothing=smoothing)
+    svg = line_chart_svg(title, points, last=last, x_range=x_range, log_y=log_y, smoothing=smoothing, finite=finite)
     return f'<div class="{CHART_CLASS}" style="display:inline-block;margin:2px">{svg}</div>'
 

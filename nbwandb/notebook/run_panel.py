@@ -215,7 +215,8 @@ class RunPanel(TextForms, widgets.VBox):
         self.redraw()
 
     def _view(self) -> dict[str, Any]:
-        return {"smoothing": float(self.smoothing.value), "log_y": bool(self.log_scale.value)}
+        # finite: a Series keeps only finite values, so the charts skip that check.
+        return {"smoothing": float(self.smoothing.value), "log_y": bool(self.log_scale.value), "finite": True}
 
     def _section_ranges(self) -> dict[str, tuple[float, float]]:
         """The x-range each section's charts share (W&B keeps one x axis per section)."""
