@@ -27,7 +27,8 @@ CELLS = [
     # 0: the form, shown as the cell's value
     "%load_ext nbwandb\n"
     "import nbwandb\n"
-    "from nbwandb.notebook import ConfigForm, MediaGallery, RunPanel, TablePreview\n"
+    "from nbwandb.notebook import ConfigForm, LoginPanel, MediaGallery, RunPanel, TablePreview\n"
+    "display(LoginPanel())  # left untouched\n"
     "form = ConfigForm({'lr': 0.05, 'epochs': 3, 'optimizer': 'adam'}, project='saved', mode='offline')\n"
     "form.fields['epochs'].input.value = 4\n"
     "form",
@@ -88,8 +89,10 @@ def test_finished_panels_are_saved_in_their_final_form(executed):
     logged = read_run(first)
     assert logged.state == "finished" and logged.config["epochs"] == 4
 
+    # the login panel nobody used: once a run started, its saved output says what happened
+    login, form = _data(nb.cells[0])
+    assert WIDGET_VIEW not in login and "No key was entered; runs are offline" in login["text/html"]
     # the form: the config the run used (epochs changed in the form), no widget left
-    (form,) = _data(nb.cells[0])
     assert WIDGET_VIEW not in form
     assert "config of run" in form["text/html"] and "finished" in form["text/html"]
     assert re.search(r"<td>epochs</td><td class='num'>4</td>", form["text/html"])

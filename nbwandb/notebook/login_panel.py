@@ -31,6 +31,7 @@ class LoginPanel(TextForms, widgets.VBox):
         self.verify = verify
         self.result: Any = None
         self.choice: str | None = None
+        self._unused = False  # set when a run started while nobody used the panel
         self._done = threading.Event()
         self._done.set()
         self.key_field = widgets.Password(
@@ -108,13 +109,30 @@ class LoginPanel(TextForms, widgets.VBox):
         """Wait for a running key check; True when none is running any more."""
         return self._done.wait(timeout)
 
+    def _before_publish(self) -> None:
+        """Left untouched while a run started: what happened (the run's mode) is the outcome."""
+        if self.choice is not None or self._unused or not self._done.is_set():
+            return
+        from nbwandb import session
+
+        run = session.active_run()
+        if run is None or not getattr(run, "enabled", False):
+            return
+        self._unused = True
+        if run.mode == "offline":
+            self._message = ("No key was entered; runs are offline and can be uploaded later with "
+                             "`wandb sync`.")
+        else:
+            self._message = f"No key was entered here; run {run.name} is {run.mode}."
+
     def _is_final(self) -> bool:
-        """A choice was made (logged in, or offline): the saved output is that outcome."""
-        return self.choice is not None and self._done.is_set()
+        """A choice was made (logged in, offline, or a run started meanwhile): the saved output is the outcome."""
+        return (self.choice is not None or self._unused) and self._done.is_set()
 
     def _html(self) -> str:
         message = getattr(self, "_message", "Paste a key, or continue offline.")
-        ok = None if not self._is_final() else (self.result is not None and self.result.verified is not False)
+        ok = None if not self._is_final() or self._unused else (
+            self.result is not None and self.result.verified is not False)
         return (f"<div class='nbwandb-login-panel' style='font:13px system-ui,sans-serif;padding:4px 0'>"
                 f"<b>nbwandb login</b>: {self._status_text(message, ok)}</div>")
 
