@@ -26,26 +26,29 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NbwandbError
+from .html_tables import CSS as TABLE_CSS
+from .html_tables import cell_html, format_duration, table_html
 from .local.media_files import data_uri, load_table, staged_tables, thumbnail_uri
+from .local.overlays_html import has_overlays, image_with_overlays_svg
 from .local.reader import LocalRun, read_run
 from .local.runs_table import RunsTable
-from .local.series import downsample, metric_series, section_of, smooth_ema, step_key
+from .local.series import downsample, metric_series, section_of, section_order, smooth_ema, step_key
 
 # matplotlib's tab10: the same colour for a run in every chart and in the legend
 RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 _CSS = """
-.nbw-dash{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:13px;color:#222}
+.nbw-dash{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:13px;color:#222;max-width:100%}
 .nbw-dash h2{font-size:18px;margin:8px 0}.nbw-dash h3{font-size:15px;margin:14px 0 6px;
 border-bottom:1px solid #ddd;padding-bottom:2px}
-.nbw-dash table{border-collapse:collapse;margin:4px 0}.nbw-dash td,.nbw-dash th{border:1px solid #ddd;
-padding:2px 6px;text-align:left;vertical-align:top;max-width:360px;overflow:hidden}
-.nbw-dash th{background:#f4f4f4}.nbw-dash .sw{display:inline-block;width:10px;height:10px;
-margin-right:4px;border-radius:2px}.nbw-dash figure{display:inline-block;margin:4px 8px 4px 0;
-text-align:center}.nbw-dash figcaption{font-size:11px;color:#555}
-.nbw-dash img.chart{max-width:100%}.nbw-dash img.media{image-rendering:pixelated;
-max-width:256px;max-height:256px;min-width:64px}.nbw-dash .muted{color:#777}
+.nbw-dash .sw{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
+.nbw-dash figure{display:inline-block;margin:4px 8px 4px 0;text-align:center;vertical-align:top}
+.nbw-dash figcaption{font-size:11px;color:#555;max-width:256px}
+.nbw-dash .charts{display:flex;flex-wrap:wrap;gap:6px}
+.nbw-dash img.media,.nbw-dash svg.media{image-rendering:pixelated;width:256px;height:256px;object-fit:contain;
+background:#f6f6f6;border:1px solid #e3e3e3}.nbw-dash svg.media{width:auto;height:auto}
+.nbw-dash .muted{color:#777}
 .nbw-dash img.thumb{width:64px;height:64px;object-fit:contain;image-rendering:pixelated;display:block}
 """
 THUMB_PX = 64  # table image cells are embedded at most this big: a report of many rows stays small
@@ -53,11 +56,14 @@ THUMB_PX = 64  # table image cells are embedded at most this big: a report of ma
 
 @dataclass
 class Chart:
-    """One rendered section: its keys and the PNG of its grid of line charts."""
+    """One rendered section: its keys and one SVG line chart per key (sharing the x-range)."""
 
     section: str
     keys: list[str]
-    png: bytes
+    svgs: list[str]
+
+    def html(self) -> str:
+        return "<div class='charts'>" + "".join(f"<div class='chart'>{svg}</div>" for svg in self.svgs) + "</div>"
 
 
 def _as_local_runs(runs: Any) -> list[LocalRun]:
@@ -175,8 +181,8 @@ class Dashboard:
         available = list(dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric))
         self.keys = _select_keys(available, self._keys_arg)
         self.sections: dict[str, list[str]] = {}
-        # sections by name ("charts", for keys without a prefix, last), as W&B lays them out
-        for key in sorted(self.keys, key=lambda k: (section_of(k) == "charts", section_of(k))):
+        # train, val, the other prefixes, then "charts" (keys without a prefix)
+        for key in sorted(self.keys, key=lambda k: section_order(section_of(k))):
             self.sections.setdefault(section_of(key), []).append(key)
         self._charts = None
 
@@ -196,44 +202,36 @@ class Dashboard:
         return self._charts
 
     def _draw_section(self, section: str, keys: list[str]) -> Chart:
-        # the object-oriented API (no pyplot): no global figure registry, no GUI backend
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
+        """SVG charts like the RunPanel's, one line per run, raw values faint under smoothed ones."""
+        from .svg_charts import Line, line_chart_svg
 
-        cols = min(self.columns, len(keys))
-        rows = -(-len(keys) // cols)
-        fig = Figure(figsize=(4.2 * cols, 2.9 * rows), dpi=80)
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(rows, cols, squeeze=False)
-        for ax, key in zip(axes.flat, keys, strict=False):
+        per_key: dict[str, list[Line]] = {}
+        lows, highs = [], []
+        for key in keys:
+            lines = []
             for i, run in enumerate(self.runs):
                 xs, ys = metric_series(run.history, key, self.step_metric)
                 if not xs:
                     continue
+                lows.append(min(xs))
+                highs.append(max(xs))
                 color = RUN_COLORS[i % len(RUN_COLORS)]
                 if self.smoothing:
-                    sx, sy = downsample(xs, smooth_ema(ys, self.smoothing), self.max_points)
                     rx, ry = downsample(xs, ys, self.max_points)
-                    ax.plot(rx, ry, color=color, alpha=0.25, linewidth=1)
-                    ax.plot(sx, sy, color=color, linewidth=1.5)
+                    sx, sy = downsample(xs, smooth_ema(ys, self.smoothing), self.max_points)
+                    lines.append(Line(list(zip(rx, ry, strict=True)), run.name, color, faint=True))
+                    lines.append(Line(list(zip(sx, sy, strict=True)), run.name, color))
                 else:
                     dx, dy = downsample(xs, ys, self.max_points)
-                    ax.plot(dx, dy, color=color, linewidth=1.5, marker="o" if len(dx) == 1 else None)
-            ax.set_title(key, fontsize=10)
-            ax.set_xlabel(self.step_metric, fontsize=8)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
-            ax.tick_params(labelsize=8)
-            ax.grid(True, alpha=0.3)
-        for ax in list(axes.flat)[len(keys):]:
-            ax.set_visible(False)
-        height = 2.9 * rows  # margins in inches, as fractions of the figure height
-        fig.subplots_adjust(left=0.6 / (4.2 * cols), right=0.98, top=1 - 0.3 / height,
-                            bottom=0.5 / height, wspace=0.28, hspace=0.55)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        fig.clear()  # release the artists now, not when the GC gets to it
-        return Chart(section, keys, buf.getvalue())
+                    lines.append(Line(list(zip(dx, dy, strict=True)), run.name, color))
+            per_key[key] = lines
+        x_range = (min(lows), max(highs)) if lows else None
+        svgs = []
+        for key in keys:
+            last = self.runs[0].summary.get(key) if len(self.runs) == 1 else None
+            svgs.append(line_chart_svg(key, per_key[key], last=last if isinstance(last, (int, float)) else None,
+                                       x_range=x_range, x_label=self.step_metric))
+        return Chart(section, keys, svgs)
 
     # -- media -------------------------------------------------------------------------------
     def latest_media(self) -> list[tuple[int, dict[str, Any]]]:
@@ -272,8 +270,7 @@ class Dashboard:
         e = html.escape
         parts = [f"<h2>{e(self.title)}</h2>", self._runs_html()]
         for chart in self.charts:
-            src = "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
-            parts.append(f"<h3>{e(chart.section)}</h3><img class='chart' alt='{e(chart.section)} charts' src='{src}'>")
+            parts.append(f"<h3>{e(chart.section)}</h3>{chart.html()}")
         if not self.charts:
             parts.append("<p class='muted'>no scalar metrics logged yet</p>")
         parts.append(self._config_html())
@@ -285,41 +282,34 @@ class Dashboard:
         e = html.escape
         rows = []
         for i, run in enumerate(self.runs):
-            color = RUN_COLORS[i % len(RUN_COLORS)]
-            start = run.start_time.strftime("%Y-%m-%d %H:%M:%S") if run.start_time else ""
-            duration = f"{run.runtime:.1f}s" if run.runtime is not None else ""
-            rows.append(
-                f"<tr><td><span class='sw' style='background:{color}'></span>{e(run.name)}</td>"
-                f"<td>{e(run.id)}</td><td>{e(run.state)}</td><td>{e(start)}</td><td>{e(duration)}</td>"
-                f"<td>{run.steps}</td><td>{e(run.group)}</td><td>{e(', '.join(run.tags))}</td></tr>"
-            )
-        head = "".join(f"<th>{h}</th>" for h in ("run", "id", "state", "start (UTC)", "duration", "steps", "group", "tags"))
-        return f"<table><tr>{head}</tr>{''.join(rows)}</table><p class='muted'>x axis: {e(self.step_metric)}</p>"
+            rows.append([(RUN_COLORS[i % len(RUN_COLORS)], run.name), run.id, run.state, run.start_time,
+                         format_duration(run.runtime) or None, run.steps, run.group, list(run.tags)])
+
+        def cell(value: Any, column: str) -> str:
+            if column == "run":
+                color, name = value
+                return f"<td><span class='sw' style='background:{color}'></span>{e(name)}</td>"
+            return cell_html(value)
+
+        columns = ["run", "id", "state", "start (UTC)", "duration", "steps", "group", "tags"]
+        return table_html(columns, rows, cell=cell, css=False) + \
+            f"<p class='muted'>x axis: {e(self.step_metric)}</p>"
 
     def _config_html(self) -> str:
-        e = html.escape
         keys, values = config_table(self.runs)
         if not keys:
             return "<h3>config</h3><p class='muted'>" + (
                 "same config in every run" if len(self.runs) > 1 else "no config") + "</p>"
         title = "config differences" if len(self.runs) > 1 else "config"
-        head = "<th>key</th>" + "".join(f"<th>{e(r.name)}</th>" for r in self.runs)
-        body = "".join(
-            f"<tr><td>{e(k)}</td>" + "".join(f"<td>{e(_short(v))}</td>" for v in values[k]) + "</tr>" for k in keys
-        )
-        summary = self._summary_html()
-        return f"<h3>{title}</h3><table><tr>{head}</tr>{body}</table>{summary}"
+        rows = [[k, *values[k]] for k in keys]
+        table = table_html(["key", *(r.name for r in self.runs)], rows, css=False)
+        return f"<h3>{title}</h3>{table}{self._summary_html()}"
 
     def _summary_html(self) -> str:
-        e = html.escape
         if not self.keys:
             return ""
-        head = "<th>metric (last)</th>" + "".join(f"<th>{e(r.name)}</th>" for r in self.runs)
-        body = "".join(
-            f"<tr><td>{e(k)}</td>" + "".join(f"<td>{e(_short(r.summary.get(k)))}</td>" for r in self.runs) + "</tr>"
-            for k in self.keys
-        )
-        return f"<h3>summary</h3><table><tr>{head}</tr>{body}</table>"
+        rows = [[k, *(r.summary.get(k) for r in self.runs)] for k in self.keys]
+        return "<h3>summary</h3>" + table_html(["metric (last)", *(r.name for r in self.runs)], rows, css=False)
 
     def _media_html(self) -> str:
         e = html.escape
@@ -332,6 +322,12 @@ class Dashboard:
             if entry["type"] in ("image", "images"):
                 files = entry.get("files") or ([entry["file"]] if entry.get("file") else [])
                 imgs = []
+                value = self._row_value(run, entry)
+                if has_overlays(value):
+                    overlay = image_with_overlays_svg(run.run_dir, value, entry["key"])
+                    if overlay is not None:
+                        imgs.append(overlay)
+                        files = []
                 for path in files[:16]:
                     src = data_uri(path)
                     if src is None:
@@ -346,8 +342,12 @@ class Dashboard:
             elif entry["type"] in ("audio", "video") and entry.get("file"):
                 src = data_uri(entry["file"])
                 tag = entry["type"]
-                body = (f"<{tag} controls src='{src}'></{tag}>" if src else
-                        f"<span class='muted'>{e(entry['path'] or '')} (too large to embed)</span>")
+                if src is None:
+                    body = f"<span class='muted'>{e(entry['path'] or '')} (too large to embed)</span>"
+                elif src.startswith("data:image/"):  # wandb writes short videos as GIF: an image, not a <video>
+                    body = f"<img class='media video' alt='{e(entry['key'])}' src='{src}'>"
+                else:
+                    body = f"<{tag} controls src='{src}'></{tag}>"
                 blocks.append(f"<figure>{body}<figcaption>{e(label)}</figcaption></figure>")
             elif entry["type"] == "histogram" and entry.get("bins") and entry.get("values"):
                 png = _histogram_png(entry["bins"], entry["values"])
@@ -360,6 +360,14 @@ class Dashboard:
             return ""
         listing = f"<ul>{''.join(others)}</ul>" if others else ""
         return "<h3>media</h3>" + "".join(blocks) + listing
+
+    @staticmethod
+    def _row_value(run: LocalRun, entry: dict[str, Any]) -> Any:
+        """The history row's value for a media entry (it names the masks and boxes files)."""
+        for row in reversed(run.history):
+            if row.get("_step") == entry.get("step") and entry["key"] in row:
+                return row[entry["key"]]
+        return None
 
     def _table_html(self, run: LocalRun, entry: dict[str, Any], label: str) -> str:
         """The last ``max_rows`` rows (a table logged each epoch grows at the end), images as thumbnails."""
@@ -391,18 +399,16 @@ class Dashboard:
                 if thumbs[path]:
                     return f"<td><img class='thumb' alt='{e(column)}' src='{thumbs[path]}'></td>"
                 return "<td class='muted'>image not embedded (file gone or too large)</td>"
-            return f"<td>{e(_short(value))}</td>"
+            return cell_html(value if not isinstance(value, str) else _short(value))
 
         columns = [str(c) for c in table["columns"]]
-        head = "".join(f"<th>{e(c)}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(cell(v, c) for v, c in zip(row, columns, strict=False)) + "</tr>"
-                       for row in table["data"])
         shown, nrows = len(table["data"]), table["nrows"]
         count = f"{nrows} rows" if shown == nrows else f"last {shown} of {nrows} rows"
-        return f"<div><b>{e(label)}</b> <span class='muted'>{count}</span><table><tr>{head}</tr>{body}</table></div>"
+        return f"<div><b>{e(label)}</b> <span class='muted'>{count}</span>" + \
+            table_html(columns, table["data"], cell=cell, css=False) + "</div>"
 
     def _repr_html_(self) -> str:
-        return f"<div class='nbw-dash'><style>{_CSS}</style>{self._html_body()}</div>"
+        return f"<div class='nbw-dash nbw'><style>{_CSS}</style>{TABLE_CSS}{self._html_body()}</div>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/html": self._repr_html_()}
@@ -412,8 +418,8 @@ class Dashboard:
         made = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         return (
             "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body><div class='nbw-dash'>{self._html_body()}"
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style>{TABLE_CSS}</head>"
+            f"<body><div class='nbw-dash nbw'>{self._html_body()}"
             f"<p class='muted'>made by nbwandb.show on {made}</p></div></body></html>"
         )
 

@@ -44,7 +44,7 @@ def test_runs_and_show(isolated: Path, capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert f"report written to {report}" in out and "train: train/loss" in out
     page = report.read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 1 and not re.search(r"https?://", page)
+    assert page.count("<svg class=\"nbwandb-chart-svg\"") == 1 and not re.search(r"https?://", page)
 
     assert main(["show", str(isolated / "missing")]) == 2
     err = capsys.readouterr().err

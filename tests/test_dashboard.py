@@ -51,22 +51,28 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     assert dash.step_metric == "global_step"
     assert dash.sections == {"train": ["train/acc", "train/loss"], "val": ["val/loss"]}
     assert [c.section for c in dash.charts] == ["train", "val"]
-    width, height = png_size(dash.charts[0].png)
-    assert width > height > 100  # two charts side by side in one row
+    train = dash.charts[0]
+    assert len(train.svgs) == 2 and all(svg.startswith("<svg") for svg in train.svgs)
+    # both runs in every chart, raw values faint under the smoothed line, one x-range per section
+    assert train.svgs[0].count("<polyline") == 4 and train.svgs[0].count("stroke-opacity='0.3'") == 2
+    ticks = [re.findall(r"<text class='tick' x='([\d.]+)' y='164'[^>]*>([^<]+)<", svg) for svg in train.svgs]
+    assert ticks[0] == ticks[1] and [label for _, label in ticks[0]] == ["0", "10", "20", "30"]
+    assert "global_step 39" in train.svgs[1]  # the hover read-out names the step metric
 
     text = repr(dash)
     assert "small-lr" in text and "big-lr" in text and "x = global_step" in text
     assert "lr = 0.01 | 0.1" in text and "arch" not in text.split("config differs")[1]
 
     page = dash.to_html()
-    assert page.count("data:image/png;base64,") == 4  # two chart sections, the image, the histogram
+    assert page.count("data:image/png;base64,") == 2  # the image and the histogram (charts are inline SVG)
+    assert page.count("<svg class=\"nbwandb-chart-svg\"") == 3
     assert "weights (global_step 45)" in page
     assert "left half red" in page and "&lt;b&gt;" in page and "<b>cat" not in page
     assert "samples (global_step 45)" in page and "3 rows" in page
     sample = next(m for m in dash.runs[0].media if m["key"] == "samples")
     assert sample["step"] == 40 and sample["global_step"] == 45
     bundle = dash._repr_mimebundle_()
-    assert bundle["text/plain"] == text and "<img" in bundle["text/html"]
+    assert bundle["text/plain"] == text and "<img" in bundle["text/html"] and "<svg" in bundle["text/html"]
 
 
 def test_html_report_is_one_self_contained_file(isolated: Path) -> None:
@@ -143,7 +149,7 @@ EPOCH_COLORS = [(255, 0, 0), (0, 200, 0), (0, 0, 255)]
 def table_rows_html(page: str, key: str) -> tuple[str, list[list[str]]]:
     """The caption and the body cells (raw HTML) of the embedded table logged under ``key``."""
     block = re.search(rf"<div><b>{re.escape(key)} \([^)]*\)</b> <span class='muted'>([^<]*)</span>"
-                      r"<table>(.*?)</table></div>", page)
+                      r".*?<table class='nbw-table'>(.*?)</table>", page)
     assert block, f"no table {key!r} in the page"
     rows = re.findall(r"<tr>(.*?)</tr>", block.group(2))[1:]  # [0] is the header
     return block.group(1), [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
@@ -229,3 +235,40 @@ def test_log_table_image_cells_and_images_gone_after_sync(isolated: Path) -> Non
             path.unlink()
     caption, rows = table_rows_html(nbwandb.show(run.run_dir).to_html(), "samples")
     assert [r[0] for r in rows] == ["image not embedded (file gone or too large)"] * 4 and rows[3][1] == "dark"
+
+
+def test_gif_video_is_an_image_and_overlays_are_drawn(isolated: Path) -> None:
+    """A logged video (wandb writes GIFs) shows as <img>; masks and boxes are drawn over their image."""
+    import base64
+
+    import numpy as np
+    from PIL import Image
+
+    run = nbwandb.init("dash", name="media", mode="offline", quiet=True)
+    frames = np.zeros((4, 3, 16, 16), dtype=np.uint8)  # (T, C, H, W)
+    frames[:, 0] = np.arange(4)[:, None, None] * 60
+    run.log_video("rollout", frames, fps=4, step=0)
+    pixels = np.full((32, 32, 3), 90, dtype=np.uint8)
+    mask = np.zeros((32, 32), dtype=np.uint8)
+    mask[8:24, 8:24] = 1
+    run.log_image("seg", pixels, step=0,
+                  masks={"pred": {"mask_data": mask, "class_labels": {0: "bg", 1: "cat"}}},
+                  boxes={"pred": {"box_data": [{"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6},
+                                                "class_id": 1, "box_caption": "cat"}],
+                                  "class_labels": {1: "cat"}}})
+    run.finish()
+    page = nbwandb.show(run.run_dir).to_html()
+    assert "<video" not in page
+    gif = re.search(r"<img class='media video' alt='rollout' src='data:image/gif;base64,([^']+)'>", page)
+    assert gif, "the GIF is shown as an image"
+    with Image.open(io.BytesIO(base64.b64decode(gif.group(1)))) as img:
+        assert img.format == "GIF" and img.n_frames == 4
+    overlay = re.search(r"<svg class='media overlay'.*?</svg>", page)
+    assert overlay, "the image with its overlays is one SVG"
+    svg = overlay.group(0)
+    # the box: 0.1..0.5 of 32 px wide, 0.2..0.6 high, with its caption
+    assert "<rect x='3.20' y='6.40' width='12.80' height='12.80'" in svg and ">cat</text>" in svg
+    mask_b64 = re.search(r"<image class='mask' href='data:image/png;base64,([^']+)'", svg).group(1)
+    with Image.open(io.BytesIO(base64.b64decode(mask_b64))) as img:
+        rgba = np.asarray(img.convert("RGBA"))
+    assert rgba[16, 16, 3] == 255 and rgba[0, 0, 3] == 0  # the class is coloured, the background clear

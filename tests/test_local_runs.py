@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,6 +76,13 @@ def test_list_runs_states_and_columns(isolated: Path) -> None:
     assert set(frame.columns) >= {"state", "config.lr", "summary.train/loss"}
     bundle = table._repr_mimebundle_()
     assert "<table" in bundle["text/html"] and bundle["text/plain"] == text
+    # in a notebook: a scrolling table with a sticky header, numbers right-aligned and short,
+    # durations with units, start times compact (no seconds, so they do not wrap)
+    page = bundle["text/html"]
+    assert "nbw-scroll" in page and "position:sticky" in page
+    assert "<td class='num'>0.1</td>" in page and "<th class=num>steps</th>" in page
+    assert re.search(r"<td>\d+(\.\d)? (ms|s)</td>", page), "duration with a unit"
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d</td>", page), "compact start time"
 
 
 def test_unreadable_run_is_listed_not_fatal(isolated: Path) -> None:

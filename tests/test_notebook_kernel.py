@@ -91,8 +91,10 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.Mon
             merged.update(o.get("data", {}))
         return merged
 
-    # every panel: a widget view with text forms for frontends without widgets
-    assert WIDGET_MIME in data(0) and "nbwandb login (widget)" in data(0)["text/plain"]
+    # every panel has text forms for frontends without widgets; once the login is done, the
+    # saved output is its outcome alone (no widget view a kernel-less frontend cannot show)
+    assert WIDGET_MIME not in data(0) and "nbwandb login" in data(0)["text/plain"]
+    assert "not verified" in data(0)["text/html"]
     assert "argument" in "".join(o.get("text", "") for o in cells[1].outputs) or not errors(1)
     assert errors(1) == []
     refusal = "".join(o.get("text", "") for o in cells[2].outputs if o["output_type"] == "stream")
@@ -109,9 +111,11 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.Mon
     assert any("%wandb_login" in raw for _, raw in stored)
     assert not any(KEY in text for row in stored for text in row)
 
+    # the run ended (the %%wandb_run cell finished it): its panel was saved in its final form
     status = data(6)
-    assert WIDGET_MIME in status and 'class="nbwandb-chart"' in status["text/html"]
-    assert "train/loss=0.05" in status["text/plain"] and "wandb sync" in status["text/plain"]
+    assert WIDGET_MIME not in status and 'class="nbwandb-chart"' in status["text/html"]
+    assert "train/loss=0.02" in status["text/plain"] and "wandb sync" in status["text/plain"]
+    assert "state=finished" in status["text/plain"]
     assert errors(7) == ["RuntimeError"] and errors(8) == []
     assert errors(9) == ["ValueError"] and errors(10) == []
     assert "nbwandb doctor" in data(11)["text/plain"] and errors(11) == []

@@ -97,3 +97,26 @@ def test_nbwandb_demo_runs_the_quickstart_notebook(tmp_path: Path, capsys: pytes
     assert f"executed notebook: {out / '01_quickstart.ipynb'}" in printed
     assert f"run: {runs[0]}" in printed
     assert report.resolve().as_uri() in printed and "jupyter lab" in printed
+    _assert_nbconvert_shows_the_final_run_panel(out / "01_quickstart.ipynb", run)
+
+
+def _assert_nbconvert_shows_the_final_run_panel(executed: Path, run) -> None:
+    """`jupyter nbconvert --to html` of the executed quickstart, with no widget state (as a script
+    or CI saves it): the RunPanel's output is its final form, charts with every point."""
+    import subprocess
+    import sys
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata.pop("widgets", None)
+    bare = executed.with_name("quickstart-no-widget-state.ipynb")
+    nbformat.write(nb, bare)
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(bare)],
+                   check=True, capture_output=True, timeout=180)
+    page = bare.with_suffix(".html").read_text(encoding="utf-8")
+    train_steps = sum("train/loss" in row for row in run.history)
+    val_steps = sum("val/acc" in row for row in run.history)
+    assert re.search(rf'data-points="{train_steps}" data-title="train/loss"', page), "final train/loss chart"
+    assert re.search(rf'data-points="{val_steps}" data-title="val/acc"', page), "final val/acc chart"
+    assert ">finished</span>" in page and "no values logged yet" not in page
+    assert "config of run" in page and f"({run.id}, finished)" in page  # the form shows what the run used
+    assert "Error displaying widget" not in page

@@ -10,7 +10,12 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from nbwandb.notebook.sweep_panel import PNG_MAGIC, SweepPanel, parallel_coordinates_png  # noqa: E402
+from nbwandb.notebook.sweep_panel import (  # noqa: E402
+    PNG_MAGIC,
+    SweepPanel,
+    parallel_coordinates_png,
+    parallel_coordinates_svg,
+)
 from nbwandb.sweeps import SweepResult, TrialRecord  # noqa: E402
 
 
@@ -45,15 +50,17 @@ def test_panel_follows_a_real_sweep_trial_by_trial(isolated: Path) -> None:
     assert best is not None and best.params == {"lr": 0.001, "act": "tanh"}
     first_row = re.search(r"<tbody><tr>(.*?)</tr>", panel._leaderboard.value).group(1)
     assert best.run_name in first_row and "0.001" in first_row
-    png = bytes(panel._plot.value)
-    assert png.startswith(PNG_MAGIC) and panel.plots_drawn >= 2
-    width, height = _png_size(png)
-    assert width >= 300 and height >= 200
+    svg = panel._plot.value
+    assert svg.startswith("<svg") and 'data-trials="6"' in svg and panel.plots_drawn >= 2
+    assert svg.count("<polyline") == 6 and "stroke='crimson'" in svg  # one line per trial, the best in red
+    assert ">tanh<" in svg and "'tanh'" not in svg  # categories without quotes
 
     bundle = panel._repr_mimebundle_()
     assert "6 of 6 trials (6 complete)" in bundle["text/plain"]
+    assert f"in run {best.run_name} (lr=0.001, act=tanh)" in bundle["text/plain"]  # named as in the table
     assert best.run_name in bundle["text/plain"].splitlines()[1]  # the leaderboard's first line
-    assert "data:image/png;base64," in bundle["text/html"] and "<table>" in bundle["text/html"]
+    assert "<svg" in bundle["text/html"] and "<table" in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" not in bundle  # the sweep is over: final HTML
     assert plt.get_fignums() == figures_before  # no pyplot figure was opened or left behind
 
 
@@ -82,6 +89,7 @@ def test_parallel_coordinates_bounds_lines_and_skips_constant_parameters() -> No
 def test_panel_text_forms_before_and_after_updates() -> None:
     panel = SweepPanel(max_rows=2, plot_interval=3600)
     assert "waiting" in repr(panel) and "waiting" in panel._repr_mimebundle_()["text/html"]
+    assert "appears after the first two trials" in panel._plot.value  # a placeholder, not a broken image
     result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="maximize",
                          trials=[*_records(5), TrialRecord(5, "failed", {"lr": 1.0}, error="ValueError: x")],
                          planned=8)
@@ -92,6 +100,19 @@ def test_panel_text_forms_before_and_after_updates() -> None:
     lines = repr(panel).splitlines()
     assert "6 of 8 trials (5 complete, 1 failed)" in lines[0]
     assert len(lines) == 3 and "loss=4" in lines[1] and "loss=3" in lines[2]  # max_rows=2, best first
+    board = panel._leaderboard.value
+    assert "failed" in board and "<td class='num'>4</td>" in board  # every state listed; numbers short
+    assert "0.0001" in board and "1e-05" not in board
+
+
+def test_pruned_trials_are_listed_and_drawn_dashed() -> None:
+    trials = [*_records(4), TrialRecord(4, "pruned", {"lr": 0.5, "opt": {"name": "sgd"}, "epochs": 3}, 9.0,
+                                        "r4", "s-4", "/runs/4")]
+    result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="minimize", trials=trials)
+    board = result.leaderboard_html()
+    assert "s-4" in board and "pruned" in board and "5 of 5 trials" in board
+    svg = parallel_coordinates_svg(result)
+    assert svg is not None and "stroke-dasharray='4,3'" in svg and "s-4 (pruned)" in svg
 
 
 @pytest.mark.parametrize("kwargs", [{"max_rows": 0}, {"max_lines": "10"}, {"plot_interval": -1}])

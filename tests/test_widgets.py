@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 import socket
 import sys
 import time
@@ -39,10 +40,11 @@ def all_widgets(root: Any) -> list[Any]:
     return found
 
 
-def assert_text_forms(panel: Any) -> dict[str, Any]:
+def assert_text_forms(panel: Any, *, live: bool = True) -> dict[str, Any]:
+    """Text forms always; the widget view only while the panel is live (its static form is final)."""
     bundle = panel._repr_mimebundle_()
     assert bundle["text/plain"] and bundle["text/html"]
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert ("application/vnd.jupyter.widget-view+json" in bundle) == live
     return bundle
 
 
@@ -57,7 +59,7 @@ def test_login_panel_key_never_reaches_widget_state_or_outputs(isolated):
     assert panel.result.verified is None  # no server: not verified, but stored as wandb does
     for w in all_widgets(panel):
         assert FAKE_KEY not in repr(w.get_state())
-    bundle = assert_text_forms(panel)
+    bundle = assert_text_forms(panel, live=False)  # logged in: the saved output is the outcome
     assert FAKE_KEY not in repr(bundle) and FAKE_KEY not in repr(panel.result)
     assert "not verified" in panel.status.value
     assert FAKE_KEY in (isolated / ".netrc").read_text()
@@ -96,9 +98,13 @@ def test_login_panel_malformed_key_is_explained_and_not_stored(isolated):
 
 def test_login_panel_continue_offline():
     panel = LoginPanel()
+    assert "`" not in panel.status.value and "<code>wandb sync</code>" in panel.status.value
     panel.offline_button.click()
     assert panel.choice == "offline" and panel.result.mode == "offline"
     assert "offline" in panel.status.value and "wandb sync" in repr(panel)
+    assert "`" not in panel.status.value  # commands shown as code, not with literal backticks
+    final = assert_text_forms(panel, live=False)  # the choice is made: the saved output is its outcome
+    assert "Runs will be offline" in final["text/html"] and "`" not in final["text/html"]
 
 
 # -- ConfigForm ------------------------------------------------------------------------------
@@ -160,6 +166,46 @@ def test_config_form_edits_validation_and_start_run():
     assert config["augment"] is False and config["scheduler"] == "step"
 
 
+def test_config_form_slider_checks_typed_values_like_other_fields():
+    form = ConfigForm(TrainConfig())
+    field = form.fields["batch_size"]  # a slider 1..512
+    assert field.typed is not None and field.typed.value == "32" and not field.input.readout
+    field.typed.value = "999"  # a slider's own readout would clamp this to 512 without a word
+    assert field.input.value == 32 and form.errors == {"batch_size": "batch_size=999 is above the maximum 512"}
+    assert "above the maximum 512" in field.message.value
+    field.typed.value = "abc"
+    assert form.errors == {"batch_size": "batch_size='abc' is not an integer"}
+    with pytest.raises(ValueError, match="batch_size='abc' is not an integer"):
+        form.value  # noqa: B018
+    field.typed.value = "64"
+    assert field.input.value == 64 and form.errors == {} and field.message.value == ""
+    field.input.value = 128  # moving the slider updates the text box
+    assert field.typed.value == "128" and form.value["batch_size"] == 128
+    lr = form.fields["lr"]
+    lr.typed.value = "0.5"
+    assert form.errors == {"lr": "lr=0.5 is above the maximum 0.1"}
+
+
+def test_config_form_labels_line_up():
+    form = ConfigForm(TrainConfig())
+    widths = {f.input.style.description_width for f in form.fields.values()}
+    assert len(widths) == 1 and widths != {"initial"}  # one width for every label
+
+
+def test_config_form_second_start_asks_before_finishing_the_run():
+    form = ConfigForm({"lr": 0.1}, project="form", mode="offline")
+    form.button.click()
+    first = form.run
+    assert first is not None and not first.finished
+    form.button.click()  # a second click: it says what it would do, and does nothing yet
+    assert form.run is first and not first.finished
+    assert "still running" in form.status.value and form.button.description == "Finish it and start"
+    form.button.click()  # confirmed
+    assert first.finished and form.run is not first and not form.run.finished
+    assert f"finished run {first.name}" in form.status.value and form.button.description == "Start run"
+    form.run.finish()
+
+
 def test_config_form_json_fields_for_nested_values():
     @dataclasses.dataclass
     class Inner:
@@ -208,7 +254,30 @@ def test_run_panel_live_charts_sections_and_text_forms():
     assert bundle["text/html"].count('class="nbwandb-chart"') == 4
     run.finish()
     panel._thread.join(5)  # the timer draws the final state, then stops
-    assert not panel._thread.is_alive() and "<td>finished</td>" in panel._header.value
+    assert not panel._thread.is_alive() and ">finished</span>" in panel._header.value
+    # finished: the output is the final static form, charts included, with no widget view
+    final = assert_text_forms(panel, live=False)
+    assert final["text/html"].count('class="nbwandb-chart"') == 4 and "finished" in final["text/plain"]
+
+
+def test_run_panel_smoothing_and_log_scale_toggles():
+    run = nbwandb.init(project="panel", mode="offline")
+    panel = RunPanel(run, interval=0.05)
+    for step in range(1, 101):
+        run.log({"loss": 1 / step}, step=step)
+    assert panel.wait_idle(10)
+    plain = panel._charts["loss"].value
+    assert plain.count("<polyline") == 1 and ">0.5<" in plain  # linear ticks
+    panel.smoothing.value = 0.6
+    smoothed = panel._charts["loss"].value
+    assert smoothed.count("<polyline") == 2 and "stroke-opacity='0.3'" in smoothed  # raw values stay, faint
+    panel.smoothing.value = 0.0
+    panel.log_scale.value = True
+    logged = panel._charts["loss"].value
+    ticks = re.findall(r"<text class='tick'[^>]*text-anchor='end'[^>]*>([^<]+)<", logged)
+    assert ticks == ["0.01", "0.1", "1"], ticks  # decades on the y axis
+    assert ">1<" in panel._html() and "0.01" in panel._html()  # the saved form uses the same view
+    run.finish()
 
 
 def test_run_panel_redraws_are_throttled_and_memory_flat():
@@ -301,7 +370,7 @@ def test_table_preview_inputs():
                                else None)
         assert preview.columns == ["n", "s"] and preview.rows == [[1, "a"], [2, "b"]]
         assert "2 rows x 2 columns" in repr(preview)
-        assert_text_forms(preview)
+        assert_text_forms(preview, live=False)  # nothing changes: plain HTML, shown even without a kernel
     big = TablePreview({"i": list(range(100))}, max_rows=5)
     assert "first 5 shown" in repr(big) and big._html().count("<tr>") == 6
     with pytest.raises(ValueError, match="different lengths"):
@@ -310,12 +379,25 @@ def test_table_preview_inputs():
         TablePreview(3)
 
 
+def test_table_preview_reads_like_pandas():
+    images = [np.zeros((24, 24, 3), dtype=np.uint8), np.ones((100, 50)) * 0.5]
+    preview = TablePreview({"image": images, "score": [0.123456789, 12.0], "name": ["a", "b"],
+                            "steps": [1, 2000]})
+    page = preview._html()
+    # numbers right-aligned at 5 significant digits (the full value on hover), text left
+    assert "<td class='num' title='0.123456789'>0.12346</td>" in page and "<td>a</td>" in page
+    assert "<th class=num>score</th>" in page and "<td class='num'>2000</td>" in page
+    # image cells at one fixed size, whatever the image's own size
+    assert page.count("<img class='nbw-cell'") == 2 and "img.nbw-cell{width:64px;height:64px" in page
+    assert "position:sticky" in page and "nbw-scroll" in page  # scroll box, sticky header
+
+
 def test_media_gallery_inputs():
     batch = np.random.default_rng(1).random((3, 3, 16, 16))  # (N, C, H, W), as a torch batch is
     gallery = MediaGallery(batch, captions=["a", "b", "c"])
     assert len(gallery.thumbnails) == 3 and all(p[:4] == b"\x89PNG" for p in gallery.thumbnails)
     assert gallery._html().count("<img") == 3
-    assert_text_forms(gallery)
+    assert_text_forms(gallery, live=False)
     single = MediaGallery([np.zeros((8, 8)), np.ones((8, 8, 3))], max_images=1)
     assert "first 1 shown" in repr(single)
     with pytest.raises(ValueError, match="captions has 1 entries for 2 images"):

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -122,10 +121,16 @@ class RunsTable(list):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        header, cells = self._cells(max_columns=40)
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in cells)
-        return f"<table class='nbwandb-runs'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        """The table as pandas would show it: numbers right-aligned, durations with units, scrolling."""
+        from ..html_tables import format_duration, table_html
+
+        cols = [c for c in self.columns if c not in ("path", "exit_code", "project", "job_type")]
+        fixed = [c for c in cols if c in FIXED_COLUMNS]
+        shown = fixed + [c for c in cols if c not in FIXED_COLUMNS][: max(0, 40 - len(fixed))]
+        rows = [[format_duration(row.get(c)) or None if c == "duration" else row.get(c) for c in shown]
+                for row in self]
+        caption = f"{len(self)} run{'s' if len(self) != 1 else ''} (start time in UTC)"
+        return table_html(shown, rows, caption=caption, wrapper_class="nbwandb-runs")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": str(self), "text/html": self._repr_html_()}

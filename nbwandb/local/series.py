@@ -100,3 +100,9 @@ def downsample(xs: Sequence[float], ys: Sequence[float], max_points: int) -> tup
 def section_of(key: str) -> str:
     """W&B groups charts by the prefix before the first ``/``; others go to "charts"."""
     return key.split("/", 1)[0] if "/" in key else "charts"
+
+
+def section_order(name: str) -> tuple[int, str]:
+    """Sort key for sections: train, then val, then the other prefixes by name, then "charts"."""
+    rank = {"train": 0, "val": 1, "validation": 1, "eval": 2, "test": 2}.get(name, 4 if name == "charts" else 3)
+    return rank, name

@@ -36,7 +36,10 @@ class TextForms:
 
     Frontends that render widgets pick the widget; nbval, terminals and frontends
     without widget support fall back to the text forms. Subclasses define
-    ``_text()`` and ``_html()``.
+    ``_text()`` and ``_html()``, and ``_is_final()`` once their job is done: from then on
+    the bundle has no widget view, so a saved notebook shows the final HTML everywhere.
+    Displaying the panel goes through ``published.publish``, which updates the saved
+    output after each cell.
     """
 
     def _text(self) -> str:  # pragma: no cover - overridden
@@ -45,12 +48,21 @@ class TextForms:
     def _html(self) -> str:
         return f"<pre>{html.escape(self._text())}</pre>"
 
+    def _is_final(self) -> bool:
+        return False
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        if self._is_final():
+            return {"text/plain": self._text(), "text/html": self._html()}
         bundle = dict(super()._repr_mimebundle_(**kwargs) or {})  # type: ignore[misc]
         bundle["text/plain"] = self._text()
         bundle["text/html"] = self._html()
         return bundle
 
+    def _ipython_display_(self) -> None:
+        from .published import publish
+
+        publish(self)
+
     def __repr__(self) -> str:
         return self._text()
-

@@ -131,22 +131,40 @@ def specs_from_config(config: Any) -> tuple[list[FieldSpec], type | None]:
 
 
 class _Field:
-    """One row of the form: label, input widget and validation message."""
+    """One row of the form: label, input widget and validation message.
 
-    def __init__(self, spec: FieldSpec) -> None:
+    A slider also gets a text box: a value typed there is checked like any other field
+    (a slider's own readout would clamp 999 to its maximum without a word).
+    """
+
+    def __init__(self, spec: FieldSpec, label_width: str = "initial") -> None:
         self.spec = spec
-        self.input = self._make_input(spec)
+        self.input = self._make_input(spec, label_width)
+        self.typed: Any = None
+        self._typed_error: str | None = None
         self.message = widgets.HTML()
         self.message.add_class("nbwandb-field-message")
-        self.row = widgets.HBox([self.input, self.message])
-        self.input.observe(lambda _change: self.validate(), names="value")
+        parts = [self.input]
+        if spec.slider:
+            self.typed = widgets.Text(value=self._format(self.input.value), continuous_update=False,
+                                      layout=widgets.Layout(width="7em"))
+            self.typed.add_class("nbwandb-slider-text")
+            self.typed.observe(lambda _change: self._on_typed(), names="value")
+            parts.append(self.typed)
+        # Wraps: a long message goes under the field instead of past the cell's edge.
+        self.row = widgets.HBox([*parts, self.message], layout=widgets.Layout(flex_flow="row wrap"))
+        self.row.add_class("nbwandb-field")
+        self.input.observe(lambda _change: self._on_input(), names="value")
+
+    def _format(self, value: Any) -> str:
+        return str(int(value)) if self.spec.kind == "int" else f"{float(value):.6g}"
 
     @staticmethod
-    def _make_input(spec: FieldSpec) -> Any:
-        style = {"description_width": "initial"}
+    def _make_input(spec: FieldSpec, label_width: str = "initial") -> Any:
+        style = {"description_width": label_width}
         common: dict[str, Any] = {"description": spec.name, "style": style}
         if spec.kind == "bool":
-            return widgets.Checkbox(value=spec.default, indent=False, **common)
+            return widgets.Checkbox(value=spec.default, indent=True, **common)
         if spec.kind == "choice":
             options = [((c.name if isinstance(c, enum.Enum) else str(c)), c) for c in spec.choices]
             value = spec.default if spec.default in spec.choices else spec.choices[0]
@@ -154,26 +172,57 @@ class _Field:
         if spec.kind == "int":
             if spec.slider:
                 return widgets.IntSlider(value=spec.default, min=int(spec.low), max=int(spec.high),  # type: ignore[arg-type]
-                                         step=int(spec.step or 1), **common)
+                                         step=int(spec.step or 1), readout=False, **common)
             return widgets.IntText(value=spec.default, **common)
         if spec.kind == "float":
             if spec.slider:
                 step = spec.step or _grid_step(float(spec.default), float(spec.low), float(spec.high))  # type: ignore[arg-type]
                 return widgets.FloatSlider(value=spec.default, min=spec.low, max=spec.high, step=step,
-                                           readout_format=".4g", **common)
+                                           readout=False, **common)
             return widgets.FloatText(value=spec.default, **common)
         if spec.kind == "str":
             return widgets.Text(value=spec.default, **common)
         return widgets.Text(value=json.dumps(spec.default), **common)
 
+    def _on_input(self) -> None:
+        if self.typed is not None:
+            self._typed_error = None
+            text = self._format(self.input.value)
+            if self.typed.value != text:
+                self.typed.value = text
+        self.validate()
+
+    def _on_typed(self) -> None:
+        """A typed value: checked like other fields, and moved onto the slider only when valid."""
+        spec, text = self.spec, self.typed.value.strip()
+        try:
+            number: float = int(text) if spec.kind == "int" else float(text)
+        except ValueError:
+            self._typed_error = f"{spec.name}={text!r} is not {'an integer' if spec.kind == 'int' else 'a number'}"
+        else:
+            self._typed_error = self._range_problem(number)
+            if self._typed_error is None and number != self.input.value:
+                self.input.value = number  # _on_input validates and clears the error
+                return
+        self.validate()
+
+    def _range_problem(self, value: Any) -> str | None:
+        spec = self.spec
+        if spec.low is not None and value < spec.low:
+            return f"{spec.name}={value!r} is below the minimum {spec.low:g}"
+        if spec.high is not None and value > spec.high:
+            return f"{spec.name}={value!r} is above the maximum {spec.high:g}"
+        return None
+
     def parsed(self) -> Any:
         """The field's value, or raises ValueError saying what is wrong."""
         spec, value = self.spec, self.input.value
+        if self._typed_error:
+            raise ValueError(self._typed_error)
         if spec.kind in ("int", "float"):
-            if spec.low is not None and value < spec.low:
-                raise ValueError(f"{spec.name}={value!r} is below the minimum {spec.low:g}")
-            if spec.high is not None and value > spec.high:
-                raise ValueError(f"{spec.name}={value!r} is above the maximum {spec.high:g}")
+            problem = self._range_problem(value)
+            if problem:
+                raise ValueError(problem)
             return int(value) if spec.kind == "int" else float(value)
         if spec.kind == "json":
             try:
@@ -197,23 +246,45 @@ class _Field:
         return None
 
 
+def _label_width(names: list[str]) -> str:
+    """One label width for every field, so inputs line up (about 0.6 em per character)."""
+    longest = max((len(n) for n in names), default=4)
+    return f"{min(max(longest * 0.62 + 1, 4), 16):.1f}em"
+
+
+def _same_config(run_config: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    def plain(v: Any) -> Any:
+        return v.value if isinstance(v, enum.Enum) else v
+
+    return all(k in run_config and run_config[k] == plain(v) for k, v in values.items())
+
+
 class ConfigForm(TextForms, widgets.VBox):
     """A form for a dict or dataclass config; "Start run" calls ``nbwandb.init(config=form.value)``.
 
     ``init_kwargs`` go to ``nbwandb.init`` (project, mode, ...); the started run is
     ``form.run``. With ``run=`` an existing run, the button updates that run's config.
+    Once the run the form configured has finished, the form's output is the config that
+    run used (a saved notebook shows it without a kernel).
     """
 
     def __init__(self, config: Any, *, run: Any = None, **init_kwargs: Any) -> None:
         specs, self.dataclass_type = specs_from_config(config)
-        self.fields = {spec.name: _Field(spec) for spec in specs}
+        width = _label_width([spec.name for spec in specs])
+        self.fields = {spec.name: _Field(spec, width) for spec in specs}
         self.init_kwargs = init_kwargs
         self.run: Any = None
         self._target_run = run
-        label = "Update run config" if run is not None else "Start run"
-        self.button = widgets.Button(description=label, button_style="success", icon="play")
+        self._value_taken = False
+        self._configured: Any = None  # a run started with form.value outside the button
+        self._confirm_restart = False
+        self._label = "Update run config" if run is not None else "Start run"
+        # Under the inputs, not under the labels.
+        self.button = widgets.Button(description=self._label, button_style="success", icon="play",
+                                     layout=widgets.Layout(margin=f"6px 0 4px calc({width} + 8px)", width="auto",
+                                                           align_self="flex-start", padding="0 16px"))
         self.button.on_click(self._on_click)
-        self.status = widgets.HTML()
+        self.status = widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 calc({width} + 8px)"))
         super().__init__(children=[f.row for f in self.fields.values()] + [self.button, self.status])
         self.add_class("nbwandb-config-form")
 
@@ -233,6 +304,7 @@ class ConfigForm(TextForms, widgets.VBox):
         errors = self.errors
         if errors:
             raise ValueError("config form has invalid fields: " + "; ".join(errors.values()))
+        self._value_taken = True
         return {name: field.parsed() for name, field in self.fields.items()}
 
     def as_dataclass(self) -> Any:
@@ -256,23 +328,79 @@ class ConfigForm(TextForms, widgets.VBox):
                 self.run = self._target_run
                 self.status.value = f"<span style='color:#2e7d32'>config of run {escape(self.run.id)} updated</span>"
                 return
-            self.run = nbwandb.init(config=config, **self.init_kwargs)
+            live = self.run if self.run is not None and not self.run.finished else None
+            if live is not None and not self._confirm_restart:
+                # A second click would end a run that may still be training: ask first.
+                self._confirm_restart = True
+                self.button.description = "Finish it and start"
+                self.button.button_style = "warning"
+                self.status.value = (f"<span style='color:#b26a00'>run {escape(live.name)} ({escape(live.id)}) "
+                                     "is still running; click again to finish it and start a new run</span>")
+                return
+            self._reset_button()
+            self.run = nbwandb.init(config=config, **self.init_kwargs)  # init finishes the live run first
         except (NbwandbError, ValueError, TypeError) as exc:
+            self._reset_button()
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return
         where = self.run.url or self.run.run_dir or self.run.mode_reason
-        self.status.value = (f"<span style='color:#2e7d32'>started {escape(self.run.mode)} run "
+        finished = f"finished run {escape(live.name)}, then " if live is not None else ""
+        self.status.value = (f"<span style='color:#2e7d32'>{finished}started {escape(self.run.mode)} run "
                              f"{escape(self.run.name)} ({escape(self.run.id)}) in {escape(where)}</span>")
+
+    def _reset_button(self) -> None:
+        self._confirm_restart = False
+        self.button.description = self._label
+        self.button.button_style = "success"
+
+    # -- the saved output -------------------------------------------------------------------
+    def configured_run(self) -> Any:
+        """The run this form configured (started, updated, or started with ``form.value``), or None."""
+        return self._target_run or self.run or self._configured
+
+    def _before_publish(self) -> None:
+        """Notice a run started with ``form.value`` (``nbwandb.init(config=form.value)`` in a cell)."""
+        if self.configured_run() is not None or not self._value_taken:
+            return
+        from nbwandb import session
+
+        active = session.active_run()
+        if active is None or not getattr(active, "enabled", False):
+            return
+        try:
+            values = {name: field.parsed() for name, field in self.fields.items()}
+        except ValueError:
+            return
+        if _same_config(active.config, values):
+            self._configured = active
+
+    def _is_final(self) -> bool:
+        run = self.configured_run()
+        return run is not None and bool(getattr(run, "finished", False))
 
     def _current(self) -> dict[str, Any]:
         return {name: field.input.value for name, field in self.fields.items()}
 
     def _text(self) -> str:
-        lines = ["nbwandb config form:"]
-        lines += [f"  {name} = {value!r}" for name, value in self._current().items()]
+        run = self.configured_run()
+        if self._is_final():
+            lines = [f"nbwandb config of run {run.name!r} ({run.id}, {run.state}):"]
+            lines += [f"  {name} = {value!r}" for name, value in dict(run.config).items()]
+        else:
+            lines = ["nbwandb config form:"]
+            lines += [f"  {name} = {value!r}" for name, value in self._current().items()]
         return "\n".join(lines)
 
     def _html(self) -> str:
-        rows = "".join(f"<tr><td>{escape(k)}</td><td><code>{escape(repr(v))}</code></td></tr>"
-                       for k, v in self._current().items())
-        return f"<table class='nbwandb-config-form'><tr><th>config</th><th>value</th></tr>{rows}</table>"
+        from nbwandb.html_tables import CSS, key_value_table
+
+        run = self.configured_run()
+        if self._is_final():
+            title = f"config of run <b>{escape(run.name)}</b> ({escape(run.id)}, {escape(run.state)})"
+            values: dict[str, Any] = dict(run.config)
+        else:
+            started = f"; run <b>{escape(run.name)}</b> started" if run is not None else ""
+            title = f"config form{started}"
+            values = {k: (v.name if isinstance(v, enum.Enum) else v) for k, v in self._current().items()}
+        return (f"<div class='nbwandb-config-form nbw'>{CSS}<div class='nbw-caption'>{title}</div>"
+                f"{key_value_table(values, key_label='config', value_label='value')}</div>")

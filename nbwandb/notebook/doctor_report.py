@@ -26,7 +26,8 @@ class DoctorReport:
 
     def __repr__(self) -> str:
         width = max((len(r.name) for r in self.results), default=0)
-        lines = [f"nbwandb doctor: {len(self.problems)} problem(s)"]
+        count = len(self.problems)
+        lines = [f"nbwandb doctor: {count} problem{'s' if count != 1 else ''} in {len(self.results)} checks"]
         for r in self.results:
             lines.append(f"  [{_MARK[r.ok]:>7}] {r.name:<{width}}  {r.detail}")
             if r.fix:
@@ -34,10 +35,19 @@ class DoctorReport:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # Inline styles: JupyterLab right-aligns output tables unless told otherwise.
+        cell = "style='text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px solid #eee'"
         rows = "".join(
-            f"<tr><td style='color:{_COLOR[r.ok]}'>{_MARK[r.ok]}</td><td>{escape(r.name)}</td>"
-            f"<td>{escape(r.detail)}</td><td>{escape(r.fix)}</td></tr>"
+            f"<tr><td {cell}><span style='color:{_COLOR[r.ok]};font-weight:600'>{_MARK[r.ok]}</span></td>"
+            f"<td {cell}>{escape(r.name)}</td><td {cell}>{escape(r.detail)}</td><td {cell}>{escape(r.fix)}</td></tr>"
             for r in self.results)
-        html = (f"<table class='nbwandb-doctor'><tr><th></th><th>check</th><th>result</th><th>fix</th></tr>"
-                f"{rows}</table>")
+        count = len(self.problems)
+        summary = (f"<span style='color:#2e7d32'>no problems</span> in {len(self.results)} checks" if not count else
+                   f"<span style='color:#c62828'>{count} problem{'s' if count != 1 else ''}</span> "
+                   f"in {len(self.results)} checks")
+        head = "".join(f"<th {cell}>{h}</th>" for h in ("", "check", "result", "fix"))
+        html = (f"<div class='nbwandb-doctor-report' style='font:13px system-ui,sans-serif;text-align:left'>"
+                f"<div style='margin:2px 0 6px'><b>nbwandb doctor</b>: {summary}</div>"
+                f"<table class='nbwandb-doctor' style='border-collapse:collapse;margin:0'><thead><tr>{head}</tr>"
+                f"</thead><tbody>{rows}</tbody></table></div>")
         return {"text/plain": repr(self), "text/html": html}

@@ -10,6 +10,7 @@ a thread with a timeout: the kernel stays free, and no network just means "not v
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any
 
@@ -30,11 +31,12 @@ class LoginPanel(TextForms, widgets.VBox):
         self.verify = verify
         self.result: Any = None
         self.choice: str | None = None
+        self._unused = False  # set when a run started while nobody used the panel
         self._done = threading.Event()
         self._done.set()
         self.key_field = widgets.Password(
-            description="API key", placeholder="paste your key from https://wandb.ai/authorize",
-            layout=widgets.Layout(width="28em"),
+            description="API key", placeholder="paste the key from wandb.ai/authorize",
+            layout=widgets.Layout(width="34em", max_width="100%"),
         )
         self.login_button = widgets.Button(description="Log in", button_style="primary", icon="sign-in")
         self.offline_button = widgets.Button(description="Continue offline")
@@ -49,7 +51,9 @@ class LoginPanel(TextForms, widgets.VBox):
     @staticmethod
     def _status_text(message: str, ok: bool | None = None) -> str:
         color = {True: "#2e7d32", False: "#c62828", None: "#555"}[ok]
-        return f"<span class='nbwandb-status' style='color:{color}'>{escape(message)}</span>"
+        # Commands in messages are written `like this`: shown as code, not with literal backticks.
+        shown = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(message))
+        return f"<span class='nbwandb-status' style='color:{color}'>{shown}</span>"
 
     def _set_status(self, message: str, ok: bool | None = None) -> None:
         self._message = message
@@ -104,6 +108,33 @@ class LoginPanel(TextForms, widgets.VBox):
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a running key check; True when none is running any more."""
         return self._done.wait(timeout)
+
+    def _before_publish(self) -> None:
+        """Left untouched while a run started: what happened (the run's mode) is the outcome."""
+        if self.choice is not None or self._unused or not self._done.is_set():
+            return
+        from nbwandb import session
+
+        run = session.active_run()
+        if run is None or not getattr(run, "enabled", False):
+            return
+        self._unused = True
+        if run.mode == "offline":
+            self._message = ("No key was entered; runs are offline and can be uploaded later with "
+                             "`wandb sync`.")
+        else:
+            self._message = f"No key was entered here; run {run.name} is {run.mode}."
+
+    def _is_final(self) -> bool:
+        """A choice was made (logged in, offline, or a run started meanwhile): the saved output is the outcome."""
+        return (self.choice is not None or self._unused) and self._done.is_set()
+
+    def _html(self) -> str:
+        message = getattr(self, "_message", "Paste a key, or continue offline.")
+        ok = None if not self._is_final() or self._unused else (
+            self.result is not None and self.result.verified is not False)
+        return (f"<div class='nbwandb-login-panel' style='font:13px system-ui,sans-serif;padding:4px 0'>"
+                f"<b>nbwandb login</b>: {self._status_text(message, ok)}</div>")
 
     def _text(self) -> str:
         message = getattr(self, "_message", "paste a key or continue offline")

@@ -20,6 +20,7 @@ from ._widgets import TextForms, escape, widgets
 from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
 
+CELL_IMAGE_PX = 64  # image cells: one fixed size, as in W&B's tables
 TABLE_ACCEPTED = "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
 
 
@@ -63,8 +64,30 @@ def table_rows(data: Any, columns: Sequence[str] | None = None) -> tuple[list[st
     raise TypeError(f"a table of type {type(data).__name__} is not accepted; use {TABLE_ACCEPTED}")
 
 
+GALLERY_CSS = """<style>
+.nbwandb-media-gallery .nbw-grid{display:flex;flex-wrap:wrap;gap:6px}
+.nbwandb-media-gallery figure{margin:0;display:flex;flex-direction:column;align-items:center}
+.nbwandb-media-gallery img,.nbwandb-media-gallery .widget-image{object-fit:contain;image-rendering:pixelated;
+background:#f6f6f6;border:1px solid #e3e3e3}
+.nbwandb-media-gallery figcaption,.nbwandb-media-gallery .nbw-cap{font:11px system-ui,sans-serif;color:#555;
+text-align:center;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+</style>"""
+
+
+def _looks_like_image(value: Any) -> bool:
+    """An image in a table cell: a wandb.Image, a PIL image, or a 2-D/3-D array with more than a few pixels."""
+    if type(value).__name__ == "Image" and type(value).__module__.split(".")[0] in ("wandb", "PIL"):
+        return True
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(shape) in (2, 3) and min(shape[:2]) >= 4 and hasattr(value, "dtype")
+
+
 class TablePreview(TextForms, widgets.VBox):
-    """The first ``max_rows`` rows of a table as HTML, with its shape."""
+    """The first ``max_rows`` rows of a table as HTML, with its shape.
+
+    The content never changes, so its output is plain HTML from the start (it needs no
+    kernel to show again); the widget can still be placed inside other widgets.
+    """
 
     def __init__(self, data: Any, *, columns: Sequence[str] | None = None, max_rows: int = 20) -> None:
         self.columns, self.rows = table_rows(data, columns)
@@ -84,12 +107,24 @@ class TablePreview(TextForms, widgets.VBox):
         return f"{len(self.rows)} rows x {len(self.columns)} columns" + (
             f" (first {shown} shown)" if shown < len(self.rows) else "")
 
+    def _is_final(self) -> bool:
+        return True
+
     def _html(self) -> str:
-        head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>"
-                       for row in self.rows[: self.max_rows])
-        return (f"<div class='nbwandb-table-preview'><small>{escape(self._shape())}</small>"
-                f"<table><tr>{head}</tr>{body}</table></div>")
+        from nbwandb.html_tables import cell_html, table_html
+
+        def cell(value: Any, column: str) -> str:
+            if _looks_like_image(value):
+                try:
+                    png = thumbnail_png(value, CELL_IMAGE_PX)
+                except (TypeError, ValueError):
+                    return cell_html(f"<{type(value).__name__}>")
+                src = base64.b64encode(png).decode("ascii")
+                return f"<td><img class='nbw-cell' alt='{escape(column)}' src='data:image/png;base64,{src}'></td>"
+            return cell_html(value)
+
+        return table_html(self.columns, self.rows[: self.max_rows], caption=self._shape(), cell=cell,
+                          wrapper_class="nbwandb-table-preview")
 
     def _text(self) -> str:
         lines = [f"table: {self._shape()}", " | ".join(self.columns)]
@@ -98,7 +133,11 @@ class TablePreview(TextForms, widgets.VBox):
 
 
 class MediaGallery(TextForms, widgets.VBox):
-    """Thumbnails of images (arrays, tensors, PIL images, paths, wandb.Image) with captions."""
+    """Thumbnails of images (arrays, tensors, PIL images, paths, wandb.Image) with captions.
+
+    Every image sits in a ``size`` px cell, small ones upscaled with sharp pixels (as
+    TensorBoard does), the caption below; "16 of 40 shown" says when some are left out.
+    """
 
     def __init__(self, images: Any, *, captions: Sequence[str] | None = None, max_images: int = 16,
                  size: int = 128) -> None:
@@ -107,13 +146,19 @@ class MediaGallery(TextForms, widgets.VBox):
             raise ValueError(f"captions has {len(captions)} entries for {len(items)} images; give one per image")
         self.captions = [str(c) for c in captions] if captions is not None else [f"#{i}" for i in range(len(items))]
         self.total = len(items)
+        self.size = size
         self.thumbnails = [thumbnail_png(img, size) for img in items[:max_images]]
         boxes = []
+        cell = f"{size}px"
         for png, caption in zip(self.thumbnails, self.captions, strict=False):
-            box = widgets.VBox([widgets.Image(value=png, format="png"), widgets.HTML(f"<small>{escape(caption)}</small>")])
+            image = widgets.Image(value=png, format="png", layout=widgets.Layout(width=cell, height=cell))
+            label = widgets.HTML(f"<div class='nbw-cap' style='width:{size}px' title='{escape(caption)}'>"
+                                 f"{escape(caption)}</div>")
+            box = widgets.VBox([image, label], layout=widgets.Layout(width=cell, margin="0 6px 6px 0"))
             box.add_class("nbwandb-thumbnail")
             boxes.append(box)
-        super().__init__(children=[widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))])
+        header = widgets.HTML(GALLERY_CSS + f"<small>{escape(self._count())}</small>")
+        super().__init__(children=[header, widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))])
         self.add_class("nbwandb-media-gallery")
 
     @classmethod
@@ -135,14 +180,25 @@ class MediaGallery(TextForms, widgets.VBox):
             return [images]
         raise TypeError(f"images of type {type(images).__name__} are not accepted; use a list of {IMAGE_ACCEPTED}")
 
+    def _count(self) -> str:
+        shown = len(self.thumbnails)
+        noun = "image" if self.total == 1 else "images"
+        return f"{shown} of {self.total} {noun} shown" if shown < self.total else f"{self.total} {noun}"
+
+    def _is_final(self) -> bool:
+        return True
+
     def _text(self) -> str:
         shown = len(self.thumbnails)
         more = f" (first {shown} shown)" if shown < self.total else ""
         return f"gallery: {self.total} images{more}: " + ", ".join(self.captions[:shown])
 
     def _html(self) -> str:
+        side = self.size
         figures = "".join(
-            f"<figure style='display:inline-block;margin:2px'><img src='data:image/png;base64,"
-            f"{base64.b64encode(png).decode()}'/><figcaption>{escape(c)}</figcaption></figure>"
+            f"<figure><img width='{side}' height='{side}' style='width:{side}px;height:{side}px' "
+            f"src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
+            f"<figcaption style='width:{side}px' title='{escape(c)}'>{escape(c)}</figcaption></figure>"
             for png, c in zip(self.thumbnails, self.captions, strict=False))
-        return f"<div class='nbwandb-media-gallery'><small>{escape(self._text())}</small><div>{figures}</div></div>"
+        return (f"<div class='nbwandb-media-gallery'>{GALLERY_CSS}<small>{escape(self._count())}</small>"
+                f"<div class='nbw-grid'>{figures}</div></div>")

@@ -17,12 +17,25 @@ import time
 import weakref
 from typing import Any
 
+from nbwandb.local.series import section_order
+
 from ._widgets import TextForms, escape, widgets
 from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
 from .images import is_image_value, thumbnail_png
 from .series import Series
 
 ROOT_SECTION = "charts"
+PANEL_CSS = """<style>
+.nbwandb-run-panel .nbw-head{font:13px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#333;
+line-height:1.5;overflow-wrap:anywhere}
+.nbwandb-run-panel .nbw-head code{font-size:12px;background:#f3f3f3;padding:0 3px;border-radius:3px}
+.nbwandb-run-panel .nbw-state{display:inline-block;padding:0 6px;border-radius:8px;color:white;font-size:11px}
+.nbwandb-run-panel .nbw-strip{font:12px system-ui,sans-serif;color:#555;white-space:nowrap;overflow-x:auto}
+.nbwandb-pixelated,.nbwandb-run-panel img{image-rendering:pixelated}
+.nbwandb-run-panel .nbw-section-title{font:600 13px system-ui,sans-serif;color:#333;margin:6px 0 2px;
+border-bottom:1px solid #eee}
+</style>"""
+_STATE_COLORS = {"running": "#1f77b4", "finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828"}
 
 
 def section_of(key: str) -> str:
@@ -123,12 +136,13 @@ def run_data(run: Any, **options: Any) -> RunData:
 
 
 class RunPanel(TextForms, widgets.VBox):
-    """Live view of a run: name, id, mode, location, state, last values, charts and images.
+    """Live view of a run: a one-line header, last values, charts by section and images.
 
     ``interval``: seconds between redraws (at most); ``capacity``: points kept per
     series; ``max_series``: charts drawn (later keys still show their last value);
     ``max_images``: image keys shown as thumbnails. These three apply when the run's
-    shared ``RunData`` is created (by its first panel).
+    shared ``RunData`` is created (by its first panel). Once the run has finished, the
+    panel's output is its final static HTML (charts as inline SVG).
     """
 
     def __init__(self, run: Any, *, interval: float = 0.25, capacity: int = 256,
@@ -139,7 +153,7 @@ class RunPanel(TextForms, widgets.VBox):
         self.interval = float(interval)
         self.redraws = 0
         self._data = run_data(run, capacity=capacity, max_series=max_series, max_images=max_images)
-        self._drawn_counts: dict[str, int] = {}
+        self._drawn: dict[str, tuple[int, tuple[float, float] | None]] = {}
         self._drawn_images: dict[str, int] = {}
         self._charts: dict[str, Any] = {}
         self._sections: dict[str, Any] = {}
@@ -149,9 +163,20 @@ class RunPanel(TextForms, widgets.VBox):
 
         self._header = widgets.HTML()
         self._values = widgets.HTML()
+        # The panel's view settings, as in W&B's workspace: smoothing and a log y-axis.
+        self.smoothing = widgets.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing",
+                                             readout_format=".2f", continuous_update=False,
+                                             layout=widgets.Layout(width="280px"))
+        self.log_scale = widgets.Checkbox(value=False, description="log y", indent=False,
+                                          layout=widgets.Layout(width="auto"))
+        controls = widgets.HBox([self.smoothing, self.log_scale], layout=widgets.Layout(flex_flow="row wrap"))
+        controls.add_class("nbwandb-chart-controls")
+        self.smoothing.observe(self._on_view_change, names="value")
+        self.log_scale.observe(self._on_view_change, names="value")
         self._sections_box = widgets.VBox()
         self._images_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[self._header, self._values, self._sections_box, self._images_box], **kwargs)
+        super().__init__(children=[self._header, self._values, controls, self._sections_box, self._images_box],
+                         **kwargs)
         self.add_class("nbwandb-run-panel")
 
         self._thread: threading.Thread | None = None
@@ -179,18 +204,43 @@ class RunPanel(TextForms, widgets.VBox):
         with self._draw_lock:
             self._dirty.clear()
             self.redraws += 1
-            self._header.value = self._header_html()
+            self._header.value = PANEL_CSS + self._header_html()
             self._values.value = self._values_html()
             self._draw_charts()
             self._draw_images()
 
+    def _on_view_change(self, _change: Any = None) -> None:
+        with self._draw_lock:
+            self._drawn.clear()  # every chart is drawn again with the new settings
+        self.redraw()
+
+    def _view(self) -> dict[str, Any]:
+        # finite: a Series keeps only finite values, so the charts skip that check.
+        return {"smoothing": float(self.smoothing.value), "log_y": bool(self.log_scale.value), "finite": True}
+
+    def _section_ranges(self) -> dict[str, tuple[float, float]]:
+        """The x-range each section's charts share (W&B keeps one x axis per section)."""
+        ranges: dict[str, tuple[float, float]] = {}
+        for key, series in list(self._data.series.items()):
+            points = series.points()
+            if not points:
+                continue
+            name = section_of(key)
+            lo, hi = points[0][0], points[-1][0]
+            if name in ranges:
+                lo, hi = min(lo, ranges[name][0]), max(hi, ranges[name][1])
+            ranges[name] = (lo, hi)
+        return ranges
+
     def _draw_charts(self) -> None:
         new_sections = False
+        ranges = self._section_ranges()
         for key, series in list(self._data.series.items()):
-            if self._drawn_counts.get(key) == series.count:
+            x_range = ranges.get(section_of(key))
+            if self._drawn.get(key) == (series.count, x_range):
                 continue
-            self._drawn_counts[key] = series.count
-            svg = line_chart_svg(key, series.points(), last=series.last)
+            self._drawn[key] = (series.count, x_range)
+            svg = line_chart_svg(key, series.points(), last=series.last, x_range=x_range, **self._view())
             chart = self._charts.get(key)
             if chart is None:
                 chart = self._charts[key] = widgets.HTML(svg)
@@ -208,7 +258,8 @@ class RunPanel(TextForms, widgets.VBox):
             else:
                 chart.value = svg
         if new_sections:
-            self._sections_box.children = tuple(self._sections.values())
+            self._sections_box.children = tuple(self._sections[name] for name in sorted(self._sections,
+                                                                                        key=section_order))
 
     def _draw_images(self) -> None:
         changed = False
@@ -227,8 +278,10 @@ class RunPanel(TextForms, widgets.VBox):
                 png = thumbnail_png(image)
             except Exception:  # noqa: BLE001 - a missing media file must not stop the panel
                 continue
-            thumb = widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="132px"))
-            box = widgets.VBox([widgets.HTML(f"<small>{escape(key)}</small>"), thumb])
+            thumb = widgets.Image(value=png, format="png", layout=widgets.Layout(width="128px", height="128px",
+                                                                                 object_fit="contain"))
+            thumb.add_class("nbwandb-pixelated")
+            box = widgets.VBox([thumb, widgets.HTML(f"<small>{escape(key)}</small>")])
             box.add_class("nbwandb-thumbnail")
             children.append(box)
         self._images_box.children = tuple(children)
@@ -243,27 +296,32 @@ class RunPanel(TextForms, widgets.VBox):
         return [("directory", str(run.run_dir)), ("upload later", run.sync_command or "")]
 
     def _header_html(self) -> str:
+        """One line: state, name (id), mode, then where the run lives (a second line when long)."""
         run = self.run
-        rows = [("name", run.name), ("id", run.id), ("mode", run.mode), ("state", run.state)]
-        rows += self._where()
-        cells = []
-        for label, value in rows:
+        color = _STATE_COLORS.get(str(run.state), "#777")
+        parts = [f"<span class='nbw-state' style='background:{color}'>{escape(run.state)}</span> "
+                 f"<b>{escape(run.name)}</b> <span style='color:#777'>({escape(run.id)}, {escape(run.mode)})</span>"]
+        for label, value in self._where():
             if label == "url":
-                shown = f'<a href="{escape(value)}" target="_blank">{escape(value)}</a>'
+                parts.append(f'<a href="{escape(value)}" target="_blank">{escape(value)}</a>')
             elif label == "upload later":
-                shown = f"<code>{escape(value)}</code>"
+                parts.append(f"<span style='color:#777'>upload later:</span> <code>{escape(value)}</code>")
             else:
-                shown = escape(value)
-            cells.append(f"<tr><th style='text-align:left;padding-right:8px'>{label}</th><td>{shown}</td></tr>")
-        return f"<table class='nbwandb-run-header'>{''.join(cells)}</table>"
+                parts.append(f"<span style='color:#777'>{escape(label)}:</span> <code>{escape(value)}</code>")
+        return f"<div class='nbw-head nbwandb-run-header'>{' · '.join(parts)}</div>"
 
     def _values_html(self) -> str:
+        """Last values that have no chart title to live in (strings, keys past ``max_series``), on one line."""
         if not self._data.last_values:
-            return "<i>no values logged yet</i>"
-        items = sorted(self._data.last_values.items())
-        cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(format_value(v) if _is_scalar(v) else v)}</td></tr>"
-                        for k, v in items)
-        return f"<table class='nbwandb-last-values'><tr><th>metric</th><th>last</th></tr>{cells}</table>"
+            return "<div class='nbw-strip nbwandb-last-values'><i>no values logged yet</i></div>"
+        extra = [(k, v) for k, v in sorted(self._data.last_values.items()) if k not in self._data.series]
+        steps = f"{self._data.rows_seen} rows"
+        shown = " · ".join(f"{escape(k)} <b>{escape(format_value(v) if _is_scalar(v) else v)}</b>"
+                           for k, v in extra)
+        return f"<div class='nbw-strip nbwandb-last-values'>{steps}{' · ' + shown if shown else ''}</div>"
+
+    def _is_final(self) -> bool:
+        return not getattr(self.run, "enabled", False) or bool(self.run.finished)
 
     def _text(self) -> str:
         run = self.run
@@ -276,19 +334,29 @@ class RunPanel(TextForms, widgets.VBox):
         return "\n".join(lines)
 
     def _html(self) -> str:
-        parts = [f"<div class='nbwandb-run-panel'>{self._header_html()}{self._values_html()}"]
+        parts = [f"<div class='nbwandb-run-panel'>{PANEL_CSS}{self._header_html()}{self._values_html()}"]
+        ranges = self._section_ranges()
         by_section: dict[str, list[str]] = {}
         for key, series in list(self._data.series.items()):
-            by_section.setdefault(section_of(key), []).append(chart_html(key, series.points(), last=series.last))
-        for name, charts in by_section.items():
-            parts.append(f"<div class='nbwandb-section'><b>{escape(name)}</b><div>{''.join(charts)}</div></div>")
+            name = section_of(key)
+            by_section.setdefault(name, []).append(
+                chart_html(key, series.points(), last=series.last, x_range=ranges.get(name), **self._view()))
+        for name in sorted(by_section, key=section_order):
+            parts.append(f"<div class='nbwandb-section'><div class='nbw-section-title'>{escape(name)}</div>"
+                         f"<div>{''.join(by_section[name])}</div></div>")
+        figures = []
         for key, image in list(self._data.images.items()):
             try:
                 data = base64.b64encode(thumbnail_png(image)).decode()
             except Exception:  # noqa: BLE001
                 continue
-            parts.append(f"<figure style='display:inline-block'><img src='data:image/png;base64,{data}'/>"
-                         f"<figcaption>{escape(key)}</figcaption></figure>")
+            figures.append(f"<figure style='display:inline-block;margin:4px;text-align:center'>"
+                           f"<img style='width:128px;height:128px;object-fit:contain;image-rendering:pixelated' "
+                           f"src='data:image/png;base64,{data}'/><figcaption><small>{escape(key)}</small>"
+                           f"</figcaption></figure>")
+        if figures:
+            parts.append(f"<div class='nbwandb-section'><div class='nbw-section-title'>media</div>{''.join(figures)}"
+                         "</div>")
         parts.append("</div>")
         return "".join(parts)
 

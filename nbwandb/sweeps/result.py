@@ -138,26 +138,41 @@ class SweepResult:
         line = f"sweep {self.name!r} ({self.method}, {self.backend}): {len(self.trials)}{of} trials ({done})"
         best = self.best
         if best is not None:
-            line += f"; best {self.metric}={best.value:.6g} in run {best.run_id} with {best.params}"
+            from ..html_tables import format_cell
+
+            params = ", ".join(f"{k}={format_cell(v)}" for k, v in flatten_params(best.params).items())
+            line += f"; best {self.metric}={format_cell(best.value)} in run {best.run_name or best.run_id} ({params})"
         return line
 
     def __repr__(self) -> str:
         return f"<SweepResult {self.summary_line()}>"
 
     def leaderboard_html(self, rows: int = LEADERBOARD_ROWS) -> str:
-        """The best ``rows`` completed trials as an HTML table."""
+        """The best ``rows`` completed trials, then the pruned, failed and running ones, as a table."""
+        from ..html_tables import table_html
+
         ranked = self.ranked()[:rows]
-        names = sorted({k for t in ranked for k in flatten_params(t.params)})
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in ["#", "run", str(self.metric), *names])
+        rest = [t for t in sorted(self.trials, key=lambda t: t.number) if t not in self.completed][:rows]
+        shown = ranked + rest
+        names = list(dict.fromkeys(k for t in shown for k in flatten_params(t.params)))
+        columns = ["#", "run", "state", str(self.metric), *names, "duration"]
         body = []
-        for rank, t in enumerate(ranked, 1):
+        for rank, t in enumerate(shown, 1):
             flat = flatten_params(t.params)
-            cells = [str(rank), html.escape(str(t.run_name or t.run_id)), f"{t.value:.6g}",
-                     *(html.escape(repr(flat.get(n))) for n in names)]
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            place: Any = rank if t in ranked else ""
+            body.append([place, t.run_name or t.run_id or f"trial {t.number}", t.state, t.value,
+                         *(flat.get(n) for n in names), _seconds(t.duration_s)])
         if not body:
-            body.append(f"<tr><td colspan='{3 + len(names)}'>no completed trial yet</td></tr>")
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            return "<p class='nbw-muted'>no trial finished yet</p>"
+        left = len(self.trials) - len(shown)
+        caption = f"{len(shown)} of {len(self.trials)} trials" + (f" ({left} more in .trials)" if left else "")
+        return table_html(columns, body, caption=caption, wrapper_class="nbwandb-leaderboard")
 
     def _repr_html_(self) -> str:
         return f"<p>{html.escape(self.summary_line())}</p>{self.leaderboard_html()}"
+
+
+def _seconds(duration: float | None) -> str | None:
+    from ..html_tables import format_duration
+
+    return format_duration(duration) or None

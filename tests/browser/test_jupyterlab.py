@@ -12,13 +12,18 @@ is bounded; screenshots go to ``out/screenshots/``.
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from lab_cells import (
+    assert_cell_ok,
+    assert_no_broken_widgets,
+    reopen_without_widget_state,
+    run_cell,
+)
 
 from nbwandb.local import read_run
 
@@ -27,15 +32,15 @@ NOTEBOOK = SOURCE.name
 FAKE_KEY = "f00dcafe" * 5  # the form of a W&B key (40 characters); it must never be saved
 EPOCHS_DEFAULT = 3
 EPOCHS_SET_IN_BROWSER = 4  # one more epoch than the default: a few seconds more training
-BROKEN_WIDGET_TEXT = ("Loading widget...", "Error displaying widget", "Traceback", "Error:")
-# An exception shown in an output ("NameError", "AssertionError: ...", a traceback).
-ERROR_OUTPUT = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\b")
 # Live widgets only: each panel's text/html fallback carries the same class names, and
 # JupyterLab shows that fallback when the widget cannot render.
 LOGIN = ".jupyter-widgets.nbwandb-login-panel"
 FORM = ".jupyter-widgets.nbwandb-config-form"
 PANEL = ".jupyter-widgets.nbwandb-run-panel"
 CHART = ".jupyter-widgets.nbwandb-chart"
+# Once the run has finished, the panel's output is its static HTML (same classes, no widget).
+FINAL_PANEL = ".jp-OutputArea-output .nbwandb-run-panel"
+ANY_CHART = ".nbwandb-chart"
 # The cells the test acts after, found by what they hold (the notebook may gain cells).
 LOGIN_CELL = "%wandb_login"
 FORM_CELL = "ConfigForm("
@@ -55,51 +60,6 @@ def _cell_index(cells: list[tuple[int, str]], marker: str) -> int:
     found = [i for i, source in cells if marker in source]
     assert len(found) == 1, f"{NOTEBOOK}: expected one code cell with {marker!r}, found cells {found}"
     return found[0]
-
-
-def _run_cell(page, index: int, timeout_ms: int = 30_000) -> None:
-    """Select cell ``index`` in command mode, run it (Ctrl+Enter), wait for its ``[n]:`` prompt."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    prompt = cell.locator(".jp-InputArea-prompt")
-
-    def press_run() -> None:
-        _accept_kernel_dialog(page)
-        cell.locator(".jp-InputPrompt").click()
-        page.keyboard.press("Escape")
-        page.keyboard.press("Control+Enter")
-
-    press_run()
-    pressed = time.monotonic()
-    deadline = pressed + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        text = prompt.inner_text().strip()
-        if re.fullmatch(r"\[\d+\]:", text):
-            return
-        if _accept_kernel_dialog(page):  # the key press went to the dialog, not the cell
-            press_run()
-            pressed = time.monotonic()
-        elif text == "[ ]:" and time.monotonic() - pressed > 5:
-            # No "[*]": the request never left (the page was still attaching to the kernel).
-            press_run()
-            pressed = time.monotonic()
-        time.sleep(0.1)
-    raise AssertionError(f"cell {index} did not finish within {timeout_ms / 1000:g}s "
-                         f"(prompt {prompt.inner_text()!r})")
-
-
-def _accept_kernel_dialog(page) -> bool:
-    """JupyterLab may still ask which kernel to use (a race while it loads): accept its choice."""
-    dialog = page.locator(".jp-Dialog")
-    if dialog.count() and dialog.first.is_visible():
-        dialog.locator(".jp-mod-accept").first.click()
-        return True
-    return False
-
-
-def _assert_no_broken_widgets(page, where: str) -> None:
-    text = page.locator(".jp-Notebook").inner_text()
-    for bad in BROKEN_WIDGET_TEXT:
-        assert bad not in text, f"{where}: the notebook shows {bad!r}:\n{text[-2000:]}"
 
 
 def _wait_for_run_config(root: Path, timeout: float) -> dict:
@@ -122,19 +82,12 @@ def _wait_for_run_config(root: Path, timeout: float) -> dict:
     raise AssertionError(f"no run with a config appeared under {root / 'wandb'} within {timeout:g}s ({last!r})")
 
 
-def _chart_points(page, key: str) -> int:
-    svg = page.locator(f"{PANEL} {CHART} svg[data-title='{key}']")
+def _chart_points(page, key: str, panel: str = PANEL, chart: str = CHART) -> int:
+    svg = page.locator(f"{panel} {chart} svg[data-title='{key}']")
     if svg.count() == 0:
         return 0
     return int(svg.first.get_attribute("data-points") or 0)
 
-
-
-def _assert_cell_ok(page, index: int) -> None:
-    """Cell ``index`` ran without an exception (the notebook's own asserts included)."""
-    outputs = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
-    text = outputs.inner_text() if outputs.count() else ""
-    assert not ERROR_OUTPUT.search(text), f"cell {index} of {NOTEBOOK} failed:\n{text[-2000:]}"
 
 
 def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path, save_screenshot):
@@ -163,8 +116,8 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
             # The first cell also waits for the kernel; training gets time for a slow CI machine.
             timeout_ms = 60_000 if first or index == train_cell else 30_000
             first = False
-            _run_cell(page, index, timeout_ms=timeout_ms)
-            _assert_cell_ok(page, index)
+            run_cell(page, index, timeout_ms=timeout_ms)
+            assert_cell_ok(page, index)
             if index == login_cell:
                 _log_in_then_go_offline(page, save_screenshot)
                 stage("login panel")
@@ -182,7 +135,7 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
             elif index == finish_cell:
                 _check_run_panel_against_the_run(page, lab_root, save_screenshot)
                 stage("run finished, charts checked")
-        _assert_no_broken_widgets(page, "after the whole notebook ran")
+        assert_no_broken_widgets(page, "after the whole notebook ran")
         page.locator(".jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
         save_screenshot(page, "04_notebook_end")
         stage("all cells ran")
@@ -199,6 +152,12 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
         assert FAKE_KEY not in (lab_root / NOTEBOOK).read_text()
         assert FAKE_KEY not in page.content()
         stage("saved notebook checked")
+
+        reopen_without_widget_state(page, jupyterlab, lab_root / NOTEBOOK)
+        page.locator(f"{FINAL_PANEL} svg[data-title='train/loss']").first.wait_for(timeout=30_000)
+        assert _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) > 0
+        page.locator(".nbwandb-config-form", has_text="config of run").first.wait_for(timeout=10_000)
+        stage("reopened without widget state: final panels, no widget errors")
     except Exception:
         save_screenshot(page, "failure")
         print(jupyterlab.log_tail())
@@ -226,21 +185,21 @@ def _move_slider_and_start_run(page, lab_root: Path, save_screenshot) -> None:
     """The config form: move the epochs slider, click "Start run", read the run's config back."""
     form = page.locator(FORM)
     form.wait_for(state="visible", timeout=20_000)
-    _assert_no_broken_widgets(page, "after the login panel and config form")
+    assert_no_broken_widgets(page, "after the login panel and config form")
     form.scroll_into_view_if_needed()
     save_screenshot(page, "01_login_panel_and_config_form")
 
-    epochs = form.locator(".widget-slider").filter(has_text="epochs")
-    readout = epochs.locator(".widget-readout")
-    assert readout.inner_text().strip() == str(EPOCHS_DEFAULT)
-    readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(str(EPOCHS_SET_IN_BROWSER))
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        "([el, want]) => el.innerText.trim() === want",
-        arg=[readout.element_handle(), str(EPOCHS_SET_IN_BROWSER)], timeout=10_000,
-    )
+    epochs = form.locator(".nbwandb-field").filter(has=page.locator(".widget-slider", has_text="epochs"))
+    typed = epochs.locator(".nbwandb-slider-text input")
+    assert typed.input_value() == str(EPOCHS_DEFAULT)
+    # A value out of range is refused with a message, not clamped to the maximum.
+    typed.fill("99")
+    typed.press("Enter")
+    epochs.get_by_text("epochs=99 is above the maximum 10").wait_for(timeout=10_000)
+    typed.fill(str(EPOCHS_SET_IN_BROWSER))
+    typed.press("Enter")
+    page.wait_for_function("el => el.innerText.trim() === ''",
+                           arg=epochs.locator(".nbwandb-field-message").element_handle(), timeout=10_000)
 
     form.get_by_role("button", name="Start run").click()
     form.get_by_text("started offline run").wait_for(timeout=30_000)
@@ -262,14 +221,16 @@ def _check_run_panel_against_the_run(page, lab_root: Path, save_screenshot) -> N
     train_steps = sum("train/loss" in row for row in logged.history)
     val_steps = sum("val/acc" in row for row in logged.history)
     assert val_steps == EPOCHS_SET_IN_BROWSER and train_steps > val_steps
-    deadline = time.monotonic() + 20  # the panel redraws once more when the run finishes
-    while time.monotonic() < deadline and _chart_points(page, "train/loss") < train_steps:
+    # The run has finished: after the cell, the panel's output was replaced by its final HTML.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) < train_steps:
         time.sleep(0.2)
-    assert _chart_points(page, "train/loss") == train_steps
-    assert _chart_points(page, "val/acc") == val_steps
-    line = page.locator(f"{PANEL} {CHART} svg[data-title='train/loss'] polyline")
+    assert _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) == train_steps
+    assert _chart_points(page, "val/acc", FINAL_PANEL, ANY_CHART) == val_steps
+    assert page.locator(PANEL).count() == 0, "a finished run's panel is static HTML, not a widget"
+    line = page.locator(f"{FINAL_PANEL} svg[data-title='train/loss'] polyline")
     assert len(line.first.get_attribute("points").split()) == train_steps
-    _assert_no_broken_widgets(page, "after training")
+    assert_no_broken_widgets(page, "after training")
     # The notebook scrolls inside the page: bring the charts into view for the screenshot.
-    page.locator(f"{PANEL} {CHART}").last.scroll_into_view_if_needed()
+    page.locator(f"{FINAL_PANEL} {ANY_CHART}").last.scroll_into_view_if_needed()
     save_screenshot(page, "03_run_panel_charts")

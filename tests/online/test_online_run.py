@@ -98,7 +98,7 @@ def test_show_and_sync_on_an_online_run_folder(server, online_env, cli) -> None:
     dash = nbwandb.show(run.run_dir)
     html = dash._repr_html_()
     assert [r.id for r in dash.runs] == [run.id] and len(dash.runs[0].history) == 10
-    assert "<img" in html and "train" in html and "val" in html  # one chart section per prefix
+    assert "<svg" in html and "train" in html and "val" in html  # one chart section per prefix (inline SVG)
 
     # A complete upload: nothing to do, and sync says so instead of "ok".
     done = cli("sync", str(run.run_dir), env=env)

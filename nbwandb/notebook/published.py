@@ -1,0 +1,124 @@
+"""Keeping a displayed panel's saved output up to date, so a notebook tells its story without a kernel.
+
+A widget's output holds a widget view plus the text/plain and text/html forms that nbconvert,
+GitHub and nbviewer show. Those forms are computed once, when the panel is displayed, so
+a saved notebook would keep the first state ("no values logged yet"). Here each panel is
+displayed with a display id, and after every cell the output is replaced in place
+(``update_display``) with the panel's current forms. Once a panel's job is done (its run
+finished, a choice made) its output drops the widget view: JupyterLab, reopened without a
+kernel or saved widget state, then shows the final HTML instead of "model not found".
+
+>>> display(panel)      # calls panel._ipython_display_, which calls publish(panel)   # doctest: +SKIP
+>>> refresh_all()       # what the post-cell hook does                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@dataclass
+class _Output:
+    """The outputs that show one panel, and what they last showed."""
+
+    panel: weakref.ref[Any]
+    display_ids: list[str] = field(default_factory=list)
+    html: str | None = None
+    final: bool = False
+
+
+_outputs: dict[int, _Output] = {}
+_hooked_shells: set[int] = set()
+
+
+def _bundle(panel: Any) -> dict[str, Any]:
+    prepare = getattr(panel, "_before_publish", None)
+    if prepare is not None:
+        prepare()
+    return dict(panel._repr_mimebundle_())
+
+
+def publish(panel: Any) -> str:
+    """Display ``panel`` with a new display id (kept to update it later); returns the id."""
+    from IPython.display import display
+
+    bundle = _bundle(panel)
+    display_id = uuid.uuid4().hex
+    display(bundle, raw=True, display_id=display_id)
+    entry = _outputs.get(id(panel))
+    if entry is None or entry.panel() is not panel:
+        entry = _outputs[id(panel)] = _Output(weakref.ref(panel))
+    entry.display_ids.append(display_id)
+    entry.html = bundle.get("text/html")
+    entry.final = WIDGET_VIEW not in bundle
+    _hook_into_shell()
+    return display_id
+
+
+def refresh(panel: Any) -> bool:
+    """Replace ``panel``'s outputs with its current forms; True when something was sent.
+
+    Only where a frontend keeps outputs (a Jupyter kernel, VS Code, Colab): the IPython
+    terminal would print the panel again instead of updating it.
+    """
+    from IPython.display import update_display
+
+    from .environment import widgets_can_render
+
+    if not widgets_can_render():
+        return False
+    entry = _outputs.get(id(panel))
+    if entry is None or entry.panel() is not panel or entry.final:
+        return False
+    bundle = _bundle(panel)
+    final = WIDGET_VIEW not in bundle
+    if bundle.get("text/html") == entry.html and not final:
+        return False  # nothing new: no need to re-render the live view
+    for display_id in entry.display_ids:
+        update_display(bundle, raw=True, display_id=display_id)
+    entry.html = bundle.get("text/html")
+    entry.final = final
+    return True
+
+
+def refresh_all(*_args: Any, **_kwargs: Any) -> int:
+    """Refresh every published panel still live; returns how many outputs changed.
+
+    Registered as IPython's ``post_run_cell`` hook (accepts its arguments); it never raises,
+    since IPython would print the hook's arguments, which hold the cell's text.
+    """
+    changed = 0
+    for key, entry in list(_outputs.items()):
+        panel = entry.panel()
+        if panel is None or entry.final:
+            _outputs.pop(key, None)
+            continue
+        try:
+            changed += refresh(panel)
+        except Exception as exc:  # noqa: BLE001 - one broken panel must not stop the others
+            print(f"nbwandb: could not update a panel's output: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return changed
+
+
+def published(panel: Any) -> list[str]:
+    """The display ids that show ``panel`` (empty when it was never published)."""
+    entry = _outputs.get(id(panel))
+    return list(entry.display_ids) if entry is not None and entry.panel() is panel else []
+
+
+def _hook_into_shell() -> None:
+    ipython_mod = sys.modules.get("IPython")
+    shell = ipython_mod.get_ipython() if ipython_mod is not None else None
+    if shell is None or id(shell) in _hooked_shells:
+        return
+    shell.events.register("post_run_cell", refresh_all)
+    _hooked_shells.add(id(shell))
+
+
+__all__ = ["WIDGET_VIEW", "publish", "published", "refresh", "refresh_all"]
