@@ -106,6 +106,9 @@ def check_host(timeout: float = HOST_TIMEOUT) -> CheckResult:
     if probe.kind == "ok":
         who = f" (key of {probe.user})" if probe.user else ""
         return CheckResult("W&B host", True, f"{probe.describe()}{who}")
+    if probe.kind == "tls":
+        return CheckResult("W&B host", None, probe.describe(),
+                           "if your network uses its own CA, point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at it")
     if probe.key_accepted is False:
         return CheckResult("W&B host", False, probe.describe(),
                            "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin")

@@ -41,6 +41,7 @@ _KIND_TEXT = {
     "error": "could not be reached",
     "http-error": "answered with an error",
     "rejected": "rejected the API key",
+    "tls": "answered, but its TLS certificate could not be checked here",
 }
 
 
@@ -49,7 +50,8 @@ class HostProbe:
     """What one probe found. ``reachable`` is True when the server answered (even with 401).
 
     ``kind``: "ok", "rejected" (the key), "dns", "refused", "connect-timeout" (the connection
-    never completes), "silent" (accepted, then no answer), "http-error" or "error".
+    never completes), "silent" (accepted, then no answer), "tls" (the host answered but our
+    certificate check failed; wandb is left to try), "http-error" or "error".
     ``user`` is the key's owner when the server said so. Never holds the key.
     """
 
@@ -62,7 +64,8 @@ class HostProbe:
 
     @property
     def reachable(self) -> bool:
-        return self.kind in ("ok", "rejected")
+        """True when the host answered: with a judgement on the key, or at least a TLS handshake."""
+        return self.kind in ("ok", "rejected", "tls")
 
     @property
     def key_accepted(self) -> bool | None:
@@ -82,6 +85,14 @@ class HostProbe:
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The CA bundle wandb's own HTTP clients would use (``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``)."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+    if bundle and os.path.isfile(bundle):
+        return ssl.create_default_context(cafile=bundle)
+    return ssl.create_default_context()
 
 
 def _viewer_request(host: str, secret: _Secret | None) -> tuple[str, bytes, dict[str, str]]:
@@ -146,7 +157,7 @@ def _direct_probe(host: str, secret: _Secret | None, deadline: float,
     try:
         sock.settimeout(max(deadline - time.monotonic(), 0.01))
         if url.scheme == "https":
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=hostname)
+            sock = _tls_context().wrap_socket(sock, server_hostname=hostname)
         conn.sock = sock
         conn.request("POST", urlparse(path).path or "/graphql", body=body, headers=headers)
         resp = conn.getresponse()
@@ -154,7 +165,9 @@ def _direct_probe(host: str, secret: _Secret | None, deadline: float,
     except TimeoutError:
         return "silent", "", ""
     except ssl.SSLError as exc:
-        return "error", f"TLS: {exc.reason or exc}", ""
+        # The host answered; only our TLS check failed (a company CA we do not know, ...).
+        # wandb verifies on its own, with its own bound: let it try rather than go offline.
+        return "tls", f"{exc.reason or exc}", ""
     except (OSError, http.client.HTTPException) as exc:
         return "silent" if isinstance(exc, http.client.RemoteDisconnected) else "error", \
             f"{type(exc).__name__}", ""

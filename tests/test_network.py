@@ -132,3 +132,14 @@ def test_init_with_a_rejected_key(http_server, monkeypatch, capsys) -> None:
     with pytest.raises(LoginError, match="rejected the API key.*nbwandb.login") as caught:
         nbwandb.init("rejected", mode="online")
     assert KEY.reveal() not in str(caught.value)
+
+
+def test_a_failed_tls_check_leaves_the_decision_to_wandb(http_server) -> None:
+    """An https URL on a plain-HTTP port: the handshake fails, but the host did answer.
+
+    (As with a company CA the probe cannot check: wandb verifies on its own, so the probe
+    must not send such a user offline.)
+    """
+    probe = probe_host(_url(http_server).replace("http://", "https://"), KEY, timeout=3)
+    assert probe.kind == "tls" and probe.reachable and probe.key_accepted is None
+    assert "TLS certificate could not be checked" in probe.describe()
