@@ -34,6 +34,8 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy nbwandb --ignore-missing-imports
 
 test: $(STAMP) browser lint
+	# The examples in the docstrings run too (conftest.py gives them an offline run).
+	$(VENV)/bin/python -m pytest -q --doctest-modules nbwandb
 	$(VENV)/bin/python -m pytest -q tests --nbval-lax notebooks
 
 demo: $(STAMP)

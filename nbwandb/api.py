@@ -1,7 +1,8 @@
 """``nbwandb.init``: start a run early, offline by default, never prompting, never duplicating.
 
->>> run = init(project="demo", config={"lr": 1e-3}, mode="offline")  # doctest: +SKIP
-nbwandb: offline run 'demo-1' (abc123) in ./wandb/offline-run-... (mode='offline' was asked for)
+>>> run = init(project="demo", config={"lr": 1e-3}, mode="offline")
+nbwandb: offline run '...' (...) in .../wandb/offline-run-... [mode='offline' was asked for]; upload later with `wandb sync ...`
+>>> run.finish()
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def init(
     from ._wandb import import_wandb
 
     wandb = import_wandb("nbwandb.init")
-    run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd())
+    # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
+    run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
     _check_run_dir(run_root)
     run_root.mkdir(parents=True, exist_ok=True)
 

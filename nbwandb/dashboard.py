@@ -7,9 +7,11 @@ tables are embedded (a table's last ``max_rows`` rows, image cells as 64 px
 thumbnails, since a prediction table logged per epoch grows at the end). Everything (charts as PNG, images) is inlined as ``data:``
 URIs, so the page needs no network and no server.
 
->>> dash = nbwandb.show("wandb/latest-run", smoothing=0.6)    # doctest: +SKIP
->>> dash                          # a notebook displays it (text/html + text/plain)
->>> dash.save("report.html")      # one file, opens anywhere
+>>> dash = nbwandb.show(run_dir, smoothing=0.6)
+>>> dash                          # a notebook shows the page (text/html); elsewhere the text form
+nbwandb: example  (1 run, x = global_step, smoothing 0.6)...
+>>> dash.save("report.html").name  # one file, opens anywhere
+'report.html'
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ numpy), logs ``train/`` and ``val/`` metrics for 50 steps against ``global_step`
 finishes the run and writes ``report.html`` with ``nbwandb.show``. Nothing is
 downloaded and nothing leaves the machine.
 
->>> result = run_demo("demo-out")        # doctest: +SKIP
->>> result.report                        # demo-out/report.html
+>>> result = run_demo("demo-out", steps=5)
+nbwandb: offline run ... in .../demo-out/wandb/offline-run-... [mode='offline' was asked for]; upload later with ...
+>>> result.state, result.report.name
+('finished', 'report.html')
 """
 
 from __future__ import annotations

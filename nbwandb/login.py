@@ -1,7 +1,8 @@
 """``nbwandb.login``: find or store a key, never prompt, never echo it.
 
->>> result = login()          # doctest: +SKIP
->>> result.source, result.mode   # e.g. ("netrc", "online") or (None, "offline")
+>>> result = login()             # nothing found here: no env key, no netrc
+>>> result.source, result.mode   # ("netrc", "online") where a key is found
+(None, 'offline')
 """
 
 from __future__ import annotations

@@ -8,8 +8,12 @@ when ``finish`` gave up, and "synced" after ``nbwandb sync`` finished the upload
 A folder still saying "uploading" whose writer process is gone was cut off by a
 killed kernel: its upload is incomplete too.
 
->>> mark(run_dir, "uploading", host="https://api.wandb.ai")   # doctest: +SKIP
->>> upload_state(run_dir).needs_sync                         # doctest: +SKIP
+>>> folder = __import__("pathlib").Path("run-x"); folder.mkdir()
+>>> mark(folder, "uploading", host="https://api.wandb.ai")
+>>> upload_state(folder).needs_sync          # this process is still uploading
+False
+>>> mark(folder, "incomplete", detail="finish timed out after 60s")
+>>> upload_state(folder).needs_sync
 True
 """
 

@@ -5,10 +5,11 @@ server: the ``.wandb`` transaction log is parsed directly (``iter_records`` give
 the raw protobuf records; ``follow_run`` reads on while a run is being written).
 
 >>> from nbwandb.local import read_run, list_runs
->>> run = read_run("wandb/latest-run")       # doctest: +SKIP
->>> run.state, len(run.history)              # doctest: +SKIP
-('finished', 50)
->>> print(list_runs("wandb"))                # the runs table   # doctest: +SKIP
+>>> run = read_run(run_dir)                  # or "wandb/latest-run"
+>>> run.state, len(run.history)
+('finished', 20)
+>>> len(list_runs(wandb_dir))                # the runs table of a wandb folder
+1
 """
 
 from __future__ import annotations

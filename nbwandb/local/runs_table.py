@@ -1,8 +1,12 @@
 """The local runs table, like the Runs page of the W&B app: one row per run folder.
 
->>> table = list_runs("wandb")                    # doctest: +SKIP
+>>> table = list_runs(wandb_dir)
 >>> print(table)                                  # a text table (what `nbwandb runs` prints)
->>> table.to_dataframe()                          # with pandas installed   # doctest: +SKIP
+name     id        state     start_time ...
+-------  ...
+example  ...  finished  ...
+>>> len(table.to_dataframe())                     # with pandas installed
+1
 """
 
 from __future__ import annotations
