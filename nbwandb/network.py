@@ -153,8 +153,10 @@ def _direct_probe(host: str, secret: _Secret | None, deadline: float,
         return "error", f"{type(exc).__name__}: {exc.strerror or exc}", ""
     stage.append("silent")
     path, body, headers = _viewer_request(host, secret)
-    # The socket is already connected (and wrapped for TLS): the connection object only speaks HTTP.
-    conn = http.client.HTTPConnection(hostname, port)
+    # The socket is already connected (and wrapped for TLS below): the connection object only
+    # speaks HTTP over it. Its class sets the Host header as a browser would (no default port).
+    conn_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    conn = conn_class(hostname, port)
     try:
         sock.settimeout(max(deadline - time.monotonic(), 0.01))
         if url.scheme == "https":

@@ -143,3 +143,33 @@ def test_a_failed_tls_check_leaves_the_decision_to_wandb(http_server) -> None:
     probe = probe_host(_url(http_server).replace("http://", "https://"), KEY, timeout=3)
     assert probe.kind == "tls" and probe.reachable and probe.key_accepted is None
     assert "TLS certificate could not be checked" in probe.describe()
+
+
+def test_https_with_the_ca_bundle_wandb_would_use(tmp_path, monkeypatch) -> None:
+    """A TLS server with its own CA: unchecked at first, answered once REQUESTS_CA_BUNDLE names it."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        assert probe_host(url, KEY, timeout=3).kind == "tls"  # reachable, left to wandb
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        probe = probe_host(url, KEY, timeout=3)
+        assert probe.kind == "ok" and probe.user == "ada"
+    finally:
+        server.shutdown()
+        server.server_close()
