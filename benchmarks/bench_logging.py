@@ -34,22 +34,20 @@ def make_work(target_ms: float = 2.0):
     a = torch.randn(256, 256)
     b = torch.randn(256, 256)
 
-    def one(reps: int) -> float:
-        start = time.perf_counter()
-        for _ in range(reps):
-            c = a @ b  # releases the GIL inside the BLAS call
-        return (time.perf_counter() - start) * 1000, c
-
     reps = 1
-    for _ in range(5):
-        ms, _ = one(reps)
-        reps = max(1, round(reps * target_ms / max(ms, 1e-3)))
 
     def step() -> float:
         c = a
         for _ in range(reps):
-            c = a @ b
+            c = a @ b  # releases the GIL inside the BLAS call
         return float(c[0, 0])
+
+    for _ in range(5):  # calibrate on the step itself, so a step lasts about target_ms
+        start = time.perf_counter()
+        for _ in range(20):
+            step()
+        ms = (time.perf_counter() - start) * 1000 / 20
+        reps = max(1, round(reps * target_ms / max(ms, 1e-3)))
 
     return step, reps
 
