@@ -3,7 +3,7 @@
 wandb's public ``Run.log`` costs ~0.6 ms of Python per row on a busy two-core
 machine: one asyncio hop into wandb's loop thread per row, a client-side
 OpenTelemetry histogram, and media-aware encoding. For rows that hold only
-numbers and strings, this module builds the same ``PartialHistoryRequest``
+numbers and bools, this module builds the same ``PartialHistoryRequest``
 records wandb builds and sends a whole burst of them in one hop.
 
 It uses wandb internals, so ``BatchPublisher.attach`` checks each one and
@@ -21,13 +21,13 @@ from typing import Any
 
 # Values wandb encodes as plain JSON scalars; anything else (media, arrays, tables)
 # goes through wandb's public Run.log, which knows how to store it.
-_PLAIN = (float, int, str, bool)
+_PLAIN = (float, int, bool)
 
 Row = tuple[dict[str, Any], float]  # (row, the time.time() it was logged at)
 
 
 def is_plain(row: dict[str, Any]) -> bool:
-    """True if every value is a number or string (a row the batch path can write)."""
+    """True if every value is a Python number or bool (a row the batch path can write)."""
     return all(type(v) in _PLAIN for v in row.values())
 
 

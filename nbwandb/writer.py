@@ -138,7 +138,7 @@ class BackgroundWriter:
         batch_fn: Callable[[list[Any]], Any] | None = None
         for item in burst:
             if isinstance(item, tuple) and item[0] is _BATCHED:
-                if batch and item[1] is not batch_fn:
+                if batch and item[1] != batch_fn:  # == : a bound method is a new object per access
                     self._call(batch_fn, batch)
                     batch = []
                 batch_fn = item[1]
