@@ -17,6 +17,7 @@ returns None when any is missing; the caller then uses the public
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,7 @@ class BatchPublisher:
         self._request_cls = request_cls
         self._set_value = set_value
         self._template: Any = None
+        self._one_write = False  # True: the burst goes out as one socket write (see _send_framed)
         encoding = str(getattr(wandb_run.settings, "x_history_value_encoding", "json")).split(",")
         self._json_form = "json" in encoding
         self._typed_form = "typed" in encoding
@@ -75,13 +77,15 @@ class BatchPublisher:
             needed = (iface._make_request, iface._assign, iface._asyncer.run, iface._client.publish)
             if not all(callable(fn) for fn in needed) or not isinstance(wandb_run._local_step, int):
                 return None
-            return cls(
+            publisher = cls(
                 wandb_run, iface,
                 wandb_internal_pb2.PartialHistoryRequest,  # type: ignore[attr-defined]  # generated code
                 wandb_internal_pb2.HistoryItem,  # type: ignore[attr-defined]
                 wandb_server_pb2.ServerRequest,  # type: ignore[attr-defined]
                 set_history_value,
             )
+            publisher._one_write = _can_write_framed(iface._client)
+            return publisher
         except Exception:  # noqa: BLE001 - any missing piece means: use the public path
             return None
 
@@ -121,12 +125,46 @@ class BatchPublisher:
                     self._set_value(items.add(key=key), value, json_form=self._json_form, typed_form=self._typed_form)
             requests.append(request)
         client = self._iface._client
+        one_write = self._one_write
 
         async def send_all() -> None:
+            if one_write and client._broken_exc is None:
+                await _send_framed(client, requests)
+                return
             for request in requests:
-                await client.publish(request)
+                await client.publish(request)  # raises the socket's stored error, as wandb does
 
         self._iface._asyncer.run(send_all)
         # wandb's own step counter advances once per row, as Run.log(row) would do it,
         # so rows an integration logs later through wandb.run continue from here.
         self._run._local_step += len(rows)
+
+
+def _can_write_framed(client: Any) -> bool:
+    """True if wandb's service client frames requests as this module's ``_send_framed`` does."""
+    try:
+        from wandb.sdk.lib.service import service_client
+
+        return (
+            getattr(service_client, "_HEADER_BYTE_INT_FMT", None) == _HEADER
+            and client._broken_exc is None
+            and callable(client._writer.write)
+            and callable(client._drain_writer)
+        )
+    except Exception:  # noqa: BLE001 - any missing piece: one client.publish per row
+        return False
+
+
+_HEADER = "<BI"  # wandb's framing: b"W", then the request's length, then the request
+
+
+async def _send_framed(client: Any, requests: list[Any]) -> None:
+    # wandb's client writes and drains once per request; a burst of rows costs its asyncio
+    # thread (and the GIL) ~20 us a row that way. Framed the same way, one write does.
+    header = struct.Struct(_HEADER)
+    client._writer.write(b"".join(header.pack(87, r.ByteSize()) + r.SerializeToString() for r in requests))
+    try:
+        await client._drain_writer()
+    except Exception as exc:
+        client._broken_exc, client._broken_tb = exc, exc.__traceback__  # as wandb's client records it
+        raise

@@ -174,3 +174,23 @@ def test_the_writer_keeps_order_across_batched_and_plain_items():
         writer.submit_batched(as_list, i)
     assert writer.close(timeout=10)
     assert [i for batch in done for i in batch] == list(range(200))
+
+
+def test_rows_sent_one_request_at_a_time_when_the_client_cannot_take_one_write(monkeypatch, publish_calls):
+    import nbwandb.batch_publish as batch_publish
+
+    # A wandb whose service client frames requests differently: one client.publish per row.
+    monkeypatch.setattr(batch_publish, "_can_write_framed", lambda client: False)
+    with nbwandb.init(project="p", quiet=True) as run:
+        assert run._publisher is not None and run._publisher._one_write is False
+        for step in range(300):
+            run.log({"x": step, "y": 0.5 * step}, step=step)
+    assert [(r["x"], r["y"]) for r in metric_rows(run)] == [(s, 0.5 * s) for s in range(300)]
+    assert sum(publish_calls) == 300
+
+
+def test_the_one_write_path_is_the_one_in_use():
+    with nbwandb.init(project="p", quiet=True) as run:
+        assert run._publisher is not None and run._publisher._one_write is True
+        run.log({"x": 1.5}, step=0)
+    assert metric_rows(run) == [{"x": 1.5, "global_step": 0}]
