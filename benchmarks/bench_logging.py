@@ -9,7 +9,8 @@ matmul chain on 1 thread), logging 5 scalars in two calls per step (train and va
   (d) nbwandb ``run.log`` twice per step with ``step=``
 
 For each step size it prints steps/s and the ratio to (a) side by side, and reads
-each run back to check every row. Then the writer alone: 10-key rows/s and the
+each run back to check every row. (a) and (d) alternate in blocks of 500 steps (one
+nbwandb run throughout), so other load on the machine weighs on both alike. Then the writer alone: 10-key rows/s and the
 queue length at a paced 2,000 rows/s, and process memory over 100,000 rows.
 
     .venv/bin/python benchmarks/bench_logging.py [--steps 3000] [--step-ms 1 2] [--quick]
@@ -52,16 +53,16 @@ def make_work(target_ms: float = 2.0):
     return step, reps
 
 
-def loop(steps: int, work, log_train, log_val) -> float:
+def loop(steps: int, work, log_train, log_val, first: int = 0) -> float:
     start = time.perf_counter()
-    for i in range(steps):
+    for i in range(first, first + steps):
         x = work()
         log_train(i, x)
         log_val(i, x)
     return time.perf_counter() - start
 
 
-def compare(steps: int, step_ms: float, root: str, raw: bool) -> dict[str, tuple[float, int, bool]]:
+def compare(steps: int, step_ms: float, root: str, raw: bool, block: int = 500) -> dict[str, tuple[float, int, bool]]:
     """Time (a)-(d) at one step size: {variant: (seconds, history rows, every row complete)}."""
     import wandb
 
@@ -75,7 +76,6 @@ def compare(steps: int, step_ms: float, root: str, raw: bool) -> dict[str, tuple
         pass
 
     loop(200, work, nothing, nothing)  # warm-up
-    out["a"] = (loop(steps, work, nothing, nothing), 0, True)
 
     if raw:
         run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
@@ -99,12 +99,20 @@ def compare(steps: int, step_ms: float, root: str, raw: bool) -> dict[str, tuple
         run.finish()
         out["c"] = (secs, len(read_run(run.settings.sync_file).history), True)
 
+    # (a) and (d) alternate in blocks of `block` steps, so a change in the machine's other
+    # load (two cores, shared) falls on both alike instead of on whichever ran second.
     nb = nbwandb.init(project="bench", mode="offline", dir=root, quiet=True)
-    secs = loop(
-        steps, work,
-        lambda i, x: nb.log({"loss": x, "acc": 0.5, "lr": 0.1}, step=i, prefix="train"),
-        lambda i, x: nb.log({"loss": x, "acc": 0.4}, step=i, prefix="val"),
-    )
+    plain = secs = 0.0
+    for first in range(0, steps, block):
+        n = min(block, steps - first)
+        plain += loop(n, work, nothing, nothing)
+        secs += loop(
+            n, work,
+            lambda i, x: nb.log({"loss": x, "acc": 0.5, "lr": 0.1}, step=i, prefix="train"),
+            lambda i, x: nb.log({"loss": x, "acc": 0.4}, step=i, prefix="val"),
+            first,
+        )
+    out["a"] = (plain, 0, True)
     nb.finish()
     history = read_run(nb.run_dir).history
     complete = all(TRAIN <= row.keys() for row in history) and [r["global_step"] for r in history] == list(range(steps))
