@@ -1,16 +1,22 @@
-"""Metric logging cost against a loop that logs nothing.
+"""Metric logging cost against a loop that logs nothing, at a 1 ms and a 2 ms step.
 
-A training-like loop of 3,000 steps whose step does ~2 ms of torch work that releases
-the GIL, logging 5 scalars in two calls per step (train and val):
+A training-like loop whose step does torch work that releases the GIL (a 256x256
+matmul chain on 1 thread), logging 5 scalars in two calls per step (train and val):
 
   (a) no logging
   (b) raw ``wandb.log`` twice per step (what users write)
   (c) raw ``wandb.log`` once per step, with ``define_metric``
   (d) nbwandb ``run.log`` twice per step with ``step=``
 
-Prints steps/s and the ratio to (a), then reads each run back and counts history rows.
+For each step size it prints steps/s and the ratio to (a) side by side, and reads
+each run back to check every row. (d)'s time includes a flush at the end of its
+loop, so rows the writer still holds count against it. ``--block N`` alternates
+(a) and (d) in blocks of N steps (one nbwandb run throughout) so other load on a
+shared machine weighs on both alike; by default each runs its steps in one go,
+as a training loop does (short blocks shrink the measured cost of a slow writer). Then the writer alone: 10-key rows/s and the
+queue length at a paced 2,000 rows/s, and process memory over 100,000 rows.
 
-    .venv/bin/python benchmarks/bench_logging.py [--steps 3000]
+    .venv/bin/python benchmarks/bench_logging.py [--steps 3000] [--step-ms 1 2] [--block N] [--quick]
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import time
 
 os.environ.setdefault("WANDB_SILENT", "true")
 
+TRAIN = {"train/loss", "train/acc", "train/lr", "val/loss", "val/acc", "global_step"}
+
 
 def make_work(target_ms: float = 2.0):
     import torch
@@ -30,109 +38,180 @@ def make_work(target_ms: float = 2.0):
     a = torch.randn(256, 256)
     b = torch.randn(256, 256)
 
-    def one(reps: int) -> float:
-        start = time.perf_counter()
-        for _ in range(reps):
-            c = a @ b  # releases the GIL inside the BLAS call
-        return (time.perf_counter() - start) * 1000, c
-
     reps = 1
-    for _ in range(5):
-        ms, _ = one(reps)
-        reps = max(1, round(reps * target_ms / max(ms, 1e-3)))
 
     def step() -> float:
         c = a
         for _ in range(reps):
-            c = a @ b
+            c = a @ b  # releases the GIL inside the BLAS call
         return float(c[0, 0])
+
+    for _ in range(5):  # calibrate on the step itself, so a step lasts about target_ms
+        start = time.perf_counter()
+        for _ in range(20):
+            step()
+        ms = (time.perf_counter() - start) * 1000 / 20
+        reps = max(1, round(reps * target_ms / max(ms, 1e-3)))
 
     return step, reps
 
 
-def loop(steps: int, work, log_train, log_val) -> float:
+def loop(steps: int, work, log_train, log_val, first: int = 0) -> float:
     start = time.perf_counter()
-    for i in range(steps):
+    for i in range(first, first + steps):
         x = work()
         log_train(i, x)
         log_val(i, x)
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000)
-    args = parser.parse_args()
-    steps = args.steps
-    work, reps = make_work()
+def compare(steps: int, step_ms: float, root: str, raw: bool, block: int) -> dict[str, tuple[float, int, bool]]:
+    """Time (a)-(d) at one step size: {variant: (seconds, history rows, every row complete)}."""
     import wandb
 
     import nbwandb
     from nbwandb.local import read_run
 
-    root = tempfile.mkdtemp(prefix="bench-logging-")
-    results: dict[str, float] = {}
-    rows: dict[str, int] = {}
+    work, _ = make_work(step_ms)
+    out: dict[str, tuple[float, int, bool]] = {}
 
     def nothing(i, x):
         pass
 
     loop(200, work, nothing, nothing)  # warm-up
-    results["a"] = loop(steps, work, nothing, nothing)
 
-    run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
-    results["b"] = loop(
-        steps, work,
-        lambda i, x: run.log({"train/loss": x, "train/acc": 0.5, "train/lr": 0.1}),
-        lambda i, x: run.log({"val/loss": x, "val/acc": 0.4}),
-    )
-    run.finish()
-    rows["b"] = len(read_run(run.settings.sync_file).history)
+    if raw:
+        run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
+        secs = loop(
+            steps, work,
+            lambda i, x: run.log({"train/loss": x, "train/acc": 0.5, "train/lr": 0.1}),
+            lambda i, x: run.log({"val/loss": x, "val/acc": 0.4}),
+        )
+        run.finish()
+        out["b"] = (secs, len(read_run(run.settings.sync_file).history), True)
 
-    run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
-    run.define_metric("global_step")
-    run.define_metric("*", step_metric="global_step")
-    pending: dict = {}
-    results["c"] = loop(
-        steps, work,
-        lambda i, x: pending.update({"train/loss": x, "train/acc": 0.5, "train/lr": 0.1}),
-        lambda i, x: run.log({**pending, "val/loss": x, "val/acc": 0.4, "global_step": i}),
-    )
-    run.finish()
-    rows["c"] = len(read_run(run.settings.sync_file).history)
+        run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
+        run.define_metric("global_step")
+        run.define_metric("*", step_metric="global_step")
+        pending: dict = {}
+        secs = loop(
+            steps, work,
+            lambda i, x: pending.update({"train/loss": x, "train/acc": 0.5, "train/lr": 0.1}),
+            lambda i, x: run.log({**pending, "val/loss": x, "val/acc": 0.4, "global_step": i}),
+        )
+        run.finish()
+        out["c"] = (secs, len(read_run(run.settings.sync_file).history), True)
 
+    # (a) and (d) alternate in blocks of `block` steps (one block each by default).
     nb = nbwandb.init(project="bench", mode="offline", dir=root, quiet=True)
-    results["d"] = loop(
-        steps, work,
-        lambda i, x: nb.log({"loss": x, "acc": 0.5, "lr": 0.1}, step=i, prefix="train"),
-        lambda i, x: nb.log({"loss": x, "acc": 0.4}, step=i, prefix="val"),
-    )
-    t_finish = time.perf_counter()
+    plain = secs = 0.0
+    for first in range(0, steps, block):
+        n = min(block, steps - first)
+        plain += loop(n, work, nothing, nothing)
+        start = time.perf_counter()
+        loop(
+            n, work,
+            lambda i, x: nb.log({"loss": x, "acc": 0.5, "lr": 0.1}, step=i, prefix="train"),
+            lambda i, x: nb.log({"loss": x, "acc": 0.4}, step=i, prefix="val"),
+            first,
+        )
+        nb.flush()  # the block's rows handed to wandb-core: a writer's backlog counts here, not in (a)
+        secs += time.perf_counter() - start
+    out["a"] = (plain, 0, True)
     nb.finish()
-    finish_s = time.perf_counter() - t_finish
     history = read_run(nb.run_dir).history
-    rows["d"] = len(history)
-    complete = all(
-        {"train/loss", "train/acc", "train/lr", "val/loss", "val/acc", "global_step"} <= row.keys() for row in history
-    )
-    steps_ok = [row["global_step"] for row in history] == list(range(steps))
+    complete = all(TRAIN <= row.keys() for row in history) and [r["global_step"] for r in history] == list(range(steps))
+    out["d"] = (secs, len(history), complete)
+    return out
 
+
+def writer_throughput(root: str, rows: int = 20_000, paced_s: float = 3.0) -> None:
+    """10-key rows as fast as the caller can, then paced at 2,000 rows/s while watching the queue."""
+    import nbwandb
+    from nbwandb.local import read_run
+
+    keys = [f"m{k}" for k in range(10)]
+    nb = nbwandb.init(project="bench", mode="offline", dir=root, quiet=True)
+    start = time.perf_counter()
+    for i in range(rows):
+        nb.log(dict.fromkeys(keys, i * 0.5), step=i)
+    nb.flush()
+    rate = rows / (time.perf_counter() - start)
+
+    paced = int(2000 * paced_s)
+    peaks = [0] * int(paced_s)  # the queue's peak in each second: flat means the writer keeps up
+    start = time.perf_counter()
+    for j in range(paced):
+        target = start + j / 2000
+        while time.perf_counter() < target:
+            pass  # pace without sleeping (sleep is too coarse for 0.5 ms)
+        nb.log(dict.fromkeys(keys, j * 0.5), step=rows + j)
+        if j % 100 == 0:
+            peaks[min(j // 2000, len(peaks) - 1)] = max(peaks[min(j // 2000, len(peaks) - 1)], nb._writer.pending())
+    nb.finish()
+    back = len(read_run(nb.run_dir).history)
+    print(f"writer: {rate:,.0f} 10-key rows/s unpaced (log + flush); at a paced 2,000 rows/s for {paced_s:g} s "
+          f"the queue peaked at {', '.join(map(str, peaks))} rows (one figure a second); "
+          f"rows read back {back}/{rows + paced}")
+
+
+def memory(root: str, rows: int = 100_000) -> None:
+    """Resident memory of this process while logging 10-key rows (wandb-core is a separate process)."""
+    import nbwandb
+    from nbwandb.local import read_run
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    keys = [f"m{k}" for k in range(10)]
+    nb = nbwandb.init(project="bench", mode="offline", dir=root, quiet=True)
+    marks = []
+    for i in range(rows):
+        nb.log(dict.fromkeys(keys, i * 0.5), step=i)
+        if (i + 1) % (rows // 4) == 0:
+            nb.flush()
+            marks.append(f"{i + 1:,}: {rss_mb():.1f} MB")
+    nb.finish()
+    back = len(read_run(nb.run_dir).history)
+    print(f"memory (RSS after flush) over {rows:,} rows: " + ", ".join(marks) + f"; rows read back {back:,}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--step-ms", type=float, nargs="+", default=[1.0, 2.0])
+    parser.add_argument("--block", type=int, default=0, help="alternate (a) and (d) every N steps (0: no)")
+    parser.add_argument("--quick", action="store_true", help="only (a) and (d); no writer or memory figures")
+    args = parser.parse_args()
+    root = tempfile.mkdtemp(prefix="bench-logging-")
     names = {
         "a": "no logging",
         "b": "raw wandb.log x2/step",
         "c": "raw wandb.log x1/step + define_metric",
         "d": "nbwandb run.log x2/step",
     }
-    print(f"steps: {steps}, torch work per step: {results['a'] / steps * 1000:.2f} ms ({reps} matmuls 256x256)")
-    print(f"{'variant':42s} {'steps/s':>9s} {'ratio to (a)':>13s} {'history rows':>13s}")
+    block = args.block if args.block > 0 else args.steps
+    results = {ms: compare(args.steps, ms, root, raw=not args.quick, block=block) for ms in args.step_ms}
+    print(f"cores: {os.cpu_count()}, steps: {args.steps}, (a)/(d) alternate every {block} steps")
+    header = "".join(f" {f'{ms:g} ms steps/s':>16s} {'ratio':>6s}" for ms in args.step_ms)
+    print(f"{'variant':42s}{header}")
     for key in "abcd":
-        rate = steps / results[key]
-        ratio = results["a"] / results[key]
-        print(f"({key}) {names[key]:38s} {rate:9.1f} {ratio:13.3f} {rows.get(key, 0):>13}")
-    print(f"(d) one row per step with every value present: {rows['d'] == steps and complete and steps_ok}")
-    print(f"(d) finish() after the loop took {finish_s:.2f} s (queued rows written by then)")
-    print(f"(d) within 5% of (a): {results['d'] <= results['a'] * 1.05}; "
-          f"faster than (b): {results['d'] < results['b']}; faster than (c): {results['d'] < results['c']}")
+        if key not in results[args.step_ms[0]]:
+            continue
+        cells = ""
+        for ms in args.step_ms:
+            secs = results[ms][key][0]
+            cells += f" {args.steps / secs:16.1f} {results[ms]['a'][0] / secs:6.3f}"
+        print(f"({key}) {names[key]:38s}{cells}")
+    for ms in args.step_ms:
+        a = results[ms]["a"][0]
+        secs, rows, complete = results[ms]["d"]
+        print(f"{ms:g} ms: step {a / args.steps * 1000:.2f} ms; (d) rows read back {rows}/{args.steps}, "
+              f"all complete and in order: {complete}; ratio {a / secs:.3f}")
+    if not args.quick:
+        writer_throughput(root)
+        memory(root)
 
 
 if __name__ == "__main__":

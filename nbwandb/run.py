@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import inspect
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
 from .errors import NbwandbError, RunFinishedError
-from .metrics import convert_metric, flatten_metrics, is_non_finite
+from .metrics import WANDB_OWN_KEYS, convert_metric, flatten_metrics, is_non_finite
 from .writer import BackgroundWriter
 
 RowListener = Callable[[dict[str, Any]], None]
@@ -72,6 +74,7 @@ class Run:
         self._lock = threading.RLock()
         self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{wandb_run.id}")
         self._listeners: list[RowListener] = []
+        self._publisher = BatchPublisher.attach(wandb_run)  # None: every row goes through wandb_run.log
         self._pending: dict[str, Any] | None = None
         self._pending_step: int | None = None
         self._last_committed: int | None = None
@@ -185,6 +188,9 @@ class Run:
             self._pending, self._pending_step = row, step
 
     def _prepare_row(self, metrics: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
+        row = self._plain_row(metrics, prefix)
+        if row is not None:
+            return row
         flat = flatten_metrics(metrics, prefix)
         if self.step_metric in flat:
             raise ValueError(
@@ -196,6 +202,33 @@ class Run:
             if is_non_finite(value) and key not in self._warned_nonfinite:
                 self._warned_nonfinite.add(key)
                 warnings.warn(f"metric {key!r} is {value}; it is logged as is", NbwandbWarning, stacklevel=3)
+        return row
+
+    def _plain_row(self, metrics: Any, prefix: Any) -> dict[str, Any] | None:
+        """The row for a flat dict of finite Python floats/ints, or None (then the full checks run).
+
+        The common case at every training step, checked with exact types so that
+        anything unusual (nested dicts, tensors, NaN, a reserved key) takes the path
+        that converts it or fails naming the key.
+        """
+        if type(metrics) is not dict:
+            return None
+        if prefix is None:
+            lead = ""
+        elif type(prefix) is str and prefix and prefix[-1] != "/":
+            lead = prefix + "/"
+        else:
+            return None
+        row = {}
+        for key, value in metrics.items():
+            kind = type(value)
+            if type(key) is not str or not key or (kind is not float and kind is not int):
+                return None
+            if kind is float and value - value != 0:
+                return None  # NaN or inf: the full path warns about it
+            row[lead + key] = value
+        if self.step_metric in row or not WANDB_OWN_KEYS.isdisjoint(row):
+            return None  # the full path raises, naming the key
         return row
 
     def _next_step(self) -> int:
@@ -222,15 +255,32 @@ class Run:
         row[self.step_metric] = step
         # Hand the row over before forgetting it: Ctrl-C while submit waits on a full queue
         # must leave the row pending (the next call commits it), not drop it.
-        self._writer.submit(self._write_row, row)
+        self._writer.submit_batched(self._write_rows, (row, time.time()))
         self._pending, self._pending_step = None, None
         self._last_committed = step if self._last_committed is None else max(step, self._last_committed)
 
-    def _write_row(self, row: dict[str, Any]) -> None:
-        # Runs in the writer thread: wandb's own step advances once per row, the x-axis
-        # comes from the step metric (define_metric at init).
-        self.wandb_run.log(row)
-        self.rows_written += 1
+    def _write_rows(self, rows: list[tuple[dict[str, Any], float]]) -> None:
+        # Runs in the writer thread with a burst of rows: runs of plain-scalar rows go to
+        # wandb-core in one hop each, others (media) through wandb's public Run.log.
+        # wandb's own step advances once per row; the x-axis comes from the step metric.
+        publisher = self._publisher
+        start = 0
+        while start < len(rows):
+            end = start
+            if publisher is not None and publisher.usable():
+                while end < len(rows) and is_plain(rows[end][0]):
+                    end += 1
+            if end > start:
+                publisher.publish(rows[start:end])  # type: ignore[union-attr]
+            else:
+                end = start + 1
+                self.wandb_run.log(rows[start][0])
+            for row, _ in rows[start:end]:
+                self.rows_written += 1
+                self._notify(row)
+            start = end
+
+    def _notify(self, row: dict[str, Any]) -> None:
         for listener in list(self._listeners):
             try:
                 listener(row)

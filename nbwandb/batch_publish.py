@@ -1,0 +1,170 @@
+"""Publish many plain-scalar history rows to wandb-core in one hop.
+
+wandb's public ``Run.log`` costs ~0.6 ms of Python per row on a busy two-core
+machine: one asyncio hop into wandb's loop thread per row, a client-side
+OpenTelemetry histogram, and media-aware encoding. For rows that hold only
+numbers and bools, this module builds the same ``PartialHistoryRequest``
+records wandb builds and sends a whole burst of them in one hop.
+
+It uses wandb internals, so ``BatchPublisher.attach`` checks each one and
+returns None when any is missing; the caller then uses the public
+``wandb_run.log`` (which is also used for every row holding media).
+
+>>> pub = BatchPublisher.attach(wandb_run)                     # doctest: +SKIP
+>>> pub.publish([({"loss": 0.5, "global_step": 0}, time.time())]) if pub else None  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+# Values wandb encodes as plain JSON scalars; anything else (media, arrays, tables)
+# goes through wandb's public Run.log, which knows how to store it.
+_PLAIN = (float, int, bool)
+
+Row = tuple[dict[str, Any], float]  # (row, the time.time() it was logged at)
+
+
+def json_text(value: float | int | bool) -> str:
+    """The JSON wandb writes for a Python number or bool (its encoder's output, ~5x faster).
+
+    >>> [json_text(v) for v in (0.5, 3, True, float("nan"))]
+    ['0.5', '3', 'true', 'NaN']
+    """
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is float and value - value != 0:
+        return json.dumps(value)  # NaN, Infinity, -Infinity, as wandb writes them
+    return repr(value)  # what json.dumps writes for an int or a finite float
+
+
+def is_plain(row: dict[str, Any]) -> bool:
+    """True if every value is a Python number or bool (a row the batch path can write)."""
+    return all(type(v) in _PLAIN for v in row.values())
+
+
+class BatchPublisher:
+    """Sends plain rows to wandb-core as wandb's own ``Run.log`` would, many per hop."""
+
+    def __init__(
+        self, wandb_run: Any, iface: Any, record_cls: Any, item_cls: Any, request_cls: Any, set_value: Any
+    ) -> None:
+        self._run = wandb_run
+        self._iface = iface
+        self._record_cls = record_cls
+        self._item_cls = item_cls
+        self._request_cls = request_cls
+        self._set_value = set_value
+        self._template: Any = None
+        self._one_write = False  # True: the burst goes out as one socket write (see _send_framed)
+        encoding = str(getattr(wandb_run.settings, "x_history_value_encoding", "json")).split(",")
+        self._json_form = "json" in encoding
+        self._typed_form = "typed" in encoding
+
+    @classmethod
+    def attach(cls, wandb_run: Any) -> BatchPublisher | None:
+        """A publisher for ``wandb_run``, or None if this wandb lacks an internal it needs."""
+        try:
+            from wandb.proto import wandb_internal_pb2, wandb_server_pb2
+            from wandb.sdk.interface.history_value import set_history_value
+
+            iface = wandb_run._interface
+            needed = (iface._make_request, iface._assign, iface._asyncer.run, iface._client.publish)
+            if not all(callable(fn) for fn in needed) or not isinstance(wandb_run._local_step, int):
+                return None
+            publisher = cls(
+                wandb_run, iface,
+                wandb_internal_pb2.PartialHistoryRequest,  # type: ignore[attr-defined]  # generated code
+                wandb_internal_pb2.HistoryItem,  # type: ignore[attr-defined]
+                wandb_server_pb2.ServerRequest,  # type: ignore[attr-defined]
+                set_history_value,
+            )
+            publisher._one_write = _can_write_framed(iface._client)
+            return publisher
+        except Exception:  # noqa: BLE001 - any missing piece means: use the public path
+            return None
+
+    def usable(self) -> bool:
+        """False once wandb's run is finished or someone wrapped its ``log`` (then theirs must run)."""
+        run = self._run
+        return not getattr(run, "_is_finished", False) and "log" not in vars(run)
+
+    def _make_template(self) -> Any:
+        # Built once by wandb's own _make_request, so the record carries what wandb sets on
+        # every partial history request (stream id, control flags); rows only add items.
+        history = self._record_cls()
+        history.item.add(key="_timestamp", value_json="0")
+        record = self._iface._make_request(partial_history=history)
+        self._iface._assign(record)
+        template = self._request_cls()
+        template.record_publish.CopyFrom(record)
+        template.record_publish.request.partial_history.ClearField("item")
+        self._template = template
+        return template
+
+    def publish(self, rows: Sequence[Row]) -> None:
+        """Send ``rows`` in order, each as one history step, in a single hop into wandb's loop."""
+        template = self._make_template() if self._template is None else self._template
+        fast = self._json_form and not self._typed_form
+        item_cls = self._item_cls
+        requests = []
+        for row, logged_at in rows:
+            request = self._request_cls()
+            request.CopyFrom(template)  # wandb's record for one partial history row, without items
+            items = request.record_publish.request.partial_history.item
+            if fast:
+                items.extend([item_cls(key=key, value_json=json_text(value)) for key, value in row.items()])
+                items.add(key="_timestamp", value_json=repr(logged_at))
+            else:
+                for key, value in [*row.items(), ("_timestamp", logged_at)]:
+                    self._set_value(items.add(key=key), value, json_form=self._json_form, typed_form=self._typed_form)
+            requests.append(request)
+        client = self._iface._client
+        one_write = self._one_write
+
+        async def send_all() -> None:
+            if one_write and client._broken_exc is None:
+                await _send_framed(client, requests)
+                return
+            for request in requests:
+                await client.publish(request)  # raises the socket's stored error, as wandb does
+
+        self._iface._asyncer.run(send_all)
+        # wandb's own step counter advances once per row, as Run.log(row) would do it,
+        # so rows an integration logs later through wandb.run continue from here.
+        self._run._local_step += len(rows)
+
+
+def _can_write_framed(client: Any) -> bool:
+    """True if wandb's service client frames requests as this module's ``_send_framed`` does."""
+    try:
+        from wandb.sdk.lib.service import service_client
+
+        return (
+            getattr(service_client, "_HEADER_BYTE_INT_FMT", None) == _HEADER
+            and client._broken_exc is None
+            and callable(client._writer.write)
+            and callable(client._drain_writer)
+        )
+    except Exception:  # noqa: BLE001 - any missing piece: one client.publish per row
+        return False
+
+
+_HEADER = "<BI"  # wandb's framing: b"W", then the request's length, then the request
+
+
+async def _send_framed(client: Any, requests: list[Any]) -> None:
+    # wandb's client writes and drains once per request; a burst of rows costs its asyncio
+    # thread (and the GIL) ~20 us a row that way. Framed the same way, one write does.
+    header = struct.Struct(_HEADER)
+    client._writer.write(b"".join(header.pack(87, r.ByteSize()) + r.SerializeToString() for r in requests))
+    try:
+        await client._drain_writer()
+    except Exception as exc:
+        client._broken_exc, client._broken_tb = exc, exc.__traceback__  # as wandb's client records it
+        raise
