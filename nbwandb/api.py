@@ -21,6 +21,7 @@ from .errors import NbwandbError
 from .modes import ModeDecision, resolve_mode
 from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, HostProbe, ProbeThread
 from .run import NoOpRun, Run
+from .upload_state import mark as mark_upload
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 TRANSACTION_LOG_FLUSH_S = 0.1
@@ -229,9 +230,7 @@ def init(
     run = make_run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
                    step_metric=step_metric, queue_size=queue_size)
     if decision.mode == "online":
-        from .upload_state import mark
-
-        mark(run.run_dir, "uploading", host=host)
+        mark_upload(run.run_dir, "uploading", host=host)
     session.set_active(run)
     from .at_exit import install as flush_at_exit
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import atexit
 from typing import Any
 
-EXIT_FLUSH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
+EXIT_FINISH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
 
 
 def _exit_code(run: Any) -> int:
@@ -28,19 +28,19 @@ def _exit_code(run: Any) -> int:
     return code if isinstance(code, int) else 1
 
 
-def _flush_active_run() -> None:
+def _finish_active_run() -> None:
     from . import session
 
     run = session.active_run()
     if run is None or not getattr(run, "enabled", False):
         return
     try:
-        run.finish(exit_code=_exit_code(run), timeout=EXIT_FLUSH_TIMEOUT)
+        run.finish(exit_code=_exit_code(run), timeout=EXIT_FINISH_TIMEOUT)
     except Exception:  # noqa: BLE001 - at exit there is no one to report to; the rows are on disk
         pass
 
 
 def install() -> None:
     """(Re-)register the exit hook so that it runs before wandb's own."""
-    atexit.unregister(_flush_active_run)
-    atexit.register(_flush_active_run)
+    atexit.unregister(_finish_active_run)
+    atexit.register(_finish_active_run)

@@ -23,6 +23,7 @@ from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
 from .errors import NbwandbError, RunFinishedError
 from .metrics import WANDB_OWN_KEYS, convert_metric, flatten_metrics, is_non_finite
+from .upload_state import mark as mark_upload
 from .writer import BackgroundWriter
 
 RowListener = Callable[[dict[str, Any]], None]
@@ -456,7 +457,6 @@ class Run:
                 pass  # the writer failed earlier; still end the wandb run below
         from . import session
         from .disk_space import warn_if_disk_full
-        from .upload_state import mark as mark_upload
 
         session.forget(self)
         warn_if_disk_full(self.run_dir)

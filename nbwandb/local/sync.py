@@ -238,11 +238,12 @@ def sync_runs(
         raise NbwandbError(f"no runs to sync in {str(paths or 'wandb')!r} (looked for offline-run-* folders "
                            "and online run-* folders whose upload did not complete)")
     results: list[SyncResult] = []
-    pending = [d for d in run_dirs if not _skip_reason(d, is_online_dir(d), force)]
+    skips = {d: _skip_reason(d, is_online_dir(d), force) for d in run_dirs}
+    pending = [d for d in run_dirs if not skips[d]]
     problem = preflight(min(timeout, NETWORK_CHECK_SECONDS)) if check_network and pending else None
     if problem:
         for run_dir in run_dirs:
-            skip = _skip_reason(run_dir, is_online_dir(run_dir), force)
+            skip = skips[run_dir]
             results.append(SyncResult(run_dir, True, skip, skipped=True) if skip else SyncResult(run_dir, False, problem))
             if on_done:
                 on_done(results[-1])

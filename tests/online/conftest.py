@@ -77,6 +77,24 @@ def online_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict[str, str
     return point_at
 
 
+@pytest.fixture
+def panel_login(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``panel_login(host, timeout=...)``: paste the test key into a LoginPanel, click, wait; the panel."""
+
+    def log_in(host: str, *, timeout: float) -> Any:
+        pytest.importorskip("ipywidgets")
+        from nbwandb.notebook.login_panel import LoginPanel
+
+        monkeypatch.delenv("WANDB_API_KEY", raising=False)  # the key comes from the panel only
+        panel = LoginPanel(host=host, timeout=timeout)
+        panel.key_field.value = KEY
+        panel.login_button.click()
+        assert panel.wait(10)
+        return panel
+
+    return log_in
+
+
 @dataclass
 class ScriptResult:
     returncode: int

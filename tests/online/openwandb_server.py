@@ -72,20 +72,23 @@ class OpenWandbServer:
                 time.sleep(0.2)
         raise RuntimeError(f"openwandb did not answer on {self.url} within {timeout:g}s; see {self.log_path}")
 
-    def pause(self) -> None:
+    def _signal(self, *signals: signal.Signals) -> None:
+        """Send ``signals`` in order to the server's process group (SIGCONT first wakes a paused one)."""
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGSTOP)
+        for sig in signals:
+            os.killpg(self.proc.pid, sig)
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGCONT)
+        self._signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self.proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGCONT)
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self._signal(signal.SIGCONT, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=10)
@@ -95,8 +98,7 @@ class OpenWandbServer:
         if self.proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGCONT)
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self._signal(signal.SIGCONT, signal.SIGTERM)
             self.proc.wait(timeout=10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             self.kill()

@@ -118,18 +118,11 @@ def test_login_against_the_server_is_verified(server, online_env, isolated) -> N
     assert result.verified is True and "verified" in result.message and "not verified" not in result.message
 
 
-def test_login_panel_against_the_server_says_verified(server, online_env, monkeypatch) -> None:
-    pytest.importorskip("ipywidgets")
+def test_login_panel_against_the_server_says_verified(server, online_env, panel_login) -> None:
     from openwandb_server import KEY
 
-    from nbwandb.notebook.login_panel import LoginPanel
-
     online_env(server.url)
-    monkeypatch.delenv("WANDB_API_KEY")
-    panel = LoginPanel(host=server.url, timeout=5)
-    panel.key_field.value = KEY
-    panel.login_button.click()
-    assert panel.wait(10)
+    panel = panel_login(server.url, timeout=5)
     assert panel.result is not None and panel.result.verified is True
     assert "verified" in panel.status.value and "not verified" not in panel.status.value
     assert KEY not in str(panel.get_state())

@@ -27,7 +27,7 @@ FIGURES: dict[str, dict[str, float]] = {}
 
 
 @pytest.fixture(params=KINDS)
-def dead_host(request, private_server_factory) -> Iterator[tuple[str, str]]:
+def dead_host(request) -> Iterator[tuple[str, str]]:
     """``(kind, url)`` of a host that does not answer in the way ``kind`` says."""
     kind = request.param
     if kind == "refused":
@@ -43,25 +43,9 @@ def dead_host(request, private_server_factory) -> Iterator[tuple[str, str]]:
         yield kind, proxy.url
         proxy.close()
     else:
-        srv = private_server_factory()
+        srv = request.getfixturevalue("private_server")  # stopped again (and cleaned up) by its fixture
         srv.pause()
         yield kind, srv.url
-        srv.stop()
-
-
-@pytest.fixture
-def private_server_factory(tmp_path_factory):
-    from openwandb_server import OpenWandbServer
-
-    made: list[OpenWandbServer] = []
-
-    def make() -> OpenWandbServer:
-        made.append(OpenWandbServer(tmp_path_factory.mktemp("openwandb-stopped") / "data").start())
-        return made[-1]
-
-    yield make
-    for srv in made:
-        srv.stop()
 
 
 def test_auto_mode_falls_back_to_offline_within_seconds(dead_host, online_env, capsys) -> None:
@@ -148,20 +132,13 @@ def test_magic_and_config_form_fall_back_the_same_way(online_env, capsys) -> Non
         hole.close()
 
 
-def test_login_panel_with_an_unreachable_host_says_what_happens_next(online_env, monkeypatch) -> None:
-    pytest.importorskip("ipywidgets")
+def test_login_panel_with_an_unreachable_host_says_what_happens_next(online_env, panel_login) -> None:
     from openwandb_server import KEY
-
-    from nbwandb.notebook.login_panel import LoginPanel
 
     hole = BlackHole()
     try:
         online_env(hole.url)
-        monkeypatch.delenv("WANDB_API_KEY")
-        panel = LoginPanel(host=hole.url, timeout=2)
-        panel.key_field.value = KEY
-        panel.login_button.click()
-        assert panel.wait(10)
+        panel = panel_login(hole.url, timeout=2)
         status = panel.status.value
         assert "stored in" in status and "not verified" in status
         assert "runs try online and fall back to offline" in status and KEY not in status
