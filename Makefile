@@ -30,7 +30,8 @@ browser:
 	    || echo "warning: could not install chromium; the browser test will fail"; }
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nbwandb tests benchmarks
+	$(VENV)/bin/ruff check nbwandb tests benchmarks conftest.py
+	$(VENV)/bin/ruff format --check nbwandb tests benchmarks conftest.py
 	$(VENV)/bin/mypy nbwandb --ignore-missing-imports
 
 test: $(STAMP) browser lint

@@ -40,7 +40,9 @@ def _write_checkpoint(folder: Path, mb: int, version: int) -> None:
     (folder / "optimizer.bin").write_bytes(block)
 
 
-def _phase(work: Path, mb: int, epochs: int, use_nbwandb: bool, change_every: int) -> tuple[float, int, int]:
+def _phase(
+    work: Path, mb: int, epochs: int, use_nbwandb: bool, change_every: int
+) -> tuple[float, int, int]:
     import wandb
 
     import nbwandb
@@ -78,26 +80,50 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=tmp,
-                          WANDB_DATA_DIR=str(work / "data"), WANDB_CACHE_DIR=str(work / "cache"))
-        _phase(work / "warmup", 1, 1, use_nbwandb=True, change_every=1)  # imports, wandb-core start-up
+        os.environ.update(
+            WANDB_MODE="offline",
+            WANDB_SILENT="true",
+            WANDB_DIR=tmp,
+            WANDB_DATA_DIR=str(work / "data"),
+            WANDB_CACHE_DIR=str(work / "cache"),
+        )
+        _phase(
+            work / "warmup", 1, 1, use_nbwandb=True, change_every=1
+        )  # imports, wandb-core start-up
         for change_every in (2, 1):
             # Alternate the two and keep each one's best time: the machine is shared and noisy.
             base, nb = [], []
             for i in range(args.repeats):
-                base.append(_phase(work / f"b{change_every}{i}", args.mb, args.epochs, False, change_every))
-                nb.append(_phase(work / f"n{change_every}{i}", args.mb, args.epochs, True, change_every))
+                base.append(
+                    _phase(work / f"b{change_every}{i}", args.mb, args.epochs, False, change_every)
+                )
+                nb.append(
+                    _phase(work / f"n{change_every}{i}", args.mb, args.epochs, True, change_every)
+                )
             _report(args, change_every, min(base), min(nb))
 
 
-def _report(args: argparse.Namespace, change_every: int, base: tuple[float, int, int],
-            nb: tuple[float, int, int]) -> None:
+def _report(
+    args: argparse.Namespace,
+    change_every: int,
+    base: tuple[float, int, int],
+    nb: tuple[float, int, int],
+) -> None:
     mib = 1 << 20
     when = "every epoch" if change_every == 1 else f"every {change_every} epochs"
-    print(f"checkpoint: {args.mb} MB folder, {args.epochs} epochs, content changes {when} (best of {args.repeats})")
-    print(f"  wandb Artifact+log_artifact : {base[0]:8.1f} ms/epoch, {base[1]} versions, {base[2] / mib:7.1f} MiB staged")
-    print(f"  nbwandb log_checkpoint      : {nb[0]:8.1f} ms/epoch, {nb[1]} versions, {nb[2] / mib:7.1f} MiB staged")
-    print(f"  time ratio nbwandb/wandb    : {nb[0] / base[0]:.2f}x; staged bytes ratio {nb[2] / max(base[2], 1):.2f}x")
+    print(
+        f"checkpoint: {args.mb} MB folder, {args.epochs} epochs, content changes {when} (best of {args.repeats})"
+    )
+    print(
+        f"  wandb Artifact+log_artifact : {base[0]:8.1f} ms/epoch, {base[1]} versions, {base[2] / mib:7.1f} MiB staged"
+    )
+    print(
+        f"  nbwandb log_checkpoint      : {nb[0]:8.1f} ms/epoch, {nb[1]} versions, {nb[2] / mib:7.1f} MiB staged"
+    )
+    print(
+        f"  time ratio nbwandb/wandb    : {nb[0] / base[0]:.2f}x; staged bytes ratio {nb[2] / max(base[2], 1):.2f}x"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -48,8 +48,13 @@ def _reduce_only(steps: int) -> float:
     dist.barrier()
     start = time.perf_counter()
     for i in range(steps):
-        row = {"train/loss": 1.0 / (i + 1), "train/acc": 0.5, "train/lr": 1e-3,
-               "train/grad_norm": 2.0, "train/tokens": 512.0}
+        row = {
+            "train/loss": 1.0 / (i + 1),
+            "train/acc": 0.5,
+            "train/lr": 1e-3,
+            "train/grad_norm": 2.0,
+            "train/tokens": 512.0,
+        }
         reduce_metrics(row, "mean")
     elapsed = time.perf_counter() - start
     dist.barrier()
@@ -90,16 +95,23 @@ def worker(steps: int) -> None:
             floor.append(_floor(steps))
         run.finish()
     if rank == 0:
-        b, r, a, f = min(base), min(reduced), min(alone), min(floor)  # best of 3: least disturbed by the box
+        b, r, a, f = (
+            min(base),
+            min(reduced),
+            min(alone),
+            min(floor),
+        )  # best of 3: least disturbed by the box
         overhead = r - b
         print(f"steps per phase: {steps}, ranks: {dist.get_world_size()}, backend: gloo (CPU)")
         print(f"rank-0-only log of 5 scalars : {b:8.4f} ms/step")
         print(f"reduce='mean' of 5 scalars   : {r:8.4f} ms/step")
         print(f"reduce_metrics alone, no run : {a:8.4f} ms/step")
         print(f"bare all_reduce (the floor)  : {f:8.4f} ms/step")
-        print(f"overhead of reduce='mean'    : {overhead:8.4f} ms/step "
-              f"= {overhead / STEP_MS:.1%} of a {STEP_MS:g} ms step "
-              f"(reduced/baseline = {r / b:.1f}x; nbwandb above the floor: {r - f - b:+.4f} ms)")
+        print(
+            f"overhead of reduce='mean'    : {overhead:8.4f} ms/step "
+            f"= {overhead / STEP_MS:.1%} of a {STEP_MS:g} ms step "
+            f"(reduced/baseline = {r / b:.1f}x; nbwandb above the floor: {r - f - b:+.4f} ms)"
+        )
     dist.destroy_process_group()
 
 
@@ -115,8 +127,13 @@ def main() -> None:
     from nbwandb.distributed import launch
 
     os.environ.setdefault("WANDB_SILENT", "true")
-    result = launch(__file__, 2, ["--worker", "--steps", str(options.steps)], timeout=600,
-                    echo=lambda line: print(line) if not line.startswith(("*", "Setting OMP")) else None)
+    result = launch(
+        __file__,
+        2,
+        ["--worker", "--steps", str(options.steps)],
+        timeout=600,
+        echo=lambda line: print(line) if not line.startswith(("*", "Setting OMP")) else None,
+    )
     if not result.ok:
         raise SystemExit(f"benchmark job failed: {result}")
 

@@ -1,6 +1,6 @@
 """Import time of ``import nbwandb`` against ``import wandb``, each in a fresh interpreter.
 
-    .venv/bin/python benchmarks/bench_import.py [--repeat 5]
+.venv/bin/python benchmarks/bench_import.py [--repeat 5]
 """
 
 from __future__ import annotations

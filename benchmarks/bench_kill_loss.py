@@ -63,8 +63,15 @@ print(rows / elapsed)
 
 def _env(workdir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE", "WANDB_API_KEY")}
-    env.update({"WANDB_DIR": workdir, "WANDB_MODE": "offline", "WANDB_SILENT": "true",
-                "PYTHONPATH": str(REPO), "WANDB_DISABLE_GIT": "true"})
+    env.update(
+        {
+            "WANDB_DIR": workdir,
+            "WANDB_MODE": "offline",
+            "WANDB_SILENT": "true",
+            "PYTHONPATH": str(REPO),
+            "WANDB_DISABLE_GIT": "true",
+        }
+    )
     return env
 
 
@@ -72,8 +79,14 @@ def rows_lost(kind: str, rows: int) -> int:
     from nbwandb.local import read_run
 
     with tempfile.TemporaryDirectory() as workdir:
-        done = subprocess.run([sys.executable, "-c", TRIAL.format(), kind, str(rows)], cwd=workdir,
-                              capture_output=True, text=True, timeout=180, env=_env(workdir))
+        done = subprocess.run(
+            [sys.executable, "-c", TRIAL.format(), kind, str(rows)],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=_env(workdir),
+        )
         run_dir = done.stdout.strip().splitlines()[0]
         time.sleep(0.5)  # wandb-core notices that its parent is gone
         history = read_run(run_dir).history
@@ -82,8 +95,15 @@ def rows_lost(kind: str, rows: int) -> int:
 
 def throughput(interval: float, rows: int) -> float:
     with tempfile.TemporaryDirectory() as workdir:
-        done = subprocess.run([sys.executable, "-c", THROUGHPUT.format(), str(interval), str(rows)], cwd=workdir,
-                              capture_output=True, text=True, timeout=180, env=_env(workdir), check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", THROUGHPUT.format(), str(interval), str(rows)],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=_env(workdir),
+            check=True,
+        )
         return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -91,15 +111,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--rows", type=int, default=3000)
-    parser.add_argument("--speed-rows", type=int, default=20000, help="rows per throughput measurement")
+    parser.add_argument(
+        "--speed-rows", type=int, default=20000, help="rows per throughput measurement"
+    )
     args = parser.parse_args()
 
     print(f"SIGKILL 1 s after the last of {args.rows} logged rows, {args.trials} trials each")
-    lost = {kind: [rows_lost(kind, args.rows) for _ in range(args.trials)] for kind in ("wandb", "nbwandb")}
+    lost = {
+        kind: [rows_lost(kind, args.rows) for _ in range(args.trials)]
+        for kind in ("wandb", "nbwandb")
+    }
     for kind, values in lost.items():
         print(f"  {kind:8s} rows lost: {values}  (mean {statistics.mean(values):.1f})")
-    print(f"  nbwandb loses {statistics.mean(lost['nbwandb']):.1f} rows per kill vs "
-          f"{statistics.mean(lost['wandb']):.1f} for plain wandb")
+    print(
+        f"  nbwandb loses {statistics.mean(lost['nbwandb']):.1f} rows per kill vs "
+        f"{statistics.mean(lost['wandb']):.1f} for plain wandb"
+    )
 
     print(f"\nnbwandb logging throughput, {args.speed_rows} rows (median of {args.trials})")
     samples: dict[float, list[float]] = {15.0: [], 0.1: []}

@@ -38,17 +38,28 @@ def make_run(steps: int, root: Path) -> Path:
     start = time.perf_counter()
     run = nbwandb.init("bench-local", mode="offline", dir=root, config={"steps": steps}, quiet=True)
     for step in range(steps):
-        run.log({"loss": 1.0 / (step + 1), "acc": step / steps, "lr": 0.1 * 0.999**step}, step=step, prefix="train")
+        run.log(
+            {"loss": 1.0 / (step + 1), "acc": step / steps, "lr": 0.1 * 0.999**step},
+            step=step,
+            prefix="train",
+        )
         run.log({"loss": 1.2 / (step + 1), "acc": step / steps * 0.9}, step=step, prefix="val")
     run.finish(timeout=600)
-    print(f"made a {steps}-step run with {len(KEYS)} scalars/step in {time.perf_counter() - start:.1f} s: {run.run_dir}")
+    print(
+        f"made a {steps}-step run with {len(KEYS)} scalars/step in {time.perf_counter() - start:.1f} s: {run.run_dir}"
+    )
     return Path(run.run_dir)
 
 
 def leet_history(run_dir: Path) -> list[dict]:
     wandb_cli = str(Path(sys.executable).with_name("wandb"))
-    out = subprocess.run([wandb_cli, "leet", "inspect", "--json", str(run_dir)],
-                         capture_output=True, text=True, check=True, timeout=600)
+    out = subprocess.run(
+        [wandb_cli, "leet", "inspect", "--json", str(run_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     rows = []
     for line in out.stdout.splitlines():
         record = json.loads(line)
@@ -94,15 +105,19 @@ def direct_matplotlib(history: list[dict]) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--run-dir", type=Path, default=None, help="reuse this run instead of making one")
+    parser.add_argument(
+        "--run-dir", type=Path, default=None, help="reuse this run instead of making one"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="nbwandb-bench-local-")
     run_dir = args.run_dir or make_run(args.steps, Path(tmp.name))
     size_mb = sum(f.stat().st_size for f in run_dir.glob("*.wandb")) / 1e6
-    print(f"run file: {size_mb:.1f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
-          "(timings are noisy on a shared machine)")
+    print(
+        f"run file: {size_mb:.1f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+        "(timings are noisy on a shared machine)"
+    )
 
     # warm both readers once (wandb/protobuf imports, page cache) before timing
     nbwandb_history(run_dir)
@@ -111,10 +126,16 @@ def main() -> None:
     assert len(leet_rows) == len(our_rows), (len(leet_rows), len(our_rows))
     assert all(our_rows[i][k] == leet_rows[i][k] for i in (0, len(our_rows) // 2, -1) for k in KEYS)
     rows = len(our_rows)
-    print(f"(a) wandb leet inspect --json + json parse: {t_leet:.3f} s  {rows / t_leet:,.0f} rows/s")
-    print(f"(b) nbwandb.local.read_run().history:       {t_ours:.3f} s  {rows / t_ours:,.0f} rows/s")
+    print(
+        f"(a) wandb leet inspect --json + json parse: {t_leet:.3f} s  {rows / t_leet:,.0f} rows/s"
+    )
+    print(
+        f"(b) nbwandb.local.read_run().history:       {t_ours:.3f} s  {rows / t_ours:,.0f} rows/s"
+    )
     ratio = t_leet / t_ours
-    print(f"    read_run is {ratio:.1f}x faster than leet (target >= 3x): {'PASS' if ratio >= 3 else 'MISS'}")
+    print(
+        f"    read_run is {ratio:.1f}x faster than leet (target >= 3x): {'PASS' if ratio >= 3 else 'MISS'}"
+    )
 
     from nbwandb.dashboard import show
     from nbwandb.local import read_run
@@ -125,9 +146,11 @@ def main() -> None:
     t_dash, page = best_of(lambda: show(local).to_html(), args.repeat)
     t_full, _ = best_of(lambda: show(run_dir).to_html(), 1)
     print(f"matplotlib directly, {len(KEYS)} lines x {rows} points: {t_direct:.3f} s")
-    print(f"nbwandb.show(run).to_html() (2 sections, {len(KEYS)} charts): {t_dash:.3f} s "
-          f"({t_dash / t_direct:.2f}x the direct plot; {len(page) / 1e3:.0f} kB HTML); "
-          f"target < 1 s: {'PASS' if t_dash < 1 else 'MISS'}")
+    print(
+        f"nbwandb.show(run).to_html() (2 sections, {len(KEYS)} charts): {t_dash:.3f} s "
+        f"({t_dash / t_direct:.2f}x the direct plot; {len(page) / 1e3:.0f} kB HTML); "
+        f"target < 1 s: {'PASS' if t_dash < 1 else 'MISS'}"
+    )
     print(f"nbwandb.show(RUN_DIR).to_html() including read_run: {t_full:.3f} s")
     tmp.cleanup()
 

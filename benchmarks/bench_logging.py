@@ -65,7 +65,9 @@ def loop(steps: int, work, log_train, log_val, first: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def compare(steps: int, step_ms: float, root: str, raw: bool, block: int) -> dict[str, tuple[float, int, bool]]:
+def compare(
+    steps: int, step_ms: float, root: str, raw: bool, block: int
+) -> dict[str, tuple[float, int, bool]]:
     """Time (a)-(d) at one step size: {variant: (seconds, history rows, every row complete)}."""
     import wandb
 
@@ -81,21 +83,27 @@ def compare(steps: int, step_ms: float, root: str, raw: bool, block: int) -> dic
     loop(200, work, nothing, nothing)  # warm-up
 
     if raw:
-        run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
+        run = wandb.init(
+            project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True)
+        )
         secs = loop(
-            steps, work,
+            steps,
+            work,
             lambda i, x: run.log({"train/loss": x, "train/acc": 0.5, "train/lr": 0.1}),
             lambda i, x: run.log({"val/loss": x, "val/acc": 0.4}),
         )
         run.finish()
         out["b"] = (secs, len(read_run(run.settings.sync_file).history), True)
 
-        run = wandb.init(project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True))
+        run = wandb.init(
+            project="bench", mode="offline", dir=root, settings=wandb.Settings(silent=True)
+        )
         run.define_metric("global_step")
         run.define_metric("*", step_metric="global_step")
         pending: dict = {}
         secs = loop(
-            steps, work,
+            steps,
+            work,
             lambda i, x: pending.update({"train/loss": x, "train/acc": 0.5, "train/lr": 0.1}),
             lambda i, x: run.log({**pending, "val/loss": x, "val/acc": 0.4, "global_step": i}),
         )
@@ -110,7 +118,8 @@ def compare(steps: int, step_ms: float, root: str, raw: bool, block: int) -> dic
         plain += loop(n, work, nothing, nothing)
         start = time.perf_counter()
         loop(
-            n, work,
+            n,
+            work,
             lambda i, x: nb.log({"loss": x, "acc": 0.5, "lr": 0.1}, step=i, prefix="train"),
             lambda i, x: nb.log({"loss": x, "acc": 0.4}, step=i, prefix="val"),
             first,
@@ -120,7 +129,9 @@ def compare(steps: int, step_ms: float, root: str, raw: bool, block: int) -> dic
     out["a"] = (plain, 0, True)
     nb.finish()
     history = read_run(nb.run_dir).history
-    complete = all(TRAIN <= row.keys() for row in history) and [r["global_step"] for r in history] == list(range(steps))
+    complete = all(TRAIN <= row.keys() for row in history) and [
+        r["global_step"] for r in history
+    ] == list(range(steps))
     out["d"] = (secs, len(history), complete)
     return out
 
@@ -147,12 +158,16 @@ def writer_throughput(root: str, rows: int = 20_000, paced_s: float = 3.0) -> No
             pass  # pace without sleeping (sleep is too coarse for 0.5 ms)
         nb.log(dict.fromkeys(keys, j * 0.5), step=rows + j)
         if j % 100 == 0:
-            peaks[min(j // 2000, len(peaks) - 1)] = max(peaks[min(j // 2000, len(peaks) - 1)], nb._writer.pending())
+            peaks[min(j // 2000, len(peaks) - 1)] = max(
+                peaks[min(j // 2000, len(peaks) - 1)], nb._writer.pending()
+            )
     nb.finish()
     back = len(read_run(nb.run_dir).history)
-    print(f"writer: {rate:,.0f} 10-key rows/s unpaced (log + flush); at a paced 2,000 rows/s for {paced_s:g} s "
-          f"the queue peaked at {', '.join(map(str, peaks))} rows (one figure a second); "
-          f"rows read back {back}/{rows + paced}")
+    print(
+        f"writer: {rate:,.0f} 10-key rows/s unpaced (log + flush); at a paced 2,000 rows/s for {paced_s:g} s "
+        f"the queue peaked at {', '.join(map(str, peaks))} rows (one figure a second); "
+        f"rows read back {back}/{rows + paced}"
+    )
 
 
 def memory(root: str, rows: int = 100_000) -> None:
@@ -174,15 +189,23 @@ def memory(root: str, rows: int = 100_000) -> None:
             marks.append(f"{i + 1:,}: {rss_mb():.1f} MB")
     nb.finish()
     back = len(read_run(nb.run_dir).history)
-    print(f"memory (RSS after flush) over {rows:,} rows: " + ", ".join(marks) + f"; rows read back {back:,}")
+    print(
+        f"memory (RSS after flush) over {rows:,} rows: "
+        + ", ".join(marks)
+        + f"; rows read back {back:,}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--step-ms", type=float, nargs="+", default=[1.0, 2.0])
-    parser.add_argument("--block", type=int, default=0, help="alternate (a) and (d) every N steps (0: no)")
-    parser.add_argument("--quick", action="store_true", help="only (a) and (d); no writer or memory figures")
+    parser.add_argument(
+        "--block", type=int, default=0, help="alternate (a) and (d) every N steps (0: no)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="only (a) and (d); no writer or memory figures"
+    )
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="bench-logging-")
     names = {
@@ -192,7 +215,9 @@ def main() -> None:
         "d": "nbwandb run.log x2/step",
     }
     block = args.block if args.block > 0 else args.steps
-    results = {ms: compare(args.steps, ms, root, raw=not args.quick, block=block) for ms in args.step_ms}
+    results = {
+        ms: compare(args.steps, ms, root, raw=not args.quick, block=block) for ms in args.step_ms
+    }
     print(f"cores: {os.cpu_count()}, steps: {args.steps}, (a)/(d) alternate every {block} steps")
     header = "".join(f" {f'{ms:g} ms steps/s':>16s} {'ratio':>6s}" for ms in args.step_ms)
     print(f"{'variant':42s}{header}")
@@ -207,8 +232,10 @@ def main() -> None:
     for ms in args.step_ms:
         a = results[ms]["a"][0]
         secs, rows, complete = results[ms]["d"]
-        print(f"{ms:g} ms: step {a / args.steps * 1000:.2f} ms; (d) rows read back {rows}/{args.steps}, "
-              f"all complete and in order: {complete}; ratio {a / secs:.3f}")
+        print(
+            f"{ms:g} ms: step {a / args.steps * 1000:.2f} ms; (d) rows read back {rows}/{args.steps}, "
+            f"all complete and in order: {complete}; ratio {a / secs:.3f}"
+        )
     if not args.quick:
         writer_throughput(root)
         memory(root)

@@ -28,8 +28,10 @@ from pathlib import Path
 def naive(run, key, batch, step):  # the baseline users write by hand
     import wandb
 
-    images = [wandb.Image((t.detach().permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy())
-              for t in batch]
+    images = [
+        wandb.Image((t.detach().permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy())
+        for t in batch
+    ]
     # run.log takes wandb values; a plain list of Images is not one, so the same list
     # type log_images uses carries them (wandb writes the same images/separated entry).
     from nbwandb.media.arrays import media_list
@@ -68,10 +70,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs per method")
-    parser.add_argument("--torch-threads", default="0,1",
-                        help="comma-separated torch intra-op thread counts to measure (0: torch's "
-                             "default). Tiny per-image ops in (a) wait for the default thread pool, "
-                             "badly so on a busy machine; 1 thread isolates the conversion itself")
+    parser.add_argument(
+        "--torch-threads",
+        default="0,1",
+        help="comma-separated torch intra-op thread counts to measure (0: torch's "
+        "default). Tiny per-image ops in (a) wait for the default thread pool, "
+        "badly so on a busy machine; 1 thread isolates the conversion itself",
+    )
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ["WANDB_MODE"] = "offline"
@@ -82,8 +87,11 @@ def main() -> None:
     torch.manual_seed(0)
     batches = [torch.rand(args.batch, 3, 32, 32) for _ in range(args.steps)]
     n_images = args.steps * args.batch
-    methods = [("(a) naive [wandb.Image(t) ...]", naive), ("(b) log_images", with_log_images),
-               ("(c) log_images(grid=True)", with_grid)]
+    methods = [
+        ("(a) naive [wandb.Image(t) ...]", naive),
+        ("(b) log_images", with_log_images),
+        ("(c) log_images(grid=True)", with_grid),
+    ]
     for threads in [int(t) for t in args.torch_threads.split(",")]:
         torch.set_num_threads(threads or default_threads)
         results: dict[str, tuple[float, float, int]] = {}
@@ -93,9 +101,11 @@ def main() -> None:
                     got = measure(name, fn, batches, Path(tmp) / f"{i}-{r}")
                     if name not in results or got[0] < results[name][0]:
                         results[name] = got
-        print(f"\n{args.steps} steps x {args.batch} images (3x32x32 float), offline, best of "
-              f"{args.repeats}, torch threads {torch.get_num_threads()}"
-              f"{' (default)' if not threads else ''}")
+        print(
+            f"\n{args.steps} steps x {args.batch} images (3x32x32 float), offline, best of "
+            f"{args.repeats}, torch threads {torch.get_num_threads()}"
+            f"{' (default)' if not threads else ''}"
+        )
         print(f"{'method':34} {'total s':>8} {'images/s':>9} {'caller s':>9} {'png files':>9}")
         for name, (total, caller, files) in results.items():
             print(f"{name:34} {total:8.2f} {n_images / total:9.0f} {caller:9.2f} {files:9d}")

@@ -47,7 +47,9 @@ def main() -> None:
     os.environ.update(WANDB_BASE_URL=server.url, WANDB_API_KEY=KEY, WANDB_DIR=str(root))
     os.environ.pop("WANDB_MODE", None)
     work, reps = make_work()
-    print(f"{os.cpu_count()} cores; step = {reps} x torch 256x256 matmul (~2 ms), {args.steps} steps")
+    print(
+        f"{os.cpu_count()} cores; step = {reps} x torch 256x256 matmul (~2 ms), {args.steps} steps"
+    )
 
     def none(_i: int, _x: float) -> None:
         pass
@@ -83,8 +85,10 @@ def main() -> None:
     print(f"(b) online, server healthy {rate['b']:8.1f} steps/s  {rate['b'] / rate['a']:.3f}")
     print(f"(c) online, server stalled {rate['c']:8.1f} steps/s  {rate['c'] / rate['a']:.3f}")
     print(f"stalled / healthy: {rate['c'] / rate['b']:.3f}")
-    print(f"finish(timeout={args.finish_timeout:g}) with the server stalled returned after {finish_s:.2f} s "
-          f"(state {stalled.state!r}, upload complete: {stalled.upload_complete})")
+    print(
+        f"finish(timeout={args.finish_timeout:g}) with the server stalled returned after {finish_s:.2f} s "
+        f"(state {stalled.state!r}, upload complete: {stalled.upload_complete})"
+    )
     for run in (healthy, stalled):
         print(f"{run.name}: {len(read_run(run.run_dir).history)} rows on disk")
     results = sync_runs(stalled.run_dir, timeout=300)

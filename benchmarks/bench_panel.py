@@ -58,7 +58,11 @@ def training_loop(run, torch, a, b, steps: int) -> float:
         c = a @ b
         loss = float(c[0, 0]) * 0 + 1.0 / (step + 1)
         run.log({"loss": loss, "acc": 1 - loss / 2}, step=step, prefix="train")
-        run.log({"loss": loss * 1.1, "acc": 1 - loss / 3, "lr": 0.1 / (1 + step / 1000)}, step=step, prefix="val")
+        run.log(
+            {"loss": loss * 1.1, "acc": 1 - loss / 3, "lr": 0.1 / (1 + step / 1000)},
+            step=step,
+            prefix="val",
+        )
     run.flush()
     return time.perf_counter() - start
 
@@ -120,8 +124,16 @@ def livelossplot_send_ms(steps: int, repeats: int = 3) -> float:
     plot = PlotLosses(outputs=[MatplotlibPlot(after_plots=render_and_close)], mode="notebook")
     for step in range(steps):
         loss = 1.0 / (step + 1)
-        plot.update({"loss": loss, "acc": 1 - loss / 2, "val_loss": loss * 1.1, "val_acc": 1 - loss / 3,
-                     "lr": 0.1 / (1 + step / 1000)}, current_step=step)
+        plot.update(
+            {
+                "loss": loss,
+                "acc": 1 - loss / 2,
+                "val_loss": loss * 1.1,
+                "val_acc": 1 - loss / 3,
+                "lr": 0.1 / (1 + step / 1000),
+            },
+            current_step=step,
+        )
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -164,20 +176,30 @@ def main() -> None:
     work_share = statistics.median(r["panel_work_s"] / r["seconds"] * 100 for r in with_panel)
     llp_ms = livelossplot_send_ms(args.steps)
 
-    print(f"loop: {args.steps} steps, matmul {a.shape[0]}x{a.shape[0]} = {matmul_ms:.2f} ms/step, "
-          f"5 scalars in 2 run.log calls per step, offline run, best of {args.repeats} repeats")
+    print(
+        f"loop: {args.steps} steps, matmul {a.shape[0]}x{a.shape[0]} = {matmul_ms:.2f} ms/step, "
+        f"5 scalars in 2 run.log calls per step, offline run, best of {args.repeats} repeats"
+    )
     print(f"  without panel : {base:8.1f} steps/s")
-    print(f"  with RunPanel : {panel:8.1f} steps/s   ({redraws:.0f} redraws, "
-          f"{with_panel[-1]['points_kept']:.0f} points kept per series)")
+    print(
+        f"  with RunPanel : {panel:8.1f} steps/s   ({redraws:.0f} redraws, "
+        f"{with_panel[-1]['points_kept']:.0f} points kept per series)"
+    )
     print(f"  panel cost    : {cost:+.1f}% of loop throughput (target <= 5%)")
-    print(f"  panel's own work (redraws + listener) : {work_share:.2f}% of the loop's wall time "
-          "(an upper bound that machine noise does not blur)")
+    print(
+        f"  panel's own work (redraws + listener) : {work_share:.2f}% of the loop's wall time "
+        "(an upper bound that machine noise does not blur)"
+    )
     print("one update of a live view, 5 metrics, at the end of the loop:")
-    print(f"  RunPanel.redraw()      : {redraw_ms:8.2f} ms  (+ {listener_us:.1f} us per row in the writer thread)")
+    print(
+        f"  RunPanel.redraw()      : {redraw_ms:8.2f} ms  (+ {listener_us:.1f} us per row in the writer thread)"
+    )
     print(f"  PlotLosses.send()      : {llp_ms:8.2f} ms  (livelossplot, matplotlib to PNG)")
     print(f"  ratio send()/redraw()  : {llp_ms / redraw_ms:8.1f}x")
-    print(f"  at the panel's 4 updates/s, send() would take {llp_ms * 4 / 10:.0f}% of each second, "
-          f"redraw() {redraw_ms * 4 / 10:.1f}%")
+    print(
+        f"  at the panel's 4 updates/s, send() would take {llp_ms * 4 / 10:.0f}% of each second, "
+        f"redraw() {redraw_ms * 4 / 10:.1f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,11 @@ def loss_curve(lr: float, width: int, step: int) -> float:
 
 def grid_config(points: int) -> dict:
     lrs = [round(0.01 * (i + 1), 4) for i in range(max(points // 2, 1))]
-    return {"method": "grid", "metric": {"name": "val/loss", "goal": "minimize"},
-            "parameters": {"lr": {"values": lrs}, "width": {"values": [1, 2]}}}
+    return {
+        "method": "grid",
+        "metric": {"name": "val/loss", "goal": "minimize"},
+        "parameters": {"lr": {"values": lrs}, "width": {"values": [1, 2]}},
+    }
 
 
 def hand_written(config: dict, root: Path) -> float:
@@ -43,8 +46,14 @@ def hand_written(config: dict, root: Path) -> float:
     params = config["parameters"]
     start = time.perf_counter()
     for lr, width in itertools.product(params["lr"]["values"], params["width"]["values"]):
-        run = wandb.init(project="bench", group="hand", config={"lr": lr, "width": width},
-                         dir=str(root), mode="offline", reinit="finish_previous")
+        run = wandb.init(
+            project="bench",
+            group="hand",
+            config={"lr": lr, "width": width},
+            dir=str(root),
+            mode="offline",
+            reinit="finish_previous",
+        )
         for step in range(STEPS):
             run.log({"val/loss": loss_curve(lr, width, step), "train/loss": 1.0, "train/acc": 0.5})
         run.finish()
@@ -59,7 +68,9 @@ def with_nbwandb(config: dict, root: Path) -> tuple[float, int]:
     def train(cfg: dict) -> None:
         with nbwandb.init(project="bench", quiet=True) as run:
             for step in range(STEPS):
-                run.log({"loss": loss_curve(cfg["lr"], cfg["width"], step)}, step=step, prefix="val")
+                run.log(
+                    {"loss": loss_curve(cfg["lr"], cfg["width"], step)}, step=step, prefix="val"
+                )
                 run.log({"loss": 1.0, "acc": 0.5}, step=step, prefix="train")
 
     start = time.perf_counter()

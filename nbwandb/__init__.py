@@ -39,10 +39,29 @@ _LAZY = {
 }
 
 __all__ = [
-    "CheckpointPolicy", "LoginResult", "NbwandbError", "NbwandbWarning", "NoOpRun", "Run",
-    "RunFinishedError", "WandbMissingError", "WriterError", "__version__", "active_run",
-    "download", "find_credentials", "init", "is_main_process", "launch", "load_ipython_extension",
-    "local", "login", "rank_info", "resolve_mode", "show", "sweep",
+    "CheckpointPolicy",
+    "LoginResult",
+    "NbwandbError",
+    "NbwandbWarning",
+    "NoOpRun",
+    "Run",
+    "RunFinishedError",
+    "WandbMissingError",
+    "WriterError",
+    "__version__",
+    "active_run",
+    "download",
+    "find_credentials",
+    "init",
+    "is_main_process",
+    "launch",
+    "load_ipython_extension",
+    "local",
+    "login",
+    "rank_info",
+    "resolve_mode",
+    "show",
+    "sweep",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -21,4 +21,3 @@ def import_wandb(what: str = "this call") -> ModuleType:
     except ImportError as exc:  # pragma: no cover - exercised with a blocked import in tests
         raise WandbMissingError(what) from exc
     return wandb
-

@@ -57,16 +57,20 @@ def _announce(run: Run) -> None:
         )
 
 
-def _start_probe(decision: ModeDecision, settings: dict[str, Any],
-                 network_timeout: float | None) -> ProbeThread | None:
+def _start_probe(
+    decision: ModeDecision, settings: dict[str, Any], network_timeout: float | None
+) -> ProbeThread | None:
     """For an online run, start asking the host whether it answers (in the background)."""
     if decision.mode != "online":
         return None
     from .credentials import find_key, resolve_host
 
     host = resolve_host(settings.get("base_url"))
-    timeout = network_timeout if network_timeout is not None else (
-        AUTO_TIMEOUT if decision.fallback else ONLINE_TIMEOUT)
+    timeout = (
+        network_timeout
+        if network_timeout is not None
+        else (AUTO_TIMEOUT if decision.fallback else ONLINE_TIMEOUT)
+    )
     return ProbeThread(host, find_key(host)[1], timeout=timeout)
 
 
@@ -79,8 +83,10 @@ def _after_probe(decision: ModeDecision, probe: HostProbe) -> ModeDecision:
     if probe.key_accepted is False:
         from .errors import LoginError
 
-        raise LoginError(f"mode='online': {probe.describe()}; log in again with nbwandb.login(key=...) "
-                         "or %wandb_login, or use mode='offline'")
+        raise LoginError(
+            f"mode='online': {probe.describe()}; log in again with nbwandb.login(key=...) "
+            "or %wandb_login, or use mode='offline'"
+        )
     raise NbwandbError(
         f"mode='online': {probe.describe()} (waited {probe.seconds:.1f}s of network_timeout={probe.timeout:g}s). "
         "Check the network and WANDB_BASE_URL, pass a larger network_timeout=, or use mode='auto' "
@@ -157,7 +163,9 @@ def init(
 
     ranks = rank_info()
     if distributed is not None and distributed not in DISTRIBUTED_STRATEGIES:
-        raise ValueError(f"distributed={distributed!r} is not accepted; use 'main', 'group' or None")
+        raise ValueError(
+            f"distributed={distributed!r} is not accepted; use 'main', 'group' or None"
+        )
     make_run: Any = Run
     if ranks.world_size > 1:
         from . import distributed as ddp
@@ -167,13 +175,17 @@ def init(
             # Never touches wandb; its log(reduce=...) joins rank 0's reduction.
             return ddp.FollowerRun(ranks, step_metric=step_metric, config=config_dict)
         if strategy == "group":
-            group, name, job_type = ddp.group_identity(ranks, group=group, name=name, job_type=job_type)
+            group, name, job_type = ddp.group_identity(
+                ranks, group=group, name=name, job_type=job_type
+            )
         make_run = functools.partial(ddp.DistributedRun, ranks=ranks, strategy=strategy)
 
     user_settings: Any = wandb_init_kwargs.pop("settings", None) or {}
     if hasattr(user_settings, "model_fields_set"):  # a wandb.Settings: keep only what the user set
         fields = type(user_settings).model_fields
-        user_settings = {k: getattr(user_settings, k) for k in user_settings.model_fields_set if k in fields}
+        user_settings = {
+            k: getattr(user_settings, k) for k in user_settings.model_fields_set if k in fields
+        }
     settings = dict(user_settings)
     # Ask the host now: the answer comes while wandb is imported and its service starts.
     probe = _start_probe(decision, settings, network_timeout)
@@ -208,9 +220,18 @@ def init(
 
     def start(mode: str) -> Any:
         return wandb.init(
-            project=project, entity=entity, config=config_dict, mode=mode, name=name, group=group,
-            tags=tags, job_type=job_type, dir=str(run_root), reinit="finish_previous",
-            settings=wandb.Settings(**settings), **wandb_init_kwargs,
+            project=project,
+            entity=entity,
+            config=config_dict,
+            mode=mode,
+            name=name,
+            group=group,
+            tags=tags,
+            job_type=job_type,
+            dir=str(run_root),
+            reinit="finish_previous",
+            settings=wandb.Settings(**settings),
+            **wandb_init_kwargs,
         )
 
     try:
@@ -221,14 +242,21 @@ def init(
         # The host answered the probe, then wandb's own start-up failed or timed out.
         why = f"wandb could not start the run on {host} ({_service_error_line(exc)})"
         if not decision.fallback:
-            raise NbwandbError(f"mode='online': {why}; use mode='auto' to fall back to an offline run") from None
+            raise NbwandbError(
+                f"mode='online': {why}; use mode='auto' to fall back to an offline run"
+            ) from None
         decision = ModeDecision("offline", f"{why}; this run is offline")
         wandb_run = start("offline")
     # The guide's fix for x-axis mismatch: every metric is plotted against the step metric.
     wandb_run.define_metric(step_metric)
     wandb_run.define_metric("*", step_metric=step_metric)
-    run = make_run(wandb_run, mode=decision.mode, mode_reason=decision.reason,
-                   step_metric=step_metric, queue_size=queue_size)
+    run = make_run(
+        wandb_run,
+        mode=decision.mode,
+        mode_reason=decision.reason,
+        step_metric=step_metric,
+        queue_size=queue_size,
+    )
     if decision.mode == "online":
         mark_upload(run.run_dir, "uploading", host=host)
     session.set_active(run)

@@ -67,12 +67,18 @@ def manifest_digest(entries: tuple[FileEntry, ...] | list[FileEntry]) -> str:
 def local_files(path: str | os.PathLike[str]) -> LocalFiles:
     """Hash a file or every file under a folder; clear errors for missing or empty paths."""
     if not isinstance(path, (str, os.PathLike)):
-        raise ArtifactInputError(f"path {path!r} is a {type(path).__name__}; pass a file or folder path")
+        raise ArtifactInputError(
+            f"path {path!r} is a {type(path).__name__}; pass a file or folder path"
+        )
     root = Path(path).expanduser()
     if not root.exists():
-        raise ArtifactInputError(f"path {str(path)!r} does not exist; pass an existing file or folder")
+        raise ArtifactInputError(
+            f"path {str(path)!r} does not exist; pass an existing file or folder"
+        )
     if root.is_file():
-        entries: list[FileEntry] = [FileEntry(root.name, _md5_b64(root), root.stat().st_size, root.resolve())]
+        entries: list[FileEntry] = [
+            FileEntry(root.name, _md5_b64(root), root.stat().st_size, root.resolve())
+        ]
     elif root.is_dir():
         entries = []
         for dirpath, dirnames, filenames in os.walk(root):
@@ -84,8 +90,14 @@ def local_files(path: str | os.PathLike[str]) -> LocalFiles:
                 rel = full.relative_to(root).as_posix()
                 entries.append(FileEntry(rel, _md5_b64(full), full.stat().st_size, full.resolve()))
         if not entries:
-            raise ArtifactInputError(f"folder {str(path)!r} holds no files; an artifact needs at least one file")
+            raise ArtifactInputError(
+                f"folder {str(path)!r} holds no files; an artifact needs at least one file"
+            )
     else:
         raise ArtifactInputError(f"path {str(path)!r} is neither a file nor a folder")
-    return LocalFiles(root=root.resolve(), is_dir=root.is_dir(), entries=tuple(entries),
-                      digest=manifest_digest(entries))
+    return LocalFiles(
+        root=root.resolve(),
+        is_dir=root.is_dir(),
+        entries=tuple(entries),
+        digest=manifest_digest(entries),
+    )

@@ -61,9 +61,13 @@ def check_name(name: object, what: str = "artifact name") -> str:
 def check_type(kind: object) -> str:
     """Return ``kind`` if W&B accepts it as an artifact type ("model", "dataset", ...)."""
     if not isinstance(kind, str) or not kind:
-        raise ArtifactInputError(f"artifact type {kind!r} is not accepted; pass a non-empty string such as 'model'")
+        raise ArtifactInputError(
+            f"artifact type {kind!r} is not accepted; pass a non-empty string such as 'model'"
+        )
     if kind.startswith("wandb-"):
-        raise ArtifactInputError(f"artifact type {kind!r} is not accepted: the 'wandb-' prefix is reserved by W&B")
+        raise ArtifactInputError(
+            f"artifact type {kind!r} is not accepted: the 'wandb-' prefix is reserved by W&B"
+        )
     if len(kind) > MAX_LEN or set(kind) & {"/", ":"}:
         raise ArtifactInputError(
             f"artifact type {kind!r} is not accepted: at most {MAX_LEN} characters, without '/' or ':'"
@@ -74,12 +78,18 @@ def check_type(kind: object) -> str:
 def check_alias(alias: object) -> str:
     """Return ``alias`` if W&B accepts it as a user alias ("best", "epoch-10", ...)."""
     if not isinstance(alias, str) or not alias:
-        raise ArtifactInputError(f"alias {alias!r} is not accepted; pass a non-empty string such as 'best'")
+        raise ArtifactInputError(
+            f"alias {alias!r} is not accepted; pass a non-empty string such as 'best'"
+        )
     if set(alias) & {"/", ":"} or len(alias) > MAX_LEN:
-        raise ArtifactInputError(f"alias {alias!r} is not accepted: at most {MAX_LEN} characters, without '/' or ':'")
+        raise ArtifactInputError(
+            f"alias {alias!r} is not accepted: at most {MAX_LEN} characters, without '/' or ':'"
+        )
     if _VERSION.match(alias):
         # W&B numbers versions itself (v0, v1, ...); a user alias of that form is refused at upload.
-        raise ArtifactInputError(f"alias {alias!r} is not accepted: 'v<N>' is reserved for W&B's version numbers")
+        raise ArtifactInputError(
+            f"alias {alias!r} is not accepted: 'v<N>' is reserved for W&B's version numbers"
+        )
     return alias
 
 
@@ -99,27 +109,37 @@ def check_aliases(aliases: Iterable[str] | str | None) -> tuple[str, ...]:
 def parse_ref(ref: object) -> ArtifactRef:
     """Parse ``[entity/][project/]name[:alias]``; raise ArtifactInputError naming what is wrong."""
     if not isinstance(ref, str):
-        raise ArtifactInputError(f"artifact reference {ref!r} is a {type(ref).__name__}; pass a string: {REF_FORMS}")
+        raise ArtifactInputError(
+            f"artifact reference {ref!r} is a {type(ref).__name__}; pass a string: {REF_FORMS}"
+        )
     text = ref.strip()
     bad = f"artifact reference {ref!r} is malformed"
     if not text:
         raise ArtifactInputError(f"{bad}: it is empty; use {REF_FORMS}")
     path, sep, alias = text.partition(":")
     if sep and not alias:
-        raise ArtifactInputError(f"{bad}: nothing after ':'; use e.g. 'flowers:latest' or 'flowers:v3'")
+        raise ArtifactInputError(
+            f"{bad}: nothing after ':'; use e.g. 'flowers:latest' or 'flowers:v3'"
+        )
     if ":" in alias or "/" in alias:
         raise ArtifactInputError(f"{bad}: the alias {alias!r} contains ':' or '/'; use {REF_FORMS}")
     parts = path.split("/")
     if len(parts) > 3:
-        raise ArtifactInputError(f"{bad}: {len(parts)} '/'-separated parts (at most 3); use {REF_FORMS}")
+        raise ArtifactInputError(
+            f"{bad}: {len(parts)} '/'-separated parts (at most 3); use {REF_FORMS}"
+        )
     if any(not p for p in parts):
         raise ArtifactInputError(f"{bad}: an empty part between '/'; use {REF_FORMS}")
     *prefix, name = parts
     for part in prefix:
         if set(part) & _URL_FORBIDDEN:
-            raise ArtifactInputError(f"{bad}: {part!r} contains a character W&B forbids in entity/project names")
+            raise ArtifactInputError(
+                f"{bad}: {part!r} contains a character W&B forbids in entity/project names"
+            )
     check_name(name, what=f"{bad}: artifact name")
-    entity, project = (prefix[0], prefix[1]) if len(prefix) == 2 else (None, prefix[0] if prefix else None)
+    entity, project = (
+        (prefix[0], prefix[1]) if len(prefix) == 2 else (None, prefix[0] if prefix else None)
+    )
     return ArtifactRef(entity=entity, project=project, name=name, alias=alias or None)
 
 

@@ -42,8 +42,17 @@ LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large
 MODES = ("min", "max")
 
 __all__ = [
-    "INPUTS_KEY", "ArtifactInputError", "CheckpointPolicy", "CheckpointResult", "InputResult",
-    "OfflineArtifactError", "download", "log_checkpoint", "log_dataset", "use_artifact", "use_inputs",
+    "INPUTS_KEY",
+    "ArtifactInputError",
+    "CheckpointPolicy",
+    "CheckpointResult",
+    "InputResult",
+    "OfflineArtifactError",
+    "download",
+    "log_checkpoint",
+    "log_dataset",
+    "use_artifact",
+    "use_inputs",
 ]
 
 
@@ -98,22 +107,50 @@ class CheckpointPolicy:
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
-            raise TypeError(f"CheckpointPolicy(enabled={self.enabled!r}) is not accepted; use True or False")
+            raise TypeError(
+                f"CheckpointPolicy(enabled={self.enabled!r}) is not accepted; use True or False"
+            )
         _check_every(self.every)
         _check_monitor(self.monitor, self.mode)
 
-    def log(self, run: Any, path: str | os.PathLike[str], *, step: int | None = None,
-            value: float | None = None, metadata: Mapping[str, Any] | None = None,
-            aliases: Iterable[str] = (), name: str | None = None) -> CheckpointResult:
+    def log(
+        self,
+        run: Any,
+        path: str | os.PathLike[str],
+        *,
+        step: int | None = None,
+        value: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        aliases: Iterable[str] = (),
+        name: str | None = None,
+    ) -> CheckpointResult:
         """Log ``path`` as this policy says (nothing when disabled or the run is a no-op)."""
         if not self.enabled or not getattr(run, "enabled", False):
-            why = "checkpoints are disabled (CheckpointPolicy.enabled=False)" if not self.enabled else \
-                "the run does not log (use_wandb=False, disabled mode or a non-main rank)"
-            return CheckpointResult(name=name or "", type="model", aliases=(), digest="", logged=False,
-                                    reason=why, step=step)
+            why = (
+                "checkpoints are disabled (CheckpointPolicy.enabled=False)"
+                if not self.enabled
+                else "the run does not log (use_wandb=False, disabled mode or a non-main rank)"
+            )
+            return CheckpointResult(
+                name=name or "",
+                type="model",
+                aliases=(),
+                digest="",
+                logged=False,
+                reason=why,
+                step=step,
+            )
         result: CheckpointResult = run.log_checkpoint(
-            path, name=name, metadata=metadata, aliases=aliases, every=self.every, step=step,
-            monitor=self.monitor, mode=self.mode, value=value)
+            path,
+            name=name,
+            metadata=metadata,
+            aliases=aliases,
+            every=self.every,
+            step=step,
+            monitor=self.monitor,
+            mode=self.mode,
+            value=value,
+        )
         return result
 
 
@@ -149,7 +186,9 @@ def _check_every(every: Any) -> int | None:
     if every is None:
         return None
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ArtifactInputError(f"every={every!r} is not accepted; use a positive int (steps) or None")
+        raise ArtifactInputError(
+            f"every={every!r} is not accepted; use a positive int (steps) or None"
+        )
     return every
 
 
@@ -157,7 +196,9 @@ def _check_monitor(monitor: Any, mode: Any) -> None:
     if mode not in MODES:
         raise ArtifactInputError(f"mode={mode!r} is not accepted; use 'min' or 'max'")
     if monitor is not None and (not isinstance(monitor, str) or not monitor):
-        raise ArtifactInputError(f"monitor={monitor!r} is not accepted; pass a logged metric key such as 'val/loss'")
+        raise ArtifactInputError(
+            f"monitor={monitor!r} is not accepted; pass a logged metric key such as 'val/loss'"
+        )
 
 
 def _check_step(step: Any) -> int | None:
@@ -174,15 +215,23 @@ def _check_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
-        raise ArtifactInputError(f"metadata of type {type(metadata).__name__} is not accepted; pass a dict")
+        raise ArtifactInputError(
+            f"metadata of type {type(metadata).__name__} is not accepted; pass a dict"
+        )
     out: dict[str, Any] = {}
     for key, value in metadata.items():
         if not isinstance(key, str):
-            raise ArtifactInputError(f"metadata key {key!r} is a {type(key).__name__}; metadata keys must be strings")
+            raise ArtifactInputError(
+                f"metadata key {key!r} is a {type(key).__name__}; metadata keys must be strings"
+            )
         try:
             out[key] = convert_value(value, key)
         except NbwandbError as exc:
-            text = str(exc).replace("config key", "metadata key").replace("a W&B config", "artifact metadata")
+            text = (
+                str(exc)
+                .replace("config key", "metadata key")
+                .replace("a W&B config", "artifact metadata")
+            )
             raise ArtifactInputError(text) from None
     return out
 
@@ -191,7 +240,9 @@ def _as_number(value: Any, what: str) -> float:
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ArtifactInputError(f"{what}={value!r} is not accepted; the monitored value must be a number")
+        raise ArtifactInputError(
+            f"{what}={value!r} is not accepted; the monitored value must be a number"
+        )
     return float(value)
 
 
@@ -201,7 +252,9 @@ def _check_run(run: Any, what: str) -> None:
     if getattr(run, "finished", False):
         from .errors import RunFinishedError
 
-        raise RunFinishedError(f"run.{what}: run {run.id} has finished; start a new one with nbwandb.init(...)")
+        raise RunFinishedError(
+            f"run.{what}: run {run.id} has finished; start a new one with nbwandb.init(...)"
+        )
 
 
 def _wandb_artifact(name: str, kind: str, metadata: dict[str, Any], files: LocalFiles) -> Any:
@@ -288,9 +341,19 @@ def log_checkpoint(
     state = _state(run)
     with state.lock:
         coll = state.collections.setdefault(name, _Collection())
-        improved = monitor is not None and current is not None and not math.isnan(current) and (
-            coll.best is None or (current < coll.best if mode == "min" else current > coll.best))
-        due = every is None or coll.last_step is None or (step is not None and step - coll.last_step >= every)
+        improved = (
+            monitor is not None
+            and current is not None
+            and not math.isnan(current)
+            and (
+                coll.best is None or (current < coll.best if mode == "min" else current > coll.best)
+            )
+        )
+        due = (
+            every is None
+            or coll.last_step is None
+            or (step is not None and step - coll.last_step >= every)
+        )
         new_aliases = ("latest", *user_aliases, *(("best",) if improved else ()))
         meta = {"step": step} if step is not None else {}
         if monitor is not None:
@@ -300,36 +363,65 @@ def log_checkpoint(
         meta.update(user_meta)
 
         def skipped(reason: str) -> CheckpointResult:
-            return CheckpointResult(name=name, type=kind, aliases=(), digest=files.digest, logged=False,
-                                    reason=reason, step=step, size=files.size, metadata=meta, path=files.root)
+            return CheckpointResult(
+                name=name,
+                type=kind,
+                aliases=(),
+                digest=files.digest,
+                logged=False,
+                reason=reason,
+                step=step,
+                size=files.size,
+                metadata=meta,
+                path=files.root,
+            )
 
         if not due and not improved:
-            return skipped(f"not due: every={every}, last logged at step {coll.last_step}, now step {step}")
+            return skipped(
+                f"not due: every={every}, last logged at step {coll.last_step}, now step {step}"
+            )
         held = coll.aliases.get(files.digest, set())
         if files.digest == coll.digest and set(new_aliases) <= held:
             if improved:
                 coll.best = current
-            return skipped(f"unchanged: digest {files.digest} is already logged as {name!r}; not logged again")
+            return skipped(
+                f"unchanged: digest {files.digest} is already logged as {name!r}; not logged again"
+            )
 
         artifact = _wandb_artifact(name, kind, meta, files)
         try:
             run.wandb_run.log_artifact(artifact, aliases=list(new_aliases))
         except Exception as exc:
-            raise NbwandbError(f"log_checkpoint: wandb could not log artifact {name!r}: {exc}") from exc
+            raise NbwandbError(
+                f"log_checkpoint: wandb could not log artifact {name!r}: {exc}"
+            ) from exc
         digest = artifact.digest
         for other in list(coll.aliases):  # aliases move to the new version
             coll.aliases[other].difference_update(new_aliases)
             if not coll.aliases[other]:
-                del coll.aliases[other]  # keeps this bounded by the aliases in use, not the versions
+                del coll.aliases[
+                    other
+                ]  # keeps this bounded by the aliases in use, not the versions
         coll.aliases.setdefault(digest, set()).update(new_aliases)
         coll.digest = digest
         coll.last_step = step if step is not None else coll.last_step
         if improved:
             coll.best = current
         reason = "logged" + (f"; new best {monitor}={current:g}" if improved else "")
-        return CheckpointResult(name=name, type=kind, aliases=new_aliases, digest=digest, logged=True,
-                                reason=reason, step=step, best=improved, size=files.size, metadata=meta,
-                                path=files.root, artifact=artifact)
+        return CheckpointResult(
+            name=name,
+            type=kind,
+            aliases=new_aliases,
+            digest=digest,
+            logged=True,
+            reason=reason,
+            step=step,
+            best=improved,
+            size=files.size,
+            metadata=meta,
+            path=files.root,
+            artifact=artifact,
+        )
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -347,8 +439,9 @@ def _remember_input(run: Any, record: dict[str, Any]) -> None:
     run.update_config({INPUTS_KEY: listing})
 
 
-def _record_local_input(run: Any, path: str | os.PathLike[str], name: str, kind: str,
-                        metadata: Mapping[str, Any] | None) -> InputResult:
+def _record_local_input(
+    run: Any, path: str | os.PathLike[str], name: str, kind: str, metadata: Mapping[str, Any] | None
+) -> InputResult:
     name = check_name(name, "dataset name")
     kind = check_type(kind)
     user_meta = _check_metadata(metadata)
@@ -357,8 +450,15 @@ def _record_local_input(run: Any, path: str | os.PathLike[str], name: str, kind:
     with state.lock:
         seen = any(r["name"] == name and r["digest"] == files.digest for r in state.inputs)
     if seen:
-        return InputResult(name=name, type=kind, digest=files.digest, path=files.root, ref=None,
-                           logged=False, reason=f"unchanged: {name!r} with this digest is already an input")
+        return InputResult(
+            name=name,
+            type=kind,
+            digest=files.digest,
+            path=files.root,
+            ref=None,
+            logged=False,
+            reason=f"unchanged: {name!r} with this digest is already an input",
+        )
     meta = {"role": "input", "source_path": str(files.root), **user_meta}
     artifact = _wandb_artifact(name, kind, meta, files)
     run.flush()
@@ -372,15 +472,42 @@ def _record_local_input(run: Any, path: str | os.PathLike[str], name: str, kind:
     except Exception as exc:
         raise NbwandbError(f"could not record input {name!r}: {exc}") from exc
     digest = artifact.digest
-    _remember_input(run, {"name": name, "type": kind, "digest": digest, "path": str(files.root),
-                          "ref": None, "mode": run.mode})
-    how = "used as input" if run.mode == "online" else f"logged with role=input (wandb cannot use artifacts {run.mode})"
-    return InputResult(name=name, type=kind, digest=digest, path=files.root, ref=None, logged=True,
-                       reason=how, artifact=artifact)
+    _remember_input(
+        run,
+        {
+            "name": name,
+            "type": kind,
+            "digest": digest,
+            "path": str(files.root),
+            "ref": None,
+            "mode": run.mode,
+        },
+    )
+    how = (
+        "used as input"
+        if run.mode == "online"
+        else f"logged with role=input (wandb cannot use artifacts {run.mode})"
+    )
+    return InputResult(
+        name=name,
+        type=kind,
+        digest=digest,
+        path=files.root,
+        ref=None,
+        logged=True,
+        reason=how,
+        artifact=artifact,
+    )
 
 
-def log_dataset(run: Any, path: str | os.PathLike[str], name: str, *,
-                metadata: Mapping[str, Any] | None = None, type: str = "dataset") -> InputResult:
+def log_dataset(
+    run: Any,
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    type: str = "dataset",
+) -> InputResult:
     """Log a local dataset file or folder as an input of ``run`` (works offline too).
 
     >>> run.log_dataset("data/flowers.npy", "flowers", metadata={"rows": 3670})  # doctest: +SKIP
@@ -397,8 +524,14 @@ def _offline_message(what: str, ref: str, reason: str) -> str:
     )
 
 
-def use_artifact(run: Any, ref: str | os.PathLike[str], *, download: bool = True,
-                 root: str | os.PathLike[str] | None = None, type: str | None = None) -> InputResult:
+def use_artifact(
+    run: Any,
+    ref: str | os.PathLike[str],
+    *,
+    download: bool = True,
+    root: str | os.PathLike[str] | None = None,
+    type: str | None = None,
+) -> InputResult:
     """Mark ``ref`` as an input of ``run`` and (by default) download it.
 
     ``ref`` is a local file/folder (recorded as an input artifact, online or offline) or
@@ -416,21 +549,47 @@ def use_artifact(run: Any, ref: str | os.PathLike[str], *, download: bool = True
     if type is not None:
         check_type(type)
     if run.mode != "online":
-        raise OfflineArtifactError(_offline_message("use_artifact", str(ref), f"run {run.id} is {run.mode}"))
+        raise OfflineArtifactError(
+            _offline_message("use_artifact", str(ref), f"run {run.id} is {run.mode}")
+        )
     run.flush()
     try:
         artifact = run.wandb_run.use_artifact(str(parsed), type=type)
     except Exception as exc:
-        raise NbwandbError(f"use_artifact({str(ref)!r}): W&B could not find or use it: {exc}") from exc
+        raise NbwandbError(
+            f"use_artifact({str(ref)!r}): W&B could not find or use it: {exc}"
+        ) from exc
     local_path = _download_with_progress(artifact, root, None) if download else None
-    _remember_input(run, {"name": artifact.name, "type": artifact.type, "digest": artifact.digest,
-                          "path": str(local_path) if local_path else None, "ref": str(parsed), "mode": run.mode})
-    return InputResult(name=artifact.name, type=artifact.type, digest=artifact.digest, path=local_path,
-                       ref=str(parsed), logged=True, reason="used as input", artifact=artifact)
+    _remember_input(
+        run,
+        {
+            "name": artifact.name,
+            "type": artifact.type,
+            "digest": artifact.digest,
+            "path": str(local_path) if local_path else None,
+            "ref": str(parsed),
+            "mode": run.mode,
+        },
+    )
+    return InputResult(
+        name=artifact.name,
+        type=artifact.type,
+        digest=artifact.digest,
+        path=local_path,
+        ref=str(parsed),
+        logged=True,
+        reason="used as input",
+        artifact=artifact,
+    )
 
 
-def use_inputs(run: Any, refs: Sequence[str | os.PathLike[str]], *, download: bool = True,
-               root: str | os.PathLike[str] | None = None) -> list[InputResult]:
+def use_inputs(
+    run: Any,
+    refs: Sequence[str | os.PathLike[str]],
+    *,
+    download: bool = True,
+    root: str | os.PathLike[str] | None = None,
+) -> list[InputResult]:
     """``use_artifact`` for each input a library's user configured; every ref is checked first.
 
     >>> use_inputs(run, ["data/train.npy", "data/labels.csv"])  # doctest: +SKIP
@@ -441,15 +600,22 @@ def use_inputs(run: Any, refs: Sequence[str | os.PathLike[str]], *, download: bo
         if not _is_local(ref):
             parse_ref(ref)
             if getattr(run, "mode", None) != "online" and getattr(run, "enabled", False):
-                raise OfflineArtifactError(_offline_message("use_inputs", str(ref), f"run {run.id} is {run.mode}"))
+                raise OfflineArtifactError(
+                    _offline_message("use_inputs", str(ref), f"run {run.id} is {run.mode}")
+                )
     if not getattr(run, "enabled", False):
         return []
     return [use_artifact(run, ref, download=download, root=root) for ref in refs]
 
 
 # -- downloads without a run ---------------------------------------------------------------
-def download(ref: str | os.PathLike[str], root: str | os.PathLike[str] | None = None, *,
-             type: str | None = None, progress: bool | None = None) -> Path:
+def download(
+    ref: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    type: str | None = None,
+    progress: bool | None = None,
+) -> Path:
     """Download a W&B artifact without a run (``wandb.Api``), reusing wandb's cache.
 
     A local path is returned as is, so code works the same offline with local data.
@@ -466,14 +632,18 @@ def download(ref: str | os.PathLike[str], root: str | os.PathLike[str] | None = 
 
     decision = resolve_mode("auto")
     if decision.mode != "online":
-        raise OfflineArtifactError(_offline_message("download", str(ref), f"mode is {decision.mode}: {decision.reason}"))
+        raise OfflineArtifactError(
+            _offline_message("download", str(ref), f"mode is {decision.mode}: {decision.reason}")
+        )
     from ._wandb import import_wandb
 
     wandb = import_wandb("nbwandb.download")
     try:
         artifact = wandb.Api().artifact(str(parsed), type=type)
     except Exception as exc:
-        raise NbwandbError(f"download({str(ref)!r}): W&B could not find it: {_exc_name(exc)}: {exc}") from exc
+        raise NbwandbError(
+            f"download({str(ref)!r}): W&B could not find it: {_exc_name(exc)}: {exc}"
+        ) from exc
     return _download_with_progress(artifact, root, progress)
 
 
@@ -492,8 +662,9 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _download_with_progress(artifact: Any, root: str | os.PathLike[str] | None,
-                            progress: bool | None, poll_s: float = 0.2) -> Path:
+def _download_with_progress(
+    artifact: Any, root: str | os.PathLike[str] | None, progress: bool | None, poll_s: float = 0.2
+) -> Path:
     """``artifact.download(root)`` with a tqdm bar fed by the bytes arriving under ``root``.
 
     wandb downloads with its own thread pools and cache and has no progress hook, so the
@@ -516,7 +687,9 @@ def _download_with_progress(artifact: Any, root: str | os.PathLike[str] | None,
             box["error"] = exc
 
     thread = threading.Thread(target=work, name="nbwandb-download", daemon=True)
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"download {getattr(artifact, 'name', '')}")
+    bar = tqdm(
+        total=total, unit="B", unit_scale=True, desc=f"download {getattr(artifact, 'name', '')}"
+    )
     try:
         thread.start()
         while thread.is_alive():
@@ -529,5 +702,7 @@ def _download_with_progress(artifact: Any, root: str | os.PathLike[str] | None,
     finally:
         bar.close()
     if "error" in box:
-        raise NbwandbError(f"downloading {getattr(artifact, 'name', '?')!r} failed: {box['error']}") from box["error"]
+        raise NbwandbError(
+            f"downloading {getattr(artifact, 'name', '?')!r} failed: {box['error']}"
+        ) from box["error"]
     return Path(box["path"])

@@ -52,7 +52,13 @@ class BatchPublisher:
     """Sends plain rows to wandb-core as wandb's own ``Run.log`` would, many per hop."""
 
     def __init__(
-        self, wandb_run: Any, iface: Any, record_cls: Any, item_cls: Any, request_cls: Any, set_value: Any
+        self,
+        wandb_run: Any,
+        iface: Any,
+        record_cls: Any,
+        item_cls: Any,
+        request_cls: Any,
+        set_value: Any,
     ) -> None:
         self._run = wandb_run
         self._iface = iface
@@ -78,7 +84,8 @@ class BatchPublisher:
             if not all(callable(fn) for fn in needed) or not isinstance(wandb_run._local_step, int):
                 return None
             publisher = cls(
-                wandb_run, iface,
+                wandb_run,
+                iface,
                 wandb_internal_pb2.PartialHistoryRequest,  # type: ignore[attr-defined]  # generated code
                 wandb_internal_pb2.HistoryItem,  # type: ignore[attr-defined]
                 wandb_server_pb2.ServerRequest,  # type: ignore[attr-defined]
@@ -118,11 +125,18 @@ class BatchPublisher:
             request.CopyFrom(template)  # wandb's record for one partial history row, without items
             items = request.record_publish.request.partial_history.item
             if fast:
-                items.extend([item_cls(key=key, value_json=json_text(value)) for key, value in row.items()])
+                items.extend(
+                    [item_cls(key=key, value_json=json_text(value)) for key, value in row.items()]
+                )
                 items.add(key="_timestamp", value_json=repr(logged_at))
             else:
                 for key, value in [*row.items(), ("_timestamp", logged_at)]:
-                    self._set_value(items.add(key=key), value, json_form=self._json_form, typed_form=self._typed_form)
+                    self._set_value(
+                        items.add(key=key),
+                        value,
+                        json_form=self._json_form,
+                        typed_form=self._typed_form,
+                    )
             requests.append(request)
         client = self._iface._client
         one_write = self._one_write
@@ -162,9 +176,14 @@ async def _send_framed(client: Any, requests: list[Any]) -> None:
     # wandb's client writes and drains once per request; a burst of rows costs its asyncio
     # thread (and the GIL) ~20 us a row that way. Framed the same way, one write does.
     header = struct.Struct(_HEADER)
-    client._writer.write(b"".join(header.pack(87, r.ByteSize()) + r.SerializeToString() for r in requests))
+    client._writer.write(
+        b"".join(header.pack(87, r.ByteSize()) + r.SerializeToString() for r in requests)
+    )
     try:
         await client._drain_writer()
     except Exception as exc:
-        client._broken_exc, client._broken_tb = exc, exc.__traceback__  # as wandb's client records it
+        client._broken_exc, client._broken_tb = (
+            exc,
+            exc.__traceback__,
+        )  # as wandb's client records it
         raise

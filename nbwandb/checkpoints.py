@@ -30,15 +30,24 @@ class LoadedCheckpoint:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def save_torch(path: str | os.PathLike[str], model: Any, optimizer: Any = None, step: int | None = None,
-               **extra: Any) -> Path:
+def save_torch(
+    path: str | os.PathLike[str],
+    model: Any,
+    optimizer: Any = None,
+    step: int | None = None,
+    **extra: Any,
+) -> Path:
     """Save ``model`` (and ``optimizer``, ``step``, ``extra`` values) to ``path``; returns the path."""
     import torch
 
     if not hasattr(model, "state_dict"):
-        raise TypeError(f"model of type {type(model).__name__} is not accepted; pass a torch.nn.Module")
+        raise TypeError(
+            f"model of type {type(model).__name__} is not accepted; pass a torch.nn.Module"
+        )
     if optimizer is not None and not hasattr(optimizer, "state_dict"):
-        raise TypeError(f"optimizer of type {type(optimizer).__name__} is not accepted; pass a torch optimizer or None")
+        raise TypeError(
+            f"optimizer of type {type(optimizer).__name__} is not accepted; pass a torch optimizer or None"
+        )
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         raise TypeError(f"step={step!r} is not accepted; use a non-negative int or None")
     target = Path(path)
@@ -58,8 +67,14 @@ def save_torch(path: str | os.PathLike[str], model: Any, optimizer: Any = None, 
     return target
 
 
-def load_torch(path: str | os.PathLike[str], model: Any, optimizer: Any = None, *,
-               map_location: Any = "cpu", weights_only: bool = True) -> LoadedCheckpoint:
+def load_torch(
+    path: str | os.PathLike[str],
+    model: Any,
+    optimizer: Any = None,
+    *,
+    map_location: Any = "cpu",
+    weights_only: bool = True,
+) -> LoadedCheckpoint:
     """Load a ``save_torch`` file into ``model`` (and ``optimizer``); returns step and extras.
 
     ``weights_only=True`` (torch's safe loader) accepts tensors, numbers, strings, lists
@@ -69,11 +84,15 @@ def load_torch(path: str | os.PathLike[str], model: Any, optimizer: Any = None, 
 
     source = Path(path)
     if not source.is_file():
-        raise NbwandbError(f"checkpoint {str(path)!r} does not exist; pass a file written by save_torch")
+        raise NbwandbError(
+            f"checkpoint {str(path)!r} does not exist; pass a file written by save_torch"
+        )
     try:
         payload = torch.load(source, map_location=map_location, weights_only=weights_only)
     except Exception as exc:
-        raise NbwandbError(f"checkpoint {str(path)!r} could not be read by torch.load: {exc}") from exc
+        raise NbwandbError(
+            f"checkpoint {str(path)!r} could not be read by torch.load: {exc}"
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise NbwandbError(
             f"checkpoint {str(path)!r} was not written by nbwandb.checkpoints.save_torch; "
@@ -85,6 +104,8 @@ def load_torch(path: str | os.PathLike[str], model: Any, optimizer: Any = None, 
         raise NbwandbError(f"checkpoint {str(path)!r} does not fit this model: {exc}") from exc
     if optimizer is not None:
         if payload["optimizer"] is None:
-            raise NbwandbError(f"checkpoint {str(path)!r} holds no optimizer state; pass optimizer=None")
+            raise NbwandbError(
+                f"checkpoint {str(path)!r} holds no optimizer state; pass optimizer=None"
+            )
         optimizer.load_state_dict(payload["optimizer"])
     return LoadedCheckpoint(path=source, step=payload["step"], extra=dict(payload["extra"]))

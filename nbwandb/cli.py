@@ -22,34 +22,73 @@ from .errors import NbwandbError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nbwandb", description="Notebook-first helpers for Weights & Biases: local runs.")
+    parser = argparse.ArgumentParser(
+        prog="nbwandb", description="Notebook-first helpers for Weights & Biases: local runs."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     runs = sub.add_parser("runs", help="print the table of local runs")
-    runs.add_argument("dir", nargs="?", default=None, help="wandb folder (default: $WANDB_DIR/wandb or ./wandb)")
-    runs.add_argument("--all-columns", action="store_true", help="print every config/summary column (needs pandas)")
+    runs.add_argument(
+        "dir", nargs="?", default=None, help="wandb folder (default: $WANDB_DIR/wandb or ./wandb)"
+    )
+    runs.add_argument(
+        "--all-columns",
+        action="store_true",
+        help="print every config/summary column (needs pandas)",
+    )
 
     show = sub.add_parser("show", help="write an HTML dashboard of one or more runs")
-    show.add_argument("paths", nargs="+", help="run folders, .wandb files or a wandb folder (its latest run)")
-    show.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    show.add_argument(
+        "paths", nargs="+", help="run folders, .wandb files or a wandb folder (its latest run)"
+    )
+    show.add_argument(
+        "-o", "--output", default="report.html", help="HTML file to write (default: report.html)"
+    )
     show.add_argument("--smoothing", type=float, default=0.0, help="EMA smoothing weight in [0, 1)")
-    show.add_argument("--keys", nargs="*", default=None, help="metrics: names, sections (train) or globs (val/*)")
+    show.add_argument(
+        "--keys", nargs="*", default=None, help="metrics: names, sections (train) or globs (val/*)"
+    )
 
-    sync = sub.add_parser("sync", help="upload offline runs (and online runs whose upload did not complete) "
-                                       "with `wandb sync`, in parallel, with a timeout")
+    sync = sub.add_parser(
+        "sync",
+        help="upload offline runs (and online runs whose upload did not complete) "
+        "with `wandb sync`, in parallel, with a timeout",
+    )
     sync.add_argument("paths", nargs="*", help="wandb folder or run folders (default: ./wandb)")
-    sync.add_argument("--timeout", type=float, default=120.0, help="seconds per run before it is killed (default 120)")
-    sync.add_argument("--jobs", type=int, default=2, help="runs synced at the same time (default 2)")
-    sync.add_argument("--no-check", action="store_true", help="skip the key/network check before syncing")
-    sync.add_argument("--force", action="store_true", help="upload runs again that were already uploaded")
+    sync.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds per run before it is killed (default 120)",
+    )
+    sync.add_argument(
+        "--jobs", type=int, default=2, help="runs synced at the same time (default 2)"
+    )
+    sync.add_argument(
+        "--no-check", action="store_true", help="skip the key/network check before syncing"
+    )
+    sync.add_argument(
+        "--force", action="store_true", help="upload runs again that were already uploaded"
+    )
 
     demo = sub.add_parser("demo", help="run a small offline example and write its report")
-    demo.add_argument("--out", default="nbwandb-demo", help="folder for the run and report.html (default: nbwandb-demo)")
-    demo.add_argument("--steps", type=int, default=None,
-                      help="run the built-in example for this many steps (default 50) instead of a notebook")
-    demo.add_argument("--notebook", default=None,
-                      help="execute this notebook offline (default: notebooks/01_quickstart.ipynb when present)")
+    demo.add_argument(
+        "--out",
+        default="nbwandb-demo",
+        help="folder for the run and report.html (default: nbwandb-demo)",
+    )
+    demo.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="run the built-in example for this many steps (default 50) instead of a notebook",
+    )
+    demo.add_argument(
+        "--notebook",
+        default=None,
+        help="execute this notebook offline (default: notebooks/01_quickstart.ipynb when present)",
+    )
     return parser
 
 
@@ -59,7 +98,10 @@ def _cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
     table = list_runs(args.dir)
     if args.all_columns:
         frame = table.to_dataframe()
-        print(frame.drop(columns=["path"]).to_string(index=False) if len(frame) else "no runs", file=out)
+        print(
+            frame.drop(columns=["path"]).to_string(index=False) if len(frame) else "no runs",
+            file=out,
+        )
     else:
         print(table, file=out)
     return 0
@@ -83,8 +125,14 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or None
     total = len(offline_run_dirs(paths if paths is None or len(paths) != 1 else paths[0]))
     with tqdm(total=total, desc="wandb sync", unit="run", file=sys.stderr, leave=True) as bar:
-        results = sync_runs(paths, timeout=args.timeout, jobs=args.jobs, check_network=not args.no_check,
-                            on_done=lambda _result: bar.update(1), force=args.force)
+        results = sync_runs(
+            paths,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            check_network=not args.no_check,
+            on_done=lambda _result: bar.update(1),
+            force=args.force,
+        )
     for result in results:
         print(result, file=out)
     failed = [r for r in results if not r.ok]

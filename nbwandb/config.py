@@ -24,7 +24,9 @@ def to_config_dict(config: Any) -> dict[str, Any]:
     if config is None:
         return {}
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        raw: Mapping[str, Any] = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+        raw: Mapping[str, Any] = {
+            f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+        }
     elif isinstance(config, argparse.Namespace):
         raw = vars(config)
     elif isinstance(config, Mapping):
@@ -40,14 +42,20 @@ def to_config_dict(config: Any) -> dict[str, Any]:
 def _check_key(key: Any, parent: str) -> str:
     if not isinstance(key, str):
         where = f" under {parent!r}" if parent else ""
-        raise TypeError(f"config key {key!r}{where} is a {type(key).__name__}; config keys must be strings")
+        raise TypeError(
+            f"config key {key!r}{where} is a {type(key).__name__}; config keys must be strings"
+        )
     if not parent and key == "_wandb":
-        raise ValueError("config key '_wandb' is wandb's own (its settings and telemetry live there); "
-                         "use another name")
+        raise ValueError(
+            "config key '_wandb' is wandb's own (its settings and telemetry live there); "
+            "use another name"
+        )
     if not parent and key != key.strip("-"):
         # wandb strips '-' from both ends of top-level keys: '-lr' would silently overwrite 'lr'.
-        raise ValueError(f"config key {key!r} starts or ends with '-', which wandb removes (it would be stored "
-                         f"as {key.strip('-')!r}); use a key without leading or trailing '-'")
+        raise ValueError(
+            f"config key {key!r} starts or ends with '-', which wandb removes (it would be stored "
+            f"as {key.strip('-')!r}); use a key without leading or trailing '-'"
+        )
     return key
 
 
@@ -64,7 +72,10 @@ def convert_value(value: Any, key: str) -> Any:
     if isinstance(value, PurePath):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: convert_value(getattr(value, f.name), f"{key}.{f.name}") for f in dataclasses.fields(value)}
+        return {
+            f.name: convert_value(getattr(value, f.name), f"{key}.{f.name}")
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, Mapping):
         return {_check_key(k, key): convert_value(v, f"{key}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -108,7 +108,9 @@ def _netrc_key(host: str) -> str | None:
     return entry[2] if entry and entry[2] else None
 
 
-def find_key(host: str | None = None, key: str | None = None) -> tuple[CredentialInfo, _Secret | None]:
+def find_key(
+    host: str | None = None, key: str | None = None
+) -> tuple[CredentialInfo, _Secret | None]:
     """Find a key in the documented order; returns (info, secret) where secret may be None."""
     host = resolve_host(host)
     candidates = (

@@ -37,8 +37,18 @@ from .local.runs_table import RunsTable
 from .local.series import downsample, metric_series, section_of, section_order, smooth_ema, step_key
 
 # matplotlib's tab10: the same colour for a run in every chart and in the legend
-RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+RUN_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 _CSS = """
 .nbw-dash{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:13px;color:#222;max-width:100%}
@@ -65,7 +75,11 @@ class Chart:
     svgs: list[str]
 
     def html(self) -> str:
-        return "<div class='charts'>" + "".join(f"<div class='chart'>{svg}</div>" for svg in self.svgs) + "</div>"
+        return (
+            "<div class='charts'>"
+            + "".join(f"<div class='chart'>{svg}</div>" for svg in self.svgs)
+            + "</div>"
+        )
 
 
 def _as_local_runs(runs: Any) -> list[LocalRun]:
@@ -100,7 +114,9 @@ def _select_keys(available: list[str], keys: Sequence[str] | None) -> list[str]:
     chosen: dict[str, None] = {}
     for pattern in keys:
         if not isinstance(pattern, str):
-            raise TypeError(f"keys entry {pattern!r} is not accepted; use metric names, prefixes or globs")
+            raise TypeError(
+                f"keys entry {pattern!r} is not accepted; use metric names, prefixes or globs"
+            )
         if any(ch in pattern for ch in "*?["):
             hits = fnmatch.filter(available, pattern)
         elif pattern in available:
@@ -110,7 +126,9 @@ def _select_keys(available: list[str], keys: Sequence[str] | None) -> list[str]:
             hits = [k for k in available if k.startswith(prefix)]
         if not hits:
             shown = ", ".join(available[:20]) + (" ..." if len(available) > 20 else "")
-            raise ValueError(f"keys entry {pattern!r} matches no metric; logged metrics: {shown or '(none)'}")
+            raise ValueError(
+                f"keys entry {pattern!r} matches no metric; logged metrics: {shown or '(none)'}"
+            )
         chosen.update(dict.fromkeys(hits))
     return list(chosen)
 
@@ -154,9 +172,17 @@ class Dashboard:
         columns: int = 3,
         title: str | None = None,
     ) -> None:
-        if not isinstance(smoothing, (int, float)) or isinstance(smoothing, bool) or not 0 <= smoothing < 1:
+        if (
+            not isinstance(smoothing, (int, float))
+            or isinstance(smoothing, bool)
+            or not 0 <= smoothing < 1
+        ):
             raise ValueError(f"smoothing={smoothing!r} is not accepted; use a number in [0, 1)")
-        for name, value, least in (("columns", columns, 1), ("max_points", max_points, 10), ("max_rows", max_rows, 0)):
+        for name, value, least in (
+            ("columns", columns, 1),
+            ("max_points", max_points, 10),
+            ("max_rows", max_rows, 0),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ValueError(f"{name}={value!r} is not accepted; use an int >= {least}")
         self.runs = runs
@@ -165,7 +191,9 @@ class Dashboard:
         self.media = media
         self.max_rows = max_rows
         self.columns = columns
-        self.title = title or "nbwandb: " + ", ".join(r.name for r in runs[:4]) + (" ..." if len(runs) > 4 else "")
+        self.title = title or "nbwandb: " + ", ".join(r.name for r in runs[:4]) + (
+            " ..." if len(runs) > 4 else ""
+        )
         self._keys_arg = keys
         self._x_arg = x
         self._charts: list[Chart] | None = None
@@ -176,11 +204,15 @@ class Dashboard:
         histories = [r.history for r in self.runs]
         if self._x_arg is not None:
             if not any(self._x_arg in row for h in histories for row in h):
-                raise ValueError(f"x={self._x_arg!r} is not a logged key; use 'global_step', '_step' or a logged metric")
+                raise ValueError(
+                    f"x={self._x_arg!r} is not a logged key; use 'global_step', '_step' or a logged metric"
+                )
             self.step_metric = self._x_arg
         else:
             self.step_metric = step_key(histories)
-        available = list(dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric))
+        available = list(
+            dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric)
+        )
         self.keys = _select_keys(available, self._keys_arg)
         self.sections: dict[str, list[str]] = {}
         # train, val, the other prefixes, then "charts" (keys without a prefix)
@@ -231,8 +263,15 @@ class Dashboard:
         svgs = []
         for key in keys:
             last = self.runs[0].summary.get(key) if len(self.runs) == 1 else None
-            svgs.append(line_chart_svg(key, per_key[key], last=last if isinstance(last, (int, float)) else None,
-                                       x_range=x_range, x_label=self.step_metric))
+            svgs.append(
+                line_chart_svg(
+                    key,
+                    per_key[key],
+                    last=last if isinstance(last, (int, float)) else None,
+                    x_range=x_range,
+                    x_label=self.step_metric,
+                )
+            )
         return Chart(section, keys, svgs)
 
     # -- media -------------------------------------------------------------------------------
@@ -248,10 +287,14 @@ class Dashboard:
 
     # -- text ----------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        lines = [f"{self.title}  ({len(self.runs)} run{'s' if len(self.runs) != 1 else ''}, "
-                 f"x = {self.step_metric}, smoothing {self.smoothing:g})"]
+        lines = [
+            f"{self.title}  ({len(self.runs)} run{'s' if len(self.runs) != 1 else ''}, "
+            f"x = {self.step_metric}, smoothing {self.smoothing:g})"
+        ]
         for run in self.runs:
-            lines.append(f"  run {run.name} ({run.id}): {run.state}, {run.steps} steps, {run.run_dir}")
+            lines.append(
+                f"  run {run.name} ({run.id}): {run.state}, {run.steps} steps, {run.run_dir}"
+            )
         for name, keys in self.sections.items():
             lines.append(f"  {name}: " + ", ".join(keys))
         if not self.sections:
@@ -263,8 +306,10 @@ class Dashboard:
             lines.append("  media: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
         keys, values = config_table(self.runs)
         if len(self.runs) > 1 and keys:
-            lines.append("  config differs: " + "; ".join(
-                f"{k} = " + " | ".join(_short(v) for v in values[k]) for k in keys[:8]))
+            lines.append(
+                "  config differs: "
+                + "; ".join(f"{k} = " + " | ".join(_short(v) for v in values[k]) for k in keys[:8])
+            )
         return "\n".join(lines)
 
     # -- html ----------------------------------------------------------------------------------
@@ -284,8 +329,18 @@ class Dashboard:
         e = html.escape
         rows = []
         for i, run in enumerate(self.runs):
-            rows.append([(RUN_COLORS[i % len(RUN_COLORS)], run.name), run.id, run.state, run.start_time,
-                         format_duration(run.runtime) or None, run.steps, run.group, list(run.tags)])
+            rows.append(
+                [
+                    (RUN_COLORS[i % len(RUN_COLORS)], run.name),
+                    run.id,
+                    run.state,
+                    run.start_time,
+                    format_duration(run.runtime) or None,
+                    run.steps,
+                    run.group,
+                    list(run.tags),
+                ]
+            )
 
         def cell(value: Any, column: str) -> str:
             if column == "run":
@@ -294,14 +349,19 @@ class Dashboard:
             return cell_html(value)
 
         columns = ["run", "id", "state", "start (UTC)", "duration", "steps", "group", "tags"]
-        return table_html(columns, rows, cell=cell, css=False) + \
-            f"<p class='muted'>x axis: {e(self.step_metric)}</p>"
+        return (
+            table_html(columns, rows, cell=cell, css=False)
+            + f"<p class='muted'>x axis: {e(self.step_metric)}</p>"
+        )
 
     def _config_html(self) -> str:
         keys, values = config_table(self.runs)
         if not keys:
-            return "<h3>config</h3><p class='muted'>" + (
-                "same config in every run" if len(self.runs) > 1 else "no config") + "</p>"
+            return (
+                "<h3>config</h3><p class='muted'>"
+                + ("same config in every run" if len(self.runs) > 1 else "no config")
+                + "</p>"
+            )
         title = "config differences" if len(self.runs) > 1 else "config"
         rows = [[k, *values[k]] for k in keys]
         table = table_html(["key", *(r.name for r in self.runs)], rows, css=False)
@@ -311,7 +371,9 @@ class Dashboard:
         if not self.keys:
             return ""
         rows = [[k, *(r.summary.get(k) for r in self.runs)] for k in self.keys]
-        return "<h3>summary</h3>" + table_html(["metric (last)", *(r.name for r in self.runs)], rows, css=False)
+        return "<h3>summary</h3>" + table_html(
+            ["metric (last)", *(r.name for r in self.runs)], rows, css=False
+        )
 
     def _media_html(self) -> str:
         e = html.escape
@@ -320,7 +382,9 @@ class Dashboard:
         for i, entry in self.latest_media():
             run = self.runs[i]
             step = entry.get(self.step_metric, entry["step"])
-            label = f"{entry['key']} ({self.step_metric} {step})" + (f" — {run.name}" if len(self.runs) > 1 else "")
+            label = f"{entry['key']} ({self.step_metric} {step})" + (
+                f" — {run.name}" if len(self.runs) > 1 else ""
+            )
             if entry["type"] in ("image", "images"):
                 files = entry.get("files") or ([entry["file"]] if entry.get("file") else [])
                 imgs = []
@@ -333,20 +397,28 @@ class Dashboard:
                 for path in files[:16]:
                     src = data_uri(path)
                     if src is None:
-                        imgs.append(f"<span class='muted'>missing or too large: {e(Path(path).name)}</span>")
+                        imgs.append(
+                            f"<span class='muted'>missing or too large: {e(Path(path).name)}</span>"
+                        )
                     else:
                         imgs.append(f"<img class='media' alt='{e(entry['key'])}' src='{src}'>")
                 caption = entry.get("caption")
                 cap = f": {e(str(caption))}" if isinstance(caption, str) and caption else ""
-                blocks.append(f"<figure>{''.join(imgs)}<figcaption>{e(label)}{cap}</figcaption></figure>")
+                blocks.append(
+                    f"<figure>{''.join(imgs)}<figcaption>{e(label)}{cap}</figcaption></figure>"
+                )
             elif entry["type"] == "table" and entry.get("file"):
                 blocks.append(self._table_html(run, entry, label))
             elif entry["type"] in ("audio", "video") and entry.get("file"):
                 src = data_uri(entry["file"])
                 tag = entry["type"]
                 if src is None:
-                    body = f"<span class='muted'>{e(entry['path'] or '')} (too large to embed)</span>"
-                elif src.startswith("data:image/"):  # wandb writes short videos as GIF: an image, not a <video>
+                    body = (
+                        f"<span class='muted'>{e(entry['path'] or '')} (too large to embed)</span>"
+                    )
+                elif src.startswith(
+                    "data:image/"
+                ):  # wandb writes short videos as GIF: an image, not a <video>
                     body = f"<img class='media video' alt='{e(entry['key'])}' src='{src}'>"
                 else:
                     body = f"<{tag} controls src='{src}'></{tag}>"
@@ -354,10 +426,14 @@ class Dashboard:
             elif entry["type"] == "histogram" and entry.get("bins") and entry.get("values"):
                 png = _histogram_png(entry["bins"], entry["values"])
                 src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-                blocks.append(f"<figure><img alt='{e(entry['key'])}' src='{src}'><figcaption>{e(label)}</figcaption></figure>")
+                blocks.append(
+                    f"<figure><img alt='{e(entry['key'])}' src='{src}'><figcaption>{e(label)}</figcaption></figure>"
+                )
             else:
                 size = f", {entry['size']} bytes" if "size" in entry else ""
-                others.append(f"<li>{e(label)}: {e(entry['type'])} {e(entry.get('path') or '')}{e(size)}</li>")
+                others.append(
+                    f"<li>{e(label)}: {e(entry['type'])} {e(entry.get('path') or '')}{e(size)}</li>"
+                )
         if not blocks and not others:
             return ""
         listing = f"<ul>{''.join(others)}</ul>" if others else ""
@@ -394,10 +470,16 @@ class Dashboard:
         thumbs: dict[str, str | None] = {}  # a repeated image is encoded once
 
         def cell(value: Any, column: str) -> str:
-            if isinstance(value, dict) and value.get("_type") == "image-file" and isinstance(value.get("path"), str):
+            if (
+                isinstance(value, dict)
+                and value.get("_type") == "image-file"
+                and isinstance(value.get("path"), str)
+            ):
                 path = value["path"]
                 if path not in thumbs:
-                    thumbs[path] = thumbnail_uri(staged.get(path) or run.run_dir / "files" / path, THUMB_PX)
+                    thumbs[path] = thumbnail_uri(
+                        staged.get(path) or run.run_dir / "files" / path, THUMB_PX
+                    )
                 if thumbs[path]:
                     return f"<td><img class='thumb' alt='{e(column)}' src='{thumbs[path]}'></td>"
                 return "<td class='muted'>image not embedded (file gone or too large)</td>"
@@ -406,11 +488,16 @@ class Dashboard:
         columns = [str(c) for c in table["columns"]]
         shown, nrows = len(table["data"]), table["nrows"]
         count = f"{nrows} rows" if shown == nrows else f"last {shown} of {nrows} rows"
-        return f"<div><b>{e(label)}</b> <span class='muted'>{count}</span>" + \
-            table_html(columns, table["data"], cell=cell, css=False) + "</div>"
+        return (
+            f"<div><b>{e(label)}</b> <span class='muted'>{count}</span>"
+            + table_html(columns, table["data"], cell=cell, css=False)
+            + "</div>"
+        )
 
     def _repr_html_(self) -> str:
-        return f"<div class='nbw-dash nbw'><style>{_CSS}</style>{TABLE_CSS}{self._html_body()}</div>"
+        return (
+            f"<div class='nbw-dash nbw'><style>{_CSS}</style>{TABLE_CSS}{self._html_body()}</div>"
+        )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/html": self._repr_html_()}
@@ -455,8 +542,12 @@ def _histogram_png(bins: Sequence[float], values: Sequence[float]) -> bytes:
 def _has_media_artifact(run: LocalRun, key: str) -> bool:
     """Whether ``run`` logged table ``key`` as a run_table artifact with files besides the table."""
     name = f"{key}.table.json"
-    return any(a.get("type") == "run_table" and len(a.get("manifest") or []) > 1
-               and any(m.get("path") == name for m in a["manifest"]) for a in run.artifacts)
+    return any(
+        a.get("type") == "run_table"
+        and len(a.get("manifest") or []) > 1
+        and any(m.get("path") == name for m in a["manifest"])
+        for a in run.artifacts
+    )
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -492,5 +583,14 @@ def show(
 
     >>> nbwandb.show([run_a, run_b], smoothing=0.8, keys=["train", "val/acc"])   # doctest: +SKIP
     """
-    return Dashboard(_as_local_runs(runs), smoothing=smoothing, keys=keys, x=x, max_points=max_points,
-                     media=media, max_rows=max_rows, columns=columns, title=title)
+    return Dashboard(
+        _as_local_runs(runs),
+        smoothing=smoothing,
+        keys=keys,
+        x=x,
+        max_points=max_points,
+        media=media,
+        max_rows=max_rows,
+        columns=columns,
+        title=title,
+    )

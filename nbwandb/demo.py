@@ -35,9 +35,11 @@ class DemoResult:
 
     def __str__(self) -> str:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in self.final_metrics.items())
-        return (f"demo run ({self.backend}, {self.steps} steps, {self.state}): {self.run_dir}\n"
-                f"  final: {metrics}\n  report: {self.report}\n"
-                f"  upload later with: wandb sync {self.run_dir}")
+        return (
+            f"demo run ({self.backend}, {self.steps} steps, {self.state}): {self.run_dir}\n"
+            f"  final: {metrics}\n  report: {self.report}\n"
+            f"  upload later with: wandb sync {self.run_dir}"
+        )
 
 
 def _make_data(n: int, seed: int) -> tuple[list[list[float]], list[int]]:
@@ -62,8 +64,9 @@ def _train_torch(run: Any, cfg: dict[str, Any]) -> dict[str, float]:
     x, y = _make_data(1024, cfg["seed"])
     x_all, y_all = torch.tensor(x), torch.tensor(y)
     x_train, y_train, x_val, y_val = x_all[:768], y_all[:768], x_all[768:], y_all[768:]
-    model = torch.nn.Sequential(torch.nn.Linear(2, cfg["hidden"]), torch.nn.ReLU(),
-                                torch.nn.Linear(cfg["hidden"], 2))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, cfg["hidden"]), torch.nn.ReLU(), torch.nn.Linear(cfg["hidden"], 2)
+    )
     opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     final: dict[str, float] = {}
@@ -79,8 +82,10 @@ def _train_torch(run: Any, cfg: dict[str, Any]) -> dict[str, float]:
         if step % 5 == 4 or step == cfg["steps"] - 1:
             with torch.no_grad():
                 val_logits = model(x_val)
-                final = {"val/loss": float(loss_fn(val_logits, y_val)),
-                         "val/acc": float((val_logits.argmax(1) == y_val).float().mean())}
+                final = {
+                    "val/loss": float(loss_fn(val_logits, y_val)),
+                    "val/acc": float((val_logits.argmax(1) == y_val).float().mean()),
+                }
             run.log({"loss": final["val/loss"], "acc": final["val/acc"]}, step=step, prefix="val")
     return final
 
@@ -107,18 +112,31 @@ def _train_numpy(run: Any, cfg: dict[str, Any]) -> dict[str, float]:
         loss = float(-np.mean(t * np.log(p + 1e-9) + (1 - t) * np.log(1 - p + 1e-9)))
         w -= cfg["lr"] * feats[idx].T @ (p - t) / len(idx)
         b -= cfg["lr"] * float(np.mean(p - t))
-        run.log({"loss": loss, "acc": float(np.mean((p > 0.5) == t)), "lr": cfg["lr"]}, step=step, prefix="train")
+        run.log(
+            {"loss": loss, "acc": float(np.mean((p > 0.5) == t)), "lr": cfg["lr"]},
+            step=step,
+            prefix="train",
+        )
         if step % 5 == 4 or step == cfg["steps"] - 1:
             pv = forward(feats[768:])
             tv = labels[768:]
-            final = {"val/loss": float(-np.mean(tv * np.log(pv + 1e-9) + (1 - tv) * np.log(1 - pv + 1e-9))),
-                     "val/acc": float(np.mean((pv > 0.5) == tv))}
+            final = {
+                "val/loss": float(
+                    -np.mean(tv * np.log(pv + 1e-9) + (1 - tv) * np.log(1 - pv + 1e-9))
+                ),
+                "val/acc": float(np.mean((pv > 0.5) == tv)),
+            }
             run.log({"loss": final["val/loss"], "acc": final["val/acc"]}, step=step, prefix="val")
     return final
 
 
-def run_demo(out_dir: str | os.PathLike[str] = "nbwandb-demo", *, steps: int = 50,
-             use_torch: bool | None = None, quiet: bool = False) -> DemoResult:
+def run_demo(
+    out_dir: str | os.PathLike[str] = "nbwandb-demo",
+    *,
+    steps: int = 50,
+    use_torch: bool | None = None,
+    quiet: bool = False,
+) -> DemoResult:
     """Run the offline demo: init, ``steps`` steps of train/val metrics, finish, report.
 
     The run goes to ``OUT_DIR/wandb/offline-run-*``; the report to ``OUT_DIR/report.html``.
@@ -138,8 +156,15 @@ def run_demo(out_dir: str | os.PathLike[str] = "nbwandb-demo", *, steps: int = 5
         use_torch = importlib.util.find_spec("torch") is not None
     backend = "torch" if use_torch else "numpy"
     cfg = {**DEMO_CONFIG, "steps": steps, "backend": backend}
-    run = nbwandb.init("nbwandb-demo", mode="offline", config=cfg, dir=out, tags=["demo"],
-                       job_type="demo", quiet=quiet)
+    run = nbwandb.init(
+        "nbwandb-demo",
+        mode="offline",
+        config=cfg,
+        dir=out,
+        tags=["demo"],
+        job_type="demo",
+        quiet=quiet,
+    )
     try:
         final = (_train_torch if use_torch else _train_numpy)(run, cfg)
     except BaseException:
@@ -148,8 +173,10 @@ def run_demo(out_dir: str | os.PathLike[str] = "nbwandb-demo", *, steps: int = 5
     run.finish()
     run_dir = getattr(run, "run_dir", None)
     if run_dir is None:  # e.g. WANDB_MODE=disabled gave a do-nothing run
-        raise NbwandbError(f"the demo run was not recorded ({getattr(run, 'mode_reason', 'tracking disabled')}); "
-                           "unset WANDB_MODE=disabled and run the demo again")
+        raise NbwandbError(
+            f"the demo run was not recorded ({getattr(run, 'mode_reason', 'tracking disabled')}); "
+            "unset WANDB_MODE=disabled and run the demo again"
+        )
     report = show(run, title="nbwandb demo").save(out / "report.html")
     return DemoResult(Path(run_dir), report, run.state, steps, backend, final)
 
@@ -164,9 +191,11 @@ class NotebookDemoResult:
 
     def __str__(self) -> str:
         runs = "\n".join(f"  run: {d}" for d in self.run_dirs) or "  (the notebook made no run)"
-        return (f"executed notebook: {self.notebook}\n{runs}\n  report: {self.report}\n"
-                f"open the report in a browser: {self.report.resolve().as_uri()}\n"
-                f"open the executed notebook:   jupyter lab {self.notebook}")
+        return (
+            f"executed notebook: {self.notebook}\n{runs}\n  report: {self.report}\n"
+            f"open the report in a browser: {self.report.resolve().as_uri()}\n"
+            f"open the executed notebook:   jupyter lab {self.notebook}"
+        )
 
 
 # `make demo` in a source checkout runs the quickstart notebook; an installed package has none.
@@ -186,8 +215,12 @@ def default_notebook() -> Path | None:
     return None
 
 
-def run_notebook_demo(notebook: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "nbwandb-demo",
-                      *, timeout: float = 600.0) -> NotebookDemoResult:
+def run_notebook_demo(
+    notebook: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] = "nbwandb-demo",
+    *,
+    timeout: float = 600.0,
+) -> NotebookDemoResult:
     """Execute a notebook offline in ``out_dir`` (runs land in ``OUT_DIR/wandb``), then report them.
 
     The executed copy is saved next to the report, so its outputs can be read.
@@ -210,18 +243,29 @@ def run_notebook_demo(notebook: str | os.PathLike[str], out_dir: str | os.PathLi
     nb = nbformat.read(src, as_version=4)
     before = set(find_run_dirs(out / "wandb")) if (out / "wandb").is_dir() else set()
     # the kernel inherits this environment: offline, runs under out/, no wandb chatter
-    overrides = {"WANDB_MODE": "offline", "WANDB_DIR": str(out), "WANDB_SILENT": "true", "MPLBACKEND": "Agg"}
+    overrides = {
+        "WANDB_MODE": "offline",
+        "WANDB_DIR": str(out),
+        "WANDB_SILENT": "true",
+        "MPLBACKEND": "Agg",
+    }
     saved = {k: os.environ.get(k) for k in overrides}
     os.environ.update(overrides)
     executed = out / src.name
     try:
         # The kernel's own start-up warnings (e.g. about its local TCP transport) say nothing
         # about the demo; errors still show.
-        NotebookClient(nb, timeout=int(timeout), kernel_name="python3",
-                       extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                       resources={"metadata": {"path": str(out)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=int(timeout),
+            kernel_name="python3",
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            resources={"metadata": {"path": str(out)}},
+        ).execute()
     except CellExecutionError as exc:
-        raise NbwandbError(f"notebook {src.name!r} failed in a cell: {str(exc).splitlines()[0]}") from exc
+        raise NbwandbError(
+            f"notebook {src.name!r} failed in a cell: {str(exc).splitlines()[0]}"
+        ) from exc
     finally:
         for key, value in saved.items():
             if value is None:
@@ -229,7 +273,9 @@ def run_notebook_demo(notebook: str | os.PathLike[str], out_dir: str | os.PathLi
             else:
                 os.environ[key] = value
         nbformat.write(nb, executed)
-    new_runs = sorted(set(find_run_dirs(out / "wandb")) - before) if (out / "wandb").is_dir() else []
+    new_runs = (
+        sorted(set(find_run_dirs(out / "wandb")) - before) if (out / "wandb").is_dir() else []
+    )
     report = out / "report.html"
     if new_runs:
         show(new_runs, title=f"nbwandb demo: {src.name}").save(report)

@@ -211,8 +211,10 @@ def _mismatch_error(dist: Any, keys: list[str], reduce: str) -> NbwandbError:
     lines = []
     for rank, (rank_keys, rank_reduce) in enumerate(gathered):
         extra = sorted(set(rank_keys) - common)
-        lines.append(f"rank {rank}: reduce={rank_reduce!r}, {len(rank_keys)} numeric keys"
-                     + (f", only here: {extra}" if extra else ""))
+        lines.append(
+            f"rank {rank}: reduce={rank_reduce!r}, {len(rank_keys)} numeric keys"
+            + (f", only here: {extra}" if extra else "")
+        )
     return NbwandbError(
         "run.log(..., reduce=...) needs the same numeric keys and the same reduce on every rank, "
         "but they differ (" + "; ".join(lines) + "). Log the same keys on all ranks "
@@ -236,8 +238,12 @@ def reduce_metrics(row: dict[str, Any], reduce: str) -> dict[str, Any]:
     torch = sys.modules["torch"]
     keys = sorted(k for k, v in row.items() if _is_number(v))
     world = dist.get_world_size()
-    op = {"mean": dist.ReduceOp.SUM, "sum": dist.ReduceOp.SUM,
-          "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}[reduce]
+    op = {
+        "mean": dist.ReduceOp.SUM,
+        "sum": dist.ReduceOp.SUM,
+        "max": dist.ReduceOp.MAX,
+        "min": dist.ReduceOp.MIN,
+    }[reduce]
     values = [float(row[k]) for k in keys]
     first = values[:_FIRST_SLOTS]
     packet = _header(_signature(tuple(keys), reduce), reduce) + first
@@ -248,7 +254,7 @@ def reduce_metrics(row: dict[str, Any], reduce: str) -> dict[str, Any]:
     reduced = tensor.tolist()
     if not _header_agrees(reduced[:_HEADER], reduce, world):
         raise _mismatch_error(dist, keys, reduce)
-    combined = reduced[_HEADER:_HEADER + len(first)]
+    combined = reduced[_HEADER : _HEADER + len(first)]
     if len(values) > _FIRST_SLOTS:  # all ranks know the counts match, so all come here
         rest = torch.tensor(values[_FIRST_SLOTS:], dtype=torch.float64, device=device)
         dist.all_reduce(rest, op=op)
@@ -305,17 +311,29 @@ class FollowerRun(NoOpRun):
     >>> run.log({"loss": loss.item()}, step=i, reduce="mean")   # doctest: +SKIP
     """
 
-    def __init__(self, ranks: RankInfo, *, step_metric: str = "global_step",
-                 config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        ranks: RankInfo,
+        *,
+        step_metric: str = "global_step",
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(
             f"rank {ranks.rank} of {ranks.world_size}: rank 0 logs; reduce= joins its reduction",
-            step_metric=step_metric, config=config,
+            step_metric=step_metric,
+            config=config,
         )
         self.rank = ranks.rank
         self.world_size = ranks.world_size
 
-    def log(self, metrics: Mapping[str, Any], *, step: int | None = None, prefix: str | None = None,
-            reduce: str | None = None) -> None:
+    def log(
+        self,
+        metrics: Mapping[str, Any],
+        *,
+        step: int | None = None,
+        prefix: str | None = None,
+        reduce: str | None = None,
+    ) -> None:
         """Join rank 0's reduction when ``reduce`` is given; otherwise do nothing."""
         if reduce is None:
             return
@@ -400,8 +418,10 @@ def _release_sigterm() -> None:
     # Once no guarded run is left, SIGTERM gets back the handler it had before.
     if any(r.state in ("running", "finishing") for r in list(_guarded)):
         return
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) is _on_sigterm:
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is _on_sigterm
+    ):
         signal.signal(signal.SIGTERM, _previous_handler or signal.SIG_DFL)
 
 
@@ -437,8 +457,9 @@ def agree_on_group(ranks: RankInfo, group: str | None = None) -> str:
     )
 
 
-def group_identity(ranks: RankInfo, *, group: str | None, name: str | None,
-                   job_type: str | None) -> tuple[str, str, str]:
+def group_identity(
+    ranks: RankInfo, *, group: str | None, name: str | None, job_type: str | None
+) -> tuple[str, str, str]:
     """``(group, name, job_type)`` of this rank's run under ``distributed="group"``.
 
     >>> group_identity(RankInfo(1, 2, 1, "RANK"), group="g", name=None, job_type=None)
@@ -449,8 +470,9 @@ def group_identity(ranks: RankInfo, *, group: str | None, name: str | None,
     return agreed, f"{name or agreed}-{tag}", f"{job_type}-{tag}" if job_type else tag
 
 
-def launch(script: str | os.PathLike[str], nproc: int = 2, args: Sequence[str] = (),
-           **options: Any) -> Any:
+def launch(
+    script: str | os.PathLike[str], nproc: int = 2, args: Sequence[str] = (), **options: Any
+) -> Any:
     """Run ``script`` under torchrun with ``nproc`` processes (see ``nbwandb.launch.launch``)."""
     from .launch import launch as _launch
 

@@ -43,8 +43,12 @@ def _version(dist: str) -> str | None:
 def check_python() -> CheckResult:
     version = ".".join(map(str, sys.version_info[:3]))
     if sys.version_info[:2] < MIN_PYTHON:
-        return CheckResult("python", False, f"Python {version}",
-                           f"use Python {'.'.join(map(str, MIN_PYTHON))} or newer")
+        return CheckResult(
+            "python",
+            False,
+            f"Python {version}",
+            f"use Python {'.'.join(map(str, MIN_PYTHON))} or newer",
+        )
     return CheckResult("python", True, f"Python {version} ({sys.executable})")
 
 
@@ -82,15 +86,27 @@ def check_credentials() -> CheckResult:
 
     info, secret = find_key()
     if secret is None:
-        return CheckResult("credentials", None, f"none found for {info.host}: runs are offline",
-                           "to go online: %wandb_login, or set WANDB_API_KEY, or `wandb login` in a terminal")
+        return CheckResult(
+            "credentials",
+            None,
+            f"none found for {info.host}: runs are offline",
+            "to go online: %wandb_login, or set WANDB_API_KEY, or `wandb login` in a terminal",
+        )
     problem = key_problem(secret.reveal())
     del secret
-    where = {"env": "WANDB_API_KEY", "colab": "Colab secret WANDB_API_KEY", "netrc": "netrc"}.get(info.source or "")
+    where = {"env": "WANDB_API_KEY", "colab": "Colab secret WANDB_API_KEY", "netrc": "netrc"}.get(
+        info.source or ""
+    )
     if problem:
-        return CheckResult("credentials", False, f"the key from {where} is malformed: {problem}",
-                           "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin")
-    return CheckResult("credentials", True, f"a key from {where} for {info.host} (the key is not shown)")
+        return CheckResult(
+            "credentials",
+            False,
+            f"the key from {where} is malformed: {problem}",
+            "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin",
+        )
+    return CheckResult(
+        "credentials", True, f"a key from {where} for {info.host} (the key is not shown)"
+    )
 
 
 def check_host(timeout: float = HOST_TIMEOUT) -> CheckResult:
@@ -100,21 +116,35 @@ def check_host(timeout: float = HOST_TIMEOUT) -> CheckResult:
 
     info, secret = find_key()
     if secret is None:
-        return CheckResult("W&B host", None, f"{info.host} not asked (no credentials: runs are offline)")
+        return CheckResult(
+            "W&B host", None, f"{info.host} not asked (no credentials: runs are offline)"
+        )
     probe = probe_host(info.host, secret, timeout=timeout)
     del secret
     if probe.kind == "ok":
         who = f" (key of {probe.user})" if probe.user else ""
         return CheckResult("W&B host", True, f"{probe.describe()}{who}")
     if probe.kind == "tls":
-        return CheckResult("W&B host", None, probe.describe(),
-                           "if your network uses its own CA, point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at it")
+        return CheckResult(
+            "W&B host",
+            None,
+            probe.describe(),
+            "if your network uses its own CA, point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at it",
+        )
     if probe.key_accepted is False:
-        return CheckResult("W&B host", False, probe.describe(),
-                           "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin")
-    return CheckResult("W&B host", False, f"{probe.describe()} (after {probe.seconds:.1f}s)",
-                       f"runs with mode='auto' fall back to offline within {AUTO_TIMEOUT:g}s; check the "
-                       "network or WANDB_BASE_URL; upload later with `nbwandb sync`")
+        return CheckResult(
+            "W&B host",
+            False,
+            probe.describe(),
+            "get a new key at https://wandb.ai/authorize and run %wandb_login --relogin",
+        )
+    return CheckResult(
+        "W&B host",
+        False,
+        f"{probe.describe()} (after {probe.seconds:.1f}s)",
+        f"runs with mode='auto' fall back to offline within {AUTO_TIMEOUT:g}s; check the "
+        "network or WANDB_BASE_URL; upload later with `nbwandb sync`",
+    )
 
 
 def check_service(timeout: float = SERVICE_TIMEOUT) -> CheckResult:
@@ -126,16 +156,29 @@ def check_service(timeout: float = SERVICE_TIMEOUT) -> CheckResult:
         return CheckResult("wandb service", True, f"running (active run {run.id})")
     code = "import wandb; wandb.setup().ensure_service(); wandb.teardown(); print('ok')"
     try:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "WANDB_SILENT": "true"})
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "WANDB_SILENT": "true"},
+        )
     except subprocess.TimeoutExpired:
-        return CheckResult("wandb service", False, f"did not start within {timeout:g}s",
-                           "check `wandb-core` can run here (e.g. `python -m wandb --version`); restart the kernel")
+        return CheckResult(
+            "wandb service",
+            False,
+            f"did not start within {timeout:g}s",
+            "check `wandb-core` can run here (e.g. `python -m wandb --version`); restart the kernel",
+        )
     if proc.returncode == 0 and "ok" in proc.stdout:
         return CheckResult("wandb service", True, "starts and stops")
     last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
-    return CheckResult("wandb service", False, f"failed to start: {last}",
-                       "reinstall wandb (`pip install -U wandb`) and restart the kernel")
+    return CheckResult(
+        "wandb service",
+        False,
+        f"failed to start: {last}",
+        "reinstall wandb (`pip install -U wandb`) and restart the kernel",
+    )
 
 
 def check_disk(directory: str | os.PathLike[str] | None = None) -> CheckResult:
@@ -148,29 +191,49 @@ def check_disk(directory: str | os.PathLike[str] | None = None) -> CheckResult:
     free = shutil.disk_usage(probe).free
     detail = f"{free // (1024 * 1024)} MiB free under {path}"
     if not os.access(probe, os.W_OK):
-        return CheckResult("disk", False, f"{probe} is not writable", "set WANDB_DIR to a writable folder")
+        return CheckResult(
+            "disk", False, f"{probe} is not writable", "set WANDB_DIR to a writable folder"
+        )
     if free < MIN_FREE_BYTES:
-        return CheckResult("disk", False, detail, "free some space or set WANDB_DIR to another disk")
+        return CheckResult(
+            "disk", False, detail, "free some space or set WANDB_DIR to another disk"
+        )
     return CheckResult("disk", True, detail)
 
 
 def check_widgets(environment: str | None) -> CheckResult:
     if _version("ipywidgets") is None:
-        return CheckResult("widgets", False, "ipywidgets is not installed (panels show as text)",
-                           "pip install 'ipywidgets>=8'")
+        return CheckResult(
+            "widgets",
+            False,
+            "ipywidgets is not installed (panels show as text)",
+            "pip install 'ipywidgets>=8'",
+        )
     if environment is None:
         return CheckResult("widgets", None, "unknown frontend")
     if environment not in WIDGET_FRONTENDS:
-        return CheckResult("widgets", False, f"{environment}: widgets cannot render here (panels show as text)",
-                           "open the notebook in JupyterLab, Notebook 7, VS Code or Colab")
+        return CheckResult(
+            "widgets",
+            False,
+            f"{environment}: widgets cannot render here (panels show as text)",
+            "open the notebook in JupyterLab, Notebook 7, VS Code or Colab",
+        )
     if environment == "jupyter" and _version("jupyterlab_widgets") is None:
-        return CheckResult("widgets", False, "jupyterlab_widgets is missing: JupyterLab shows no widgets",
-                           "pip install jupyterlab_widgets, then reload the page")
+        return CheckResult(
+            "widgets",
+            False,
+            "jupyterlab_widgets is missing: JupyterLab shows no widgets",
+            "pip install jupyterlab_widgets, then reload the page",
+        )
     return CheckResult("widgets", True, f"{environment} renders ipywidgets 8 core widgets")
 
 
-def run_checks(*, environment: str | None = None, run_dir: str | os.PathLike[str] | None = None,
-               service: bool = True) -> list[CheckResult]:
+def run_checks(
+    *,
+    environment: str | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    service: bool = True,
+) -> list[CheckResult]:
     """Run every check; ``environment`` is the frontend the notebook layer detected.
 
     ``service=False`` skips starting wandb's service (it takes a few seconds).
@@ -188,4 +251,3 @@ def run_checks(*, environment: str | None = None, run_dir: str | os.PathLike[str
         results.append(check_service())
     results += [check_disk(run_dir), check_widgets(environment)]
     return results
-

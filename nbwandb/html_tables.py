@@ -123,32 +123,63 @@ def cell_html(value: Any, *, tag: str = "td", title_limit: int = 40) -> str:
     return f"<{tag}{cls}{title}>{html.escape(text)}</{tag}>"
 
 
-def table_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str | None = None,
-               cell: Callable[[Any, str], str] | None = None, max_height: int = SCROLL_HEIGHT_PX,
-               css: bool = True, wrapper_class: str = "") -> str:
+def table_html(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    caption: str | None = None,
+    cell: Callable[[Any, str], str] | None = None,
+    max_height: int = SCROLL_HEIGHT_PX,
+    css: bool = True,
+    wrapper_class: str = "",
+) -> str:
     """A scrollable table with a sticky header; ``cell(value, column)`` may render special cells.
 
     Numeric columns get right-aligned headers too. ``caption`` is escaped text shown above.
     """
-    numeric = [bool(rows) and all(is_number(r[i]) or r[i] is None for r in rows if i < len(r))
-               for i in range(len(columns))]
-    head = "".join(f"<th{' class=num' if numeric[i] else ''}>{html.escape(str(c))}</th>"
-                   for i, c in enumerate(columns))
+    numeric = [
+        bool(rows) and all(is_number(r[i]) or r[i] is None for r in rows if i < len(r))
+        for i in range(len(columns))
+    ]
+    head = "".join(
+        f"<th{' class=num' if numeric[i] else ''}>{html.escape(str(c))}</th>"
+        for i, c in enumerate(columns)
+    )
     render = cell or (lambda value, _column: cell_html(value))
-    body = "".join("<tr>" + "".join(render(v, str(c)) for v, c in zip(row, columns, strict=False)) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(render(v, str(c)) for v, c in zip(row, columns, strict=False)) + "</tr>"
+        for row in rows
+    )
     top = f"<div class='nbw-caption'>{html.escape(caption)}</div>" if caption else ""
     style = "" if max_height == SCROLL_HEIGHT_PX else f" style='max-height:{max_height}px'"
-    return (f"<div class='nbw {wrapper_class}'>{CSS if css else ''}{top}<div class='nbw-scroll'{style}>"
-            f"<table class='nbw-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>")
+    return (
+        f"<div class='nbw {wrapper_class}'>{CSS if css else ''}{top}<div class='nbw-scroll'{style}>"
+        f"<table class='nbw-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>"
+    )
 
 
-def key_value_table(values: Mapping[str, Any], *, key_label: str = "key", value_label: str = "value") -> str:
+def key_value_table(
+    values: Mapping[str, Any], *, key_label: str = "key", value_label: str = "value"
+) -> str:
     """Two columns, one row per entry (a config, a summary); no style block (the caller adds one)."""
-    body = "".join(f"<tr><td>{html.escape(str(k))}</td>{cell_html(v)}</tr>" for k, v in values.items())
-    return (f"<div class='nbw-scroll'><table class='nbw-table'><thead><tr><th>{html.escape(key_label)}</th>"
-            f"<th>{html.escape(value_label)}</th></tr></thead><tbody>{body}</tbody></table></div>")
+    body = "".join(
+        f"<tr><td>{html.escape(str(k))}</td>{cell_html(v)}</tr>" for k, v in values.items()
+    )
+    return (
+        f"<div class='nbw-scroll'><table class='nbw-table'><thead><tr><th>{html.escape(key_label)}</th>"
+        f"<th>{html.escape(value_label)}</th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
-__all__ = ["CSS", "DIGITS", "cell_html", "format_cell", "format_duration", "format_number",
-           "format_timestamp", "is_number", "key_value_table", "table_html"]
+__all__ = [
+    "CSS",
+    "DIGITS",
+    "cell_html",
+    "format_cell",
+    "format_duration",
+    "format_number",
+    "format_timestamp",
+    "is_number",
+    "key_value_table",
+    "table_html",
+]

@@ -66,15 +66,27 @@ def _run_dirs(wandb_dir: Path) -> dict[Path, float]:
     return found
 
 
-def torchrun_command(script: str | os.PathLike[str], nproc: int = 2, args: Sequence[str] = (),
-                     torchrun_args: Sequence[str] = ()) -> list[str]:
+def torchrun_command(
+    script: str | os.PathLike[str],
+    nproc: int = 2,
+    args: Sequence[str] = (),
+    torchrun_args: Sequence[str] = (),
+) -> list[str]:
     """The command :func:`launch` runs (torchrun through this Python, so the same venv).
 
     >>> torchrun_command("train.py", 2)[1:]
     ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', 'train.py']
     """
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc_per_node={nproc}", *map(str, torchrun_args), str(script), *map(str, args)]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        *map(str, torchrun_args),
+        str(script),
+        *map(str, args),
+    ]
 
 
 def _stop(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
@@ -116,10 +128,14 @@ def launch(
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise ValueError(f"nproc={nproc!r} is not accepted; use an int >= 1")
     if isinstance(args, (str, bytes)):
-        raise TypeError(f"args={args!r} is not accepted; use a list of strings, e.g. ['--lr', '0.1']")
+        raise TypeError(
+            f"args={args!r} is not accepted; use a list of strings, e.g. ['--lr', '0.1']"
+        )
     script = Path(script).resolve()
     if not script.is_file():
-        raise NbwandbError(f"launch: script {str(script)!r} is not a file; pass the path of a .py file")
+        raise NbwandbError(
+            f"launch: script {str(script)!r} is not a file; pass the path of a .py file"
+        )
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
     if importlib.util.find_spec("torch") is None:
@@ -128,7 +144,9 @@ def launch(
             "install it with `pip install torch`"
         )
     env = dict(env or {})
-    root = Path(wandb_dir or env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or os.getcwd()).resolve()
+    root = Path(
+        wandb_dir or env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or os.getcwd()
+    ).resolve()
     before = _run_dirs(root)
     child_env = {**os.environ, **env, "WANDB_DIR": str(root), "PYTHONUNBUFFERED": "1"}
     command = torchrun_command(script, nproc, args, torchrun_args)
@@ -140,8 +158,15 @@ def launch(
 
     start = time.monotonic()
     proc = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, errors="replace", env=child_env, start_new_session=True, cwd=cwd,
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        env=child_env,
+        start_new_session=True,
+        cwd=cwd,
     )
     lines: queue.Queue[str | None] = queue.Queue(maxsize=10_000)
     tail: deque[str] = deque(maxlen=max(1, max_output_lines))

@@ -95,7 +95,12 @@ def login(
     stored = None
     if info.source == "argument" or (relogin and info.source != "netrc"):
         stored = str(write_netrc(host, secret))
-    where = {"argument": "the key you passed", "env": "WANDB_API_KEY", "colab": "Colab secret WANDB_API_KEY", "netrc": "netrc"}[info.source or "netrc"]
+    where = {
+        "argument": "the key you passed",
+        "env": "WANDB_API_KEY",
+        "colab": "Colab secret WANDB_API_KEY",
+        "netrc": "netrc",
+    }[info.source or "netrc"]
     msg = f"W&B credentials from {where} for {host}"
     if verified:
         msg += f" (verified{': ' + detail if detail else ''})"
@@ -103,6 +108,8 @@ def login(
         msg += f"; stored in {stored}"
     if verify and verified is None:
         # Say what happens next: init will not hang on this host, it falls back.
-        msg += (f"{',' if stored else ';'} not verified ({detail}): runs try online and fall back to "
-                f"offline within {AUTO_TIMEOUT:g}s while the host does not answer")
+        msg += (
+            f"{',' if stored else ';'} not verified ({detail}): runs try online and fall back to "
+            f"offline within {AUTO_TIMEOUT:g}s while the host does not answer"
+        )
     return LoginResult(True, info.source, host, "online", verified, msg + ".", stored)

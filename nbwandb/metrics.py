@@ -35,7 +35,9 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str | None = None) -> di
             f"run.log expects a dict of metrics, got {type(metrics).__name__}; e.g. run.log({{'loss': 0.1}})"
         )
     if prefix is not None and (not isinstance(prefix, str) or not prefix.strip("/")):
-        raise ValueError(f"prefix={prefix!r} is not accepted; use a non-empty string such as 'train'")
+        raise ValueError(
+            f"prefix={prefix!r} is not accepted; use a non-empty string such as 'train'"
+        )
     out: dict[str, Any] = {}
     _flatten_into(out, metrics, prefix)
     return out
@@ -50,8 +52,10 @@ def _flatten_into(out: dict[str, Any], metrics: Mapping[Any, Any], prefix: str |
             )
         full = join_key(prefix, key)
         if full in WANDB_OWN_KEYS:
-            raise ValueError(f"metric key {full!r} is not accepted: wandb sets it on every row and would "
-                             "silently replace your value; use another name")
+            raise ValueError(
+                f"metric key {full!r} is not accepted: wandb sets it on every row and would "
+                "silently replace your value; use another name"
+            )
         if isinstance(value, Mapping):
             _flatten_into(out, value, full)
         else:
@@ -94,7 +98,9 @@ def _value_error(key: str, value: Any, what: str) -> NbwandbError:
     hint = ""
     if what.startswith(("a tensor", "an array")):
         hint = " (log a histogram with run.log_histogram, or reduce it with .mean())"
-    return NbwandbError(f"metric {key!r}: {what} cannot be logged as a value{hint}; accepted: {ACCEPTED_VALUES}")
+    return NbwandbError(
+        f"metric {key!r}: {what} cannot be logged as a value{hint}; accepted: {ACCEPTED_VALUES}"
+    )
 
 
 def is_non_finite(value: Any) -> bool:

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from .credentials import find_credentials
 
 MODES = ("auto", "online", "offline", "disabled")
-_WANDB_MODE_ALIASES = {"run": "online", "online": "online", "offline": "offline", "dryrun": "offline", "disabled": "disabled"}
+_WANDB_MODE_ALIASES = {
+    "run": "online",
+    "online": "online",
+    "offline": "offline",
+    "dryrun": "offline",
+    "disabled": "disabled",
+}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 from .credentials import _Secret
 
-AUTO_TIMEOUT = 5.0     # mode="auto": seconds before a run falls back to offline
+AUTO_TIMEOUT = 5.0  # mode="auto": seconds before a run falls back to offline
 ONLINE_TIMEOUT = 10.0  # mode="online": seconds before init raises
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
@@ -121,8 +121,9 @@ def _judge_answer(status: int, payload: bytes) -> tuple[str, str, str]:
     return "ok", "", str(viewer.get("username") or "")
 
 
-def _direct_probe(host: str, secret: _Secret | None, deadline: float,
-                  stage: list[str]) -> tuple[str, str, str]:
+def _direct_probe(
+    host: str, secret: _Secret | None, deadline: float, stage: list[str]
+) -> tuple[str, str, str]:
     """Resolve, connect and ask, each step classified (no proxy in the way).
 
     ``stage`` is appended to as the probe goes, so a caller whose deadline passed can tell
@@ -155,7 +156,9 @@ def _direct_probe(host: str, secret: _Secret | None, deadline: float,
     path, body, headers = _viewer_request(host, secret)
     # The socket is already connected (and wrapped for TLS below): the connection object only
     # speaks HTTP over it. Its class sets the Host header as a browser would (no default port).
-    conn_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    conn_class = (
+        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    )
     conn = conn_class(hostname, port)
     try:
         sock.settimeout(max(deadline - time.monotonic(), 0.01))
@@ -172,14 +175,18 @@ def _direct_probe(host: str, secret: _Secret | None, deadline: float,
         # wandb verifies on its own, with its own bound: let it try rather than go offline.
         return "tls", f"{exc.reason or exc}", ""
     except (OSError, http.client.HTTPException) as exc:
-        return "silent" if isinstance(exc, http.client.RemoteDisconnected) else "error", \
-            f"{type(exc).__name__}", ""
+        return (
+            "silent" if isinstance(exc, http.client.RemoteDisconnected) else "error",
+            f"{type(exc).__name__}",
+            "",
+        )
     finally:
         conn.close()
 
 
-def _proxy_probe(host: str, secret: _Secret | None, deadline: float,
-                 stage: list[str]) -> tuple[str, str, str]:
+def _proxy_probe(
+    host: str, secret: _Secret | None, deadline: float, stage: list[str]
+) -> tuple[str, str, str]:
     """Through the proxy the environment names (urllib honours it); coarser classification."""
     stage.append("silent")
     path, body, headers = _viewer_request(host, secret)
@@ -212,7 +219,9 @@ class ProbeThread:
 
     def __init__(self, host: str, secret: _Secret | None, *, timeout: float) -> None:
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ValueError(f"network timeout={timeout!r} is not accepted; use a number of seconds > 0")
+            raise ValueError(
+                f"network timeout={timeout!r} is not accepted; use a number of seconds > 0"
+            )
         self.host = host.rstrip("/")
         self.timeout = float(timeout)
         self._secret = secret
@@ -249,6 +258,8 @@ class ProbeThread:
         return HostProbe(self.host, kind, seconds, self.timeout, detail, user)
 
 
-def probe_host(host: str, secret: _Secret | None = None, *, timeout: float = AUTO_TIMEOUT) -> HostProbe:
+def probe_host(
+    host: str, secret: _Secret | None = None, *, timeout: float = AUTO_TIMEOUT
+) -> HostProbe:
     """Ask ``host`` who owns ``secret`` (or just whether it answers), within ``timeout`` seconds."""
     return ProbeThread(host, secret, timeout=timeout).result()

@@ -90,7 +90,11 @@ def orphan_services(wandb: ModuleType) -> list[int]:
     me, own = str(os.getpid()), _service_pid(wandb)
     found = []
     try:  # this process's children, cheaply (kernels with CONFIG_PROC_CHILDREN) ...
-        children = {pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+        children = {
+            pid
+            for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        }
         stat_files = [Path("/proc", pid, "stat") for pid in children]
     except OSError:  # ... or every process's parent
         stat_files = list(Path("/proc").glob("[0-9]*/stat"))
@@ -138,7 +142,9 @@ def finish_previous(wandb: ModuleType) -> None:
         # stuck, and finishing again would hang this call too. Replace the service.
         if kill_stuck_service(wandb):
             reset_dead_service(wandb)
-            _warn("wandb's service process (wandb-core) was not answering; it was stopped and a new one started")
+            _warn(
+                "wandb's service process (wandb-core) was not answering; it was stopped and a new one started"
+            )
         return
     if run is not None:
         # A run someone started with wandb.init directly: finish it rather than nest.

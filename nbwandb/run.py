@@ -75,7 +75,9 @@ class Run:
         self._lock = threading.RLock()
         self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{wandb_run.id}")
         self._listeners: list[RowListener] = []
-        self._publisher = BatchPublisher.attach(wandb_run)  # None: every row goes through wandb_run.log
+        self._publisher = BatchPublisher.attach(
+            wandb_run
+        )  # None: every row goes through wandb_run.log
         self._pending: dict[str, Any] | None = None
         self._pending_step: int | None = None
         self._last_committed: int | None = None
@@ -202,7 +204,9 @@ class Run:
         for key, value in row.items():
             if is_non_finite(value) and key not in self._warned_nonfinite:
                 self._warned_nonfinite.add(key)
-                warnings.warn(f"metric {key!r} is {value}; it is logged as is", NbwandbWarning, stacklevel=3)
+                warnings.warn(
+                    f"metric {key!r} is {value}; it is logged as is", NbwandbWarning, stacklevel=3
+                )
         return row
 
     def _plain_row(self, metrics: Any, prefix: Any) -> dict[str, Any] | None:
@@ -258,7 +262,9 @@ class Run:
         # must leave the row pending (the next call commits it), not drop it.
         self._writer.submit_batched(self._write_rows, (row, time.time()))
         self._pending, self._pending_step = None, None
-        self._last_committed = step if self._last_committed is None else max(step, self._last_committed)
+        self._last_committed = (
+            step if self._last_committed is None else max(step, self._last_committed)
+        )
 
     def _write_rows(self, rows: list[tuple[dict[str, Any], float]]) -> None:
         # Runs in the writer thread with a burst of rows: runs of plain-scalar rows go to
@@ -286,7 +292,9 @@ class Run:
             try:
                 listener(row)
             except Exception as exc:  # a broken chart must not stop logging
-                warnings.warn(f"a row listener failed and was removed: {exc!r}", NbwandbWarning, stacklevel=1)
+                warnings.warn(
+                    f"a row listener failed and was removed: {exc!r}", NbwandbWarning, stacklevel=1
+                )
                 self.remove_listener(listener)
 
     def use_x_axis(self, step_metric: str | None = None) -> None:
@@ -301,7 +309,9 @@ class Run:
         self._check_open("use_x_axis")
         key = self.step_metric if step_metric is None else step_metric
         if not isinstance(key, str) or not key:
-            raise ValueError(f"step_metric={step_metric!r} is not accepted; use a non-empty string or None")
+            raise ValueError(
+                f"step_metric={step_metric!r} is not accepted; use a non-empty string or None"
+            )
 
         def define() -> None:
             self.wandb_run.define_metric(key)
@@ -348,74 +358,153 @@ class Run:
         self._writer.submit(lambda: self.wandb_run.summary.update(data))
 
     # -- media (all go through log, so they share its step) -----------------------------------
-    def log_image(self, key: str, image: Any, *, caption: str | None = None, masks: Any = None,
-                  boxes: Any = None, step: int | None = None, prefix: str | None = None) -> None:
+    def log_image(
+        self,
+        key: str,
+        image: Any,
+        *,
+        caption: str | None = None,
+        masks: Any = None,
+        boxes: Any = None,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log one image from a tensor, array, PIL image or file path."""
         from .media import log_image
 
-        log_image(self, key, image, caption=caption, masks=masks, boxes=boxes, step=step, prefix=prefix)
+        log_image(
+            self, key, image, caption=caption, masks=masks, boxes=boxes, step=step, prefix=prefix
+        )
 
-    def log_images(self, key: str, images: Any, *, captions: Sequence[str] | None = None,
-                   grid: bool = False, max_images: int = 32, step: int | None = None,
-                   prefix: str | None = None) -> None:
+    def log_images(
+        self,
+        key: str,
+        images: Any,
+        *,
+        captions: Sequence[str] | None = None,
+        grid: bool = False,
+        max_images: int = 32,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log a batch (N, C, H, W) as N images, or as one grid image with ``grid=True``."""
         from .media import log_images
 
-        log_images(self, key, images, captions=captions, grid=grid, max_images=max_images,
-                   step=step, prefix=prefix)
+        log_images(
+            self,
+            key,
+            images,
+            captions=captions,
+            grid=grid,
+            max_images=max_images,
+            step=step,
+            prefix=prefix,
+        )
 
-    def log_figure(self, key: str, fig: Any, *, close: bool = True, step: int | None = None,
-                   prefix: str | None = None) -> None:
+    def log_figure(
+        self,
+        key: str,
+        fig: Any,
+        *,
+        close: bool = True,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log a matplotlib figure as an image; the figure is closed afterwards."""
         from .media import log_figure
 
         log_figure(self, key, fig, close=close, step=step, prefix=prefix)
 
-    def log_table(self, key: str, data: Any, *, columns: Sequence[str] | None = None,
-                  sample: int | None = None, step: int | None = None, prefix: str | None = None) -> None:
+    def log_table(
+        self,
+        key: str,
+        data: Any,
+        *,
+        columns: Sequence[str] | None = None,
+        sample: int | None = None,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log a table from rows, a dict of columns or a pandas DataFrame."""
         from .media import log_table
 
         log_table(self, key, data, columns=columns, sample=sample, step=step, prefix=prefix)
 
-    def log_text(self, key: str, text: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+    def log_text(
+        self, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
+    ) -> None:
         """Log a string (or rows of strings) as text."""
         from .media import log_text
 
         log_text(self, key, text, step=step, prefix=prefix)
 
-    def log_audio(self, key: str, waveform: Any, sample_rate: int, *, caption: str | None = None,
-                  step: int | None = None, prefix: str | None = None) -> None:
+    def log_audio(
+        self,
+        key: str,
+        waveform: Any,
+        sample_rate: int,
+        *,
+        caption: str | None = None,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log a mono or multi-channel waveform."""
         from .media import log_audio
 
         log_audio(self, key, waveform, sample_rate, caption=caption, step=step, prefix=prefix)
 
-    def log_histogram(self, key: str, values: Any, *, bins: int = 64, step: int | None = None,
-                      prefix: str | None = None) -> None:
+    def log_histogram(
+        self,
+        key: str,
+        values: Any,
+        *,
+        bins: int = 64,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log a histogram of values (tensor, array or list)."""
         from .media import log_histogram
 
         log_histogram(self, key, values, bins=bins, step=step, prefix=prefix)
 
-    def log_video(self, key: str, frames: Any, *, fps: int = 4, caption: str | None = None,
-                  step: int | None = None, prefix: str | None = None) -> None:
+    def log_video(
+        self,
+        key: str,
+        frames: Any,
+        *,
+        fps: int = 4,
+        caption: str | None = None,
+        step: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
         """Log frames (T, C, H, W) or (T, H, W, C) as a video."""
         from .media import log_video
 
         log_video(self, key, frames, fps=fps, caption=caption, step=step, prefix=prefix)
 
-    def log_3d(self, key: str, points: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+    def log_3d(
+        self, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
+    ) -> None:
         """Log a point cloud of shape (N, 3), (N, 4) or (N, 6)."""
         from .media import log_3d
 
         log_3d(self, key, points, step=step, prefix=prefix)
 
     # -- artifacts --------------------------------------------------------------------------
-    def log_checkpoint(self, path: str | Path, *, name: str | None = None,
-                       metadata: Mapping[str, Any] | None = None, aliases: Iterable[str] = (),
-                       type: str = "model", every: int | None = None, step: int | None = None,
-                       monitor: str | None = None, mode: str = "min", value: float | None = None) -> Any:
+    def log_checkpoint(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        aliases: Iterable[str] = (),
+        type: str = "model",
+        every: int | None = None,
+        step: int | None = None,
+        monitor: str | None = None,
+        mode: str = "min",
+        value: float | None = None,
+    ) -> Any:
         """Log a checkpoint file or folder as artifact ``model-{run.id}`` with ``latest``.
 
         ``every=N`` (with ``step``) logs every N steps; ``monitor``/``mode`` add ``best``
@@ -423,18 +512,41 @@ class Run:
         """
         from .artifacts import log_checkpoint
 
-        return log_checkpoint(self, path, name=name, metadata=metadata, aliases=aliases, type=type,
-                              every=every, step=step, monitor=monitor, mode=mode, value=value)
+        return log_checkpoint(
+            self,
+            path,
+            name=name,
+            metadata=metadata,
+            aliases=aliases,
+            type=type,
+            every=every,
+            step=step,
+            monitor=monitor,
+            mode=mode,
+            value=value,
+        )
 
-    def log_dataset(self, path: str | Path, name: str, *, metadata: Mapping[str, Any] | None = None,
-                    type: str = "dataset") -> Any:
+    def log_dataset(
+        self,
+        path: str | Path,
+        name: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        type: str = "dataset",
+    ) -> Any:
         """Log a local dataset file or folder as an input of this run."""
         from .artifacts import log_dataset
 
         return log_dataset(self, path, name, metadata=metadata, type=type)
 
-    def use_artifact(self, ref: str | Path, *, download: bool = True, root: str | Path | None = None,
-                     type: str | None = None) -> Any:
+    def use_artifact(
+        self,
+        ref: str | Path,
+        *,
+        download: bool = True,
+        root: str | Path | None = None,
+        type: str | None = None,
+    ) -> Any:
         """Mark an artifact (or a local path, offline) as an input of this run."""
         from .artifacts import use_artifact
 
@@ -463,7 +575,11 @@ class Run:
         error: BaseException | None = None
         try:
             if not self._writer.close(timeout):
-                warnings.warn(f"rows were still being written after {timeout:g}s", NbwandbWarning, stacklevel=2)
+                warnings.warn(
+                    f"rows were still being written after {timeout:g}s",
+                    NbwandbWarning,
+                    stacklevel=2,
+                )
         except NbwandbError as exc:
             error = exc
             exit_code = exit_code or 1
@@ -496,7 +612,9 @@ class Run:
             self.state = "finish-timeout"
             if online:
                 self.upload_complete = False
-                mark_upload(self.run_dir, "incomplete", detail=f"finish timed out after {timeout:g}s")
+                mark_upload(
+                    self.run_dir, "incomplete", detail=f"finish timed out after {timeout:g}s"
+                )
                 warnings.warn(
                     f"run {self.id}: the upload to {self.host or 'W&B'} did not complete within {timeout:g}s "
                     f"(the server is not answering). Every row is saved in {self.run_dir}; once the server "
@@ -559,8 +677,13 @@ class NoOpRun:
     summary: dict[str, Any] = {}
     rows_written = 0
 
-    def __init__(self, reason: str = "use_wandb=False", mode: str = "disabled",
-                 step_metric: str = "global_step", config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        reason: str = "use_wandb=False",
+        mode: str = "disabled",
+        step_metric: str = "global_step",
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
         self.mode = mode
         self.mode_reason = reason
         self.step_metric = step_metric
@@ -575,8 +698,14 @@ class NoOpRun:
     def finished(self) -> bool:
         return self.state != "running"
 
-    def log(self, metrics: Mapping[str, Any], *, step: int | None = None, prefix: str | None = None,
-            reduce: str | None = None) -> None:
+    def log(
+        self,
+        metrics: Mapping[str, Any],
+        *,
+        step: int | None = None,
+        prefix: str | None = None,
+        reduce: str | None = None,
+    ) -> None:
         """Does nothing (kept as a plain method: it is the hot path)."""
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:

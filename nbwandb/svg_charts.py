@@ -23,15 +23,29 @@ from html import escape
 WIDTH, HEIGHT = 300, 170
 PAD_TOP, PAD_RIGHT, PAD_BOTTOM = 26, 12, 20
 CHAR_PX = 6.2  # width of one digit at 10 px sans-serif, with a little margin
-HOVER_BANDS = 20  # hover targets per chart: enough to read a curve, few enough to stay small and fast
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+HOVER_BANDS = (
+    20  # hover targets per chart: enough to read a curve, few enough to stay small and fast
+)
+COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 _FONT = "font-family='system-ui,-apple-system,Segoe UI,Roboto,sans-serif'"
 # The hover read-out: hidden until the pointer is over its band (CSS only, no script).
 # The groups are hidden by an attribute, so where styles are stripped (GitHub) they stay hidden.
-_STYLE = ("<style>.nbw-hv:hover>.g{visibility:visible}.nbw-hv line{stroke:#999;stroke-dasharray:2,2}"
-          ".nbw-hv circle{stroke:white}.nbw-hv text{font-size:10px;fill:#111;stroke:white;stroke-width:3px;"
-          "paint-order:stroke}</style>")
+_STYLE = (
+    "<style>.nbw-hv:hover>.g{visibility:visible}.nbw-hv line{stroke:#999;stroke-dasharray:2,2}"
+    ".nbw-hv circle{stroke:white}.nbw-hv text{font-size:10px;fill:#111;stroke:white;stroke-width:3px;"
+    "paint-order:stroke}</style>"
+)
 
 
 @dataclass
@@ -42,7 +56,9 @@ class Line:
     label: str = ""
     color: str = COLORS[0]
     faint: bool = False  # the raw series under a smoothed one
-    finite: bool = False  # the points are known to be finite (a live series drops the others): no check
+    finite: bool = (
+        False  # the points are known to be finite (a live series drops the others): no check
+    )
 
 
 def nice_step(span: float, target: int = 5) -> float:
@@ -79,7 +95,13 @@ def tick_label(value: float, step: float) -> str:
             if magnitude >= scale:
                 return f"{value / scale:.{min(_decimals(step / scale), 3)}f}{suffix}"
     if magnitude < 1e-3 or magnitude >= 1e6:
-        digits = max(1, min(3, math.floor(math.log10(magnitude) + 1e-9) - math.floor(math.log10(step) + 1e-9) + 1))
+        digits = max(
+            1,
+            min(
+                3,
+                math.floor(math.log10(magnitude) + 1e-9) - math.floor(math.log10(step) + 1e-9) + 1,
+            ),
+        )
         return f"{value:.{digits - 1}e}".replace("e-0", "e-").replace("e+0", "e")
     return f"{value:.{_decimals(step)}f}"
 
@@ -128,9 +150,17 @@ def _finite(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     return [p for p in points if isfinite(p[1]) and isfinite(p[0])]
 
 
-def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = None,
-                   x_range: tuple[float, float] | None = None, x_label: str = "step",
-                   width: int = WIDTH, height: int = HEIGHT, log_y: bool = False) -> str:
+def line_chart_svg(
+    title: str,
+    lines: Sequence[Line],
+    *,
+    last: float | None = None,
+    x_range: tuple[float, float] | None = None,
+    x_label: str = "step",
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    log_y: bool = False,
+) -> str:
     """An SVG chart of ``lines`` titled ``title`` (``last`` goes at the title's right).
 
     ``x_range`` makes charts of one section share their x axis; ``log_y`` draws the y axis
@@ -140,24 +170,41 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     if log_y:
         log_y = all(y > 0 for _, pts in drawn for _, y in pts) and any(pts for _, pts in drawn)
     total = sum(len(pts) for _, pts in drawn)
-    head = (f"<svg class='nbwandb-chart-svg' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}' data-points='{len(drawn[0][1]) if drawn else 0}' "
-            f"data-title='{escape(title)}' {_FONT}>")
+    head = (
+        f"<svg class='nbwandb-chart-svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' data-points='{len(drawn[0][1]) if drawn else 0}' "
+        f"data-title='{escape(title)}' {_FONT}>"
+    )
     head = head.replace("'", '"')
-    last_text = f"<tspan x='{width - PAD_RIGHT}' text-anchor='end' font-weight='600' fill='#222'>" \
-                f"{escape(format_value(last))}</tspan>" if last is not None else ""
-    title_max = max(8, int((width - 24 - (7 * len(format_value(last)) if last is not None else 0)) / 6.6))
-    shown_title = title if len(title) <= title_max else "…" + title[-(title_max - 1):]
-    parts = [head, _STYLE,
-             f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1}' rx='3' fill='white' stroke='#e0e0e0'/>",
-             f"<text x='8' y='16' font-size='12' fill='#333'>{escape(shown_title)}<title>{escape(title)}</title>"
-             f"</text><text y='16' font-size='12'>{last_text}</text>"]
+    last_text = (
+        f"<tspan x='{width - PAD_RIGHT}' text-anchor='end' font-weight='600' fill='#222'>"
+        f"{escape(format_value(last))}</tspan>"
+        if last is not None
+        else ""
+    )
+    title_max = max(
+        8, int((width - 24 - (7 * len(format_value(last)) if last is not None else 0)) / 6.6)
+    )
+    shown_title = title if len(title) <= title_max else "…" + title[-(title_max - 1) :]
+    parts = [
+        head,
+        _STYLE,
+        f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1}' rx='3' fill='white' stroke='#e0e0e0'/>",
+        f"<text x='8' y='16' font-size='12' fill='#333'>{escape(shown_title)}<title>{escape(title)}</title>"
+        f"</text><text y='16' font-size='12'>{last_text}</text>",
+    ]
     if total == 0:
-        parts.append(f"<text x='{width / 2}' y='{height / 2 + 4}' font-size='11' text-anchor='middle' "
-                     f"fill='#999'>no points yet</text></svg>")
+        parts.append(
+            f"<text x='{width / 2}' y='{height / 2 + 4}' font-size='11' text-anchor='middle' "
+            f"fill='#999'>no points yet</text></svg>"
+        )
         return "".join(parts)
 
-    ys = [math.log10(y) for _, pts in drawn for _, y in pts] if log_y else [y for _, pts in drawn for _, y in pts]
+    ys = (
+        [math.log10(y) for _, pts in drawn for _, y in pts]
+        if log_y
+        else [y for _, pts in drawn for _, y in pts]
+    )
     if x_range is not None:
         x0, x1 = x_range
     else:
@@ -178,7 +225,7 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
         y_ticks = nice_ticks(y0, y1, step=y_step)
         y_labels = [tick_label(t, y_step) for t in y_ticks]
     else:
-        y_labels = [tick_label(10 ** t, 10 ** t) for t in y_ticks]
+        y_labels = [tick_label(10**t, 10**t) for t in y_ticks]
     x_step = nice_step(x1 - x0, 4)
     if x_step < 1 and integer_steps:
         x_step = 1.0  # steps are whole numbers: no "4.5" between them
@@ -202,17 +249,21 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
     grid = []
     for t, label in zip(y_ticks, y_labels, strict=True):
         py = bottom - (t - y0) * sy_scale
-        grid.append(f"<line x1='{left}' y1='{py:.1f}' x2='{right}' y2='{py:.1f}' stroke='#eee'/>"
-                    f"<text class='tick' x='{left - 4}' y='{py + 3.5:.1f}' font-size='10' text-anchor='end' "
-                    f"fill='#666'>{label}</text>")
+        grid.append(
+            f"<line x1='{left}' y1='{py:.1f}' x2='{right}' y2='{py:.1f}' stroke='#eee'/>"
+            f"<text class='tick' x='{left - 4}' y='{py + 3.5:.1f}' font-size='10' text-anchor='end' "
+            f"fill='#666'>{label}</text>"
+        )
     for t, label in zip(x_ticks, x_labels, strict=True):
         px = sx(t)
         # The outermost labels are anchored inwards so they never cross the SVG's edge.
         half = CHAR_PX * len(label) / 2
         anchor = "end" if px + half > width - 2 else ("start" if px - half < 2 else "middle")
-        grid.append(f"<line x1='{px:.1f}' y1='{top}' x2='{px:.1f}' y2='{bottom}' stroke='#eee'/>"
-                    f"<text class='tick' x='{px:.1f}' y='{height - 6}' font-size='10' text-anchor='{anchor}' "
-                    f"fill='#666'>{label}</text>")
+        grid.append(
+            f"<line x1='{px:.1f}' y1='{top}' x2='{px:.1f}' y2='{bottom}' stroke='#eee'/>"
+            f"<text class='tick' x='{px:.1f}' y='{height - 6}' font-size='10' text-anchor='{anchor}' "
+            f"fill='#666'>{label}</text>"
+        )
     parts += grid
     parts.append(f"<line x1='{left}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#bbb'/>")
 
@@ -221,25 +272,47 @@ def line_chart_svg(title: str, lines: Sequence[Line], *, last: float | None = No
             continue
         # Inlined sx/sy: this loop is most of a redraw's time.
         if log_y:
-            coords = " ".join([f"{left + (x - x0) * sx_scale:.1f},{bottom - (math.log10(y) - y0) * sy_scale:.1f}"
-                               for x, y in pts])
+            coords = " ".join(
+                [
+                    f"{left + (x - x0) * sx_scale:.1f},{bottom - (math.log10(y) - y0) * sy_scale:.1f}"
+                    for x, y in pts
+                ]
+            )
         else:
-            coords = " ".join([f"{left + (x - x0) * sx_scale:.1f},{bottom - (y - y0) * sy_scale:.1f}"
-                               for x, y in pts])
+            coords = " ".join(
+                [
+                    f"{left + (x - x0) * sx_scale:.1f},{bottom - (y - y0) * sy_scale:.1f}"
+                    for x, y in pts
+                ]
+            )
         opacity = " stroke-opacity='0.3'" if line.faint else ""
-        parts.append(f"<polyline class='nbwandb-chart-line' fill='none' stroke='{line.color}' stroke-width='1.5'"
-                     f"{opacity} stroke-linejoin='round' points='{coords}'/>")
+        parts.append(
+            f"<polyline class='nbwandb-chart-line' fill='none' stroke='{line.color}' stroke-width='1.5'"
+            f"{opacity} stroke-linejoin='round' points='{coords}'/>"
+        )
         if len(pts) == 1:
             x, y = pts[0]
             parts.append(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}'/>")
-    parts.append(_hover(drawn, sx, sy, lambda px: x0 + (px - left) / sx_scale, left, right, top, bottom, x_label))
+    parts.append(
+        _hover(
+            drawn, sx, sy, lambda px: x0 + (px - left) / sx_scale, left, right, top, bottom, x_label
+        )
+    )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable[[float], float],
-           sy: Callable[[float], float], x_of: Callable[[float], float], left: int,
-           right: int, top: int, bottom: int, x_label: str) -> str:
+def _hover(
+    drawn: Sequence[tuple[Line, list[tuple[float, float]]]],
+    sx: Callable[[float], float],
+    sy: Callable[[float], float],
+    x_of: Callable[[float], float],
+    left: int,
+    right: int,
+    top: int,
+    bottom: int,
+    x_label: str,
+) -> str:
     """Bands across the plot; over one, a guide line, a dot per line and "step · value" show."""
     shown = [(line, pts) for line, pts in drawn if pts and not line.faint]
     if not shown:
@@ -277,7 +350,9 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
         # Labels are escaped once above; numbers need no escaping.
         several = len(picks) > 1
         if several:
-            values = " · ".join(names[id(line)] + _fast_value(value) for line, (_, value) in picks[:3])
+            values = " · ".join(
+                names[id(line)] + _fast_value(value) for line, (_, value) in picks[:3]
+            )
         else:
             values = _fast_value(picks[0][1][1])
         text = f"{x_name} {_fast_value(step)} · {values}"
@@ -288,14 +363,30 @@ def _hover(drawn: Sequence[tuple[Line, list[tuple[float, float]]]], sx: Callable
         elif anchor == "end" and tx - est < 2:
             tx = min(right - 2.0, 2 + est)
         pxs = f"{px:.1f}"
-        dots = "".join([f"<circle cx='{pxs}' cy='{sy(y):.1f}' r='3' fill='{line.color}'/>" for line, (_, y) in picks])
+        dots = "".join(
+            [
+                f"<circle cx='{pxs}' cy='{sy(y):.1f}' r='3' fill='{line.color}'/>"
+                for line, (_, y) in picks
+            ]
+        )
         # Styled by _STYLE; only what must hold without styles (hidden, transparent) is an attribute.
-        out.append(f"<g class='nbw-hv'><rect fill='transparent' x='{left + b * band_w:.1f}{band_head}{pxs}"
-                   f"{line_tail}{pxs}'/>{dots}<text x='{tx:.1f}{text_y}{anchor}'>{text}</text></g>"
-                   f"<title>{text}</title></g>")
+        out.append(
+            f"<g class='nbw-hv'><rect fill='transparent' x='{left + b * band_w:.1f}{band_head}{pxs}"
+            f"{line_tail}{pxs}'/>{dots}<text x='{tx:.1f}{text_y}{anchor}'>{text}</text></g>"
+            f"<title>{text}</title></g>"
+        )
     out.append("</g>")
     return "".join(out)
 
 
-__all__ = ["COLORS", "HEIGHT", "WIDTH", "Line", "format_value", "line_chart_svg", "nice_step", "nice_ticks",
-           "tick_label"]
+__all__ = [
+    "COLORS",
+    "HEIGHT",
+    "WIDTH",
+    "Line",
+    "format_value",
+    "line_chart_svg",
+    "nice_step",
+    "nice_ticks",
+    "tick_label",
+]

@@ -103,5 +103,10 @@ def upload_state(run_dir: str | os.PathLike[str]) -> UploadState:
     if state not in STATES:
         return UploadState("unknown")
     pid = data.get("pid")
-    return UploadState(state, str(data.get("host") or ""), str(data.get("detail") or ""),
-                       pid if isinstance(pid, int) else None, data.get("updated"))
+    return UploadState(
+        state,
+        str(data.get("host") or ""),
+        str(data.get("detail") or ""),
+        pid if isinstance(pid, int) else None,
+        data.get("updated"),
+    )

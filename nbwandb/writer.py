@@ -35,7 +35,9 @@ MAX_BURST = 512
 class BackgroundWriter:
     """One daemon thread that runs submitted calls in order."""
 
-    def __init__(self, maxsize: int = 1000, name: str = "nbwandb-writer", linger: float = LINGER_S) -> None:
+    def __init__(
+        self, maxsize: int = 1000, name: str = "nbwandb-writer", linger: float = LINGER_S
+    ) -> None:
         if maxsize < 1:
             raise ValueError(f"queue_size={maxsize!r} is not accepted; use an int >= 1")
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
@@ -63,8 +65,11 @@ class BackgroundWriter:
             raise WriterError(
                 f"writing to wandb failed in the background: {type(self._error).__name__}: {self._error}. "
                 "Rows logged before it were written; this one and later ones were not."
-                + (" wandb's service process (wandb-core) has stopped: start a new run with nbwandb.init()."
-                   if isinstance(self._error, ConnectionError) else "")
+                + (
+                    " wandb's service process (wandb-core) has stopped: start a new run with nbwandb.init()."
+                    if isinstance(self._error, ConnectionError)
+                    else ""
+                )
             ) from self._error
         if again:
             raise WriterError(

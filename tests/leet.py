@@ -15,7 +15,10 @@ def leet_summary(run_dir: str | Path) -> dict[str, Any]:
     """``wandb leet inspect --summary --json RUN_DIR`` as a dict."""
     out = subprocess.run(
         [WANDB_CLI, "leet", "inspect", "--summary", "--json", str(run_dir)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -24,7 +27,10 @@ def leet_records(run_dir: str | Path, kind: str | None = None) -> list[dict[str,
     """Every record of the run's ``.wandb`` file (optionally of one type), as leet prints them."""
     out = subprocess.run(
         [WANDB_CLI, "leet", "inspect", "--json", str(run_dir)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     return [r for r in records if kind is None or r.get("type") == kind]

@@ -58,7 +58,9 @@ def test_checkpoints_are_versions_of_model_run_id_with_latest_best_and_metadata(
             run.log({"loss": val_loss, "acc": 1 - val_loss}, step=epoch, prefix="val")
             path = save_torch(tmp_path / "ckpt" / "model.pt", model, optimizer, step=epoch)
             file_digests.append(md5_b64(path))
-            result = run.log_checkpoint(tmp_path / "ckpt", monitor="val/loss", metadata={"epoch": epoch})
+            result = run.log_checkpoint(
+                tmp_path / "ckpt", monitor="val/loss", metadata={"epoch": epoch}
+            )
             assert isinstance(result, CheckpointResult) and result.logged
             assert result.best == (epoch in (0, 1, 3))
     records = artifacts(run, "model")
@@ -75,9 +77,13 @@ def test_checkpoints_are_versions_of_model_run_id_with_latest_best_and_metadata(
     leet = [r["artifact"] for r in leet_records(run.run_dir, "artifact")]
     assert [r["digest"] for r in leet] == [a["digest"] for a in records]
     # In file order, each checkpoint follows the history row of its step (and precedes the next).
-    order = [("row", r["history"]["item"]["global_step"]) if r["type"] == "history"
-             else ("ckpt", json.loads(r["artifact"]["metadata"])["step"])
-             for r in leet_records(run.run_dir) if r["type"] in ("history", "artifact")]
+    order = [
+        ("row", r["history"]["item"]["global_step"])
+        if r["type"] == "history"
+        else ("ckpt", json.loads(r["artifact"]["metadata"])["step"])
+        for r in leet_records(run.run_dir)
+        if r["type"] in ("history", "artifact")
+    ]
     assert order == [(kind, step) for step in range(5) for kind in ("row", "ckpt")]
 
 
@@ -91,7 +97,9 @@ def test_nbwandb_digest_is_wandbs_digest_for_nested_folders(tmp_path):
         result = run.log_checkpoint(folder, name="exported-model", type="model")
     (record,) = artifacts(run)
     assert record["digest"] == result.digest == local_files(folder).digest
-    expected = {p.relative_to(folder).as_posix(): md5_b64(p) for p in folder.rglob("*") if p.is_file()}
+    expected = {
+        p.relative_to(folder).as_posix(): md5_b64(p) for p in folder.rglob("*") if p.is_file()
+    }
     assert {e["path"]: e["digest"] for e in record["manifest"]} == expected
     assert record["name"] == "exported-model" and record["aliases"] == ["latest"]
 
@@ -108,7 +116,9 @@ def test_an_unchanged_checkpoint_is_not_logged_again(tmp_path):
         save_torch(ckpt, model, optimizer, step=3)
         changed = run.log_checkpoint(ckpt, step=3)
     assert first.logged and changed.logged
-    assert not again.logged and again.reason.startswith("unchanged") and again.digest == first.digest
+    assert (
+        not again.logged and again.reason.startswith("unchanged") and again.digest == first.digest
+    )
     assert [a["digest"] for a in artifacts(run)] == [first.digest, changed.digest]
 
 
@@ -120,7 +130,9 @@ def test_every_n_steps_and_a_new_best_in_between(tmp_path):
         for step, acc in val_acc.items():
             ckpt.write_bytes(f"weights at {step}".encode())
             run.log({"val/acc": acc}, step=step)
-            results[step] = run.log_checkpoint(ckpt, every=3, step=step, monitor="val/acc", mode="max")
+            results[step] = run.log_checkpoint(
+                ckpt, every=3, step=step, monitor="val/acc", mode="max"
+            )
     logged = [s for s, r in results.items() if r.logged]
     # 0: the first; 1: a new best; 4: due (3 past 1); 2, 3, 5, 6: neither due nor a new best
     assert logged == [0, 1, 4]
@@ -146,10 +158,14 @@ def test_explicit_value_wins_and_monitor_needs_a_value(tmp_path):
     ckpt = tmp_path / "c.bin"
     ckpt.write_bytes(b"x")
     with nbwandb.init(project="p", quiet=True) as run:
-        with pytest.raises(ArtifactInputError, match=r"monitor='val/f1' has no logged value.*value="):
+        with pytest.raises(
+            ArtifactInputError, match=r"monitor='val/f1' has no logged value.*value="
+        ):
             run.log_checkpoint(ckpt, step=0, monitor="val/f1", mode="max")
         run.log({"val/f1": 0.2}, step=0)
-        result = run.log_checkpoint(ckpt, step=0, monitor="val/f1", mode="max", value=torch.tensor(0.7))
+        result = run.log_checkpoint(
+            ckpt, step=0, monitor="val/f1", mode="max", value=torch.tensor(0.7)
+        )
         ckpt.write_bytes(b"y")
         with pytest.warns(UserWarning, match="nan"):
             run.log({"val/f1": float("nan")}, step=1)
@@ -174,10 +190,18 @@ def test_dataset_input_offline_is_an_artifact_and_in_the_config(tmp_path):
     assert record["name"] == "flowers" and record["type"] == "dataset"
     assert record["metadata"] == {"role": "input", "source_path": str(data.resolve()), "rows": 2}
     assert record["digest"] == result.digest == local_files(data).digest
-    expected = {"name": "flowers", "type": "dataset", "digest": result.digest, "path": str(data.resolve()),
-                "ref": None, "mode": "offline"}
+    expected = {
+        "name": "flowers",
+        "type": "dataset",
+        "digest": result.digest,
+        "path": str(data.resolve()),
+        "ref": None,
+        "mode": "offline",
+    }
     assert read_run(run.run_dir).config[INPUTS_KEY] == [expected]
-    assert leet_summary(run.run_dir)["config"][INPUTS_KEY] == [expected]  # what `wandb sync` uploads
+    assert leet_summary(run.run_dir)["config"][INPUTS_KEY] == [
+        expected
+    ]  # what `wandb sync` uploads
 
 
 def test_use_artifact_offline_with_a_local_path_records_it(tmp_path):
@@ -196,7 +220,9 @@ def test_use_artifact_offline_with_a_remote_reference_says_what_to_do(tmp_path):
             run.use_artifact("my-team/vision/flowers:v3")
         run.log({"loss": 1.0}, step=0)
     message = str(info.value)
-    assert "'my-team/vision/flowers:v3'" in message and "online" in message and "local path" in message
+    assert (
+        "'my-team/vision/flowers:v3'" in message and "online" in message and "local path" in message
+    )
     local = read_run(run.run_dir)
     assert local.artifacts == [] and INPUTS_KEY not in local.config
     assert local.history[0]["loss"] == 1.0  # what was logged is kept
@@ -205,7 +231,9 @@ def test_use_artifact_offline_with_a_remote_reference_says_what_to_do(tmp_path):
 def test_download_without_a_run(tmp_path):
     (tmp_path / "w.pt").write_bytes(b"w")
     assert nbwandb.download("w.pt") == Path("w.pt")  # a local path works offline
-    with pytest.raises(OfflineArtifactError, match=r"download\('team/proj/model-abc:best'\).*online"):
+    with pytest.raises(
+        OfflineArtifactError, match=r"download\('team/proj/model-abc:best'\).*online"
+    ):
         nbwandb.download("team/proj/model-abc:best")
     with pytest.raises(ArtifactInputError, match="malformed"):
         nbwandb.download("a/b/c/d:latest")
@@ -232,7 +260,9 @@ BAD_CHECKPOINT_CALLS = [
 def test_bad_checkpoint_input_is_refused_before_anything_is_written(tmp_path):
     (tmp_path / "empty_dir").mkdir()
     (tmp_path / "ok.pt").write_bytes(b"ok")
-    with nbwandb.init(project="p", quiet=True) as run:  # one run for every case: starting runs is slow
+    with nbwandb.init(
+        project="p", quiet=True
+    ) as run:  # one run for every case: starting runs is slow
         run.log({"loss": 0.5}, step=0)
         for kwargs, message in BAD_CHECKPOINT_CALLS:
             kwargs = {"path": "ok.pt", **kwargs}
@@ -243,13 +273,24 @@ def test_bad_checkpoint_input_is_refused_before_anything_is_written(tmp_path):
     assert local.artifacts == [] and [r["loss"] for r in local.history] == [0.5, 0.25]
 
 
-MALFORMED_REFS = ["a/b/c/d:latest", "team//flowers:v1", "flowers:", "flowers:a:b", "team/pro ject/flowers",
-                  "team/proj/flo wers:v1", "", "   ", "/flowers"]
+MALFORMED_REFS = [
+    "a/b/c/d:latest",
+    "team//flowers:v1",
+    "flowers:",
+    "flowers:a:b",
+    "team/pro ject/flowers",
+    "team/proj/flo wers:v1",
+    "",
+    "   ",
+    "/flowers",
+]
 
 
 @pytest.mark.parametrize("ref", MALFORMED_REFS)
 def test_malformed_references_are_refused(ref):
-    with pytest.raises(ArtifactInputError, match=rf"artifact reference {re.escape(repr(ref))} is malformed"):
+    with pytest.raises(
+        ArtifactInputError, match=rf"artifact reference {re.escape(repr(ref))} is malformed"
+    ):
         parse_ref(ref)
 
 
@@ -264,13 +305,22 @@ def test_malformed_references_in_a_run_write_nothing():
     assert local.artifacts == [] and INPUTS_KEY not in local.config
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("flowers", ArtifactRef(None, None, "flowers", None)),
-    ("flowers:v3", ArtifactRef(None, None, "flowers", "v3")),
-    ("vision/flowers:best", ArtifactRef(None, "vision", "flowers", "best")),
-    ("my-team/vision/model-abc123:latest", ArtifactRef("my-team", "vision", "model-abc123", "latest")),
-    (" wandb-registry-model/resnet.v2:prod ", ArtifactRef(None, "wandb-registry-model", "resnet.v2", "prod")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("flowers", ArtifactRef(None, None, "flowers", None)),
+        ("flowers:v3", ArtifactRef(None, None, "flowers", "v3")),
+        ("vision/flowers:best", ArtifactRef(None, "vision", "flowers", "best")),
+        (
+            "my-team/vision/model-abc123:latest",
+            ArtifactRef("my-team", "vision", "model-abc123", "latest"),
+        ),
+        (
+            " wandb-registry-model/resnet.v2:prod ",
+            ArtifactRef(None, "wandb-registry-model", "resnet.v2", "prod"),
+        ),
+    ],
+)
 def test_well_formed_references_parse(text, expected):
     assert parse_ref(text) == expected
     assert str(parse_ref(text)) == text.strip()
@@ -295,6 +345,8 @@ def test_finished_and_disabled_runs(tmp_path):
     with pytest.raises(RunFinishedError, match="has finished"):
         run.log_checkpoint("c.pt")
     noop = nbwandb.init(project="p", use_wandb=False, quiet=True)
-    assert noop.log_checkpoint("c.pt", monitor="val/loss") is None  # a no-op, like every NoOpRun call
+    assert (
+        noop.log_checkpoint("c.pt", monitor="val/loss") is None
+    )  # a no-op, like every NoOpRun call
     with pytest.raises(TypeError):
         noop.log_checkpoint("c.pt", bogus=1)  # but a wrong call still fails the same way

@@ -46,7 +46,9 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, steps: int, se
 def test_save_and_load_torch_round_trip_resumes_training_exactly(tmp_path):
     model, optimizer = make(0)
     fit(model, optimizer, steps=5, seed=1)
-    path = save_torch(tmp_path / "ckpts" / "last.pt", model, optimizer, step=5, epoch=2, best_loss=0.25)
+    path = save_torch(
+        tmp_path / "ckpts" / "last.pt", model, optimizer, step=5, epoch=2, best_loss=0.25
+    )
     assert path.is_file() and not list(path.parent.glob(".*partial"))
 
     restored, restored_opt = make(99)  # different weights, fresh optimizer
@@ -77,13 +79,16 @@ def test_load_torch_errors_are_clear(tmp_path):
         save_torch(tmp_path / "x.pt", model, step=-2)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"every": 0}, r"every=0 is not accepted"),
-    ({"every": 1.5}, r"every=1.5 is not accepted"),
-    ({"mode": "lowest"}, r"mode='lowest' is not accepted"),
-    ({"monitor": ""}, r"monitor='' is not accepted"),
-    ({"enabled": "yes"}, r"enabled='yes'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"every": 0}, r"every=0 is not accepted"),
+        ({"every": 1.5}, r"every=1.5 is not accepted"),
+        ({"mode": "lowest"}, r"mode='lowest' is not accepted"),
+        ({"monitor": ""}, r"monitor='' is not accepted"),
+        ({"enabled": "yes"}, r"enabled='yes'"),
+    ],
+)
 def test_checkpoint_policy_checks_its_options(kwargs, message):
     with pytest.raises((ArtifactInputError, TypeError), match=message):
         CheckpointPolicy(**kwargs)
@@ -132,7 +137,9 @@ def test_a_disabled_policy_or_run_logs_nothing(tmp_path):
     run, results = TinyTrainer(CheckpointPolicy(enabled=False)).fit(epochs=2, out=tmp_path / "out")
     assert [r.logged for r in results] == [False, False] and "disabled" in results[0].reason
     assert read_run(run.run_dir).artifacts == []
-    noop, results = TinyTrainer(use_wandb=False, inputs=("missing-but-unused",)).fit(epochs=1, out=tmp_path / "o2")
+    noop, results = TinyTrainer(use_wandb=False, inputs=("missing-but-unused",)).fit(
+        epochs=1, out=tmp_path / "o2"
+    )
     assert noop.run_dir is None and not results[0].logged and "does not log" in results[0].reason
 
 
@@ -177,7 +184,9 @@ def test_download_progress_bar_follows_the_bytes(tmp_path, capsys):
     _download_with_progress(small, tmp_path / "s", progress=None)  # small: no bar, no thread
     assert small.calls == [threading.current_thread().name] and capsys.readouterr().err == ""
     with pytest.raises(NbwandbError, match=r"downloading 'weights:v0' failed: connection reset"):
-        _download_with_progress(SlowArtifact(400, fail=True), tmp_path / "f", progress=True, poll_s=0.01)
+        _download_with_progress(
+            SlowArtifact(400, fail=True), tmp_path / "f", progress=True, poll_s=0.01
+        )
 
 
 class RemoteStandIn(SlowArtifact):
@@ -193,13 +202,22 @@ def test_online_use_artifact_branch_downloads_and_records_the_reference(tmp_path
     used = []
     with nbwandb.init(project="p", quiet=True) as run:
         monkeypatch.setattr(run, "mode", "online")
-        monkeypatch.setattr(run.wandb_run, "use_artifact",
-                            lambda name, type=None: used.append((name, type)) or RemoteStandIn(400))
+        monkeypatch.setattr(
+            run.wandb_run,
+            "use_artifact",
+            lambda name, type=None: used.append((name, type)) or RemoteStandIn(400),
+        )
         result = run.use_artifact(" team/proj/weights:v0 ", root=tmp_path / "w", type="model")
         monkeypatch.setattr(run, "mode", "offline")
     assert used == [("team/proj/weights:v0", "model")]
     assert result.path == tmp_path / "w" and len(list(result.path.iterdir())) == 4
     assert (result.name, result.ref, result.logged) == ("weights:v0", "team/proj/weights:v0", True)
     (record,) = read_run(run).config[INPUTS_KEY]
-    assert record == {"name": "weights:v0", "type": "model", "digest": RemoteStandIn.digest,
-                      "path": str(tmp_path / "w"), "ref": "team/proj/weights:v0", "mode": "online"}
+    assert record == {
+        "name": "weights:v0",
+        "type": "model",
+        "digest": RemoteStandIn.digest,
+        "path": str(tmp_path / "w"),
+        "ref": "team/proj/weights:v0",
+        "mode": "online",
+    }

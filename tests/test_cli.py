@@ -40,11 +40,14 @@ def test_runs_and_show(isolated: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "config.lr" in wide and "summary.train/loss" in wide and "alpha" in wide
 
     report = isolated / "rep" / "report.html"
-    assert main(["show", str(a), str(isolated / "wandb"), "-o", str(report), "--smoothing", "0.5"]) == 0
+    assert (
+        main(["show", str(a), str(isolated / "wandb"), "-o", str(report), "--smoothing", "0.5"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"report written to {report}" in out and "train: train/loss" in out
     page = report.read_text(encoding="utf-8")
-    assert page.count("<svg class=\"nbwandb-chart-svg\"") == 1 and not re.search(r"https?://", page)
+    assert page.count('<svg class="nbwandb-chart-svg"') == 1 and not re.search(r"https?://", page)
 
     assert main(["show", str(isolated / "missing")]) == 2
     err = capsys.readouterr().err
@@ -60,8 +63,9 @@ def test_sync_without_key_fails_fast(isolated: Path, capsys: pytest.CaptureFixtu
     assert "failed" in out and "no W&B API key found" in out and "0 synced, 1 failed" in out
 
 
-def test_sync_reports_wandb_errors(isolated: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_reports_wandb_errors(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A host that refuses (loopback, nothing listening): `wandb sync` retries, prints an ERROR
     or is killed at the timeout; either way the run is reported as failed."""
     run_dir = make_run("refused", 0.1)
@@ -77,19 +81,29 @@ def test_sync_output_classification() -> None:
     from nbwandb.local.sync import classify_output
 
     # what wandb 0.31 prints for an upload that failed, with exit code 0
-    printed = ("wandb: Syncing 1 run(s):\nwandb:   wandb/offline-run-x/run-x.wandb\n"
-               "wandb: [wandb sync] Loaded credentials for http://127.0.0.1:9 from WANDB_API_KEY.\n"
-               "wandb: ERROR <no message>\n")
+    printed = (
+        "wandb: Syncing 1 run(s):\nwandb:   wandb/offline-run-x/run-x.wandb\n"
+        "wandb: [wandb sync] Loaded credentials for http://127.0.0.1:9 from WANDB_API_KEY.\n"
+        "wandb: ERROR <no message>\n"
+    )
     assert classify_output(0, printed) == (False, "ERROR <no message>")
-    assert classify_output(1, "Error: No API key configured. Use `wandb login` to log in.")[0] is False
-    assert classify_output(0, "wandb: Syncing 1 run(s):\nwandb: [p/x] done\n") == (True, "[p/x] done")
+    assert (
+        classify_output(1, "Error: No API key configured. Use `wandb login` to log in.")[0] is False
+    )
+    assert classify_output(0, "wandb: Syncing 1 run(s):\nwandb: [p/x] done\n") == (
+        True,
+        "[p/x] done",
+    )
 
 
-def test_sync_unreachable_host_fails_fast(isolated: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_unreachable_host_fails_fast(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_run("no-route", 0.1)
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv(
+        "WANDB_BASE_URL", "http://127.0.0.1:9"
+    )  # nothing listens on the discard port
     start = time.monotonic()
     assert main(["sync", "--timeout", "20"]) == 1
     assert time.monotonic() - start < 10
@@ -98,8 +112,9 @@ def test_sync_unreachable_host_fails_fast(isolated: Path, monkeypatch: pytest.Mo
     assert FAKE_KEY not in captured.out + captured.err
 
 
-def test_sync_killed_at_timeout(isolated: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_killed_at_timeout(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A server that accepts connections and never answers: `wandb sync` hangs and is killed."""
     import socket
 
@@ -158,7 +173,8 @@ def test_demo_can_execute_a_notebook(isolated: Path, capsys: pytest.CaptureFixtu
             "for s in range(6):\n"
             "    run.log({'loss': 1 / (s + 1)}, step=s, prefix='train')\n"
             "run.finish()\n"
-            "print('logged', run.step)"),
+            "print('logged', run.step)"
+        ),
     ]
     path = isolated / "quick.ipynb"
     nbformat.write(nb, path)

@@ -19,19 +19,28 @@ def make_run(name: str, lr: float, *, media: bool = False) -> Path:
     import numpy as np
     import wandb
 
-    run = nbwandb.init("dash", name=name, mode="offline", config={"lr": lr, "arch": "mlp", "seed": 0},
-                       quiet=True)
+    run = nbwandb.init(
+        "dash", name=name, mode="offline", config={"lr": lr, "arch": "mlp", "seed": 0}, quiet=True
+    )
     for step in range(40):
-        run.log({"loss": lr * 10 / (step + 1), "acc": step / 40 * lr * 10}, step=step, prefix="train")
+        run.log(
+            {"loss": lr * 10 / (step + 1), "acc": step / 40 * lr * 10}, step=step, prefix="train"
+        )
         if step % 10 == 9:
             run.log({"loss": lr * 12 / (step + 1)}, step=step, prefix="val")
     if media:
         pixels = np.zeros((16, 16, 3), dtype=np.uint8)
         pixels[:, :8, 0] = 255
-        run.log({"samples": wandb.Image(pixels, caption="left half red"),
-                 "weights": wandb.Histogram([0.1, 0.2, 0.2, 0.9], num_bins=4),
-                 "preds": wandb.Table(columns=["input", "label"], data=[["cat", 1], ["dog", 0], ["<b>", 2]])},
-                step=45)  # the 41st row: wandb's _step 40, global_step 45
+        run.log(
+            {
+                "samples": wandb.Image(pixels, caption="left half red"),
+                "weights": wandb.Histogram([0.1, 0.2, 0.2, 0.9], num_bins=4),
+                "preds": wandb.Table(
+                    columns=["input", "label"], data=[["cat", 1], ["dog", 0], ["<b>", 2]]
+                ),
+            },
+            step=45,
+        )  # the 41st row: wandb's _step 40, global_step 45
     run.finish()
     return Path(run.run_dir)
 
@@ -54,8 +63,13 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     train = dash.charts[0]
     assert len(train.svgs) == 2 and all(svg.startswith("<svg") for svg in train.svgs)
     # both runs in every chart, raw values faint under the smoothed line, one x-range per section
-    assert train.svgs[0].count("<polyline") == 4 and train.svgs[0].count("stroke-opacity='0.3'") == 2
-    ticks = [re.findall(r"<text class='tick' x='([\d.]+)' y='164'[^>]*>([^<]+)<", svg) for svg in train.svgs]
+    assert (
+        train.svgs[0].count("<polyline") == 4 and train.svgs[0].count("stroke-opacity='0.3'") == 2
+    )
+    ticks = [
+        re.findall(r"<text class='tick' x='([\d.]+)' y='164'[^>]*>([^<]+)<", svg)
+        for svg in train.svgs
+    ]
     assert ticks[0] == ticks[1] and [label for _, label in ticks[0]] == ["0", "10", "20", "30"]
     assert "global_step 39" in train.svgs[1]  # the hover read-out names the step metric
 
@@ -64,15 +78,21 @@ def test_two_runs_overlaid_with_config_diff(isolated: Path) -> None:
     assert "lr = 0.01 | 0.1" in text and "arch" not in text.split("config differs")[1]
 
     page = dash.to_html()
-    assert page.count("data:image/png;base64,") == 2  # the image and the histogram (charts are inline SVG)
-    assert page.count("<svg class=\"nbwandb-chart-svg\"") == 3
+    assert (
+        page.count("data:image/png;base64,") == 2
+    )  # the image and the histogram (charts are inline SVG)
+    assert page.count('<svg class="nbwandb-chart-svg"') == 3
     assert "weights (global_step 45)" in page
     assert "left half red" in page and "&lt;b&gt;" in page and "<b>cat" not in page
     assert "samples (global_step 45)" in page and "3 rows" in page
     sample = next(m for m in dash.runs[0].media if m["key"] == "samples")
     assert sample["step"] == 40 and sample["global_step"] == 45
     bundle = dash._repr_mimebundle_()
-    assert bundle["text/plain"] == text and "<img" in bundle["text/html"] and "<svg" in bundle["text/html"]
+    assert (
+        bundle["text/plain"] == text
+        and "<img" in bundle["text/html"]
+        and "<svg" in bundle["text/html"]
+    )
 
 
 def test_html_report_is_one_self_contained_file(isolated: Path) -> None:
@@ -108,7 +128,10 @@ def test_series_smoothing_and_key_selection(isolated: Path) -> None:
 
     dash = nbwandb.show(local, keys=["val", "train/a*"])
     assert dash.keys == ["val/loss", "train/acc"]
-    with pytest.raises(ValueError, match="'nope' matches no metric; logged metrics: train/acc, train/loss, val/loss$"):
+    with pytest.raises(
+        ValueError,
+        match="'nope' matches no metric; logged metrics: train/acc, train/loss, val/loss$",
+    ):
         nbwandb.show(local, keys=["nope"])
     with pytest.raises(ValueError, match="smoothing=1.5"):
         nbwandb.show(local, smoothing=1.5)
@@ -137,9 +160,13 @@ def test_downsample_keeps_extremes_and_end() -> None:
 
 
 def test_core_import_stays_light() -> None:
-    code = ("import sys, nbwandb.dashboard, nbwandb.local; "
-            "print(sorted(m for m in ('IPython', 'ipywidgets', 'matplotlib', 'wandb', 'torch') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import sys, nbwandb.dashboard, nbwandb.local; "
+        "print(sorted(m for m in ('IPython', 'ipywidgets', 'matplotlib', 'wandb', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -148,8 +175,11 @@ EPOCH_COLORS = [(255, 0, 0), (0, 200, 0), (0, 0, 255)]
 
 def table_rows_html(page: str, key: str) -> tuple[str, list[list[str]]]:
     """The caption and the body cells (raw HTML) of the embedded table logged under ``key``."""
-    block = re.search(rf"<div><b>{re.escape(key)} \([^)]*\)</b> <span class='muted'>([^<]*)</span>"
-                      r".*?<table class='nbw-table'>(.*?)</table>", page)
+    block = re.search(
+        rf"<div><b>{re.escape(key)} \([^)]*\)</b> <span class='muted'>([^<]*)</span>"
+        r".*?<table class='nbw-table'>(.*?)</table>",
+        page,
+    )
     assert block, f"no table {key!r} in the page"
     rows = re.findall(r"<tr>(.*?)</tr>", block.group(2))[1:]  # [0] is the header
     return block.group(1), [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
@@ -164,7 +194,9 @@ def mean_rgb(cell: str) -> tuple[tuple[int, int], tuple[float, ...]]:
     src = re.fullmatch(r"<img class='thumb' alt='image' src='data:image/png;base64,([^']+)'>", cell)
     assert src, cell
     with Image.open(io.BytesIO(base64.b64decode(src.group(1)))) as img:
-        return img.size, tuple(np.asarray(img.convert("RGB"), dtype=float).reshape(-1, 3).mean(axis=0))
+        return img.size, tuple(
+            np.asarray(img.convert("RGB"), dtype=float).reshape(-1, 3).mean(axis=0)
+        )
 
 
 def log_prediction_table(epochs: int = 3, per_epoch: int = 8) -> Path:
@@ -195,7 +227,18 @@ def test_table_images_are_thumbnails_of_the_last_rows(isolated: Path) -> None:
     assert caption == "last 10 of 24 rows"
     # the newest rows: the last 2 of epoch 1, then all 8 of epoch 2, in logged order
     assert [r[0] for r in rows] == ["1", "1"] + ["2"] * 8
-    assert [r[4] for r in rows] == ["0.6", "0.7", "0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
+    assert [r[4] for r in rows] == [
+        "0.6",
+        "0.7",
+        "0",
+        "0.1",
+        "0.2",
+        "0.3",
+        "0.4",
+        "0.5",
+        "0.6",
+        "0.7",
+    ]
     for row in rows:
         size, rgb = mean_rgb(row[1])
         assert size == (32, 64)  # 50 x 100 shrunk to fit 64 x 64, aspect kept
@@ -230,11 +273,16 @@ def test_log_table_image_cells_and_images_gone_after_sync(isolated: Path) -> Non
     # `wandb sync` removes the staged artifact files: the cells then say so, the rest still shows
     files = staged_tables(run.run_file)["samples"]
     assert files and "samples.table.json" in files
-    for name, path in files.items():  # keyed by the path in the artifact; staged files have tmp names
+    for (
+        name,
+        path,
+    ) in files.items():  # keyed by the path in the artifact; staged files have tmp names
         if name.endswith(".png"):
             path.unlink()
     caption, rows = table_rows_html(nbwandb.show(run.run_dir).to_html(), "samples")
-    assert [r[0] for r in rows] == ["image not embedded (file gone or too large)"] * 4 and rows[3][1] == "dark"
+    assert [r[0] for r in rows] == ["image not embedded (file gone or too large)"] * 4 and rows[3][
+        1
+    ] == "dark"
 
 
 def test_gif_video_is_an_image_and_overlays_are_drawn(isolated: Path) -> None:
@@ -251,15 +299,30 @@ def test_gif_video_is_an_image_and_overlays_are_drawn(isolated: Path) -> None:
     pixels = np.full((32, 32, 3), 90, dtype=np.uint8)
     mask = np.zeros((32, 32), dtype=np.uint8)
     mask[8:24, 8:24] = 1
-    run.log_image("seg", pixels, step=0,
-                  masks={"pred": {"mask_data": mask, "class_labels": {0: "bg", 1: "cat"}}},
-                  boxes={"pred": {"box_data": [{"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6},
-                                                "class_id": 1, "box_caption": "cat"}],
-                                  "class_labels": {1: "cat"}}})
+    run.log_image(
+        "seg",
+        pixels,
+        step=0,
+        masks={"pred": {"mask_data": mask, "class_labels": {0: "bg", 1: "cat"}}},
+        boxes={
+            "pred": {
+                "box_data": [
+                    {
+                        "position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6},
+                        "class_id": 1,
+                        "box_caption": "cat",
+                    }
+                ],
+                "class_labels": {1: "cat"},
+            }
+        },
+    )
     run.finish()
     page = nbwandb.show(run.run_dir).to_html()
     assert "<video" not in page
-    gif = re.search(r"<img class='media video' alt='rollout' src='data:image/gif;base64,([^']+)'>", page)
+    gif = re.search(
+        r"<img class='media video' alt='rollout' src='data:image/gif;base64,([^']+)'>", page
+    )
     assert gif, "the GIF is shown as an image"
     with Image.open(io.BytesIO(base64.b64decode(gif.group(1)))) as img:
         assert img.format == "GIF" and img.n_frames == 4
@@ -271,4 +334,6 @@ def test_gif_video_is_an_image_and_overlays_are_drawn(isolated: Path) -> None:
     mask_b64 = re.search(r"<image class='mask' href='data:image/png;base64,([^']+)'", svg).group(1)
     with Image.open(io.BytesIO(base64.b64decode(mask_b64))) as img:
         rgba = np.asarray(img.convert("RGBA"))
-    assert rgba[16, 16, 3] == 255 and rgba[0, 0, 3] == 0  # the class is coloured, the background clear
+    assert (
+        rgba[16, 16, 3] == 255 and rgba[0, 0, 3] == 0
+    )  # the class is coloured, the background clear

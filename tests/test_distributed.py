@@ -35,10 +35,22 @@ from nbwandb.launch import launch, torchrun_command
 from nbwandb.local import read_run
 
 LAUNCHER_VARS = (
-    "RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
-    "SLURM_JOB_ID", "SLURM_STEP_ID", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
-    "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID",
-    "TORCHELASTIC_RUN_ID", "NBWANDB_GROUP",
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "SLURM_PROCID",
+    "SLURM_NTASKS",
+    "SLURM_LOCALID",
+    "SLURM_JOB_ID",
+    "SLURM_STEP_ID",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "MPI_LOCALRANKID",
+    "TORCHELASTIC_RUN_ID",
+    "NBWANDB_GROUP",
 )
 
 
@@ -53,8 +65,13 @@ def one_rank_group(tmp_path: Path):
     """A real gloo process group of one rank (the collective code path, no second process)."""
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg-store'}", rank=0,
-                            world_size=1, timeout=timedelta(seconds=30))
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{tmp_path / 'pg-store'}",
+        rank=0,
+        world_size=1,
+        timeout=timedelta(seconds=30),
+    )
     yield dist
     dist.destroy_process_group()
 
@@ -67,15 +84,23 @@ def one_rank_group(tmp_path: Path):
     [
         ({}, RankInfo(0, 1, 0, "single process")),
         ({"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}, RankInfo(1, 4, 1, "RANK (torchrun)")),
-        ({"SLURM_PROCID": "3", "SLURM_NTASKS": "8", "SLURM_LOCALID": "0"},
-         RankInfo(3, 8, 0, "SLURM_PROCID (SLURM)")),
-        ({"OMPI_COMM_WORLD_RANK": "2", "OMPI_COMM_WORLD_SIZE": "3"},
-         RankInfo(2, 3, 2, "OMPI_COMM_WORLD_RANK (Open MPI)")),
-        ({"PMI_RANK": "0", "PMI_SIZE": "2", "MPI_LOCALRANKID": "0"},
-         RankInfo(0, 2, 0, "PMI_RANK (MPICH/Intel MPI)")),
+        (
+            {"SLURM_PROCID": "3", "SLURM_NTASKS": "8", "SLURM_LOCALID": "0"},
+            RankInfo(3, 8, 0, "SLURM_PROCID (SLURM)"),
+        ),
+        (
+            {"OMPI_COMM_WORLD_RANK": "2", "OMPI_COMM_WORLD_SIZE": "3"},
+            RankInfo(2, 3, 2, "OMPI_COMM_WORLD_RANK (Open MPI)"),
+        ),
+        (
+            {"PMI_RANK": "0", "PMI_SIZE": "2", "MPI_LOCALRANKID": "0"},
+            RankInfo(0, 2, 0, "PMI_RANK (MPICH/Intel MPI)"),
+        ),
         # torchrun inside a SLURM allocation: torchrun's variables win.
-        ({"RANK": "5", "WORLD_SIZE": "6", "SLURM_PROCID": "0", "SLURM_NTASKS": "1"},
-         RankInfo(5, 6, 5, "RANK (torchrun)")),
+        (
+            {"RANK": "5", "WORLD_SIZE": "6", "SLURM_PROCID": "0", "SLURM_NTASKS": "1"},
+            RankInfo(5, 6, 5, "RANK (torchrun)"),
+        ),
     ],
 )
 def test_rank_info_reads_launcher_variables(monkeypatch, env, expected):
@@ -88,9 +113,11 @@ def test_rank_info_reads_launcher_variables(monkeypatch, env, expected):
 
 @pytest.mark.parametrize(
     ("env", "named"),
-    [({"RANK": "one", "WORLD_SIZE": "2"}, "RANK='one'"),
-     ({"RANK": "0", "WORLD_SIZE": "two"}, "WORLD_SIZE='two'"),
-     ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK=2 and WORLD_SIZE=2")],
+    [
+        ({"RANK": "one", "WORLD_SIZE": "2"}, "RANK='one'"),
+        ({"RANK": "0", "WORLD_SIZE": "two"}, "WORLD_SIZE='two'"),
+        ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK=2 and WORLD_SIZE=2"),
+    ],
 )
 def test_rank_info_rejects_bad_variables_by_name(monkeypatch, env, named):
     for key, value in env.items():
@@ -208,8 +235,11 @@ def test_group_runs_are_named_after_the_rank(monkeypatch):
 
 def test_group_name_sources(monkeypatch):
     ranks = RankInfo(1, 2, 1, "RANK")
-    assert group_identity(ranks, group="g", name="exp", job_type="train") == \
-        ("g", "exp-rank-1", "train-rank-1")
+    assert group_identity(ranks, group="g", name="exp", job_type="train") == (
+        "g",
+        "exp-rank-1",
+        "train-rank-1",
+    )
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "5f2c1a9e-0000")
     assert group_identity(ranks, group=None, name=None, job_type=None)[0] == "ddp-5f2c1a9e-000"
     monkeypatch.delenv("TORCHELASTIC_RUN_ID")
@@ -224,7 +254,9 @@ def test_group_name_is_chosen_by_rank_zero_over_the_process_group(one_rank_group
     assert re.fullmatch(r"ddp-[0-9a-f]{8}", first[0]) and first[0] != second[0]
     assert first[1:] == (f"{first[0]}-rank-0", "rank-0")
     monkeypatch.setenv("NBWANDB_GROUP", "chosen")  # the user's name wins over a random one
-    assert group_identity(RankInfo(0, 1, 0, "t"), group=None, name=None, job_type=None)[0] == "chosen"
+    assert (
+        group_identity(RankInfo(0, 1, 0, "t"), group=None, name=None, job_type=None)[0] == "chosen"
+    )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -250,8 +282,16 @@ def test_sigterm_finishes_the_run_as_failed(monkeypatch):
 def test_launch_command_and_bad_input(tmp_path):
     cmd = torchrun_command("train.py", 3, ["--lr", "0.1"], ["--max-restarts=0"])
     assert cmd[0] == sys.executable
-    assert cmd[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=3",
-                       "--max-restarts=0", "train.py", "--lr", "0.1"]
+    assert cmd[1:] == [
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=3",
+        "--max-restarts=0",
+        "train.py",
+        "--lr",
+        "0.1",
+    ]
     script = tmp_path / "s.py"
     script.write_text("")
     with pytest.raises(ValueError, match="nproc=0"):

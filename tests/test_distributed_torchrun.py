@@ -35,16 +35,32 @@ class Job:
     wandb_dir: Path
 
 
-def run_job(mode: str, folder: Path, script: Path = SCRIPT, nproc: int = 2,
-            timeout: float = JOB_TIMEOUT) -> Job:
+def run_job(
+    mode: str, folder: Path, script: Path = SCRIPT, nproc: int = 2, timeout: float = JOB_TIMEOUT
+) -> Job:
     out = folder / "out"
     out.mkdir(parents=True)
     # The same isolation as conftest's fixture, for the job's processes.
-    env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "NETRC": str(folder / ".netrc"),
-           **{f"WANDB_{d}_DIR": str(folder / f".{d.lower()}-wandb") for d in ("CONFIG", "CACHE", "DATA")}}
+    env = {
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "NETRC": str(folder / ".netrc"),
+        **{
+            f"WANDB_{d}_DIR": str(folder / f".{d.lower()}-wandb")
+            for d in ("CONFIG", "CACHE", "DATA")
+        },
+    }
     lines: list[str] = []
-    result = launch(script, nproc, [mode, str(out)], timeout=timeout, echo=lines.append,
-                    wandb_dir=folder, env=env, cwd=folder)
+    result = launch(
+        script,
+        nproc,
+        [mode, str(out)],
+        timeout=timeout,
+        echo=lines.append,
+        wandb_dir=folder,
+        env=env,
+        cwd=folder,
+    )
     ranks = {}
     for path in out.glob("rank-*.json"):
         record = json.loads(path.read_text())
@@ -59,7 +75,9 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Job]:
     sleepy = root / "sleepy.py"
     sleepy.write_text("import time\nprint('started', flush=True)\ntime.sleep(600)\n")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {mode: pool.submit(run_job, mode, root / mode) for mode in ("main", "group", "fail")}
+        futures = {
+            mode: pool.submit(run_job, mode, root / mode) for mode in ("main", "group", "fail")
+        }
         futures["timeout"] = pool.submit(run_job, "-", root / "timeout", sleepy, 1, 8)
         return {name: future.result() for name, future in futures.items()}
 
@@ -68,8 +86,9 @@ def test_main_strategy_logs_the_mean_over_ranks_into_one_run(jobs):
     result, ranks = jobs["main"].result, jobs["main"].ranks
     assert result.ok, result.output[-3000:]
     assert len(result.run_dirs) == 1
-    assert sorted(p.name for p in (jobs["main"].wandb_dir / "wandb").glob("*run-*")) == \
-        [result.run_dirs[0].name]
+    assert sorted(p.name for p in (jobs["main"].wandb_dir / "wandb").glob("*run-*")) == [
+        result.run_dirs[0].name
+    ]
     # Rank 1 had a follower handle and never imported wandb.
     assert ranks[0]["handle"] == "DistributedRun" and ranks[0]["wandb_imported"]
     assert ranks[1]["handle"] == "FollowerRun" and not ranks[1]["wandb_imported"]
@@ -115,8 +134,9 @@ def test_group_strategy_makes_one_run_per_rank_in_one_group(jobs):
         run = by_name[f"{group}-rank-{rank}"]
         assert run.job_type == f"rank-{rank}" and run.exit_code == 0
         assert ranks[rank]["group"] == group
-        assert [row["train/loss"] for row in run.history] == \
-            pytest.approx(ranks[rank]["losses"], rel=1e-12)
+        assert [row["train/loss"] for row in run.history] == pytest.approx(
+            ranks[rank]["losses"], rel=1e-12
+        )
 
 
 def test_a_failing_rank_lets_the_others_finish_with_a_failed_run(jobs):
@@ -140,7 +160,7 @@ def test_launch_stops_a_job_that_runs_past_its_timeout(jobs):
     assert result.run_dirs == ()
     assert "timed out" in str(result)
     kept = result.output.splitlines()
-    assert kept and kept == job.lines[-len(kept):]  # echo saw every line the result kept
+    assert kept and kept == job.lines[-len(kept) :]  # echo saw every line the result kept
 
 
 def test_other_jobs_stayed_within_their_time_bound(jobs):

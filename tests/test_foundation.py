@@ -28,11 +28,17 @@ from nbwandb.run import NoOpRun, Run
 HEAVY = ("wandb", "torch", "matplotlib", "IPython", "ipywidgets")
 
 
-def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_python(
+    code: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=timeout, env=full_env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -52,8 +58,17 @@ def test_auto_mode_without_credentials_or_terminal_goes_offline_without_waiting(
     env = {k: v for k, v in os.environ.items() if k not in ("WANDB_MODE", "WANDB_API_KEY")}
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", "import nbwandb; r = nbwandb.init(project='auto'); print('MODE', r.mode); r.finish()"],
-        capture_output=True, text=True, timeout=90, env=env, stdin=subprocess.DEVNULL, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            "import nbwandb; r = nbwandb.init(project='auto'); print('MODE', r.mode); r.finish()",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
@@ -163,17 +178,33 @@ class HParams:
 def test_config_sources(config):
     with nbwandb.init(project="p", config=config, quiet=True) as run:
         pass
-    assert read_run(run.run_dir).config == {"lr": 1e-3, "layers": 2, "data": "/data/x", "color": "red"}
+    assert read_run(run.run_dir).config == {
+        "lr": 1e-3,
+        "layers": 2,
+        "data": "/data/x",
+        "color": "red",
+    }
 
 
 def test_config_converts_numpy_and_torch_and_update_config_changes_values():
     import torch
 
-    config = {"np": np.float32(0.5), "arr": np.arange(3), "t": torch.tensor(2.0), "nested": {"k": np.int64(4)}}
+    config = {
+        "np": np.float32(0.5),
+        "arr": np.arange(3),
+        "t": torch.tensor(2.0),
+        "nested": {"k": np.int64(4)},
+    }
     with nbwandb.init(project="p", config=config, quiet=True) as run:
         run.update_config({"params": 1234})
         run.update_config(np=0.25)  # changing an existing value is allowed
-    assert read_run(run.run_dir).config == {"np": 0.25, "arr": [0, 1, 2], "t": 2.0, "nested": {"k": 4}, "params": 1234}
+    assert read_run(run.run_dir).config == {
+        "np": 0.25,
+        "arr": [0, 1, 2],
+        "t": 2.0,
+        "nested": {"k": 4},
+        "params": 1234,
+    }
     assert leet_summary(run.run_dir)["config"]["params"] == 1234
 
 
@@ -195,7 +226,10 @@ def test_config_rejects_what_wandb_cannot_store_naming_the_key():
 def _call_args(signature: inspect.Signature) -> tuple[list, dict]:
     args, kwargs = [], {}
     for name, param in list(signature.parameters.items())[1:]:
-        if param.default is not inspect.Parameter.empty or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+        if param.default is not inspect.Parameter.empty or param.kind in (
+            param.VAR_KEYWORD,
+            param.VAR_POSITIONAL,
+        ):
             continue
         value = {"metrics": {"x": 1}, "sample_rate": 16000}.get(name, "x")
         if param.kind == param.KEYWORD_ONLY:
@@ -209,10 +243,14 @@ def test_noop_handle_accepts_every_public_method():
     noop = nbwandb.init(project="p", use_wandb=False)
     assert isinstance(noop, NoOpRun) and not noop.enabled
     public = [n for n, m in vars(Run).items() if callable(m) and not n.startswith("_")]
-    assert {"log", "log_image", "log_table", "log_checkpoint", "use_artifact", "finish"} <= set(public)
+    assert {"log", "log_image", "log_table", "log_checkpoint", "use_artifact", "finish"} <= set(
+        public
+    )
     for name in public:
         method = getattr(noop, name)
-        assert inspect.signature(method).parameters.keys() == inspect.signature(getattr(Run, name)).parameters.keys() - {"self"}
+        assert inspect.signature(method).parameters.keys() == inspect.signature(
+            getattr(Run, name)
+        ).parameters.keys() - {"self"}
         args, kwargs = _call_args(inspect.signature(getattr(Run, name)))
         method(*args, **kwargs)
     with pytest.raises(TypeError):

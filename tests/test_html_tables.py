@@ -16,9 +16,17 @@ from nbwandb.html_tables import (
 )
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0.0123, "12 ms"), (5.25, "5.2 s"), (65, "1 m 05 s"), (3725, "1 h 02 m"), (90000, "1 d 01 h"), (None, ""),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0123, "12 ms"),
+        (5.25, "5.2 s"),
+        (65, "1 m 05 s"),
+        (3725, "1 h 02 m"),
+        (90000, "1 d 01 h"),
+        (None, ""),
+    ],
+)
 def test_durations_have_units(seconds, text):
     assert format_duration(seconds) == text
 
@@ -32,10 +40,22 @@ class Act(enum.Enum):
     RELU = "relu"
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0.1 + 0.2, "0.3"), (1 / 3, "0.33333"), (12345678.9, "1.2346e+07"), (2.0, "2"), (7, "7"), (True, "true"),
-    ("relu", "relu"), (Act.RELU, "relu"), ([1, 0.5], "1, 0.5"), (None, ""), ({"_type": "image-file"}, "<image-file>"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.1 + 0.2, "0.3"),
+        (1 / 3, "0.33333"),
+        (12345678.9, "1.2346e+07"),
+        (2.0, "2"),
+        (7, "7"),
+        (True, "true"),
+        ("relu", "relu"),
+        (Act.RELU, "relu"),
+        ([1, 0.5], "1, 0.5"),
+        (None, ""),
+        ({"_type": "image-file"}, "<image-file>"),
+    ],
+)
 def test_cells_read_like_pandas(value, text):
     assert format_cell(value) == text
 
@@ -44,7 +64,9 @@ def test_cell_html_aligns_numbers_and_escapes_text():
     assert cell_html(1 / 3) == "<td class='num' title='0.3333333333333333'>0.33333</td>"
     assert cell_html(4.0) == "<td class='num'>4</td>"  # nothing lost: no tooltip
     assert cell_html("<b>") == "<td>&lt;b&gt;</td>"
-    assert cell_html("x" * 80).startswith("<td class='wrap'>")  # long text wraps instead of stretching
+    assert cell_html("x" * 80).startswith(
+        "<td class='wrap'>"
+    )  # long text wraps instead of stretching
 
 
 def test_table_has_a_scroll_box_and_a_sticky_header():

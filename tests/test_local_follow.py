@@ -28,8 +28,13 @@ WRITER = textwrap.dedent(
 
 
 def test_follow_a_run_being_written(isolated: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", WRITER], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         run_dir = Path(child.stdout.readline().strip())
         seen: list[int] = []
@@ -54,7 +59,9 @@ def test_follow_a_run_being_written(isolated: Path) -> None:
     assert seen == sorted(seen) and seen[-1] == 20
     assert run.state == "finished" and run.exit_code == 0
     assert run.series("train/loss", x="global_step") == (
-        [float(s) for s in range(20)], [1.0 / (s + 1) for s in range(20)])
+        [float(s) for s in range(20)],
+        [1.0 / (s + 1) for s in range(20)],
+    )
     assert run.history == read_run(run_dir).history  # reading on == reading from scratch
     assert dash is not None and dash.refresh().runs[0].steps == 20
     assert "20 steps" in repr(dash)

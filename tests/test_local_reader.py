@@ -35,8 +35,14 @@ def assert_matches_leet(run_dir: Path) -> None:
 
 @pytest.fixture
 def nbwandb_run(isolated: Path) -> Path:
-    run = nbwandb.init("reader", config={"lr": 0.01, "layers": [8, 4], "opt": {"name": "adam"}},
-                       mode="offline", group="g1", tags=["a", "b"], quiet=True)
+    run = nbwandb.init(
+        "reader",
+        config={"lr": 0.01, "layers": [8, 4], "opt": {"name": "adam"}},
+        mode="offline",
+        group="g1",
+        tags=["a", "b"],
+        quiet=True,
+    )
     for step in range(30):
         run.log({"loss": 1.0 / (step + 1), "lr": 0.01}, step=step, prefix="train")
         if step % 10 == 9:
@@ -53,7 +59,9 @@ def test_nbwandb_run_matches_leet(nbwandb_run: Path) -> None:
     assert [row["global_step"] for row in run.history] == list(range(30))
     assert [row["_step"] for row in run.history] == list(range(30))
     assert run.history[4]["train/loss"] == pytest.approx(0.2)
-    assert [row["val/acc"] for row in run.history if "val/acc" in row] == pytest.approx([0.3, 19 / 30, 29 / 30])
+    assert [row["val/acc"] for row in run.history if "val/acc" in row] == pytest.approx(
+        [0.3, 19 / 30, 29 / 30]
+    )
     assert run.summary["train/loss"] == pytest.approx(1 / 30)
     assert run.start_time is not None and run.runtime is not None and run.runtime >= 0
     assert_matches_leet(nbwandb_run)
@@ -83,8 +91,12 @@ def test_raw_wandb_run_failed_with_media_artifacts_console(isolated: Path) -> No
     for i in range(3):
         run.log({"train/loss": 3 - i})
     image = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
-    run.log({"sample": wandb.Image(image, caption="eight"),
-             "preds": wandb.Table(columns=["x", "y"], data=[[1, 2], [3, 4], [5, 6]])})
+    run.log(
+        {
+            "sample": wandb.Image(image, caption="eight"),
+            "preds": wandb.Table(columns=["x", "y"], data=[[1, 2], [3, 4], [5, 6]]),
+        }
+    )
     print("hello from the run")
     ckpt = isolated / "model.pt"
     ckpt.write_bytes(b"weights" * 10)
@@ -104,10 +116,18 @@ def test_raw_wandb_run_failed_with_media_artifacts_console(isolated: Path) -> No
     kinds = {m["key"]: m for m in local.media}
     assert kinds["sample"]["type"] == "image" and kinds["sample"]["width"] == 8
     assert kinds["sample"]["caption"] == "eight" and Path(kinds["sample"]["file"]).is_file()
-    assert kinds["preds"]["type"] == "table" and kinds["preds"]["nrows"] == 3 and kinds["preds"]["ncols"] == 2
+    assert (
+        kinds["preds"]["type"] == "table"
+        and kinds["preds"]["nrows"] == 3
+        and kinds["preds"]["ncols"] == 2
+    )
     assert kinds["sample"]["step"] == 3
     model = next(a for a in local.artifacts if a["name"] == "model-test")
-    assert model["type"] == "model" and "best" in model["aliases"] and model["metadata"] == {"epoch": 3}
+    assert (
+        model["type"] == "model"
+        and "best" in model["aliases"]
+        and model["metadata"] == {"epoch": 3}
+    )
     assert model["manifest"][0]["path"] == "model.pt" and model["manifest"][0]["size"] == 70
     assert model["digest"]
     assert "hello from the run" in local.console
@@ -151,7 +171,7 @@ def record_ends(data: bytes) -> list[int]:
         if BLOCK_LEN - pos % BLOCK_LEN < 7:  # a block's last bytes are padding
             pos += BLOCK_LEN - pos % BLOCK_LEN
             continue
-        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
         pos += 7 + length
         if kind in (1, 4):  # FULL or LAST chunk: a record ends here
             ends.append(pos)
@@ -167,7 +187,9 @@ def test_truncated_file_reads_complete_records(nbwandb_run: Path, isolated: Path
     # Cuts 3 bytes into a record's chunk header (never on a record boundary or in block padding,
     # where the file is whole), near the start, a third, half way and the end of the file.
     assert len(record_ends(data)) == full.record_count  # the walk and the reader agree
-    mid_record = [e + 3 for e in record_ends(data) if BLOCK_LEN - e % BLOCK_LEN >= 7 and e + 3 < len(data)]
+    mid_record = [
+        e + 3 for e in record_ends(data) if BLOCK_LEN - e % BLOCK_LEN >= 7 and e + 3 < len(data)
+    ]
     targets = (0, len(data) // 3, len(data) // 2, len(data))
     for cut in sorted({min(mid_record, key=lambda c, t=t: abs(c - t)) for t in targets}):
         cut_file.write_bytes(data[:cut])
@@ -194,7 +216,7 @@ def test_refresh_reads_on_from_last_offset(nbwandb_run: Path, isolated: Path) ->
     seen = len(live.history)
     offset = live._reader.offset
     with open(live_file, "ab") as fh:
-        fh.write(data[len(data) // 2 + 7:])
+        fh.write(data[len(data) // 2 + 7 :])
     new = live.refresh()
     assert new > 0 and live._reader.offset > offset
     assert not live.truncated and live.state == "finished"
@@ -218,14 +240,14 @@ def test_empty_and_odd_keys_match_leet(isolated: Path) -> None:
 
     run = wandb.init(project="odd", config={"": 1, "a.b": 2, "ünï": "ok"})
     for i in range(3):
-        run.log({"": i, "x y": i * 2, "nan": float("nan") if i == 1 else i, "quote\"key": i})
+        run.log({"": i, "x y": i * 2, "nan": float("nan") if i == 1 else i, 'quote"key': i})
     run.summary[""] = "empty"
     run.finish()
     run_dir = Path(run.dir).parent
     local = read_run(run_dir)
     assert local.config == {"": 1, "a.b": 2, "ünï": "ok"}
     # wandb itself drops an empty metric key from history rows; the others survive
-    assert [row["quote\"key"] for row in local.history] == [0, 1, 2]
+    assert [row['quote"key'] for row in local.history] == [0, 1, 2]
     assert [row["x y"] for row in local.history] == [0, 2, 4]
     assert local.history[1]["nan"] != local.history[1]["nan"]  # NaN survives the round trip
     assert local.summary[""] == "empty"
@@ -267,7 +289,7 @@ def test_summary_updates_replay_in_order() -> None:
     assert _materialise_summary(store)["img"] == {"caption": "d", "w": 2}
     _apply_summary(store, heads, record(removes=[("img",)]))
     assert _materialise_summary(store) == {"loss": 0.5}
-    _apply_summary(store, heads, record([(("", ), '"empty key"'), (("_wandb", "runtime"), "3")]))
+    _apply_summary(store, heads, record([(("",), '"empty key"'), (("_wandb", "runtime"), "3")]))
     assert _materialise_summary(store) == {"loss": 0.5, "": "empty key"}
 
 

@@ -29,8 +29,15 @@ CHILD = textwrap.dedent(
 
 
 def make_run(name: str, exit_code: int, lr: float) -> Path:
-    run = nbwandb.init("states", name=name, mode="offline", config={"lr": lr, "model": {"depth": 2}},
-                       group="grid", tags=["sweep"], quiet=True)
+    run = nbwandb.init(
+        "states",
+        name=name,
+        mode="offline",
+        config={"lr": lr, "model": {"depth": 2}},
+        group="grid",
+        tags=["sweep"],
+        quiet=True,
+    )
     for step in range(5):
         run.log({"loss": lr * (5 - step)}, step=step, prefix="train")
     run.finish(exit_code=exit_code)
@@ -40,8 +47,13 @@ def make_run(name: str, exit_code: int, lr: float) -> Path:
 def test_list_runs_states_and_columns(isolated: Path) -> None:
     finished = make_run("good", 0, 0.1)
     failed = make_run("bad", 2, 0.2)
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         child_dir = Path(child.stdout.readline().strip())
         # wandb-core may not have written the run record yet: find the child by its folder

@@ -22,7 +22,10 @@ from nbwandb.run import NbwandbWarning
 
 def metric_rows(run):
     """History rows without wandb's own underscore keys."""
-    return [{k: v for k, v in row.items() if not k.startswith("_")} for row in read_run(run.run_dir).history]
+    return [
+        {k: v for k, v in row.items() if not k.startswith("_")}
+        for row in read_run(run.run_dir).history
+    ]
 
 
 def test_train_and_val_calls_for_one_step_make_one_row():
@@ -63,7 +66,9 @@ def test_pending_row_is_committed_by_flush_and_finish():
 def test_nested_dicts_are_flattened_and_prefix_joins_with_slash():
     with nbwandb.init(project="p", quiet=True) as run:
         run.log({"acc": {"top1": 0.7, "top5": 0.9}, "lr": 0.1}, step=0, prefix="val/")
-    assert metric_rows(run) == [{"global_step": 0, "val/acc/top1": 0.7, "val/acc/top5": 0.9, "val/lr": 0.1}]
+    assert metric_rows(run) == [
+        {"global_step": 0, "val/acc/top1": 0.7, "val/acc/top5": 0.9, "val/lr": 0.1}
+    ]
 
 
 def test_values_are_converted():
@@ -80,8 +85,17 @@ def test_values_are_converted():
     with nbwandb.init(project="p", quiet=True) as run:
         run.log(values, step=0)
     row = metric_rows(run)[0]
-    assert row == {"global_step": 0, "py_int": 3, "py_float": 0.25, "flag": True, "np_scalar": 0.5,
-                   "np_int": 7, "np_0d": 1.5, "torch_0d": 2.5, "torch_int": 4}
+    assert row == {
+        "global_step": 0,
+        "py_int": 3,
+        "py_float": 0.25,
+        "flag": True,
+        "np_scalar": 0.5,
+        "np_int": 7,
+        "np_0d": 1.5,
+        "torch_0d": 2.5,
+        "torch_int": 4,
+    }
 
 
 def test_nan_and_inf_are_kept_and_warned_about_once_per_key():
@@ -142,7 +156,11 @@ def test_a_step_going_backwards_is_warned_once_per_key_and_still_logged():
             run.log({"loss": 0.6}, step=4)  # same key again: no second warning
     messages = [str(w.message) for w in caught if issubclass(w.category, NbwandbWarning)]
     assert len(messages) == 1
-    assert "step 3" in messages[0] and "last committed step 11" in messages[0] and "'loss'" in messages[0]
+    assert (
+        "step 3" in messages[0]
+        and "last committed step 11" in messages[0]
+        and "'loss'" in messages[0]
+    )
     assert [r["global_step"] for r in metric_rows(run)] == [10, 11, 3, 12, 4]
 
 
@@ -215,7 +233,13 @@ def test_use_x_axis_gives_an_integration_its_own_step():
             run.use_x_axis("")
     rows = read_run(run.run_dir).history
     assert [sorted(k for k in r if not k.startswith("_")) for r in rows] == [
-        ["global_step", "loss"], ["lightning/loss", "trainer/global_step"], ["global_step", "loss"]]
-    axes = [r["metric"].get("step_metric") for r in leet_records(run.run_dir, "metric")
-            if r["metric"].get("glob_name") == "*"]
+        ["global_step", "loss"],
+        ["lightning/loss", "trainer/global_step"],
+        ["global_step", "loss"],
+    ]
+    axes = [
+        r["metric"].get("step_metric")
+        for r in leet_records(run.run_dir, "metric")
+        if r["metric"].get("glob_name") == "*"
+    ]
     assert axes == ["global_step", "trainer/global_step", "global_step"]

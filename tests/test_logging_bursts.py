@@ -20,7 +20,10 @@ from nbwandb.writer import BackgroundWriter
 
 
 def metric_rows(run):
-    return [{k: v for k, v in row.items() if not k.startswith("_")} for row in read_run(run.run_dir).history]
+    return [
+        {k: v for k, v in row.items() if not k.startswith("_")}
+        for row in read_run(run.run_dir).history
+    ]
 
 
 @pytest.fixture
@@ -41,17 +44,27 @@ def test_a_burst_of_rows_is_read_back_whole_and_in_order(publish_calls):
     n = 3000
     with nbwandb.init(project="p", quiet=True) as run:
         for step in range(n):
-            run.log({"loss": step * 0.5, "acc": 1.0 / (step + 1), "lr": 0.1}, step=step, prefix="train")
+            run.log(
+                {"loss": step * 0.5, "acc": 1.0 / (step + 1), "lr": 0.1}, step=step, prefix="train"
+            )
             run.log({"loss": -step, "ok": step % 2 == 0}, step=step, prefix="val")
     rows = metric_rows(run)
     assert len(rows) == n
     assert [r["global_step"] for r in rows] == list(range(n))
-    assert rows[1234] == {"global_step": 1234, "train/loss": 617.0, "train/acc": 1 / 1235, "train/lr": 0.1,
-                          "val/loss": -1234, "val/ok": True}
+    assert rows[1234] == {
+        "global_step": 1234,
+        "train/loss": 617.0,
+        "train/acc": 1 / 1235,
+        "train/lr": 0.1,
+        "val/loss": -1234,
+        "val/ok": True,
+    }
     history = read_run(run.run_dir).history
     assert [r["_step"] for r in history] == list(range(n))  # wandb's own step: one per row
     assert all(r["_timestamp"] > 0 for r in history)
-    assert sum(publish_calls) == n and len(publish_calls) < n  # the batch path, several rows per hop
+    assert (
+        sum(publish_calls) == n and len(publish_calls) < n
+    )  # the batch path, several rows per hop
     assert [r["global_step"] for r in leet_history(run.run_dir)] == list(range(n))
 
 
@@ -61,11 +74,16 @@ def test_media_rows_mixed_with_plain_rows_keep_their_order(publish_calls):
     with nbwandb.init(project="p", quiet=True) as run:
         for step in range(60):
             if step % 7 == 3:
-                run.log({"sample": wandb.Image(np.full((4, 4, 3), step, dtype=np.uint8)), "loss": step}, step=step)
+                run.log(
+                    {"sample": wandb.Image(np.full((4, 4, 3), step, dtype=np.uint8)), "loss": step},
+                    step=step,
+                )
             else:
                 run.log({"loss": step}, step=step)
             if step % 10 == 0:
-                run.log({"hist": np.float32(step)}, step=step, prefix="np")  # numpy: wandb's own encoder
+                run.log(
+                    {"hist": np.float32(step)}, step=step, prefix="np"
+                )  # numpy: wandb's own encoder
     rows = read_run(run.run_dir).history
     assert [r["global_step"] for r in rows] == list(range(60))
     assert [r["loss"] for r in rows] == list(range(60))
@@ -102,8 +120,12 @@ def test_the_public_run_log_fallback_writes_every_row(monkeypatch, publish_calls
 
 @pytest.mark.parametrize("missing", ["_interface", "_client", "_asyncer", "_local_step"])
 def test_attach_falls_back_when_an_internal_is_missing(missing):
-    iface = SimpleNamespace(_make_request=print, _assign=print, _asyncer=SimpleNamespace(run=print),
-                            _client=SimpleNamespace(publish=print))
+    iface = SimpleNamespace(
+        _make_request=print,
+        _assign=print,
+        _asyncer=SimpleNamespace(run=print),
+        _client=SimpleNamespace(publish=print),
+    )
     fake = SimpleNamespace(_interface=iface, _local_step=0, settings=SimpleNamespace())
     assert BatchPublisher.attach(fake) is not None  # the fake is complete ...
     delattr(iface if missing in ("_client", "_asyncer") else fake, missing)
@@ -114,7 +136,9 @@ def test_a_wrapped_wandb_log_is_respected(monkeypatch, publish_calls):
     with nbwandb.init(project="p", quiet=True) as run:
         seen = []
         real = run.wandb_run.log
-        monkeypatch.setattr(run.wandb_run, "log", lambda row, *a, **k: (seen.append(dict(row)), real(row, *a, **k)))
+        monkeypatch.setattr(
+            run.wandb_run, "log", lambda row, *a, **k: (seen.append(dict(row)), real(row, *a, **k))
+        )
         for step in range(5):
             run.log({"x": step}, step=step)
     assert [r["x"] for r in seen] == list(range(5))
@@ -136,7 +160,9 @@ def test_wandb_run_stays_shared_with_an_integration(publish_calls):
         for step in range(50, 60):
             run.log({"loss": step * 1.0}, step=step)
     history = read_run(run.run_dir).history
-    assert [r["_step"] for r in history] == list(range(63))  # wandb's step continues past the batch rows
+    assert [r["_step"] for r in history] == list(
+        range(63)
+    )  # wandb's step continues past the batch rows
     assert [r.get("global_step") for r in history if "loss" in r] == list(range(60))
     assert [r["lightning/loss"] for r in history if "lightning/loss" in r] == [0.5, 1.5, 2.5]
     assert sum(publish_calls) == 60
@@ -176,7 +202,9 @@ def test_the_writer_keeps_order_across_batched_and_plain_items():
     assert [i for batch in done for i in batch] == list(range(200))
 
 
-def test_rows_sent_one_request_at_a_time_when_the_client_cannot_take_one_write(monkeypatch, publish_calls):
+def test_rows_sent_one_request_at_a_time_when_the_client_cannot_take_one_write(
+    monkeypatch, publish_calls
+):
     import nbwandb.batch_publish as batch_publish
 
     # A wandb whose service client frames requests differently: one client.publish per row.

@@ -75,7 +75,12 @@ def test_lookup_order_env_then_colab_then_netrc(monkeypatch, colab_secret):
 
 @pytest.mark.parametrize(
     "bad, why",
-    [("", "empty"), ("qzq9x", "too short"), (KEY[:20] + " " + KEY[20:], "may only contain"), ("a" * 39 + "!", "may only contain")],
+    [
+        ("", "empty"),
+        ("qzq9x", "too short"),
+        (KEY[:20] + " " + KEY[20:], "may only contain"),
+        ("a" * 39 + "!", "may only contain"),
+    ],
 )
 def test_malformed_key_is_refused_without_echoing_it(bad, why, tmp_path):
     with pytest.raises(LoginError, match=why) as info:

@@ -74,10 +74,19 @@ def start(request, shell):
     return via_magic if request.param == "magic" else via_function
 
 
-@pytest.mark.parametrize("case", [
-    {"project": "magics", "mode": "offline", "tags": ["a", "b"], "group": "g1", "name": "first"},
-    {"project": "magics", "config": {"lr": 0.01, "epochs": 2}},
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        {
+            "project": "magics",
+            "mode": "offline",
+            "tags": ["a", "b"],
+            "group": "g1",
+            "name": "first",
+        },
+        {"project": "magics", "config": {"lr": 0.01, "epochs": 2}},
+    ],
+)
 def test_init_case_same_through_magic_and_function(start, case):
     run = start(**case)
     run.log({"loss": 0.5}, step=1, prefix="train")
@@ -110,10 +119,13 @@ def test_init_magic_bad_config_variable_names_it(shell):
     assert session.active_run() is None
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (42, "config of type int is not accepted"),
-    ({"lr": object()}, "config key 'lr'"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (42, "config of type int is not accepted"),
+        ({"lr": object()}, "config key 'lr'"),
+    ],
+)
 def test_init_magic_bad_config_value_is_a_one_line_error(shell, value, expected):
     shell.user_ns["cfg"] = value
     result = run_cell(shell, "%wandb_init -p x --config cfg")
@@ -124,12 +136,16 @@ def test_init_magic_bad_config_value_is_a_one_line_error(shell, value, expected)
 def test_init_magic_rejects_unknown_mode(shell, capsys):
     result = run_cell(shell, "%wandb_init --mode sometimes")
     assert not result.success
-    assert "sometimes" in capsys.readouterr().out + capsys.readouterr().err + str(result.error_in_exec)
+    assert "sometimes" in capsys.readouterr().out + capsys.readouterr().err + str(
+        result.error_in_exec
+    )
     assert session.active_run() is None
 
 
 def test_wandb_run_cell_finishes_with_exit_code_0(shell):
-    result = run_cell(shell, "%%wandb_run -p cells\nfor i in range(3):\n    run.log({'x': i}, step=i)\n41 + 1")
+    result = run_cell(
+        shell, "%%wandb_run -p cells\nfor i in range(3):\n    run.log({'x': i}, step=i)\n41 + 1"
+    )
     assert result.success and result.result == 42  # the last expression still displays
     run = shell.user_ns["run"]
     assert run.state == "finished" and session.active_run() is None
@@ -165,20 +181,36 @@ def one_cell_run(request, shell):
             source = "%%wandb_run -p onecell --tags t1\n" + body
         else:
             indented = "\n".join("    " + line for line in body.splitlines())
-            source = ("import nbwandb\nwith nbwandb.init(project='onecell', tags=['t1']) as run:\n" + indented)
+            source = (
+                "import nbwandb\nwith nbwandb.init(project='onecell', tags=['t1']) as run:\n"
+                + indented
+            )
         return run_cell(shell, source), shell.user_ns["run"]
 
     return run_body
 
 
-@pytest.mark.parametrize(("body", "exit_code", "error"), [
-    ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)", 0, None),
-    ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)\nraise ValueError('bad')", 1, ValueError),
-    ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)\nraise KeyboardInterrupt", 1, KeyboardInterrupt),
-])
+@pytest.mark.parametrize(
+    ("body", "exit_code", "error"),
+    [
+        ("run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)", 0, None),
+        (
+            "run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)\nraise ValueError('bad')",
+            1,
+            ValueError,
+        ),
+        (
+            "run.log({'x': 1}, step=0)\nrun.log({'x': 2}, step=1)\nraise KeyboardInterrupt",
+            1,
+            KeyboardInterrupt,
+        ),
+    ],
+)
 def test_one_cell_run_same_through_magic_and_function(one_cell_run, body, exit_code, error):
     result, run = one_cell_run(body)
-    assert (result.error_in_exec is None) if error is None else isinstance(result.error_in_exec, error)
+    assert (
+        (result.error_in_exec is None) if error is None else isinstance(result.error_in_exec, error)
+    )
     assert session.active_run() is None
     local = read_run(run.run_dir)
     assert local.exit_code == exit_code and local.tags == ["t1"]
@@ -210,7 +242,9 @@ def test_post_run_cell_hook_writes_rows_of_finished_cells(shell):
 def test_flush_hook_does_not_make_every_cell_wait_for_a_stuck_writer(capsys):
     run = nbwandb.init(project="slow")
     gate = threading.Event()
-    run._writer.submit(gate.wait)  # the writer is busy (as with a stuck wandb-core) until the gate opens
+    run._writer.submit(
+        gate.wait
+    )  # the writer is busy (as with a stuck wandb-core) until the gate opens
     try:
         assert flush_active_run(timeout=0.3) is False
         assert "still being written" in capsys.readouterr().err
@@ -269,7 +303,9 @@ def test_config_magic_with_a_non_config_variable(shell):
     shell.user_ns["value"] = [1, 2]
     result = run_cell(shell, "%wandb_config value")
     assert isinstance(result.error_in_exec, UsageError)
-    assert "config of type list is not accepted; pass a dict or a dataclass" in str(result.error_in_exec)
+    assert "config of type list is not accepted; pass a dict or a dataclass" in str(
+        result.error_in_exec
+    )
 
 
 def test_config_magic_without_run_or_variable_says_what_to_do(shell):
@@ -283,7 +319,16 @@ def test_doctor_magic_renders_checks_without_the_key(shell, capsys, monkeypatch)
     result = run_cell(shell, "%wandb_doctor --no-service")
     assert result.success
     out = capsys.readouterr().out
-    for name in ("python", "wandb", "ipywidgets", "frontend", "mode", "credentials", "disk", "widgets"):
+    for name in (
+        "python",
+        "wandb",
+        "ipywidgets",
+        "frontend",
+        "mode",
+        "credentials",
+        "disk",
+        "widgets",
+    ):
         assert name in out
     assert "WANDB_API_KEY" in out and FAKE_KEY not in out
 
@@ -298,12 +343,27 @@ def _history_texts(shell: Any) -> list[str]:
         with sqlite3.connect(str(hm.hist_file)) as conn:
             file_rows = conn.execute("SELECT source, source_raw FROM history").fetchall()
     user_inputs = [v for k, v in shell.user_ns.items() if k.startswith("_i") and isinstance(v, str)]
-    return [*hm.input_hist_parsed, *hm.input_hist_raw, *[t for row in db_rows + file_rows for t in row],
-            *user_inputs, hm._i00, hm._i, hm._ii, hm._iii]
+    return [
+        *hm.input_hist_parsed,
+        *hm.input_hist_raw,
+        *[t for row in db_rows + file_rows for t in row],
+        *user_inputs,
+        hm._i00,
+        hm._i,
+        hm._ii,
+        hm._iii,
+    ]
 
 
-@pytest.mark.parametrize("line", [f"{FAKE_KEY}", f"--relogin {FAKE_KEY}", f"--host https://x.example '{FAKE_KEY}'",
-                                  f"--key {FAKE_KEY}"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"{FAKE_KEY}",
+        f"--relogin {FAKE_KEY}",
+        f"--host https://x.example '{FAKE_KEY}'",
+        f"--key {FAKE_KEY}",
+    ],
+)
 def test_key_on_login_line_is_refused_not_stored_and_scrubbed(shell, capsys, isolated, line):
     result = run_cell(shell, f"x_before = 1\n%wandb_login {line}")
     assert isinstance(result.error_in_exec, UsageError)
@@ -352,8 +412,15 @@ def test_login_magic_without_credentials_shows_panel_or_instructions(shell, caps
 def test_extension_never_takes_wandbs_own_magic_names(shell):
     names = set(NbwandbMagics.magics["line"]) | set(NbwandbMagics.magics["cell"])
     assert "wandb" not in names
-    assert {"wandb_login", "wandb_init", "wandb_config", "wandb_status", "wandb_finish", "wandb_doctor",
-            "wandb_run"} <= names
+    assert {
+        "wandb_login",
+        "wandb_init",
+        "wandb_config",
+        "wandb_status",
+        "wandb_finish",
+        "wandb_doctor",
+        "wandb_run",
+    } <= names
 
 
 def test_unload_removes_magics_and_hook(shell):
@@ -363,5 +430,13 @@ def test_unload_removes_magics_and_hook(shell):
     assert magics.post_run_cell not in shell.events.callbacks["post_run_cell"]
     shell.run_line_magic("load_ext", "nbwandb")
     assert "wandb_init" in shell.magics_manager.magics["line"]
-    assert len([c for c in shell.events.callbacks["post_run_cell"] if getattr(c, "__self__", None).__class__
-                is NbwandbMagics]) == 1
+    assert (
+        len(
+            [
+                c
+                for c in shell.events.callbacks["post_run_cell"]
+                if getattr(c, "__self__", None).__class__ is NbwandbMagics
+            ]
+        )
+        == 1
+    )

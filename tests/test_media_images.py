@@ -35,15 +35,23 @@ def test_float_tensor_image_is_written_as_a_png_of_its_pixels():
     rows = media_values(run, "input")
     assert len(rows) == 1
     value = rows[0]
-    assert (value["_type"], value["width"], value["height"], value["caption"]) == ("image-file", 30, 20, "first")
+    assert (value["_type"], value["width"], value["height"], value["caption"]) == (
+        "image-file",
+        30,
+        20,
+        "first",
+    )
     history = nbwandb.local.read_run(run.run_dir).history
     assert [(r["global_step"], r["loss"]) for r in history] == [(3, 0.5)]  # same row as the metric
     pixels = png_array(media_file(run, value["path"]))
     assert pixels.shape == (20, 30, 3)
     np.testing.assert_array_equal(pixels, expected_uint8(x))
     [leet_row] = leet_history(run.run_dir)  # wandb's own reader agrees
-    assert (leet_row["input._type"], leet_row["input.path"], leet_row["global_step"]) == \
-        ("image-file", value["path"], 3)
+    assert (leet_row["input._type"], leet_row["input.path"], leet_row["global_step"]) == (
+        "image-file",
+        value["path"],
+        3,
+    )
 
 
 def test_arrays_pil_images_and_files_in_their_layouts():
@@ -63,19 +71,27 @@ def test_arrays_pil_images_and_files_in_their_layouts():
         run.log_image("bool", np.eye(4, dtype=bool), step=0)
         run.log_image("ints", np.full((4, 4), 7, dtype=np.int64), step=0)
         run.log_image("half", torch.full((3, 4, 4), 0.5, dtype=torch.bfloat16), step=0)
-    np.testing.assert_array_equal(png_array(media_file(run, media_value(run, "gray")["path"])), gray)
-    np.testing.assert_array_equal(png_array(media_file(run, media_value(run, "rgba")["path"])), rgba)
+    np.testing.assert_array_equal(
+        png_array(media_file(run, media_value(run, "gray")["path"])), gray
+    )
+    np.testing.assert_array_equal(
+        png_array(media_file(run, media_value(run, "rgba")["path"])), rgba
+    )
     chw = png_array(media_file(run, media_value(run, "chw")["path"]))
     assert chw.shape == (9, 7, 3)
     one = png_array(media_file(run, media_value(run, "one")["path"]))
     assert one.shape == (6, 5)
     np.testing.assert_array_equal(one, expected_uint8(one_channel_tensor)[:, :, 0])
-    np.testing.assert_array_equal(png_array(media_file(run, media_value(run, "pil")["path"])), rgba[..., :3])
+    np.testing.assert_array_equal(
+        png_array(media_file(run, media_value(run, "pil")["path"])), rgba[..., :3]
+    )
     file_value = media_value(run, "file")
     assert (file_value["format"], file_value["width"], file_value["height"]) == ("jpg", 13, 11)
     assert file_value["path"].endswith(".jpg")
-    np.testing.assert_array_equal(png_array(media_file(run, media_value(run, "bool")["path"])),
-                                  np.eye(4, dtype=np.uint8) * 255)
+    np.testing.assert_array_equal(
+        png_array(media_file(run, media_value(run, "bool")["path"])),
+        np.eye(4, dtype=np.uint8) * 255,
+    )
     assert png_array(media_file(run, media_value(run, "ints")["path"])).max() == 7
     assert set(np.unique(png_array(media_file(run, media_value(run, "half")["path"])))) == {128}
 
@@ -83,19 +99,32 @@ def test_arrays_pil_images_and_files_in_their_layouts():
 def test_batch_becomes_separate_images_with_captions_and_max_images():
     batch = torch.rand(6, 3, 8, 10)
     with nbwandb.init(project="p", quiet=True) as run:
-        run.log_images("samples", batch, captions=[f"c{i}" for i in range(6)], max_images=4, step=1,
-                       prefix="val")
+        run.log_images(
+            "samples",
+            batch,
+            captions=[f"c{i}" for i in range(6)],
+            max_images=4,
+            step=1,
+            prefix="val",
+        )
         run.log_images("hwc", np.zeros((2, 5, 6, 3), np.uint8), step=1)
         run.log_images("list", [torch.rand(3, 4, 4), np.zeros((7, 7), np.uint8)], step=1)
     value = media_value(run, "val/samples")
-    assert (value["_type"], value["count"], value["width"], value["height"]) == ("images/separated", 4, 10, 8)
+    assert (value["_type"], value["count"], value["width"], value["height"]) == (
+        "images/separated",
+        4,
+        10,
+        8,
+    )
     assert value["captions"] == ["c0", "c1", "c2", "c3"]
     files = [media_file(run, name) for name in value["filenames"]]
     for i, path in enumerate(files):
         np.testing.assert_array_equal(png_array(path), expected_uint8(batch[i]))
     assert len(list((run.files_dir / "media" / "images").glob("val/samples_*.png"))) == 4
     assert (media_value(run, "hwc")["count"], media_value(run, "hwc")["width"]) == (2, 6)
-    assert media_value(run, "list")["count"] == 2  # images of different sizes are fine without a grid
+    assert (
+        media_value(run, "list")["count"] == 2
+    )  # images of different sizes are fine without a grid
 
 
 def test_grid_is_one_image_with_the_tiles_in_order():
@@ -126,7 +155,10 @@ def test_make_grid_and_batch_converters():
 
 def test_out_of_range_floats_are_min_max_rescaled_with_one_warning():
     x = torch.linspace(-1, 1, 16).reshape(1, 4, 4)
-    with nbwandb.init(project="p", quiet=True) as run, warnings.catch_warnings(record=True) as caught:
+    with (
+        nbwandb.init(project="p", quiet=True) as run,
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
         run.log_image("gan", x, step=0)
         run.log_image("gan", x * 3, step=1)
@@ -141,21 +173,43 @@ def test_masks_and_boxes_reach_wandbs_overlays():
     image = torch.rand(3, 12, 16)
     mask = torch.zeros(12, 16, dtype=torch.long)
     mask[4:8, 5:10] = 2
-    boxes = {"pred": {"box_data": [{"position": {"minX": 0.1, "maxX": torch.tensor(0.5), "minY": 0.2,
-                                                 "maxY": np.float32(0.6)},
-                                    "class_id": 2, "scores": {"p": np.float64(0.9)}}],
-                      "class_labels": {2: "cat"}}}
+    boxes = {
+        "pred": {
+            "box_data": [
+                {
+                    "position": {
+                        "minX": 0.1,
+                        "maxX": torch.tensor(0.5),
+                        "minY": 0.2,
+                        "maxY": np.float32(0.6),
+                    },
+                    "class_id": 2,
+                    "scores": {"p": np.float64(0.9)},
+                }
+            ],
+            "class_labels": {2: "cat"},
+        }
+    }
     with nbwandb.init(project="p", quiet=True) as run:
-        run.log_image("seg", image, masks={"pred": {"mask_data": mask, "class_labels": {0: "bg", 2: "cat"}}},
-                      boxes=boxes, step=0)
+        run.log_image(
+            "seg",
+            image,
+            masks={"pred": {"mask_data": mask, "class_labels": {0: "bg", 2: "cat"}}},
+            boxes=boxes,
+            step=0,
+        )
     value = media_value(run, "seg")
     mask_png = png_array(media_file(run, value["masks"]["pred"]["path"]))
     np.testing.assert_array_equal(mask_png, mask.numpy().astype(np.uint8))
     import json
 
     box_json = json.loads(media_file(run, value["boxes"]["pred"]["path"]).read_text())
-    assert box_json["box_data"][0]["position"] == {"minX": 0.1, "maxX": 0.5, "minY": 0.2,
-                                                   "maxY": pytest.approx(0.6)}
+    assert box_json["box_data"][0]["position"] == {
+        "minX": 0.1,
+        "maxX": 0.5,
+        "minY": 0.2,
+        "maxY": pytest.approx(0.6),
+    }
     assert box_json["class_labels"] == {"2": "cat"}
 
 
@@ -184,7 +238,11 @@ def test_good_image_survives_a_bad_one():
     good = torch.rand(3, 8, 8)
     with nbwandb.init(project="p", quiet=True) as run:
         run.log_image("img", good, step=0)
-        for bad in (torch.rand(2, 8, 8), torch.full((3, 4, 4), float("nan")), np.zeros((0, 3, 4, 4))):
+        for bad in (
+            torch.rand(2, 8, 8),
+            torch.full((3, 4, 4), float("nan")),
+            np.zeros((0, 3, 4, 4)),
+        ):
             with pytest.raises((NbwandbError, ValueError, TypeError), match="'img'"):
                 run.log_image("img", bad, step=1)
         with pytest.raises(NbwandbError, match="4 captions for 3 images"):
@@ -192,7 +250,9 @@ def test_good_image_survives_a_bad_one():
         run.log({"loss": 1.0}, step=1)
     values = media_values(run, "img")
     assert len(values) == 1
-    np.testing.assert_array_equal(png_array(media_file(run, values[0]["path"])), expected_uint8(good))
+    np.testing.assert_array_equal(
+        png_array(media_file(run, values[0]["path"])), expected_uint8(good)
+    )
     assert "batch" not in str(nbwandb.local.read_run(run.run_dir).history)
 
 
@@ -201,10 +261,20 @@ SINGLE = [
     ("1-d", np.zeros(5), ValueError, ["(5,)", "accepted"]),
     ("two channels", torch.rand(2, 8, 8), ValueError, ["(2, 8, 8)", "1, 3 or 4 channels"]),
     ("five channels hwc", np.zeros((8, 8, 5)), ValueError, ["(8, 8, 5)", "accepted"]),
-    ("nan pixels", torch.tensor([[0.1, float("nan")], [0.2, 0.3]]), ValueError, ["non-finite", "(2, 2)"]),
+    (
+        "nan pixels",
+        torch.tensor([[0.1, float("nan")], [0.2, 0.3]]),
+        ValueError,
+        ["non-finite", "(2, 2)"],
+    ),
     ("inf pixels", np.array([[0.1, np.inf]]), ValueError, ["non-finite"]),
     ("complex dtype", np.zeros((4, 4), np.complex64), TypeError, ["complex64", "accepted"]),
-    ("complex tensor", torch.zeros(3, 4, 4, dtype=torch.complex64), TypeError, ["torch.complex64", "accepted"]),
+    (
+        "complex tensor",
+        torch.zeros(3, 4, 4, dtype=torch.complex64),
+        TypeError,
+        ["torch.complex64", "accepted"],
+    ),
     ("object dtype", np.array([[None, 1]], dtype=object), TypeError, ["object", "accepted"]),
     ("string dtype", np.array([["a", "b"]]), TypeError, ["<U1", "accepted"]),
     ("not an image", {"a": 1}, TypeError, ["dict", "accepted"]),
@@ -230,8 +300,16 @@ BATCHES = [
     ("empty batch", dict(images=torch.rand(0, 3, 8, 8)), ["empty batch", "(0, 3, 8, 8)"]),
     ("empty list", dict(images=[]), ["empty list"]),
     ("captions", dict(images=torch.rand(2, 3, 8, 8), captions=["a"]), ["1 captions for 2 images"]),
-    ("caption type", dict(images=torch.rand(2, 3, 8, 8), captions=[1, 2]), ["caption must be a string"]),
-    ("grid of sizes", dict(images=[np.zeros((4, 4)), np.zeros((5, 5))], grid=True), ["different shapes"]),
+    (
+        "caption type",
+        dict(images=torch.rand(2, 3, 8, 8), captions=[1, 2]),
+        ["caption must be a string"],
+    ),
+    (
+        "grid of sizes",
+        dict(images=[np.zeros((4, 4)), np.zeros((5, 5))], grid=True),
+        ["different shapes"],
+    ),
     ("too many", dict(images=torch.rand(200, 1, 2, 2), max_images=200), ["108", "grid=True"]),
     ("max_images", dict(images=torch.rand(2, 1, 2, 2), max_images=0), ["max_images=0"]),
     ("wrong channels", dict(images=torch.rand(2, 5, 8, 8)), ["(2, 5, 8, 8)", "accepted"]),
@@ -254,7 +332,9 @@ def test_bad_masks_boxes_and_figures():
     run = NoOpRun()
     image = np.zeros((4, 6, 3), np.uint8)
     with pytest.raises(ValueError, match=r"'seg'.*\(4, 6\)"):
-        images_module.log_image(run, "seg", image, masks={"m": {"mask_data": np.zeros((4, 5), int)}})
+        images_module.log_image(
+            run, "seg", image, masks={"m": {"mask_data": np.zeros((4, 5), int)}}
+        )
     with pytest.raises(TypeError, match="class ids must be integers"):
         images_module.log_image(run, "seg", image, masks={"m": {"mask_data": np.zeros((4, 6))}})
     with pytest.raises(ValueError, match=r"0\.\.255"):
@@ -290,7 +370,9 @@ def test_a_wandb_image_is_logged_as_it_is():
     import wandb
 
     with nbwandb.init(project="p", quiet=True) as run:
-        run.log_image("ready", wandb.Image(np.full((3, 5), 9, np.uint8)), caption="made by hand", step=0)
+        run.log_image(
+            "ready", wandb.Image(np.full((3, 5), 9, np.uint8)), caption="made by hand", step=0
+        )
     value = media_value(run, "ready")
     assert (value["width"], value["height"], value["caption"]) == (5, 3, "made by hand")
     assert png_array(media_file(run, value["path"])).max() == 9
@@ -305,14 +387,24 @@ def test_range_warning_points_at_the_callers_line():
 
 
 @settings(max_examples=40, deadline=None)
-@example(n=1, c=3, h=3, w=3, channels_last=False, seed=0)  # C == H == W: layout must not be guessed from shapes
-@given(n=st.integers(1, 5), c=st.sampled_from([1, 3, 4]), h=st.integers(1, 9), w=st.integers(1, 9),
-       channels_last=st.booleans(), seed=st.integers(0, 2**16))
+@example(
+    n=1, c=3, h=3, w=3, channels_last=False, seed=0
+)  # C == H == W: layout must not be guessed from shapes
+@given(
+    n=st.integers(1, 5),
+    c=st.sampled_from([1, 3, 4]),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    channels_last=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_batch_conversion_and_grid_keep_every_pixel(n, c, h, w, channels_last, seed):
     nhwc = np.random.default_rng(seed).integers(0, 256, (n, h, w, c), dtype=np.uint8)
     given_batch = nhwc if channels_last else torch.from_numpy(nhwc).permute(0, 3, 1, 2)
     if channels_last and h in CHANNELS_SET and c in CHANNELS_SET:
-        given_batch = torch.from_numpy(nhwc).permute(0, 3, 1, 2)  # ambiguous numpy layouts read as HWC anyway
+        given_batch = torch.from_numpy(nhwc).permute(
+            0, 3, 1, 2
+        )  # ambiguous numpy layouts read as HWC anyway
     batch = to_image_batch(given_batch, key="prop")
     np.testing.assert_array_equal(batch, nhwc)
     grid = make_grid(batch, padding=1)
@@ -320,4 +412,4 @@ def test_batch_conversion_and_grid_keep_every_pixel(n, c, h, w, channels_last, s
     for i in range(n):
         r, col = divmod(i, ncols)
         y, x = 1 + r * (h + 1), 1 + col * (w + 1)
-        np.testing.assert_array_equal(grid[y:y + h, x:x + w], nhwc[i])
+        np.testing.assert_array_equal(grid[y : y + h, x : x + w], nhwc[i])

@@ -26,8 +26,8 @@ from nbwandb.run import NbwandbWarning, NoOpRun
 def test_audio_mono_and_multichannel_layouts_become_wav_files():
     t = torch.linspace(0, 1, 8000)
     mono = 0.5 * torch.sin(2 * torch.pi * 440 * t)
-    stereo = torch.stack([mono, -mono])                       # (channels, samples)
-    soundfile_layout = stereo.numpy().T.copy()                # (samples, channels)
+    stereo = torch.stack([mono, -mono])  # (channels, samples)
+    soundfile_layout = stereo.numpy().T.copy()  # (samples, channels)
     with nbwandb.init(project="p", quiet=True) as run:
         run.log_audio("mono", mono, 8000, caption="a tone", step=0)
         run.log_audio("stereo", stereo, 8000, step=0)
@@ -54,18 +54,30 @@ def test_loud_audio_is_scaled_by_its_peak_with_a_warning():
 
 
 BAD_AUDIO = [
-    ("3-d", dict(waveform=np.zeros((2, 2, 100))), ValueError, ["(2, 2, 100)", "(channels, samples)"]),
+    (
+        "3-d",
+        dict(waveform=np.zeros((2, 2, 100))),
+        ValueError,
+        ["(2, 2, 100)", "(channels, samples)"],
+    ),
     ("batch", dict(waveform=np.zeros((64, 1000))), ValueError, ["64 channels", "one by one"]),
     ("empty", dict(waveform=np.zeros(0)), ValueError, ["no samples"]),
     ("nan", dict(waveform=np.array([0.1, np.nan])), ValueError, ["non-finite"]),
     ("int8", dict(waveform=np.zeros(10, np.int8)), TypeError, ["int16 or int32"]),
     ("rate", dict(waveform=np.zeros(10), sample_rate=0), ValueError, ["sample_rate=0"]),
-    ("float rate", dict(waveform=np.zeros(10), sample_rate=8000.5), ValueError, ["sample_rate=8000.5"]),
+    (
+        "float rate",
+        dict(waveform=np.zeros(10), sample_rate=8000.5),
+        ValueError,
+        ["sample_rate=8000.5"],
+    ),
     ("type", dict(waveform="song.wav"), TypeError, ["str", "accepted"]),
 ]
 
 
-@pytest.mark.parametrize(("case", "kwargs", "kind", "words"), BAD_AUDIO, ids=[c[0] for c in BAD_AUDIO])
+@pytest.mark.parametrize(
+    ("case", "kwargs", "kind", "words"), BAD_AUDIO, ids=[c[0] for c in BAD_AUDIO]
+)
 def test_bad_audio_gets_clear_errors(case, kwargs, kind, words):
     kwargs.setdefault("sample_rate", 8000)
     with pytest.raises(kind) as info:
@@ -88,13 +100,16 @@ def test_histogram_counts_and_bins_reach_the_history():
     assert histogram_counts([5.0] * 3, bins=2, key="h")[0].tolist() == [0, 3]  # constant values
 
 
-@pytest.mark.parametrize(("values", "bins", "words"), [
-    ([], 10, ["no values"]),
-    ([1.0, float("nan")], 10, ["non-finite"]),
-    ([1, 2], 0, ["bins=0"]),
-    ([1, 2], 1000, ["bins=1000", "512"]),
-    (["a"], 10, ["<U1"]),
-])
+@pytest.mark.parametrize(
+    ("values", "bins", "words"),
+    [
+        ([], 10, ["no values"]),
+        ([1.0, float("nan")], 10, ["non-finite"]),
+        ([1, 2], 0, ["bins=0"]),
+        ([1, 2], 1000, ["bins=1000", "512"]),
+        (["a"], 10, ["<U1"]),
+    ],
+)
 def test_bad_histograms_get_clear_errors(values, bins, words):
     with pytest.raises((ValueError, TypeError)) as info:
         histograms_module.log_histogram(NoOpRun(), "h", values, bins=bins)
@@ -127,7 +142,9 @@ BAD_VIDEO = [
 ]
 
 
-@pytest.mark.parametrize(("case", "kwargs", "kind", "words"), BAD_VIDEO, ids=[c[0] for c in BAD_VIDEO])
+@pytest.mark.parametrize(
+    ("case", "kwargs", "kind", "words"), BAD_VIDEO, ids=[c[0] for c in BAD_VIDEO]
+)
 def test_bad_video_gets_clear_errors(case, kwargs, kind, words):
     with pytest.raises(kind) as info:
         video_module.log_video(NoOpRun(), "vid", **kwargs)
@@ -138,13 +155,17 @@ def test_bad_video_gets_clear_errors(case, kwargs, kind, words):
 
 def test_missing_video_encoder_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "moviepy", None)  # import moviepy now raises ImportError
-    with pytest.raises(MediaDependencyError, match=r"'vid'.*moviepy.*pip install 'nbwandb\[media\]'"):
+    with pytest.raises(
+        MediaDependencyError, match=r"'vid'.*moviepy.*pip install 'nbwandb\[media\]'"
+    ):
         video_module.log_video(NoOpRun(), "vid", np.zeros((2, 3, 4, 4), np.uint8))
 
 
 def test_point_clouds_are_written_with_every_point():
     xyz = torch.randn(50, 3)
-    colored = np.concatenate([np.random.default_rng(0).random((20, 3)), np.full((20, 3), 200.0)], axis=1)
+    colored = np.concatenate(
+        [np.random.default_rng(0).random((20, 3)), np.full((20, 3), 200.0)], axis=1
+    )
     categories = np.concatenate([np.zeros((10, 3)), np.arange(10)[:, None]], axis=1)
     with nbwandb.init(project="p", quiet=True) as run:
         run.log_3d("lidar", xyz, step=0)
@@ -154,17 +175,24 @@ def test_point_clouds_are_written_with_every_point():
     assert value["_type"] == "object3D-file" and value["path"].endswith(".pts.json")
     points = json.loads(media_file(run, value["path"]).read_text())
     np.testing.assert_allclose(np.array(points), xyz.numpy(), rtol=1e-6)
-    assert np.array(json.loads(media_file(run, media_value(run, "colored")["path"]).read_text())).shape == (20, 6)
-    assert np.array(json.loads(media_file(run, media_value(run, "classes")["path"]).read_text())).shape == (10, 4)
+    assert np.array(
+        json.loads(media_file(run, media_value(run, "colored")["path"]).read_text())
+    ).shape == (20, 6)
+    assert np.array(
+        json.loads(media_file(run, media_value(run, "classes")["path"]).read_text())
+    ).shape == (10, 4)
 
 
-@pytest.mark.parametrize(("points", "words"), [
-    (np.zeros((10, 5)), ["(10, 5)", "(N, 3)"]),
-    (np.zeros(3), ["(3,)", "(N, 3)"]),
-    (np.zeros((0, 3)), ["(0, 3)"]),
-    (np.array([[0, 0, np.inf]]), ["non-finite"]),
-    (np.array([[0, 0, 0, 0, 0, 300]]), ["RGB", "0..255"]),
-])
+@pytest.mark.parametrize(
+    ("points", "words"),
+    [
+        (np.zeros((10, 5)), ["(10, 5)", "(N, 3)"]),
+        (np.zeros(3), ["(3,)", "(N, 3)"]),
+        (np.zeros((0, 3)), ["(0, 3)"]),
+        (np.array([[0, 0, np.inf]]), ["non-finite"]),
+        (np.array([[0, 0, 0, 0, 0, 300]]), ["RGB", "0..255"]),
+    ],
+)
 def test_bad_point_clouds_get_clear_errors(points, words):
     with pytest.raises(ValueError) as info:
         points_module.log_3d(NoOpRun(), "pc", points)
@@ -188,7 +216,11 @@ def test_noop_run_media_methods_do_nothing():
 def test_importing_the_converters_loads_no_heavy_library():
     import subprocess
 
-    code = ("import sys, nbwandb.media; "
-            "print([m for m in ('wandb', 'torch', 'matplotlib', 'pandas', 'IPython') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import sys, nbwandb.media; "
+        "print([m for m in ('wandb', 'torch', 'matplotlib', 'pandas', 'IPython') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert out.stdout.strip() == "[]"

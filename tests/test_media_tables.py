@@ -18,7 +18,11 @@ from nbwandb.run import NoOpRun
 
 def table_artifact_images(run, key):
     """Image files wandb put in the run_table artifact of ``key`` (where table images live)."""
-    arts = [a for a in read_run(run.run_dir).artifacts if a["type"] == "run_table" and a["name"].endswith(key)]
+    arts = [
+        a
+        for a in read_run(run.run_dir).artifacts
+        if a["type"] == "run_table" and a["name"].endswith(key)
+    ]
     return [[e for e in a["manifest"] if e["path"].endswith(".png")] for a in arts]
 
 
@@ -26,8 +30,12 @@ def test_rows_columns_and_dataframes_are_written_as_table_json():
     df = pd.DataFrame({"name": ["a", "b", "c"], "score": [0.1, 0.2, 0.3], "n": [1, 2, 3]})
     with nbwandb.init(project="p", quiet=True) as run:
         run.log({"loss": 1.0}, step=2)
-        run.log_table("rows", [[1, "x", np.float32(0.5)], (2, "y", torch.tensor(1.5))],
-                      columns=["id", "label", "value"], step=2)
+        run.log_table(
+            "rows",
+            [[1, "x", np.float32(0.5)], (2, "y", torch.tensor(1.5))],
+            columns=["id", "label", "value"],
+            step=2,
+        )
         run.log_table("df", df, step=2, prefix="eval")
         run.log_table("df_pick", df, columns=["score", "name"], step=2)
         run.log_table("dicts", [{"a": 1, "b": "u"}, {"a": 2, "c": True}], step=2)
@@ -36,24 +44,42 @@ def test_rows_columns_and_dataframes_are_written_as_table_json():
     assert len(history) == 1 and history[0]["loss"] == 1.0  # one row for step 2
     rows = media_value(run, "rows")
     assert (rows["nrows"], rows["ncols"]) == (2, 3)
-    assert table_json(run, "rows") == {"columns": ["id", "label", "value"],
-                                       "data": [[1, "x", 0.5], [2, "y", 1.5]]}
-    assert table_json(run, "eval/df") == {"columns": ["name", "score", "n"],
-                                          "data": [["a", 0.1, 1], ["b", 0.2, 2], ["c", 0.3, 3]]}
+    assert table_json(run, "rows") == {
+        "columns": ["id", "label", "value"],
+        "data": [[1, "x", 0.5], [2, "y", 1.5]],
+    }
+    assert table_json(run, "eval/df") == {
+        "columns": ["name", "score", "n"],
+        "data": [["a", 0.1, 1], ["b", 0.2, 2], ["c", 0.3, 3]],
+    }
     assert table_json(run, "df_pick")["columns"] == ["score", "name"]
-    assert table_json(run, "dicts") == {"columns": ["a", "b", "c"],
-                                        "data": [[1, "u", None], [2, None, True]]}
-    assert table_json(run, "matrix") == {"columns": ["c0", "c1", "c2"], "data": [[0, 1, 2], [3, 4, 5]]}
+    assert table_json(run, "dicts") == {
+        "columns": ["a", "b", "c"],
+        "data": [[1, "u", None], [2, None, True]],
+    }
+    assert table_json(run, "matrix") == {
+        "columns": ["c0", "c1", "c2"],
+        "data": [[0, 1, 2], [3, 4, 5]],
+    }
 
 
 def test_image_cells_become_images_in_the_table_artifact():
     with nbwandb.init(project="p", quiet=True) as run:
-        run.log_table("preds", {"image": torch.rand(3, 3, 8, 8), "label": torch.tensor([1, 2, 3]),
-                                "prob": np.array([0.1, 0.5, 0.9])}, step=0)
+        run.log_table(
+            "preds",
+            {
+                "image": torch.rand(3, 3, 8, 8),
+                "label": torch.tensor([1, 2, 3]),
+                "prob": np.array([0.1, 0.5, 0.9]),
+            },
+            step=0,
+        )
     data = table_json(run, "preds")
     assert data["columns"] == ["image", "label", "prob"]
     assert [row[1:] for row in data["data"]] == [[1, 0.1], [2, 0.5], [3, 0.9]]
-    assert [row[0] for row in data["data"]] == ["Image"] * 3  # wandb's placeholder; files in the artifact
+    assert [row[0] for row in data["data"]] == [
+        "Image"
+    ] * 3  # wandb's placeholder; files in the artifact
     [images] = table_artifact_images(run, "preds")
     assert len(images) == 3
 
@@ -90,9 +116,19 @@ def test_prediction_table_grows_each_epoch():
     with nbwandb.init(project="p", quiet=True) as run:
         for epoch in range(3):
             images = torch.rand(2, 3, 6, 6)
-            table.add_batch(epoch, images, labels=["cat", "dog"], predictions=["cat", "cat"],
-                            scores=torch.tensor([0.9, 0.4]))
-            table.add(epoch, np.full((6, 6), 50 + epoch, np.uint8), label="bird", prediction=np.str_("dog"))
+            table.add_batch(
+                epoch,
+                images,
+                labels=["cat", "dog"],
+                predictions=["cat", "cat"],
+                scores=torch.tensor([0.9, 0.4]),
+            )
+            table.add(
+                epoch,
+                np.full((6, 6), 50 + epoch, np.uint8),
+                label="bird",
+                prediction=np.str_("dog"),
+            )
             table.log(run, "samples", step=epoch)
             run.log({"val/acc": 0.5 + epoch / 10}, step=epoch)
     values = media_values(run, "samples")
@@ -121,23 +157,61 @@ def test_prediction_table_is_bounded_and_checks_its_input():
         PredictionTable().log(NoOpRun(), "k")
     table.log(NoOpRun(), "k")  # a no-op run logs nothing and does not fail
     table.add(3, np.zeros((4, 4)), label=7, prediction=7)
-    with pytest.raises(TypeError, match=r"'k': column 'label' mixes str \(first in row 0\), number \(first in row 3\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"'k': column 'label' mixes str \(first in row 0\), number \(first in row 3\)",
+    ):
         table.to_wandb(key="k")
 
 
 BAD = [
     ("ragged rows", dict(data=[[1, 2], [3]]), ValueError, ["row 1 has 1 cells"]),
-    ("row vs columns", dict(data=[[1, 2]], columns=["a"]), ValueError, ["row 0 has 2 cells", "['a']"]),
-    ("column lengths", dict(data={"a": [1, 2], "b": [1]}), ValueError, ["different lengths", "'a': 2", "'b': 1"]),
-    ("unknown cell", dict(data=[[object()]], columns=["x"]), TypeError, ["row 0, column 'x'", "object"]),
-    ("mixed column", dict(data=[[1], ["a"]], columns=["x"]), TypeError, ["column 'x' mixes number", "one type"]),
+    (
+        "row vs columns",
+        dict(data=[[1, 2]], columns=["a"]),
+        ValueError,
+        ["row 0 has 2 cells", "['a']"],
+    ),
+    (
+        "column lengths",
+        dict(data={"a": [1, 2], "b": [1]}),
+        ValueError,
+        ["different lengths", "'a': 2", "'b': 1"],
+    ),
+    (
+        "unknown cell",
+        dict(data=[[object()]], columns=["x"]),
+        TypeError,
+        ["row 0, column 'x'", "object"],
+    ),
+    (
+        "mixed column",
+        dict(data=[[1], ["a"]], columns=["x"]),
+        TypeError,
+        ["column 'x' mixes number", "one type"],
+    ),
     ("no rows no columns", dict(data=[]), ValueError, ["no rows and no columns"]),
     ("not a table", dict(data=42), TypeError, ["int", "accepted"]),
     ("3-d array", dict(data=np.zeros((2, 2, 2))), ValueError, ["(2, 2, 2)", "accepted"]),
-    ("missing column", dict(data={"a": [1]}, columns=["b"]), ValueError, ["['b'] are not in the data"]),
+    (
+        "missing column",
+        dict(data={"a": [1]}, columns=["b"]),
+        ValueError,
+        ["['b'] are not in the data"],
+    ),
     ("sample zero", dict(data={"a": [1]}, sample=0), ValueError, ["sample=0"]),
-    ("bad image cell", dict(data={"img": [torch.rand(2, 5, 5)]}), ValueError, ["(2, 5, 5)", "channels"]),
-    ("columns type", dict(data=[[1]], columns="a"), TypeError, ["columns must be a list of strings"]),
+    (
+        "bad image cell",
+        dict(data={"img": [torch.rand(2, 5, 5)]}),
+        ValueError,
+        ["(2, 5, 5)", "channels"],
+    ),
+    (
+        "columns type",
+        dict(data=[[1]], columns="a"),
+        TypeError,
+        ["columns must be a list of strings"],
+    ),
 ]
 
 

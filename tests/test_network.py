@@ -49,14 +49,24 @@ def _url(server: http.server.HTTPServer) -> str:
 
 def test_an_answer_names_the_user(http_server) -> None:
     probe = probe_host(_url(http_server), KEY, timeout=3)
-    assert probe.kind == "ok" and probe.reachable and probe.key_accepted is True and probe.user == "ada"
+    assert (
+        probe.kind == "ok"
+        and probe.reachable
+        and probe.key_accepted is True
+        and probe.user == "ada"
+    )
     assert "answered" in probe.describe() and "k" * 40 not in repr(probe)
 
 
-@pytest.mark.parametrize(("status", "body", "kind"), [
-    (401, {}, "rejected"), (403, {}, "rejected"), (200, {"data": {"viewer": None}}, "rejected"),
-    (500, {}, "http-error"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (401, {}, "rejected"),
+        (403, {}, "rejected"),
+        (200, {"data": {"viewer": None}}, "rejected"),
+        (500, {}, "http-error"),
+    ],
+)
 def test_the_server_judges_the_key(http_server, monkeypatch, status, body, kind) -> None:
     monkeypatch.setattr(_Handler, "status", status)
     monkeypatch.setattr(_Handler, "body", body)
@@ -85,7 +95,9 @@ def test_a_silent_server_is_given_up_on_at_the_timeout() -> None:
     finally:
         listener.close()
     assert probe.kind == "silent" and 0.9 < elapsed < 2.0
-    assert "did not answer within 1s (accepted the connection but did not answer)" in probe.describe()
+    assert (
+        "did not answer within 1s (accepted the connection but did not answer)" in probe.describe()
+    )
 
 
 def test_a_name_that_does_not_resolve() -> None:
@@ -154,9 +166,28 @@ def test_https_with_the_ca_bundle_wandb_would_use(tmp_path, monkeypatch) -> None
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)

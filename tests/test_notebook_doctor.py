@@ -25,13 +25,25 @@ def test_run_checks_reports_every_check_and_never_the_key(monkeypatch):
     results = run_checks(environment="jupyter", service=False)
     assert time.monotonic() - start < 10
     checks = by_name(results)
-    assert list(checks) == ["python", "wandb", "ipywidgets", "frontend", "mode", "credentials", "W&B host",
-                            "disk", "widgets"]
+    assert list(checks) == [
+        "python",
+        "wandb",
+        "ipywidgets",
+        "frontend",
+        "mode",
+        "credentials",
+        "W&B host",
+        "disk",
+        "widgets",
+    ]
     assert checks["W&B host"].ok is False and "refused the connection" in checks["W&B host"].detail
     assert "fall back to offline" in checks["W&B host"].fix
     assert all(isinstance(r, CheckResult) for r in results)
     assert checks["wandb"].ok and checks["wandb"].detail == __import__("wandb").__version__
-    assert checks["mode"].detail.startswith("mode='auto' gives 'online'") and "env" in checks["mode"].detail
+    assert (
+        checks["mode"].detail.startswith("mode='auto' gives 'online'")
+        and "env" in checks["mode"].detail
+    )
     assert checks["credentials"].ok and "WANDB_API_KEY" in checks["credentials"].detail
     assert checks["widgets"].ok and "environment: jupyter" in checks["frontend"].detail
     assert FAKE_KEY not in repr(results)
@@ -42,7 +54,9 @@ def test_problems_come_with_a_fix(monkeypatch, isolated):
     monkeypatch.setattr("nbwandb.api.MIN_FREE_BYTES", 1 << 62)  # more than any disk has
     checks = by_name(run_checks(environment="terminal", service=False, run_dir=isolated / "runs"))
     assert checks["credentials"].ok is False and "too short" in checks["credentials"].detail
-    assert "too-short" not in repr(checks["credentials"]) and "--relogin" in checks["credentials"].fix
+    assert (
+        "too-short" not in repr(checks["credentials"]) and "--relogin" in checks["credentials"].fix
+    )
     assert checks["disk"].ok is False and str(isolated / "runs") in checks["disk"].detail
     assert "WANDB_DIR" in checks["disk"].fix
     assert checks["widgets"].ok is False and "JupyterLab" in checks["widgets"].fix
@@ -71,9 +85,18 @@ def test_doctor_report_text_and_html():
     pytest.importorskip("IPython")
     from nbwandb.notebook import DoctorReport
 
-    report = DoctorReport([CheckResult("disk", False, "1 MiB free", "free space"), CheckResult("python", True, "3.11")])
+    report = DoctorReport(
+        [
+            CheckResult("disk", False, "1 MiB free", "free space"),
+            CheckResult("python", True, "3.11"),
+        ]
+    )
     assert len(report.problems) == 1
     text = repr(report)
     assert "1 problem in" in text and "PROBLEM" in text and "fix: free space" in text
     bundle = report._repr_mimebundle_()
-    assert bundle["text/plain"] == text and "<table class='nbwandb-doctor'" in bundle["text/html"] and "1 problem<" in bundle["text/html"]
+    assert (
+        bundle["text/plain"] == text
+        and "<table class='nbwandb-doctor'" in bundle["text/html"]
+        and "1 problem<" in bundle["text/html"]
+    )

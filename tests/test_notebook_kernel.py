@@ -70,15 +70,27 @@ def own_wandb_service(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
-    history_db = isolated / "history.sqlite"  # a real file (nbclient's default is :memory:), checked below
+    history_db = (
+        isolated / "history.sqlite"
+    )  # a real file (nbclient's default is :memory:), checked below
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     # the test's stand-in for a key typed in a browser, built so the literal key is in no cell but one
     setup = nbformat.v4.new_code_cell('KEY = "nbwtest-" + "kern" * 11')
     nb.cells = [setup] + [nbformat.v4.new_code_cell(src) for src in CELLS]
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                                     store_widget_state=True, ipython_hist_file=str(history_db),
-                                     resources={"metadata": {"path": str(isolated)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        store_widget_state=True,
+        ipython_hist_file=str(history_db),
+        resources={"metadata": {"path": str(isolated)}},
+    )
     client.execute()
     cells = nb.cells[1:]
 
@@ -98,13 +110,19 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.Mon
     assert "argument" in "".join(o.get("text", "") for o in cells[1].outputs) or not errors(1)
     assert errors(1) == []
     refusal = "".join(o.get("text", "") for o in cells[2].outputs if o["output_type"] == "stream")
-    assert "UsageError" in refusal and "not stored" in refusal  # IPython shows usage errors on stderr
+    assert (
+        "UsageError" in refusal and "not stored" in refusal
+    )  # IPython shows usage errors on stderr
     assert errors(3) == [], cells[3].outputs
     # the key is in no output and in no saved widget state
     assert KEY not in _outputs_text(nb)
     assert KEY not in json.dumps(nb.metadata.get("widgets", {}))
-    assert nb.metadata["widgets"]  # nbclient did save widget state (so the check above means something)
-    assert KEY in (isolated / ".netrc").read_text()  # stored where wandb keeps keys, as `wandb login` does
+    assert nb.metadata[
+        "widgets"
+    ]  # nbclient did save widget state (so the check above means something)
+    assert (
+        KEY in (isolated / ".netrc").read_text()
+    )  # stored where wandb keeps keys, as `wandb login` does
     # the cell with the literal key on the magic line was scrubbed from the kernel's history database
     with sqlite3.connect(history_db) as conn:
         stored = conn.execute("SELECT source, source_raw FROM history").fetchall()
@@ -128,29 +146,43 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.Mon
     assert len(runs) == 2
     first, failed = (read_run(p) for p in runs)
     assert first.tags == ["nb"] and first.exit_code == 0
-    train = [(row["global_step"], row["train/loss"]) for row in first.history if "train/loss" in row]
+    train = [
+        (row["global_step"], row["train/loss"]) for row in first.history if "train/loss" in row
+    ]
     assert train[-2:] == [(20, 0.01), (21, 0.02)] and len(train) == 22
     assert failed.exit_code == 1 and [row["x"] for row in failed.history] == [1]
     # wandb's own reader agrees
     leet_first, leet_failed = (leet_summary(p) for p in runs)
     assert leet_first["exit_code"] == 0 and leet_first["tags"] == ["nb"]
-    assert leet_first["summary"]["train/loss"] == 0.02 and leet_first["summary"]["global_step"] == 21
+    assert (
+        leet_first["summary"]["train/loss"] == 0.02 and leet_first["summary"]["global_step"] == 21
+    )
     assert leet_failed["exit_code"] == 1 and leet_failed["state"] == "failed"
 
 
-def test_killed_kernel_keeps_rows_of_finished_cells(isolated: Path, monkeypatch: pytest.MonkeyPatch):
+def test_killed_kernel_keeps_rows_of_finished_cells(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+):
     """The post-cell hook writes the pending row: a SIGKILLed kernel loses nothing already run."""
     monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
-        "%load_ext nbwandb\n%wandb_init -p killed --mode offline",
-        # step 9 stays pending in nbwandb (its step has not moved on) until something flushes
-        "for step in range(10):\n    run.log({'loss': 1 / (step + 1)}, step=step)",
-        "import os\nprint(run.run_dir)\nprint(os.getpid())",
-    ]]
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(isolated)}})
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(src)
+        for src in [
+            "%load_ext nbwandb\n%wandb_init -p killed --mode offline",
+            # step 9 stays pending in nbwandb (its step has not moved on) until something flushes
+            "for step in range(10):\n    run.log({'loss': 1 / (step + 1)}, step=step)",
+            "import os\nprint(run.run_dir)\nprint(os.getpid())",
+        ]
+    ]
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(isolated)}}
+    )
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
@@ -159,7 +191,9 @@ def test_killed_kernel_keeps_rows_of_finished_cells(isolated: Path, monkeypatch:
         os.kill(int(pid), signal.SIGKILL)  # no atexit, no finish: only what was written survives
     deadline = time.monotonic() + 60
     steps: list[int] = []
-    while time.monotonic() < deadline:  # wandb's service notices the dead kernel and closes the file
+    while (
+        time.monotonic() < deadline
+    ):  # wandb's service notices the dead kernel and closes the file
         steps = [row["global_step"] for row in read_run(Path(run_dir)).history]
         if len(steps) == 10:
             break

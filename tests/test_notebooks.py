@@ -16,15 +16,26 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-COLAB_INSTALL = re.compile(r'^if "google\.colab" in sys\.modules:\n\s+%pip install -q "nbwandb\[.*\] @ git\+https://github\.com/', re.M)
+COLAB_INSTALL = re.compile(
+    r'^if "google\.colab" in sys\.modules:\n\s+%pip install -q "nbwandb\[.*\] @ git\+https://github\.com/',
+    re.M,
+)
 
 
 def _code(cell) -> str:
     return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
-TUTORIALS = ("01_quickstart", "02_media", "03_artifacts", "04_distributed", "05_sweeps",
-             "06_local_runs", "07_add_to_your_library", "08_integrations")
+TUTORIALS = (
+    "01_quickstart",
+    "02_media",
+    "03_artifacts",
+    "04_distributed",
+    "05_sweeps",
+    "06_local_runs",
+    "07_add_to_your_library",
+    "08_integrations",
+)
 
 
 def test_the_tutorials_exist():
@@ -39,7 +50,9 @@ def test_notebook_is_committed_clean(path: Path):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        assert cell.outputs == [], f"{path.name} cell {index} has outputs; commit notebooks without them"
+        assert cell.outputs == [], (
+            f"{path.name} cell {index} has outputs; commit notebooks without them"
+        )
         assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
 
 
@@ -48,7 +61,9 @@ def test_notebook_starts_with_a_markdown_title_and_a_colab_install_cell(path: Pa
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert COLAB_INSTALL.search(_code(first_code)), f"{path.name}: first code cell must install nbwandb in Colab"
+    assert COLAB_INSTALL.search(_code(first_code)), (
+        f"{path.name}: first code cell must install nbwandb in Colab"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -74,7 +89,9 @@ def test_binder_installs_cpu_torch_and_nbwandb():
     assert re.search(r'pip install .*-e "\.\[', post_build.read_text())
 
 
-def test_nbwandb_demo_runs_the_quickstart_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_nbwandb_demo_runs_the_quickstart_notebook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     """`nbwandb demo --out DIR` (what `make demo` runs) executes notebooks/01_quickstart.ipynb."""
     from nbwandb.cli import main
     from nbwandb.local import read_run
@@ -84,7 +101,13 @@ def test_nbwandb_demo_runs_the_quickstart_notebook(tmp_path: Path, capsys: pytes
     printed = capsys.readouterr().out
 
     executed = nbformat.read(out / "01_quickstart.ipynb", as_version=4)
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors and any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
     runs = sorted((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, runs
@@ -110,13 +133,23 @@ def _assert_nbconvert_shows_the_final_run_panel(executed: Path, run) -> None:
     nb.metadata.pop("widgets", None)
     bare = executed.with_name("quickstart-no-widget-state.ipynb")
     nbformat.write(nb, bare)
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(bare)],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(bare)],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     page = bare.with_suffix(".html").read_text(encoding="utf-8")
     train_steps = sum("train/loss" in row for row in run.history)
     val_steps = sum("val/acc" in row for row in run.history)
-    assert re.search(rf'data-points="{train_steps}" data-title="train/loss"', page), "final train/loss chart"
-    assert re.search(rf'data-points="{val_steps}" data-title="val/acc"', page), "final val/acc chart"
+    assert re.search(rf'data-points="{train_steps}" data-title="train/loss"', page), (
+        "final train/loss chart"
+    )
+    assert re.search(rf'data-points="{val_steps}" data-title="val/acc"', page), (
+        "final val/acc chart"
+    )
     assert ">finished</span>" in page and "no values logged yet" not in page
-    assert "config of run" in page and f"({run.id}, finished)" in page  # the form shows what the run used
+    assert (
+        "config of run" in page and f"({run.id}, finished)" in page
+    )  # the form shows what the run used
     assert "Error displaying widget" not in page

@@ -53,16 +53,27 @@ CELLS = [
 
 def _execute(tmp_path: Path) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", store_widget_state=False,
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=180,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()
     return nb
 
 
 def _data(cell: nbformat.NotebookNode) -> list[dict]:
-    return [o["data"] for o in cell.outputs if o["output_type"] in ("display_data", "execute_result")]
+    return [
+        o["data"] for o in cell.outputs if o["output_type"] in ("display_data", "execute_result")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +113,9 @@ def test_finished_panels_are_saved_in_their_final_form(executed):
     assert WIDGET_VIEW not in panel
     html = panel["text/html"]
     assert ">finished</span>" in html and "no values logged yet" not in html
-    points = {m[2]: int(m[1]) for m in re.finditer(r'data-points="(\d+)" data-title="([^"]+)"', html)}
+    points = {
+        m[2]: int(m[1]) for m in re.finditer(r'data-points="(\d+)" data-title="([^"]+)"', html)
+    }
     assert points == {"train/loss": STEPS, "train/acc": STEPS, "val/acc": 3}
     # sections in W&B's order: train before val
     assert html.index('data-title="train/loss"') < html.index('data-title="val/acc"')
@@ -116,14 +129,31 @@ def test_finished_panels_are_saved_in_their_final_form(executed):
     # a run still live at save time: the widget stays (with an up-to-date HTML form beside it)
     (live,) = _data(nb.cells[5])
     assert WIDGET_VIEW in live
-    assert re.search(r'data-points="2" data-title="x"', live["text/html"]), "updated after the next cell"
+    assert re.search(r'data-points="2" data-title="x"', live["text/html"]), (
+        "updated after the next cell"
+    )
 
 
 def test_nbconvert_html_shows_the_final_panels(executed):
     _nb, path = executed
     out = path.with_suffix(".html")
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(path), "--output",
-                    out.name], check=True, capture_output=True, timeout=120, cwd=path.parent)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "html",
+            str(path),
+            "--output",
+            out.name,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        cwd=path.parent,
+    )
     page = out.read_text(encoding="utf-8")
     assert re.search(rf'data-points="{STEPS}" data-title="train/loss"', page)
     assert "<polyline" in page and ">finished</span>" in page
@@ -139,13 +169,19 @@ def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatc
 
     shown: list[tuple[dict, str]] = []
     updates: list[tuple[dict, str]] = []
-    monkeypatch.setattr(IPython.display, "display",
-                        lambda bundle, raw, display_id: shown.append((bundle, display_id)))
-    monkeypatch.setattr(IPython.display, "update_display",
-                        lambda bundle, raw, display_id: updates.append((bundle, display_id)))
+    monkeypatch.setattr(
+        IPython.display,
+        "display",
+        lambda bundle, raw, display_id: shown.append((bundle, display_id)),
+    )
+    monkeypatch.setattr(
+        IPython.display,
+        "update_display",
+        lambda bundle, raw, display_id: updates.append((bundle, display_id)),
+    )
     form = ConfigForm({"lr": 0.1, "epochs": 3})
     form._ipython_display_()
-    (bundle, display_id), = shown
+    ((bundle, display_id),) = shown
     assert WIDGET_VIEW in bundle and published.published(form) == [display_id]
     with force_environment("jupyter"):
         assert not published.refresh(form)  # nothing changed: the live view is left alone
@@ -157,10 +193,21 @@ def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatc
         form.fields["epochs"].input.value = 6
         assert not published.refresh(form) and len(updates) == 1
     with force_environment("jupyter"):
-        form._configured = type("FinishedRun", (), {"finished": True, "name": "r", "id": "r1", "state": "finished",
-                                                    "config": {"lr": 0.1, "epochs": 6}})()
+        form._configured = type(
+            "FinishedRun",
+            (),
+            {
+                "finished": True,
+                "name": "r",
+                "id": "r1",
+                "state": "finished",
+                "config": {"lr": 0.1, "epochs": 6},
+            },
+        )()
         assert published.refresh(form)
         final = updates[-1][0]
         assert WIDGET_VIEW not in final and "config of run <b>r</b>" in final["text/html"]
         form.fields["epochs"].input.value = 7
-        assert not published.refresh(form) and published.refresh_all() == 0  # final: never sent again
+        assert (
+            not published.refresh(form) and published.refresh_all() == 0
+        )  # final: never sent again

@@ -10,29 +10,48 @@ from nbwandb.svg_charts import CHAR_PX, HOVER_BANDS, Line, line_chart_svg, nice_
 
 
 def y_labels(svg: str) -> list[str]:
-    return re.findall(r"<text class='tick' x='[\d.]+' y='[\d.]+' font-size='10' text-anchor='end'[^>]*>([^<]+)<", svg)
+    return re.findall(
+        r"<text class='tick' x='[\d.]+' y='[\d.]+' font-size='10' text-anchor='end'[^>]*>([^<]+)<",
+        svg,
+    )
 
 
 def x_labels(svg: str) -> list[str]:
     # x labels sit on a whole-pixel baseline under the plot; y labels at fractional heights
-    return re.findall(r"<text class='tick' x='[\d.]+' y='\d+' font-size='10' text-anchor='(?:start|middle|end)' "
-                      r"fill='#666'>([^<]+)<", svg)
+    return re.findall(
+        r"<text class='tick' x='[\d.]+' y='\d+' font-size='10' text-anchor='(?:start|middle|end)' "
+        r"fill='#666'>([^<]+)<",
+        svg,
+    )
 
 
-@pytest.mark.parametrize(("lo", "hi", "target", "expected"), [
-    (0, 298.5, 6, [0, 50, 100, 150, 200, 250]),
-    (0.1, 0.9, 4, [0.2, 0.4, 0.6, 0.8]),
-    (-1, 1, 4, [-1, -0.5, 0, 0.5, 1]),
-    (0, 1e-3, 4, [0, 2.5e-4, 5e-4, 7.5e-4, 1e-3]),
-])
+@pytest.mark.parametrize(
+    ("lo", "hi", "target", "expected"),
+    [
+        (0, 298.5, 6, [0, 50, 100, 150, 200, 250]),
+        (0.1, 0.9, 4, [0.2, 0.4, 0.6, 0.8]),
+        (-1, 1, 4, [-1, -0.5, 0, 0.5, 1]),
+        (0, 1e-3, 4, [0, 2.5e-4, 5e-4, 7.5e-4, 1e-3]),
+    ],
+)
 def test_nice_ticks(lo, hi, target, expected):
     assert nice_ticks(lo, hi, target) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("value", "step", "label"), [
-    (0.25, 0.25, "0.25"), (0.5, 0.25, "0.50"), (0.0, 0.1, "0"), (25_000, 5000, "25k"), (1_500_000, 500_000, "1.5M"),
-    (3e-4, 1e-4, "3e-4"), (0.0004979, 0.0001, "5e-4"), (200, 50, "200"), (1234.5, 0.5, "1234.5"),
-])
+@pytest.mark.parametrize(
+    ("value", "step", "label"),
+    [
+        (0.25, 0.25, "0.25"),
+        (0.5, 0.25, "0.50"),
+        (0.0, 0.1, "0"),
+        (25_000, 5000, "25k"),
+        (1_500_000, 500_000, "1.5M"),
+        (3e-4, 1e-4, "3e-4"),
+        (0.0004979, 0.0001, "5e-4"),
+        (200, 50, "200"),
+        (1234.5, 0.5, "1234.5"),
+    ],
+)
 def test_tick_labels_are_short_and_exact(value, step, label):
     assert tick_label(value, step) == label
 
@@ -49,14 +68,22 @@ def test_constant_and_one_point_series_get_a_range_around_their_value():
 
 
 def test_tick_labels_fit_inside_the_chart():
-    for values in ([1e6 * (1 + i % 5) for i in range(20)], [1e-4 * (1 + i % 7) for i in range(20)],
-                   [123456.789 + i for i in range(20)]):
+    for values in (
+        [1e6 * (1 + i % 5) for i in range(20)],
+        [1e-4 * (1 + i % 7) for i in range(20)],
+        [123456.789 + i for i in range(20)],
+    ):
         svg = line_chart_svg("k", [Line(list(enumerate(values)))])
         width = int(re.search(r'width="(\d+)"', svg).group(1))
-        for x, anchor, label in re.findall(r"<text class='tick' x='([\d.]+)' y='[\d.]+' font-size='10' "
-                                           r"text-anchor='(\w+)'[^>]*>([^<]+)<", svg):
+        for x, anchor, label in re.findall(
+            r"<text class='tick' x='([\d.]+)' y='[\d.]+' font-size='10' "
+            r"text-anchor='(\w+)'[^>]*>([^<]+)<",
+            svg,
+        ):
             extent = CHAR_PX * len(label)
-            left = {"end": float(x) - extent, "middle": float(x) - extent / 2, "start": float(x)}[anchor]
+            left = {"end": float(x) - extent, "middle": float(x) - extent / 2, "start": float(x)}[
+                anchor
+            ]
             assert left >= 0 and left + extent <= width + 1, (label, x, anchor)
 
 

@@ -35,13 +35,18 @@ def train_with_init(config: dict[str, Any]) -> None:
 
 
 def test_grid_2x2_runs_exactly_four_offline_runs_in_one_group(isolated: Path) -> None:
-    config = {"method": "grid", "metric": MINIMIZE,
-              "parameters": {"lr": {"values": [0.1, 0.2]}, "width": {"values": [1, 4]}}}
+    config = {
+        "method": "grid",
+        "metric": MINIMIZE,
+        "parameters": {"lr": {"values": [0.1, 0.2]}, "width": {"values": [1, 4]}},
+    }
     result = nbwandb.sweep(config, train_with_init)
 
     runs = read_all(isolated)
     assert len(runs) == 4 and len(result.trials) == 4
-    assert {(r.config["lr"], r.config["width"]) for r in runs} == set(itertools.product([0.1, 0.2], [1, 4]))
+    assert {(r.config["lr"], r.config["width"]) for r in runs} == set(
+        itertools.product([0.1, 0.2], [1, 4])
+    )
     assert all(r.config["epochs"] == 3 for r in runs)  # the caller's other config stays
     assert {r.group for r in runs} == {result.group} and result.group == result.name
     assert {r.project for r in runs} == {"sweeps"}
@@ -57,7 +62,9 @@ def test_grid_2x2_runs_exactly_four_offline_runs_in_one_group(isolated: Path) ->
     assert result.best_value == pytest.approx(0.1)
     table = list(list_runs(isolated / "wandb"))  # the runs table agrees
     assert len(table) == 4 and {row["group"] for row in table} == {result.group}
-    assert sorted(row["summary.val/loss"] for row in table) == sorted(t.value for t in result.trials)
+    assert sorted(row["summary.val/loss"] for row in table) == sorted(
+        t.value for t in result.trials
+    )
     leet = leet_summary(result.best_run_dir)
     assert leet["run_id"] == result.best_run_id
     assert leet["summary"]["val/loss"] == pytest.approx(0.1)
@@ -67,15 +74,18 @@ def test_grid_2x2_runs_exactly_four_offline_runs_in_one_group(isolated: Path) ->
 @pytest.mark.parametrize("goal, expected_x", [("minimize", -1), ("maximize", 2)])
 def test_goal_picks_the_best_run(isolated: Path, goal: str, expected_x: int) -> None:
     # train_fn never calls init and returns the metric: the sweep records the run itself.
-    config = {"method": "grid", "metric": {"name": "score", "goal": goal},
-              "parameters": {"x": {"values": [0, -1, 2, 1]}}}
+    config = {
+        "method": "grid",
+        "metric": {"name": "score", "goal": goal},
+        "parameters": {"x": {"values": [0, -1, 2, 1]}},
+    }
     result = nbwandb.sweep(config, lambda cfg: float(cfg["x"]) ** 3)
 
     assert result.best_params == {"x": expected_x}
-    assert result.best_value == expected_x ** 3
+    assert result.best_value == expected_x**3
     best = read_run(result.best_run_dir)
     assert best.id == result.best_run_id
-    assert best.config == {"x": expected_x} and best.summary["score"] == expected_x ** 3
+    assert best.config == {"x": expected_x} and best.summary["score"] == expected_x**3
     scores = sorted(r.summary["score"] for r in read_all(isolated))
     assert scores == [-1.0, 0.0, 1.0, 8.0]
     df = result.to_dataframe()
@@ -112,7 +122,9 @@ SEARCH_SPACE = {
 
 
 @pytest.mark.parametrize("method", ["random", "bayes"])
-def test_random_and_bayes_run_count_trials_inside_the_distributions(isolated: Path, method: str) -> None:
+def test_random_and_bayes_run_count_trials_inside_the_distributions(
+    isolated: Path, method: str
+) -> None:
     config = {"method": method, "metric": MINIMIZE, "parameters": SEARCH_SPACE}
 
     def train(cfg: dict[str, Any]) -> dict[str, float]:
@@ -126,7 +138,8 @@ def test_random_and_bayes_run_count_trials_inside_the_distributions(isolated: Pa
     for run in runs:
         _check_in_distribution(run.config)  # what the run recorded
         assert run.summary["val/loss"] == pytest.approx(
-            run.config["lr"] * run.config["layers"] + run.config["dropout"])
+            run.config["lr"] * run.config["layers"] + run.config["dropout"]
+        )
     assert len({r.config["lr"] for r in runs}) == 5  # really sampled, not one point repeated
     assert result.best_value == min(r.summary["val/loss"] for r in runs)
 
@@ -137,9 +150,16 @@ def test_normal_samples_follow_mu_and_sigma(isolated: Path) -> None:
     from nbwandb.sweeps.optuna_backend import sample_config
     from nbwandb.sweeps.spec import parse_sweep_config
 
-    spec = parse_sweep_config({"method": "random", "metric": MINIMIZE,
-                               "parameters": {"z": {"distribution": "normal", "mu": 5.0, "sigma": 2.0},
-                                              "w": {"distribution": "log_uniform", "min": -2, "max": 1}}})
+    spec = parse_sweep_config(
+        {
+            "method": "random",
+            "metric": MINIMIZE,
+            "parameters": {
+                "z": {"distribution": "normal", "mu": 5.0, "sigma": 2.0},
+                "w": {"distribution": "log_uniform", "min": -2, "max": 1},
+            },
+        }
+    )
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     draws = [sample_config(study.ask(), spec) for _ in range(2000)]
     zs = [d["z"] for d in draws]
@@ -150,9 +170,12 @@ def test_normal_samples_follow_mu_and_sigma(isolated: Path) -> None:
 
 
 def test_hyperband_prunes_bad_trials_and_stops_their_runs(isolated: Path) -> None:
-    config = {"method": "random", "metric": MINIMIZE,
-              "parameters": {"x": {"min": 0.0, "max": 1.0}},
-              "early_terminate": {"type": "hyperband", "min_iter": 1, "max_iter": 9, "eta": 3}}
+    config = {
+        "method": "random",
+        "metric": MINIMIZE,
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        "early_terminate": {"type": "hyperband", "min_iter": 1, "max_iter": 9, "eta": 3},
+    }
     steps_run: dict[float, int] = {}
 
     def train(cfg: dict[str, Any]) -> None:
@@ -184,8 +207,11 @@ def test_missing_metric_stops_the_sweep_with_the_keys_found(isolated: Path) -> N
         with nbwandb.init() as run:
             run.log({"loss": 1.0}, prefix="val")
 
-    config = {"method": "grid", "metric": {"name": "val/acc", "goal": "maximize"},
-              "parameters": {"a": {"values": [1, 2, 3]}}}
+    config = {
+        "method": "grid",
+        "metric": {"name": "val/acc", "goal": "maximize"},
+        "parameters": {"a": {"values": [1, 2, 3]}},
+    }
     with pytest.raises(NbwandbError, match=r"metric 'val/acc' was not found.*'val/loss'"):
         nbwandb.sweep(config, train)
     assert len(calls) == 1  # a config mistake stops at the first trial
@@ -203,8 +229,12 @@ def test_failing_trials_are_recorded_and_caught_ones_let_the_sweep_go_on(isolate
 
     config = {"method": "grid", "metric": MINIMIZE, "parameters": {"a": {"values": [1, 2, 3]}}}
     seen: list[tuple[int, str]] = []
-    result = nbwandb.sweep(config, train, catch=(ValueError,),
-                           callback=lambda res, trial: seen.append((len(res.trials), trial.state)))
+    result = nbwandb.sweep(
+        config,
+        train,
+        catch=(ValueError,),
+        callback=lambda res, trial: seen.append((len(res.trials), trial.state)),
+    )
     states = {t.params["a"]: t.state for t in result.trials}
     assert states == {1: "complete", 2: "failed", 3: "failed"}
     assert "ValueError: diverged" in next(t.error for t in result.trials if t.params["a"] == 2)
@@ -219,8 +249,11 @@ def test_failing_trials_are_recorded_and_caught_ones_let_the_sweep_go_on(isolate
 
 
 def test_target_stops_the_sweep_early(isolated: Path) -> None:
-    config = {"method": "grid", "metric": {"name": "v", "goal": "maximize", "target": 2},
-              "parameters": {"v": {"values": [1, 2, 3, 4]}}}
+    config = {
+        "method": "grid",
+        "metric": {"name": "v", "goal": "maximize", "target": 2},
+        "parameters": {"v": {"values": [1, 2, 3, 4]}},
+    }
     result = nbwandb.sweep(config, lambda cfg: cfg["v"], seed=0)
     assert len(result.trials) < 4
     assert result.best_value >= 2
@@ -230,8 +263,14 @@ def test_target_stops_the_sweep_early(isolated: Path) -> None:
 def test_result_without_completed_trials_says_why() -> None:
     from nbwandb.sweeps import SweepResult, TrialRecord
 
-    result = SweepResult(name="s", backend="optuna", method="grid", metric="m", goal="minimize",
-                         trials=[TrialRecord(0, "failed", {"a": 1}, error="ValueError: x")])
+    result = SweepResult(
+        name="s",
+        backend="optuna",
+        method="grid",
+        metric="m",
+        goal="minimize",
+        trials=[TrialRecord(0, "failed", {"a": 1}, error="ValueError: x")],
+    )
     with pytest.raises(NbwandbError, match="no completed trial.*failed"):
         _ = result.best_params
     assert "1 failed" in repr(result)

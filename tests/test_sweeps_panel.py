@@ -30,8 +30,11 @@ def test_panel_follows_a_real_sweep_trial_by_trial(isolated: Path) -> None:
     import matplotlib.pyplot as plt
 
     figures_before = plt.get_fignums()
-    config = {"method": "grid", "metric": {"name": "val/loss", "goal": "minimize"},
-              "parameters": {"lr": {"values": [0.001, 0.01, 0.1]}, "act": {"values": ["relu", "tanh"]}}}
+    config = {
+        "method": "grid",
+        "metric": {"name": "val/loss", "goal": "minimize"},
+        "parameters": {"lr": {"values": [0.001, 0.01, 0.1]}, "act": {"values": ["relu", "tanh"]}},
+    }
     panel = SweepPanel(plot_interval=0)
     seen: list[int] = []
     progress: list[tuple[int, int]] = []
@@ -40,24 +43,35 @@ def test_panel_follows_a_real_sweep_trial_by_trial(isolated: Path) -> None:
         seen.append(trial.number)
         progress.append((panel._progress.value, panel._progress.max))
 
-    result = panel.run(config, lambda cfg: {"val/loss": cfg["lr"] * (2 if cfg["act"] == "relu" else 1)},
-                       callback=user_callback)
+    result = panel.run(
+        config,
+        lambda cfg: {"val/loss": cfg["lr"] * (2 if cfg["act"] == "relu" else 1)},
+        callback=user_callback,
+    )
 
     assert sorted(seen) == list(range(6))
     assert progress == [(i, 6) for i in range(1, 7)]  # the bar moved once per trial, panel first
-    assert (panel._progress.value, panel._progress.max, panel._progress.bar_style) == (6, 6, "success")
+    assert (panel._progress.value, panel._progress.max, panel._progress.bar_style) == (
+        6,
+        6,
+        "success",
+    )
     best = result.best
     assert best is not None and best.params == {"lr": 0.001, "act": "tanh"}
     first_row = re.search(r"<tbody><tr>(.*?)</tr>", panel._leaderboard.value).group(1)
     assert best.run_name in first_row and "0.001" in first_row
     svg = panel._plot.value
     assert svg.startswith("<svg") and 'data-trials="6"' in svg and panel.plots_drawn >= 2
-    assert svg.count("<polyline") == 6 and "stroke='crimson'" in svg  # one line per trial, the best in red
+    assert (
+        svg.count("<polyline") == 6 and "stroke='crimson'" in svg
+    )  # one line per trial, the best in red
     assert ">tanh<" in svg and "'tanh'" not in svg  # categories without quotes
 
     bundle = panel._repr_mimebundle_()
     assert "6 of 6 trials (6 complete)" in bundle["text/plain"]
-    assert f"in run {best.run_name} (lr=0.001, act=tanh)" in bundle["text/plain"]  # named as in the table
+    assert (
+        f"in run {best.run_name} (lr=0.001, act=tanh)" in bundle["text/plain"]
+    )  # named as in the table
     assert best.run_name in bundle["text/plain"].splitlines()[1]  # the leaderboard's first line
     assert "<svg" in bundle["text/html"] and "<table" in bundle["text/html"]
     assert "application/vnd.jupyter.widget-view+json" not in bundle  # the sweep is over: final HTML
@@ -65,14 +79,29 @@ def test_panel_follows_a_real_sweep_trial_by_trial(isolated: Path) -> None:
 
 
 def _records(n: int) -> list[TrialRecord]:
-    return [TrialRecord(i, "complete", {"lr": 10.0 ** -(1 + i % 4), "opt": {"name": ["sgd", "adam"][i % 2]},
-                                        "epochs": 3}, float(i % 7), f"r{i}", f"s-{i}", f"/runs/{i}")
-            for i in range(n)]
+    return [
+        TrialRecord(
+            i,
+            "complete",
+            {"lr": 10.0 ** -(1 + i % 4), "opt": {"name": ["sgd", "adam"][i % 2]}, "epochs": 3},
+            float(i % 7),
+            f"r{i}",
+            f"s-{i}",
+            f"/runs/{i}",
+        )
+        for i in range(n)
+    ]
 
 
 def test_parallel_coordinates_bounds_lines_and_skips_constant_parameters() -> None:
-    result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="minimize",
-                         trials=_records(50))
+    result = SweepResult(
+        name="s",
+        backend="optuna",
+        method="random",
+        metric="loss",
+        goal="minimize",
+        trials=_records(50),
+    )
     png = parallel_coordinates_png(result, max_lines=10)
     assert png is not None and png.startswith(PNG_MAGIC)
     from nbwandb.notebook.sweep_panel import _axis_values
@@ -81,34 +110,64 @@ def test_parallel_coordinates_bounds_lines_and_skips_constant_parameters() -> No
     assert positions == pytest.approx([0.0, 2 / 3, 1.0])
     positions, ticks = _axis_values(["sgd", "adam", "sgd"])
     assert positions == [1.0, 0.0, 1.0] and [t[1] for t in ticks] == ["adam", "sgd"]
-    one = SweepResult(name="s", backend="optuna", method="grid", metric="loss", goal="minimize",
-                      trials=_records(1))
+    one = SweepResult(
+        name="s",
+        backend="optuna",
+        method="grid",
+        metric="loss",
+        goal="minimize",
+        trials=_records(1),
+    )
     assert parallel_coordinates_png(one) is None
 
 
 def test_panel_text_forms_before_and_after_updates() -> None:
     panel = SweepPanel(max_rows=2, plot_interval=3600)
     assert "waiting" in repr(panel) and "waiting" in panel._repr_mimebundle_()["text/html"]
-    assert "appears after the first two trials" in panel._plot.value  # a placeholder, not a broken image
-    result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="maximize",
-                         trials=[*_records(5), TrialRecord(5, "failed", {"lr": 1.0}, error="ValueError: x")],
-                         planned=8)
+    assert (
+        "appears after the first two trials" in panel._plot.value
+    )  # a placeholder, not a broken image
+    result = SweepResult(
+        name="s",
+        backend="optuna",
+        method="random",
+        metric="loss",
+        goal="maximize",
+        trials=[*_records(5), TrialRecord(5, "failed", {"lr": 1.0}, error="ValueError: x")],
+        planned=8,
+    )
     panel.update(result, result.trials[-1])
     panel.update(result, result.trials[-1])
     assert panel.plots_drawn == 1  # redrawn at most once per plot_interval
     assert (panel._progress.value, panel._progress.max, panel._progress.bar_style) == (6, 8, "info")
     lines = repr(panel).splitlines()
     assert "6 of 8 trials (5 complete, 1 failed)" in lines[0]
-    assert len(lines) == 3 and "loss=4" in lines[1] and "loss=3" in lines[2]  # max_rows=2, best first
+    assert (
+        len(lines) == 3 and "loss=4" in lines[1] and "loss=3" in lines[2]
+    )  # max_rows=2, best first
     board = panel._leaderboard.value
-    assert "failed" in board and "<td class='num'>4</td>" in board  # every state listed; numbers short
+    assert (
+        "failed" in board and "<td class='num'>4</td>" in board
+    )  # every state listed; numbers short
     assert "0.0001" in board and "1e-05" not in board
 
 
 def test_pruned_trials_are_listed_and_drawn_dashed() -> None:
-    trials = [*_records(4), TrialRecord(4, "pruned", {"lr": 0.5, "opt": {"name": "sgd"}, "epochs": 3}, 9.0,
-                                        "r4", "s-4", "/runs/4")]
-    result = SweepResult(name="s", backend="optuna", method="random", metric="loss", goal="minimize", trials=trials)
+    trials = [
+        *_records(4),
+        TrialRecord(
+            4,
+            "pruned",
+            {"lr": 0.5, "opt": {"name": "sgd"}, "epochs": 3},
+            9.0,
+            "r4",
+            "s-4",
+            "/runs/4",
+        ),
+    ]
+    result = SweepResult(
+        name="s", backend="optuna", method="random", metric="loss", goal="minimize", trials=trials
+    )
     board = result.leaderboard_html()
     assert "s-4" in board and "pruned" in board and "5 of 5 trials" in board
     svg = parallel_coordinates_svg(result)

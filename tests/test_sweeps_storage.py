@@ -13,8 +13,11 @@ import pytest
 import nbwandb
 from nbwandb.local import read_run
 
-GRID = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
-        "parameters": {"a": {"values": [1, 2]}, "b": {"values": [10, 20, 30]}}}
+GRID = {
+    "method": "grid",
+    "metric": {"name": "loss", "goal": "minimize"},
+    "parameters": {"a": {"values": [1, 2]}, "b": {"values": [10, 20, 30]}},
+}
 
 WORKER = """
 import json, sys, time
@@ -49,8 +52,12 @@ def test_two_workers_split_a_grid_without_duplicates(isolated: Path, kind: str) 
     script = isolated / "worker.py"
     script.write_text(WORKER)
     workers = [
-        subprocess.Popen([sys.executable, str(script), str(isolated), str(i), storage, json.dumps(GRID)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(script), str(isolated), str(i), storage, json.dumps(GRID)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outputs = [w.communicate(timeout=240) for w in workers]
@@ -64,11 +71,17 @@ def test_two_workers_split_a_grid_without_duplicates(isolated: Path, kind: str) 
     assert len(points) == 6 and set(points) == set(itertools.product([1, 2], [10, 20, 30]))
     assert {r.config["worker"] for r in runs} == {"0", "1"}  # both workers took a share
     assert {r.group for r in runs} == {"shared-grid"}
-    assert all(r.state == "finished" and r.summary["loss"] == r.config["a"] * r.config["b"] for r in runs)
+    assert all(
+        r.state == "finished" and r.summary["loss"] == r.config["a"] * r.config["b"] for r in runs
+    )
 
     # The study itself: six completed trials, one per grid point, whichever worker ran it.
-    result = nbwandb.sweep(GRID, lambda cfg: 0.0, backend="optuna", storage=storage, study_name="shared-grid")
-    assert len(list((isolated / "wandb").glob("offline-run-*"))) == 6  # a finished grid runs nothing more
+    result = nbwandb.sweep(
+        GRID, lambda cfg: 0.0, backend="optuna", storage=storage, study_name="shared-grid"
+    )
+    assert (
+        len(list((isolated / "wandb").glob("offline-run-*"))) == 6
+    )  # a finished grid runs nothing more
     assert sorted((t.params["a"], t.params["b"]) for t in result.trials) == sorted(points)
     assert {t.state for t in result.trials} == {"complete"}
     assert {t.run_id for t in result.trials} == {r.id for r in runs}
@@ -76,8 +89,12 @@ def test_two_workers_split_a_grid_without_duplicates(isolated: Path, kind: str) 
 
 
 def test_run_cap_limits_the_study_and_a_second_call_resumes(isolated: Path) -> None:
-    config = {"method": "random", "metric": {"name": "loss", "goal": "minimize"}, "run_cap": 3,
-              "parameters": {"x": {"min": 0.0, "max": 1.0}}}
+    config = {
+        "method": "random",
+        "metric": {"name": "loss", "goal": "minimize"},
+        "run_cap": 3,
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+    }
     storage = str(isolated / "cap.journal")
     first = nbwandb.sweep(config, lambda cfg: cfg["x"], count=2, storage=storage, seed=1)
     assert len(first.trials) == 2 and first.name.startswith("sweep-")  # named after the config

@@ -33,12 +33,16 @@ def _offline_run(rows: int = 20, **config) -> Path:
 
 
 def test_nested_config_updates_merge_as_wandb_core_merges(isolated: Path) -> None:
-    run = nbwandb.init("merge", mode="offline", quiet=True,
-                       config={"nested": {"a": 1, "b": [1, 2]}, "opt": {"lr": 1}, "flat": 1})
-    run.update_config(nested={"a": 2})               # dict into dict: merged
-    run.update_config(opt=0.5)                       # scalar over a dict: replaced
-    run.update_config(flat={"x": {"y": 1}})          # dict over a scalar: replaced
-    run.update_config({"flat": {"x": {"z": 2}}})     # merged two levels down
+    run = nbwandb.init(
+        "merge",
+        mode="offline",
+        quiet=True,
+        config={"nested": {"a": 1, "b": [1, 2]}, "opt": {"lr": 1}, "flat": 1},
+    )
+    run.update_config(nested={"a": 2})  # dict into dict: merged
+    run.update_config(opt=0.5)  # scalar over a dict: replaced
+    run.update_config(flat={"x": {"y": 1}})  # dict over a scalar: replaced
+    run.update_config({"flat": {"x": {"z": 2}}})  # merged two levels down
     expected = {"nested": {"a": 2, "b": [1, 2]}, "opt": 0.5, "flat": {"x": {"y": 1, "z": 2}}}
     assert run.config == expected
     run.finish()
@@ -67,18 +71,27 @@ def test_repaired_copy_drops_a_cut_tail_and_a_second_exit(isolated: Path, tmp_pa
     assert "cut off" in check.describe() and "2 exit records" in check.describe()
 
     copy = write_repaired_copy(run_dir, tmp_path / "scratch", check)
-    assert copy.name == run_dir.name and run_file.read_bytes() == damaged[:-5]  # the original is untouched
+    assert (
+        copy.name == run_dir.name and run_file.read_bytes() == damaged[:-5]
+    )  # the original is untouched
     fixed = check_run_file(copy)
     assert not fixed.needs_repair and fixed.exit_records == 1 and fixed.history_rows == 50
     assert (copy / "files").is_dir()
-    assert leet_summary(copy)["state"] == "finished" and read_run(copy).history == read_run(run_dir).history
+    assert (
+        leet_summary(copy)["state"] == "finished"
+        and read_run(copy).history == read_run(run_dir).history
+    )
 
 
 def test_upload_state_of_an_online_run_folder(tmp_path: Path) -> None:
     assert upload_state(tmp_path).state == "unknown" and not upload_state(tmp_path).needs_sync
     mark(tmp_path, "uploading", host="http://127.0.0.1:9")
-    assert upload_state(tmp_path).state == "uploading" and not upload_state(tmp_path).needs_sync  # we are alive
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert (
+        upload_state(tmp_path).state == "uploading" and not upload_state(tmp_path).needs_sync
+    )  # we are alive
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     path = tmp_path / "nbwandb-upload.json"
     path.write_text(path.read_text().replace(str(os.getpid()), dead.stdout.strip()))
     assert upload_state(tmp_path).needs_sync  # its writer is gone: a killed kernel
@@ -92,15 +105,22 @@ def test_upload_state_of_an_online_run_folder(tmp_path: Path) -> None:
 
 
 def test_sync_never_says_ok_for_nothing() -> None:
-    printed = "wandb: Skipped 1 online run(s). Include with --no-skip-online.\nwandb: No runs to sync.\n"
+    printed = (
+        "wandb: Skipped 1 online run(s). Include with --no-skip-online.\nwandb: No runs to sync.\n"
+    )
     assert classify_output(0, printed)[0] is False
 
 
 def test_an_already_synced_run_is_skipped_without_asking_the_network(
-        isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_dir = _offline_run(5)
     (run_dir / (next(run_dir.glob("*.wandb")).name + ".synced")).touch()
-    monkeypatch.setenv("WANDB_API_KEY", "local" + "k" * 40)  # the host (loopback :9) refuses: not asked
+    monkeypatch.setenv(
+        "WANDB_API_KEY", "local" + "k" * 40
+    )  # the host (loopback :9) refuses: not asked
     assert main(["sync", str(run_dir)]) == 0
     out = capsys.readouterr().out
-    assert f"skipped  {run_dir.name}: already synced" in out and "0 synced, 0 failed, 1 skipped" in out
+    assert (
+        f"skipped  {run_dir.name}: already synced" in out and "0 synced, 0 failed, 1 skipped" in out
+    )

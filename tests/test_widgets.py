@@ -103,7 +103,9 @@ def test_login_panel_continue_offline():
     assert panel.choice == "offline" and panel.result.mode == "offline"
     assert "offline" in panel.status.value and "wandb sync" in repr(panel)
     assert "`" not in panel.status.value  # commands shown as code, not with literal backticks
-    final = assert_text_forms(panel, live=False)  # the choice is made: the saved output is its outcome
+    final = assert_text_forms(
+        panel, live=False
+    )  # the choice is made: the saved output is its outcome
     assert "Runs will be offline" in final["text/html"] and "`" not in final["text/html"]
 
 
@@ -128,11 +130,27 @@ class TrainConfig:
 def test_config_form_widgets_follow_types():
     form = ConfigForm(TrainConfig())
     kinds = {name: type(f.input).__name__ for name, f in form.fields.items()}
-    assert kinds == {"lr": "FloatSlider", "epochs": "IntText", "batch_size": "IntSlider", "optimizer": "Dropdown",
-                     "scheduler": "Dropdown", "augment": "Checkbox", "name": "Text", "layers": "Text"}
+    assert kinds == {
+        "lr": "FloatSlider",
+        "epochs": "IntText",
+        "batch_size": "IntSlider",
+        "optimizer": "Dropdown",
+        "scheduler": "Dropdown",
+        "augment": "Checkbox",
+        "name": "Text",
+        "layers": "Text",
+    }
     assert (form.fields["lr"].input.min, form.fields["lr"].input.max) == (1e-5, 0.1)
-    assert form.value == {"lr": 1e-3, "epochs": 3, "batch_size": 32, "optimizer": Optim.ADAM,
-                          "scheduler": "cosine", "augment": True, "name": "baseline", "layers": [64, 32]}
+    assert form.value == {
+        "lr": 1e-3,
+        "epochs": 3,
+        "batch_size": 32,
+        "optimizer": Optim.ADAM,
+        "scheduler": "cosine",
+        "augment": True,
+        "name": "baseline",
+        "layers": [64, 32],
+    }
     assert "nbwandb-config-form" in form._dom_classes
     assert_text_forms(form)
 
@@ -140,7 +158,9 @@ def test_config_form_widgets_follow_types():
 def test_config_form_edits_validation_and_start_run():
     form = ConfigForm(TrainConfig(), project="form", mode="offline")
     form.fields["epochs"].input.value = 5000  # unusual, not wrong: a note, no error
-    assert "epochs" not in form.errors and "larger than usual" in form.fields["epochs"].message.value
+    assert (
+        "epochs" not in form.errors and "larger than usual" in form.fields["epochs"].message.value
+    )
     form.fields["epochs"].input.value = -3  # the default is positive: a negative count is a typo
     assert "epochs" in form.errors
     assert "below the minimum 0" in form.fields["epochs"].message.value
@@ -156,8 +176,9 @@ def test_config_form_edits_validation_and_start_run():
     form.fields["scheduler"].input.value = "step"
     form.fields["augment"].input.value = False
     assert form.errors == {} and form.fields["epochs"].message.value == ""
-    assert form.as_dataclass() == TrainConfig(epochs=7, layers=[128], optimizer=Optim.SGD, scheduler="step",
-                                              augment=False)
+    assert form.as_dataclass() == TrainConfig(
+        epochs=7, layers=[128], optimizer=Optim.SGD, scheduler="step", augment=False
+    )
     form.button.click()
     assert form.run is nbwandb.active_run() and form.run.id in form.status.value
     form.run.finish()
@@ -171,7 +192,9 @@ def test_config_form_slider_checks_typed_values_like_other_fields():
     field = form.fields["batch_size"]  # a slider 1..512
     assert field.typed is not None and field.typed.value == "32" and not field.input.readout
     field.typed.value = "999"  # a slider's own readout would clamp this to 512 without a word
-    assert field.input.value == 32 and form.errors == {"batch_size": "batch_size=999 is above the maximum 512"}
+    assert field.input.value == 32 and form.errors == {
+        "batch_size": "batch_size=999 is above the maximum 512"
+    }
     assert "above the maximum 512" in field.message.value
     field.typed.value = "abc"
     assert form.errors == {"batch_size": "batch_size='abc' is not an integer"}
@@ -202,7 +225,9 @@ def test_config_form_second_start_asks_before_finishing_the_run():
     assert "still running" in form.status.value and form.button.description == "Finish it and start"
     form.button.click()  # confirmed
     assert first.finished and form.run is not first and not form.run.finished
-    assert f"finished run {first.name}" in form.status.value and form.button.description == "Start run"
+    assert (
+        f"finished run {first.name}" in form.status.value and form.button.description == "Start run"
+    )
     form.run.finish()
 
 
@@ -211,11 +236,22 @@ def test_config_form_json_fields_for_nested_values():
     class Inner:
         width: int = 4
 
-    form = ConfigForm({"inner": Inner(), "data": Path("/data/x"), "betas": (0.9, 0.99), "seed": None})
+    form = ConfigForm(
+        {"inner": Inner(), "data": Path("/data/x"), "betas": (0.9, 0.99), "seed": None}
+    )
     assert {name: f.spec.kind for name, f in form.fields.items()} == {
-        "inner": "json", "data": "json", "betas": "json", "seed": "json"}
+        "inner": "json",
+        "data": "json",
+        "betas": "json",
+        "seed": "json",
+    }
     assert form.fields["inner"].input.value == '{"width": 4}'
-    assert form.value == {"inner": {"width": 4}, "data": "/data/x", "betas": [0.9, 0.99], "seed": None}
+    assert form.value == {
+        "inner": {"width": 4},
+        "data": "/data/x",
+        "betas": [0.9, 0.99],
+        "seed": None,
+    }
     with pytest.raises(nbwandb.NbwandbError, match="config key 'bad'"):
         ConfigForm({"bad": object()})
 
@@ -247,7 +283,9 @@ def test_run_panel_live_charts_sections_and_text_forms():
     assert len(charts) == 4
     loss_chart = panel._charts["train/loss"]
     assert 'data-points="' in loss_chart.value and "<polyline" in loss_chart.value
-    assert panel.series("train/loss").count == 200 and panel.series("train/loss").last == pytest.approx(1 / 200)
+    assert panel.series("train/loss").count == 200 and panel.series(
+        "train/loss"
+    ).last == pytest.approx(1 / 200)
     bundle = assert_text_forms(panel)
     assert run.id in bundle["text/plain"] and run.sync_command in bundle["text/plain"]
     assert "train/loss=0.005" in bundle["text/plain"]
@@ -257,7 +295,9 @@ def test_run_panel_live_charts_sections_and_text_forms():
     assert not panel._thread.is_alive() and ">finished</span>" in panel._header.value
     # finished: the output is the final static form, charts included, with no widget view
     final = assert_text_forms(panel, live=False)
-    assert final["text/html"].count('class="nbwandb-chart"') == 4 and "finished" in final["text/plain"]
+    assert (
+        final["text/html"].count('class="nbwandb-chart"') == 4 and "finished" in final["text/plain"]
+    )
 
 
 def test_run_panel_smoothing_and_log_scale_toggles():
@@ -270,7 +310,9 @@ def test_run_panel_smoothing_and_log_scale_toggles():
     assert plain.count("<polyline") == 1 and ">0.5<" in plain  # linear ticks
     panel.smoothing.value = 0.6
     smoothed = panel._charts["loss"].value
-    assert smoothed.count("<polyline") == 2 and "stroke-opacity='0.3'" in smoothed  # raw values stay, faint
+    assert (
+        smoothed.count("<polyline") == 2 and "stroke-opacity='0.3'" in smoothed
+    )  # raw values stay, faint
     panel.smoothing.value = 0.0
     panel.log_scale.value = True
     logged = panel._charts["loss"].value
@@ -310,7 +352,9 @@ def test_run_panel_shows_latest_image_thumbnails():
     assert panel.wait_idle(10)
     thumbs = [w for w in all_widgets(panel) if isinstance(w, widgets.Image)]
     assert len(thumbs) == 1 and thumbs[0].value[:4] == b"\x89PNG"
-    assert panel._drawn_images == {"samples/pred": 2}  # the latest image of the key is the one shown
+    assert panel._drawn_images == {
+        "samples/pred": 2
+    }  # the latest image of the key is the one shown
     assert thumbs[0].value == thumbnail_png(panel._data.images["samples/pred"])
     assert "data:image/png;base64," in panel._html()
 
@@ -333,12 +377,24 @@ def test_run_panel_for_noop_and_finished_runs():
 
 def test_run_panel_for_an_online_run_shows_its_url():
     # No server here: a finished run-like object stands in for an online run's handle.
-    online = SimpleNamespace(enabled=True, finished=True, mode="online", url="https://wandb.ai/team/proj/runs/abc123",
-                             name="bright-sun-1", id="abc123", state="finished", run_dir=None,
-                             step_metric="global_step", mode_reason="credentials found in env", sync_command=None)
+    online = SimpleNamespace(
+        enabled=True,
+        finished=True,
+        mode="online",
+        url="https://wandb.ai/team/proj/runs/abc123",
+        name="bright-sun-1",
+        id="abc123",
+        state="finished",
+        run_dir=None,
+        step_metric="global_step",
+        mode_reason="credentials found in env",
+        sync_command=None,
+    )
     panel = RunPanel(online)
     assert '<a href="https://wandb.ai/team/proj/runs/abc123"' in panel._header.value
-    assert "url: https://wandb.ai/team/proj/runs/abc123" in repr(panel) and "wandb sync" not in repr(panel)
+    assert "url: https://wandb.ai/team/proj/runs/abc123" in repr(
+        panel
+    ) and "wandb sync" not in repr(panel)
 
 
 # -- series and charts -----------------------------------------------------------------------
@@ -364,13 +420,21 @@ def test_chart_svg_points_and_escaping():
 # -- previews --------------------------------------------------------------------------------
 def test_table_preview_inputs():
     pd = pytest.importorskip("pandas")
-    for data in ([[1, "a"], [2, "b"]], {"n": [1, 2], "s": ["a", "b"]}, pd.DataFrame({"n": [1, 2], "s": ["a", "b"]}),
-                 [{"n": 1, "s": "a"}, {"n": 2, "s": "b"}]):
-        preview = TablePreview(data, columns=["n", "s"] if isinstance(data, list) and isinstance(data[0], list)
-                               else None)
+    for data in (
+        [[1, "a"], [2, "b"]],
+        {"n": [1, 2], "s": ["a", "b"]},
+        pd.DataFrame({"n": [1, 2], "s": ["a", "b"]}),
+        [{"n": 1, "s": "a"}, {"n": 2, "s": "b"}],
+    ):
+        preview = TablePreview(
+            data,
+            columns=["n", "s"] if isinstance(data, list) and isinstance(data[0], list) else None,
+        )
         assert preview.columns == ["n", "s"] and preview.rows == [[1, "a"], [2, "b"]]
         assert "2 rows x 2 columns" in repr(preview)
-        assert_text_forms(preview, live=False)  # nothing changes: plain HTML, shown even without a kernel
+        assert_text_forms(
+            preview, live=False
+        )  # nothing changes: plain HTML, shown even without a kernel
     big = TablePreview({"i": list(range(100))}, max_rows=5)
     assert "first 5 shown" in repr(big) and big._html().count("<tr>") == 6
     with pytest.raises(ValueError, match="different lengths"):
@@ -381,14 +445,17 @@ def test_table_preview_inputs():
 
 def test_table_preview_reads_like_pandas():
     images = [np.zeros((24, 24, 3), dtype=np.uint8), np.ones((100, 50)) * 0.5]
-    preview = TablePreview({"image": images, "score": [0.123456789, 12.0], "name": ["a", "b"],
-                            "steps": [1, 2000]})
+    preview = TablePreview(
+        {"image": images, "score": [0.123456789, 12.0], "name": ["a", "b"], "steps": [1, 2000]}
+    )
     page = preview._html()
     # numbers right-aligned at 5 significant digits (the full value on hover), text left
     assert "<td class='num' title='0.123456789'>0.12346</td>" in page and "<td>a</td>" in page
     assert "<th class=num>score</th>" in page and "<td class='num'>2000</td>" in page
     # image cells at one fixed size, whatever the image's own size
-    assert page.count("<img class='nbw-cell'") == 2 and "img.nbw-cell{width:64px;height:64px" in page
+    assert (
+        page.count("<img class='nbw-cell'") == 2 and "img.nbw-cell{width:64px;height:64px" in page
+    )
     assert "position:sticky" in page and "nbw-scroll" in page  # scroll box, sticky header
 
 
@@ -419,18 +486,23 @@ def test_previews_from_a_logged_run():
     assert len(MediaGallery.from_run(run).thumbnails) == 3
     table = TablePreview.from_run(run, "eval/table")
     assert table.columns == ["id", "label"] and table.rows == [[1, "a"], [2, "b"], [3, "c"]]
-    with pytest.raises(KeyError, match=r"no image logged under 'nope'.*\['samples/input', 'samples/pred'\]"):
+    with pytest.raises(
+        KeyError, match=r"no image logged under 'nope'.*\['samples/input', 'samples/pred'\]"
+    ):
         MediaGallery.from_run(run, key="nope")
 
 
 # -- environment -----------------------------------------------------------------------------
-@pytest.mark.parametrize(("shell_class", "modules", "env", "expected"), [
-    (None, [], {}, "terminal"),
-    ("TerminalInteractiveShell", [], {}, "ipython"),
-    ("ZMQInteractiveShell", ["ipykernel"], {}, "jupyter"),
-    ("ZMQInteractiveShell", ["ipykernel"], {"VSCODE_PID": "1"}, "vscode"),
-    ("Shell", ["ipykernel", "google.colab"], {}, "colab"),
-])
+@pytest.mark.parametrize(
+    ("shell_class", "modules", "env", "expected"),
+    [
+        (None, [], {}, "terminal"),
+        ("TerminalInteractiveShell", [], {}, "ipython"),
+        ("ZMQInteractiveShell", ["ipykernel"], {}, "jupyter"),
+        ("ZMQInteractiveShell", ["ipykernel"], {"VSCODE_PID": "1"}, "vscode"),
+        ("Shell", ["ipykernel", "google.colab"], {}, "colab"),
+    ],
+)
 def test_environment_detection_cases(monkeypatch, shell_class, modules, env, expected):
     # A stand-in IPython module: detection only looks at the shell's class and loaded modules.
     shell = type(shell_class, (), {})() if shell_class else None

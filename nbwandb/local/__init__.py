@@ -18,5 +18,14 @@ from .reader import LocalRun, follow_run, iter_records, read_run, resolve_run_fi
 from .runs_table import RunsTable, list_runs
 from .sync import SyncResult, sync_runs
 
-__all__ = ["LocalRun", "RunsTable", "SyncResult", "follow_run", "iter_records", "list_runs", "read_run",
-           "resolve_run_file", "sync_runs"]
+__all__ = [
+    "LocalRun",
+    "RunsTable",
+    "SyncResult",
+    "follow_run",
+    "iter_records",
+    "list_runs",
+    "read_run",
+    "resolve_run_file",
+    "sync_runs",
+]

@@ -81,7 +81,9 @@ class LogReader:
                 payloads, consumed, reason = parse_chunks(data, self.offset)
                 self.more = window is not None and len(data) == window
                 if self.more and consumed == 0 and reason.startswith("cut"):
-                    window = 2 * window if window else BLOCK_LEN  # one record bigger than the window
+                    window = (
+                        2 * window if window else BLOCK_LEN
+                    )  # one record bigger than the window
                     continue
                 break
         self.offset += consumed

@@ -25,8 +25,15 @@ from typing import Any
 from ..errors import NbwandbError
 
 MAX_EMBED_BYTES = 4 * 1024 * 1024  # larger files are listed, not embedded in an HTML report
-IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-              ".bmp": "image/bmp", ".webp": "image/webp", ".svg": "image/svg+xml"}
+IMAGE_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
 
 
 def data_uri(path: str | Path, max_bytes: int = MAX_EMBED_BYTES) -> str | None:
@@ -38,7 +45,11 @@ def data_uri(path: str | Path, max_bytes: int = MAX_EMBED_BYTES) -> str | None:
         raw = p.read_bytes()
     except OSError:
         return None
-    mime = IMAGE_MIME.get(p.suffix.lower()) or mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+    mime = (
+        IMAGE_MIME.get(p.suffix.lower())
+        or mimetypes.guess_type(p.name)[0]
+        or "application/octet-stream"
+    )
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
@@ -56,8 +67,12 @@ def load_table(path: str | Path, max_rows: int = 20, *, last: bool = False) -> d
         raise NbwandbError(f"{str(p)!r} is not a wandb table file (no 'columns')")
     data = payload.get("data") or []
     first = max(0, len(data) - max_rows) if last else 0
-    return {"columns": list(payload["columns"]), "data": data[first:first + max_rows], "nrows": len(data),
-            "first_row": first}
+    return {
+        "columns": list(payload["columns"]),
+        "data": data[first : first + max_rows],
+        "nrows": len(data),
+        "first_row": first,
+    }
 
 
 def staged_tables(run_file: str | Path) -> dict[str, dict[str, Path]]:
@@ -83,9 +98,16 @@ def staged_tables(run_file: str | Path) -> dict[str, dict[str, Path]]:
                 if b"run_table" not in payload:  # cheap pre-check on the raw bytes
                     continue
                 record = pb.Record.FromString(payload)
-                if record.WhichOneof("record_type") != "artifact" or record.artifact.type != "run_table":
+                if (
+                    record.WhichOneof("record_type") != "artifact"
+                    or record.artifact.type != "run_table"
+                ):
                     continue
-                files = {e.path: Path(e.local_path) for e in record.artifact.manifest.contents if e.local_path}
+                files = {
+                    e.path: Path(e.local_path)
+                    for e in record.artifact.manifest.contents
+                    if e.local_path
+                }
                 for name in files:
                     if name.endswith(".table.json"):
                         # the run file is in logging order: the last artifact of a key is its newest
@@ -97,7 +119,9 @@ def staged_tables(run_file: str | Path) -> dict[str, dict[str, Path]]:
     return {key: files for key, files in found.items() if files[f"{key}.table.json"].is_file()}
 
 
-def thumbnail_uri(path: str | Path, max_px: int = 64, max_bytes: int = MAX_EMBED_BYTES) -> str | None:
+def thumbnail_uri(
+    path: str | Path, max_px: int = 64, max_bytes: int = MAX_EMBED_BYTES
+) -> str | None:
     """A PNG ``data:`` URI of the image at ``path``, shrunk to fit ``max_px`` x ``max_px``.
 
     None when the file is missing, too large, or not an image PIL can read.

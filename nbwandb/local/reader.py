@@ -84,7 +84,9 @@ class LocalRun:
     # text per key path (bounded by the number of keys) and decodes it on first use
     _reader: LogReader | None = field(default=None, repr=False, compare=False)
     # key -> latest JSON text (None: removed); a plain key is a str, a nested key path a tuple
-    _summary_json: dict[str | tuple[str, ...], str | None] = field(default_factory=dict, repr=False, compare=False)
+    _summary_json: dict[str | tuple[str, ...], str | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _summary_heads: set[str] = field(default_factory=set, repr=False, compare=False)
     _summary: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     _runtime: float | None = field(default=None, repr=False, compare=False)
@@ -177,7 +179,9 @@ class LocalRun:
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is installed in the test env
-            raise NbwandbError("LocalRun.to_dataframe() needs pandas: `pip install pandas`") from exc
+            raise NbwandbError(
+                "LocalRun.to_dataframe() needs pandas: `pip install pandas`"
+            ) from exc
         return pd.DataFrame(self.history)
 
     def metric_keys(self) -> list[str]:
@@ -261,7 +265,9 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
             return Path(path.run_dir), Path(run_file)
         path = path.run_dir
         if path is None:
-            raise NbwandbError("this run has no local run folder (was it started with use_wandb=False?)")
+            raise NbwandbError(
+                "this run has no local run folder (was it started with use_wandb=False?)"
+            )
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
             f"read_run() got {type(path).__name__} {path!r}; pass a run folder "
@@ -270,7 +276,9 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
     p = Path(path).expanduser().resolve()  # latest-run is a symlink: report the real folder
     if p.is_file():
         if p.suffix != ".wandb":
-            raise NbwandbError(f"{str(p)!r} is not a .wandb run file; pass a wandb/offline-run-* folder or its .wandb file")
+            raise NbwandbError(
+                f"{str(p)!r} is not a .wandb run file; pass a wandb/offline-run-* folder or its .wandb file"
+            )
         return p.parent, p
     if p.is_dir():
         found = sorted(p.glob("run-*.wandb")) or sorted(p.glob("*.wandb"))
@@ -283,7 +291,9 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
             f"no .wandb run file in {str(p)!r}; pass a wandb/offline-run-* folder, "
             "its run-<id>.wandb file, or a wandb folder with a latest-run link"
         )
-    raise NbwandbError(f"run path {str(p)!r} does not exist; pass a wandb/offline-run-* folder or its .wandb file")
+    raise NbwandbError(
+        f"run path {str(p)!r} does not exist; pass a wandb/offline-run-* folder or its .wandb file"
+    )
 
 
 def read_run(path: Any, *, history: bool = True) -> LocalRun:
@@ -295,11 +305,16 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
     >>> run = read_run(nbwandb_run)        # doctest: +SKIP
     >>> [row["train/loss"] for row in run.history]   # doctest: +SKIP
     """
-    if hasattr(path, "flush") and getattr(path, "state", None) == "running" and hasattr(path, "run_dir"):
+    if (
+        hasattr(path, "flush")
+        and getattr(path, "state", None) == "running"
+        and hasattr(path, "run_dir")
+    ):
         path.flush()  # rows still queued in nbwandb's writer reach wandb first
     run_dir, run_file = resolve_run_file(path)
-    run = LocalRun(path=Path(run_dir), run_dir=Path(run_dir), run_file=Path(run_file),
-                   _keep_history=history)
+    run = LocalRun(
+        path=Path(run_dir), run_dir=Path(run_dir), run_file=Path(run_file), _keep_history=history
+    )
     # until the run record is read (or when the file holds only its header) the file name says the id
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
@@ -309,7 +324,9 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
         # busy machine records logged just before the exit (an artifact) can land after it:
         # wait (bounded) for the exit record and for the stream to report that it closed.
         deadline = time.monotonic() + FINISH_WAIT
-        while (run.exit_code is None or not _stream_closed(run.run_dir)) and time.monotonic() < deadline:
+        while (
+            run.exit_code is None or not _stream_closed(run.run_dir)
+        ) and time.monotonic() < deadline:
             time.sleep(0.01)
             run.refresh()
     if run.start_time is None:
@@ -475,7 +492,9 @@ def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> Non
             run.media.append(entry)
 
 
-def _apply_summary(summary_json: dict[str | tuple[str, ...], str | None], heads: set[str], rec: Any) -> None:
+def _apply_summary(
+    summary_json: dict[str | tuple[str, ...], str | None], heads: set[str], rec: Any
+) -> None:
     """Keep the latest JSON text per key. This runs for every logged step, so the common
     case (a plain key) is one dict store. Where paths overlap (``img`` and ``img.caption``)
     the entry moves to the end, so that applying entries in order replays the last writes."""
@@ -552,7 +571,12 @@ def _artifact_dict(rec: Any) -> dict[str, Any]:
         "metadata": metadata if isinstance(metadata, dict) else {"value": metadata},
         "digest": rec.digest,
         "manifest": [
-            {"path": e.path, "digest": e.digest, "size": e.size, **({"ref": e.ref} if e.ref else {})}
+            {
+                "path": e.path,
+                "digest": e.digest,
+                "size": e.size,
+                **({"ref": e.ref} if e.ref else {}),
+            }
             for e in rec.manifest.contents
         ],
     }

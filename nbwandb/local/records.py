@@ -182,7 +182,8 @@ def unwrap_config(config: dict[str, Any]) -> dict[str, Any]:
     """
     entries = {k: v for k, v in config.items() if k != "_wandb"}
     wrapped = entries and all(
-        isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"} for v in entries.values()
+        isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"}
+        for v in entries.values()
     )
     return {k: v["value"] for k, v in entries.items()} if wrapped else entries
 
@@ -199,8 +200,22 @@ def media_entries(row: dict[str, Any], step: Any) -> list[dict[str, Any]]:
                 "wandb_type": value["_type"],
                 "path": value.get("path"),
             }
-            for name in ("size", "width", "height", "format", "caption", "sha256", "nrows", "ncols",
-                         "count", "filenames", "captions", "grouping", "bins", "values"):
+            for name in (
+                "size",
+                "width",
+                "height",
+                "format",
+                "caption",
+                "sha256",
+                "nrows",
+                "ncols",
+                "count",
+                "filenames",
+                "captions",
+                "grouping",
+                "bins",
+                "values",
+            ):
                 if name in value:
                     entry[name] = value[name]
             found.append(entry)

@@ -78,12 +78,22 @@ def check_run_file(run_dir: str | os.PathLike[str]) -> RunFileCheck:
             exits += 1
             if exits > 1:
                 drop.add(index)
-    return RunFileCheck(run_file, len(payloads), history, exits, reader.truncated, reader.corrupt_reason,
-                        frozenset(drop))
+    return RunFileCheck(
+        run_file,
+        len(payloads),
+        history,
+        exits,
+        reader.truncated,
+        reader.corrupt_reason,
+        frozenset(drop),
+    )
 
 
-def write_repaired_copy(run_dir: str | os.PathLike[str], dest_root: str | os.PathLike[str],
-                        check: RunFileCheck | None = None) -> Path:
+def write_repaired_copy(
+    run_dir: str | os.PathLike[str],
+    dest_root: str | os.PathLike[str],
+    check: RunFileCheck | None = None,
+) -> Path:
     """Copy ``run_dir`` under ``dest_root`` (same folder name) with a repaired run file; return the copy.
 
     Media and other files are hard-linked where the file system allows (no second copy

@@ -20,7 +20,18 @@ from typing import Any
 from ..errors import NbwandbError
 from .reader import LocalRun, _start_from_dir_name, read_run
 
-FIXED_COLUMNS = ("name", "id", "state", "project", "start_time", "duration", "steps", "group", "tags", "job_type")
+FIXED_COLUMNS = (
+    "name",
+    "id",
+    "state",
+    "project",
+    "start_time",
+    "duration",
+    "steps",
+    "group",
+    "tags",
+    "job_type",
+)
 MAX_TEXT_COLUMNS = 12  # the text form stays readable; the dataframe keeps every column
 
 
@@ -34,13 +45,16 @@ def find_run_dirs(wandb_dir: str | os.PathLike[str] | None = None) -> list[Path]
     """Run folders (``offline-run-*``, ``run-*``) under ``wandb_dir`` that hold a ``.wandb`` file."""
     root = Path(wandb_dir) if wandb_dir is not None else default_wandb_dir()
     if not root.exists():
-        raise NbwandbError(f"wandb folder {str(root)!r} does not exist; pass the folder that holds offline-run-* runs")
+        raise NbwandbError(
+            f"wandb folder {str(root)!r} does not exist; pass the folder that holds offline-run-* runs"
+        )
     if any(root.glob("run-*.wandb")):
         return [root]  # a single run folder
     if (root / "wandb").is_dir() and not any(root.glob("*run-*")):
         root = root / "wandb"
     found = [
-        d for pattern in ("offline-run-*", "run-*")
+        d
+        for pattern in ("offline-run-*", "run-*")
         for d in root.glob(pattern)
         if d.is_dir() and not d.is_symlink() and any(d.glob("*.wandb"))
     ]
@@ -121,7 +135,9 @@ class RunsTable(list):
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
         hidden = len(self.columns) - len(header) - 4
         if hidden > 0:
-            lines.append(f"({len(self)} run{'s' if len(self) != 1 else ''}; {hidden} more columns in .to_dataframe())")
+            lines.append(
+                f"({len(self)} run{'s' if len(self) != 1 else ''}; {hidden} more columns in .to_dataframe())"
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -131,8 +147,10 @@ class RunsTable(list):
         cols = [c for c in self.columns if c not in ("path", "exit_code", "project", "job_type")]
         fixed = [c for c in cols if c in FIXED_COLUMNS]
         shown = fixed + [c for c in cols if c not in FIXED_COLUMNS][: max(0, 40 - len(fixed))]
-        rows = [[format_duration(row.get(c)) or None if c == "duration" else row.get(c) for c in shown]
-                for row in self]
+        rows = [
+            [format_duration(row.get(c)) or None if c == "duration" else row.get(c) for c in shown]
+            for row in self
+        ]
         caption = f"{len(self)} run{'s' if len(self) != 1 else ''} (start time in UTC)"
         return table_html(shown, rows, caption=caption, wrapper_class="nbwandb-runs")
 
@@ -155,7 +173,9 @@ def _format_cell(value: Any) -> str:
     return str(value)
 
 
-def list_runs(wandb_dir: str | os.PathLike[str] | None = None, *, as_dataframe: bool = False) -> Any:
+def list_runs(
+    wandb_dir: str | os.PathLike[str] | None = None, *, as_dataframe: bool = False
+) -> Any:
     """The runs under ``wandb_dir`` (default ``$WANDB_DIR/wandb`` or ``./wandb``), newest first.
 
     >>> runs = list_runs()                       # doctest: +SKIP
@@ -167,9 +187,16 @@ def list_runs(wandb_dir: str | os.PathLike[str] | None = None, *, as_dataframe: 
         try:
             runs.append(read_run(run_dir, history=False))
         except (NbwandbError, OSError) as exc:  # one broken folder does not hide the others
-            unreadable.append({"name": run_dir.name, "id": "", "state": "unreadable",
-                               "start_time": _start_from_dir_name(run_dir.name), "path": str(run_dir),
-                               "error": str(exc)})
+            unreadable.append(
+                {
+                    "name": run_dir.name,
+                    "id": "",
+                    "state": "unreadable",
+                    "start_time": _start_from_dir_name(run_dir.name),
+                    "path": str(run_dir),
+                    "error": str(exc),
+                }
+            )
     oldest = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
     runs.sort(key=lambda r: (r.start_time or oldest, r.id), reverse=True)
     rows = [run_record(r) for r in runs] + unreadable

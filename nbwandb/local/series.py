@@ -72,7 +72,9 @@ def smooth_ema(values: Sequence[float], weight: float) -> list[float]:
     return out
 
 
-def downsample(xs: Sequence[float], ys: Sequence[float], max_points: int) -> tuple[list[float], list[float]]:
+def downsample(
+    xs: Sequence[float], ys: Sequence[float], max_points: int
+) -> tuple[list[float], list[float]]:
     """At most ``max_points`` points, keeping each bucket's min and max (spikes stay visible)."""
     n = len(xs)
     if max_points <= 0 or n <= max_points:
@@ -104,5 +106,7 @@ def section_of(key: str) -> str:
 
 def section_order(name: str) -> tuple[int, str]:
     """Sort key for sections: train, then val, then the other prefixes by name, then "charts"."""
-    rank = {"train": 0, "val": 1, "validation": 1, "eval": 2, "test": 2}.get(name, 4 if name == "charts" else 3)
+    rank = {"train": 0, "val": 1, "validation": 1, "eval": 2, "test": 2}.get(
+        name, 4 if name == "charts" else 3
+    )
     return rank, name

@@ -77,15 +77,20 @@ def is_online_dir(run_dir: Path) -> bool:
     return run_dir.name.startswith("run-") or upload_state(run_dir).state != "unknown"
 
 
-def offline_run_dirs(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None) -> list[Path]:
+def offline_run_dirs(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+) -> list[Path]:
     """Run folders to sync: explicit run folders as given; under a wandb folder, the offline
     runs and the online runs whose upload did not complete."""
     if paths is None or isinstance(paths, (str, os.PathLike)):
         root = None if paths is None else Path(paths)
         if root is not None and any(root.glob("*.wandb")):
             return [root]
-        return [d for d in find_run_dirs(root)
-                if d.name.startswith("offline-run-") or upload_state(d).needs_sync]
+        return [
+            d
+            for d in find_run_dirs(root)
+            if d.name.startswith("offline-run-") or upload_state(d).needs_sync
+        ]
     out: list[Path] = []
     for p in paths:
         out += offline_run_dirs(p)
@@ -102,16 +107,20 @@ def preflight(timeout: float = NETWORK_CHECK_SECONDS) -> str | None:
     host = resolve_host()
     secret = find_key(host)[1]
     if secret is None:
-        return ("no W&B API key found (WANDB_API_KEY, netrc); log in with nbwandb.login() or "
-                "`wandb login`, then sync again")
+        return (
+            "no W&B API key found (WANDB_API_KEY, netrc); log in with nbwandb.login() or "
+            "`wandb login`, then sync again"
+        )
     probe = probe_host(host, secret, timeout=timeout)
     if probe.key_accepted is False:
         return f"{probe.describe()}; log in again (nbwandb.login(key=...)), then sync again"
     if not probe.reachable:
         url = urlparse(host)
         where = f"{url.hostname}:{url.port or (443 if url.scheme == 'https' else 80)}"
-        return (f"cannot reach the W&B server {where}: {probe.describe()}; no network? "
-                "The runs stay on disk: sync them later")
+        return (
+            f"cannot reach the W&B server {where}: {probe.describe()}; no network? "
+            "The runs stay on disk: sync them later"
+        )
     return None
 
 
@@ -141,8 +150,9 @@ def _skip_reason(run_dir: Path, online: bool, force: bool) -> str | None:
     return None
 
 
-def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = None,
-             force: bool = False) -> SyncResult:
+def sync_one(
+    run_dir: Path, *, timeout: float, command: Sequence[str] | None = None, force: bool = False
+) -> SyncResult:
     """Upload one run folder with ``wandb sync``; kill it (and its children) at ``timeout`` seconds."""
     from ..credentials import find_key
     from .repair import check_run_file, write_repaired_copy
@@ -159,25 +169,39 @@ def sync_one(run_dir: Path, *, timeout: float, command: Sequence[str] | None = N
     secret = find_key()[1]
     # WANDB_MODE=offline makes `wandb sync` exit 0 having uploaded nothing, and
     # WANDB_SILENT hides the ERROR line that tells us: neither reaches the child.
-    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_MODE", "WANDB_SILENT", "WANDB_DISABLED")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WANDB_MODE", "WANDB_SILENT", "WANDB_DISABLED")
+    }
     flags = ["--no-skip-online"] if online else []
     flags += ["--include-synced"] if (online or force) else []
     with tempfile.TemporaryDirectory(prefix="nbwandb-sync-") as scratch:
         source = write_repaired_copy(run_dir, scratch, check) if check.needs_repair else run_dir
         proc = subprocess.Popen(
             [*(command or wandb_command()), "sync", *flags, str(source)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env,
-            start_new_session=os.name == "posix",  # its own process group: the kill reaches wandb-core too
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=os.name
+            == "posix",  # its own process group: the kill reaches wandb-core too
         )
         try:
             output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             output, _ = proc.communicate()
-            return SyncResult(run_dir, False,
-                              f"timed out after {timeout:g}s (no network?); killed `wandb sync`; "
-                              "the run stays on disk: sync it again later",
-                              None, True, time.monotonic() - start)
+            return SyncResult(
+                run_dir,
+                False,
+                f"timed out after {timeout:g}s (no network?); killed `wandb sync`; "
+                "the run stays on disk: sync it again later",
+                None,
+                True,
+                time.monotonic() - start,
+            )
     output = _scrub(output or "", secret.reveal() if secret else None)
     ok, message = classify_output(proc.returncode, output)
     if ok:
@@ -198,7 +222,9 @@ def classify_output(returncode: int, output: str) -> tuple[bool, str]:
     "No runs to sync" (it skipped the run: nothing was uploaded).
     """
     failed = returncode != 0 or any(
-        m in output for m in ("ERROR", "Error:", "Traceback", "Not authenticated", "No runs to sync"))
+        m in output
+        for m in ("ERROR", "Error:", "Traceback", "Not authenticated", "No runs to sync")
+    )
     message = _last_line(output) or ("synced" if not failed else f"exit code {returncode}")
     return not failed, message
 
@@ -235,8 +261,10 @@ def sync_runs(
         raise ValueError(f"jobs={jobs!r} is not accepted; use an int >= 1")
     run_dirs = offline_run_dirs(paths)
     if not run_dirs:
-        raise NbwandbError(f"no runs to sync in {str(paths or 'wandb')!r} (looked for offline-run-* folders "
-                           "and online run-* folders whose upload did not complete)")
+        raise NbwandbError(
+            f"no runs to sync in {str(paths or 'wandb')!r} (looked for offline-run-* folders "
+            "and online run-* folders whose upload did not complete)"
+        )
     results: list[SyncResult] = []
     skips = {d: _skip_reason(d, is_online_dir(d), force) for d in run_dirs}
     pending = [d for d in run_dirs if not skips[d]]
@@ -244,13 +272,20 @@ def sync_runs(
     if problem:
         for run_dir in run_dirs:
             skip = skips[run_dir]
-            results.append(SyncResult(run_dir, True, skip, skipped=True) if skip else SyncResult(run_dir, False, problem))
+            results.append(
+                SyncResult(run_dir, True, skip, skipped=True)
+                if skip
+                else SyncResult(run_dir, False, problem)
+            )
             if on_done:
                 on_done(results[-1])
         return results
     command = wandb_command()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nbwandb-sync") as pool:
-        futures = [pool.submit(sync_one, d, timeout=timeout, command=command, force=force) for d in run_dirs]
+        futures = [
+            pool.submit(sync_one, d, timeout=timeout, command=command, force=force)
+            for d in run_dirs
+        ]
         for future in as_completed(futures):
             results.append(future.result())
             if on_done:

@@ -54,7 +54,9 @@ def _caller_stacklevel() -> int:
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     frame: Any = sys._getframe(1)
     level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package + os.sep
+    ):
         frame = frame.f_back
         level += 1
     return level
@@ -75,8 +77,11 @@ def describe(x: Any) -> str:
         return f"a PIL image of size {getattr(x, 'size', '?')} and mode {getattr(x, 'mode', '?')}"
     if isinstance(x, (list, tuple)):
         return f"a {type(x).__name__} of length {len(x)}"
-    return f"a {type(x).__module__}.{type(x).__qualname__}" if type(x).__module__ != "builtins" \
+    return (
+        f"a {type(x).__module__}.{type(x).__qualname__}"
+        if type(x).__module__ != "builtins"
         else f"a {type(x).__name__}"
+    )
 
 
 def to_numpy(x: Any, *, key: str, what: str, accepted: str) -> np.ndarray:
@@ -96,20 +101,30 @@ def to_numpy(x: Any, *, key: str, what: str, accepted: str) -> np.ndarray:
             if t.layout != torch.strided:
                 t = t.to_dense()
             return t.cpu().numpy()
-        except (RuntimeError, NotImplementedError, TypeError) as exc:  # e.g. meta tensors hold no data
-            raise MediaTypeError(f"{what} {key!r}: got {describe(x)}, which cannot be copied to the "
-                                 f"host ({str(exc).splitlines()[0]}); accepted: {accepted}") from None
+        except (
+            RuntimeError,
+            NotImplementedError,
+            TypeError,
+        ) as exc:  # e.g. meta tensors hold no data
+            raise MediaTypeError(
+                f"{what} {key!r}: got {describe(x)}, which cannot be copied to the "
+                f"host ({str(exc).splitlines()[0]}); accepted: {accepted}"
+            ) from None
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, (list, tuple)):
         try:
             arr = np.asarray(x)
         except ValueError as exc:  # ragged nested lists
-            raise MediaError(f"{what} {key!r}: got {describe(x)} that is not rectangular ({exc}); "
-                             f"accepted: {accepted}") from None
+            raise MediaError(
+                f"{what} {key!r}: got {describe(x)} that is not rectangular ({exc}); "
+                f"accepted: {accepted}"
+            ) from None
         if arr.dtype == object:
-            raise MediaTypeError(f"{what} {key!r}: got {describe(x)} of mixed or non-numeric values; "
-                                 f"accepted: {accepted}")
+            raise MediaTypeError(
+                f"{what} {key!r}: got {describe(x)} of mixed or non-numeric values; "
+                f"accepted: {accepted}"
+            )
         return arr
     raise MediaTypeError(f"{what} {key!r}: got {describe(x)}; accepted: {accepted}")
 
@@ -139,10 +154,16 @@ def scalar(value: Any) -> Any:
 
 
 def positive_int(value: Any, *, name: str, what: str, key: str, upper: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1 \
-            or (upper is not None and value > upper):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < 1
+        or (upper is not None and value > upper)
+    ):
         limit = f" and at most {upper}" if upper is not None else ""
-        raise MediaError(f"{what} {key!r}: {name}={value!r} is not accepted; use an int >= 1{limit}")
+        raise MediaError(
+            f"{what} {key!r}: {name}={value!r} is not accepted; use an int >= 1{limit}"
+        )
     return int(value)
 
 

@@ -26,8 +26,10 @@ from .arrays import (
     warn_once,
 )
 
-AUDIO_SHAPES = ("(samples,) mono, or (channels, samples) with up to 32 channels (or (samples, channels)); "
-                "float in [-1, 1] or int16/int32")
+AUDIO_SHAPES = (
+    "(samples,) mono, or (channels, samples) with up to 32 channels (or (samples, channels)); "
+    "float in [-1, 1] or int16/int32"
+)
 MAX_CHANNELS = 32
 
 
@@ -45,29 +47,47 @@ def to_waveform(x: Any, *, key: str = "audio") -> np.ndarray:
         channels_first = arr.shape[0] <= arr.shape[1]
         channels = arr.shape[0] if channels_first else arr.shape[1]
         if channels > MAX_CHANNELS:
-            raise MediaError(f"audio {key!r}: got {describe(x)}, read as {channels} channels; "
-                             f"accepted: {AUDIO_SHAPES} (a batch of clips: log them one by one)")
+            raise MediaError(
+                f"audio {key!r}: got {describe(x)}, read as {channels} channels; "
+                f"accepted: {AUDIO_SHAPES} (a batch of clips: log them one by one)"
+            )
         arr = arr.T if channels_first else arr
     elif arr.ndim != 1:
         raise MediaError(f"audio {key!r}: got {describe(x)}; accepted: {AUDIO_SHAPES}")
     if arr.shape[0] == 0:
-        raise MediaError(f"audio {key!r}: got {describe(x)} with no samples; accepted: {AUDIO_SHAPES}")
+        raise MediaError(
+            f"audio {key!r}: got {describe(x)} with no samples; accepted: {AUDIO_SHAPES}"
+        )
     if arr.dtype in (np.int16, np.int32):
         return np.ascontiguousarray(arr)
     if arr.dtype.kind in "biu":
-        raise MediaTypeError(f"audio {key!r}: got {describe(x)}; integer samples must be int16 or int32 "
-                             f"(or pass floats in [-1, 1]); accepted: {AUDIO_SHAPES}")
+        raise MediaTypeError(
+            f"audio {key!r}: got {describe(x)}; integer samples must be int16 or int32 "
+            f"(or pass floats in [-1, 1]); accepted: {AUDIO_SHAPES}"
+        )
     arr = arr.astype(np.float32)
     peak = float(np.abs(arr).max())
     if peak > 1.0:
-        warn_once("audio-range", key, f"audio {key!r}: samples reach {peak:g}, outside [-1, 1]; they are "
-                  "divided by their peak so the WAV file does not clip")
+        warn_once(
+            "audio-range",
+            key,
+            f"audio {key!r}: samples reach {peak:g}, outside [-1, 1]; they are "
+            "divided by their peak so the WAV file does not clip",
+        )
         arr = arr / peak
     return np.ascontiguousarray(arr)
 
 
-def log_audio(run: Any, key: str, waveform: Any, sample_rate: int, *, caption: str | None = None,
-              step: int | None = None, prefix: str | None = None) -> None:
+def log_audio(
+    run: Any,
+    key: str,
+    waveform: Any,
+    sample_rate: int,
+    *,
+    caption: str | None = None,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log a waveform as a WAV file (needs ``soundfile``: ``pip install 'nbwandb[media]'``)."""
     from .images import _check_caption, _wandb
 
@@ -80,6 +100,10 @@ def log_audio(run: Any, key: str, waveform: Any, sample_rate: int, *, caption: s
     except ImportError:
         from .arrays import MediaDependencyError
 
-        raise MediaDependencyError(f"audio {full!r}: writing audio needs the soundfile package; install it "
-                                   "with `pip install 'nbwandb[media]'` (or `pip install soundfile`)") from None
-    run.log({key: _wandb().Audio(data, sample_rate=rate, caption=caption)}, step=step, prefix=prefix)
+        raise MediaDependencyError(
+            f"audio {full!r}: writing audio needs the soundfile package; install it "
+            "with `pip install 'nbwandb[media]'` (or `pip install soundfile`)"
+        ) from None
+    run.log(
+        {key: _wandb().Audio(data, sample_rate=rate, caption=caption)}, step=step, prefix=prefix
+    )

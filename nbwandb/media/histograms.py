@@ -19,7 +19,9 @@ HISTOGRAM_ACCEPTED = "a non-empty tensor, array or list of finite numbers (any s
 MAX_BINS = 512  # wandb.Histogram's limit
 
 
-def histogram_counts(x: Any, *, bins: int = 64, key: str = "histogram") -> tuple[np.ndarray, np.ndarray]:
+def histogram_counts(
+    x: Any, *, bins: int = 64, key: str = "histogram"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(counts, edges)`` of the flattened finite values.
 
     >>> histogram_counts([1, 2, 2, 3], bins=3, key="h")[0].tolist()
@@ -29,15 +31,28 @@ def histogram_counts(x: Any, *, bins: int = 64, key: str = "histogram") -> tuple
     arr = to_numpy(x, key=key, what="histogram", accepted=HISTOGRAM_ACCEPTED)
     check_numeric(arr, key=key, what="histogram", accepted=HISTOGRAM_ACCEPTED, original=x)
     if arr.size == 0:
-        raise MediaError(f"histogram {key!r}: got {describe(x)} with no values; accepted: {HISTOGRAM_ACCEPTED}")
+        raise MediaError(
+            f"histogram {key!r}: got {describe(x)} with no values; accepted: {HISTOGRAM_ACCEPTED}"
+        )
     counts, edges = np.histogram(arr.reshape(-1).astype(np.float64), bins=bins)
     return counts, edges
 
 
-def log_histogram(run: Any, key: str, values: Any, *, bins: int = 64, step: int | None = None,
-                  prefix: str | None = None) -> None:
+def log_histogram(
+    run: Any,
+    key: str,
+    values: Any,
+    *,
+    bins: int = 64,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log the distribution of ``values`` with ``bins`` bins (1..512)."""
     from .images import _wandb
 
     counts, edges = histogram_counts(values, bins=bins, key=join_key(prefix, key))
-    run.log({key: _wandb().Histogram(np_histogram=(counts, edges), num_bins=bins)}, step=step, prefix=prefix)
+    run.log(
+        {key: _wandb().Histogram(np_histogram=(counts, edges), num_bins=bins)},
+        step=step,
+        prefix=prefix,
+    )

@@ -73,7 +73,9 @@ def to_image_array(x: Any, *, key: str = "image") -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     elif arr.ndim == 3:
-        arr = _to_hwc(arr, prefer_chw=is_torch_tensor(x), key=key, original=x, accepted=IMAGE_SHAPES)
+        arr = _to_hwc(
+            arr, prefer_chw=is_torch_tensor(x), key=key, original=x, accepted=IMAGE_SHAPES
+        )
     else:
         hint = "; for a batch use log_images" if arr.ndim == 4 else ""
         raise MediaError(f"image {key!r}: got {describe(x)}; accepted: {IMAGE_SHAPES}{hint}")
@@ -93,16 +95,23 @@ def to_image_batch(x: Any, *, key: str = "images") -> np.ndarray:
         arrays = _list_to_arrays(x, key=key)
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
-            raise MediaError(f"images {key!r}: the images have different shapes {sorted(shapes)}; "
-                             "a batch or grid needs one size (resize them first)")
+            raise MediaError(
+                f"images {key!r}: the images have different shapes {sorted(shapes)}; "
+                "a batch or grid needs one size (resize them first)"
+            )
         return np.stack(arrays)
     arr = to_numpy(x, key=key, what="images", accepted=BATCH_SHAPES)
     if arr.ndim != 4:
-        hint = " (one image: use log_image; a grayscale batch needs a channel axis, x[:, None])" \
-            if arr.ndim == 3 else ""
+        hint = (
+            " (one image: use log_image; a grayscale batch needs a channel axis, x[:, None])"
+            if arr.ndim == 3
+            else ""
+        )
         raise MediaError(f"images {key!r}: got {describe(x)}; accepted: {BATCH_SHAPES}{hint}")
     if arr.shape[0] == 0:
-        raise MediaError(f"images {key!r}: got an empty batch, {describe(x)}; accepted: {BATCH_SHAPES}")
+        raise MediaError(
+            f"images {key!r}: got an empty batch, {describe(x)}; accepted: {BATCH_SHAPES}"
+        )
     # Decide the layout from the first image (a shape test alone misses C == H == W).
     if _is_chw(arr[0], prefer_chw=is_torch_tensor(x), key=key, original=x, accepted=BATCH_SHAPES):
         arr = arr.transpose(0, 2, 3, 1)
@@ -110,8 +119,9 @@ def to_image_batch(x: Any, *, key: str = "images") -> np.ndarray:
     return _to_uint8(arr, key=key, original=x, accepted=BATCH_SHAPES)
 
 
-def make_grid(batch: np.ndarray, *, ncols: int | None = None, padding: int = 2,
-              pad_value: int = 0) -> np.ndarray:
+def make_grid(
+    batch: np.ndarray, *, ncols: int | None = None, padding: int = 2, pad_value: int = 0
+) -> np.ndarray:
     """Tile an ``(N, H, W, C)`` uint8 batch into one ``(H', W', C)`` image, row by row.
 
     ``ncols`` defaults to ``ceil(sqrt(N))``; ``padding`` pixels of ``pad_value`` go between
@@ -122,8 +132,10 @@ def make_grid(batch: np.ndarray, *, ncols: int | None = None, padding: int = 2,
     """
     batch = np.asarray(batch)
     if batch.ndim != 4 or batch.shape[0] == 0 or batch.dtype != np.uint8:
-        raise MediaError(f"make_grid: got {describe(batch)}; accepted: a non-empty (N, H, W, C) uint8 "
-                         "array (convert with to_image_batch first)")
+        raise MediaError(
+            f"make_grid: got {describe(batch)}; accepted: a non-empty (N, H, W, C) uint8 "
+            "array (convert with to_image_batch first)"
+        )
     n, h, w, c = batch.shape
     ncols = max(1, min(n, ncols or math.ceil(math.sqrt(n))))
     nrows = math.ceil(n / ncols)
@@ -141,8 +153,17 @@ def figure_to_array(fig: Any) -> np.ndarray:
 
 
 # -- logging ------------------------------------------------------------------------------------
-def log_image(run: Any, key: str, image: Any, *, caption: str | None = None, masks: Any = None,
-              boxes: Any = None, step: int | None = None, prefix: str | None = None) -> None:
+def log_image(
+    run: Any,
+    key: str,
+    image: Any,
+    *,
+    caption: str | None = None,
+    masks: Any = None,
+    boxes: Any = None,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log one image; ``masks``/``boxes`` use wandb's overlay dicts (see ``nbwandb.media.overlays``).
 
     ``image``: a tensor or array (C, H, W), (H, W, C) or (H, W); a PIL image; a file path
@@ -182,9 +203,17 @@ def log_image(run: Any, key: str, image: Any, *, caption: str | None = None, mas
     run.log({key: value}, step=step, prefix=prefix)
 
 
-def log_images(run: Any, key: str, images: Any, *, captions: Sequence[str] | None = None,
-               grid: bool = False, max_images: int = 32, step: int | None = None,
-               prefix: str | None = None) -> None:
+def log_images(
+    run: Any,
+    key: str,
+    images: Any,
+    *,
+    captions: Sequence[str] | None = None,
+    grid: bool = False,
+    max_images: int = 32,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log a batch as separate images under one key, or as one grid image (``grid=True``).
 
     The first ``max_images`` images are kept (wandb shows at most 108 under one key; a grid
@@ -198,10 +227,14 @@ def log_images(run: Any, key: str, images: Any, *, captions: Sequence[str] | Non
     count = _batch_len(images, key=full)
     if captions is not None:
         if isinstance(captions, str) or not isinstance(captions, Sequence):
-            raise MediaTypeError(f"images {full!r}: captions must be a list of strings, got {describe(captions)}")
+            raise MediaTypeError(
+                f"images {full!r}: captions must be a list of strings, got {describe(captions)}"
+            )
         if len(captions) != count:
-            raise MediaError(f"images {full!r}: got {len(captions)} captions for {count} images; "
-                             "pass one caption per image")
+            raise MediaError(
+                f"images {full!r}: got {len(captions)} captions for {count} images; "
+                "pass one caption per image"
+            )
         for caption in captions:
             _check_caption(caption, key=full)
     if count > max_images:
@@ -218,19 +251,35 @@ def log_images(run: Any, key: str, images: Any, *, captions: Sequence[str] | Non
         # (its images may differ in size).
         shown = min(count, max_images)
         if shown > WANDB_MAX_IMAGES:
-            raise MediaError(f"images {full!r}: {shown} images under one key is more than wandb shows "
-                             f"({WANDB_MAX_IMAGES}); lower max_images or pass grid=True")
-        batch: Any = _list_to_arrays(images, key=full) if isinstance(images, (list, tuple)) \
+            raise MediaError(
+                f"images {full!r}: {shown} images under one key is more than wandb shows "
+                f"({WANDB_MAX_IMAGES}); lower max_images or pass grid=True"
+            )
+        batch: Any = (
+            _list_to_arrays(images, key=full)
+            if isinstance(images, (list, tuple))
             else to_image_batch(images, key=full)
-        value = media_list([
-            wandb.Image(_array_to_pil(arr), caption=captions[i] if captions is not None else None)
-            for i, arr in enumerate(batch)
-        ])
+        )
+        value = media_list(
+            [
+                wandb.Image(
+                    _array_to_pil(arr), caption=captions[i] if captions is not None else None
+                )
+                for i, arr in enumerate(batch)
+            ]
+        )
     run.log({key: value}, step=step, prefix=prefix)
 
 
-def log_figure(run: Any, key: str, fig: Any, *, close: bool = True, step: int | None = None,
-               prefix: str | None = None) -> None:
+def log_figure(
+    run: Any,
+    key: str,
+    fig: Any,
+    *,
+    close: bool = True,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log a matplotlib figure as a PNG image, rendered off-screen with Agg.
 
     The figure is closed afterwards (``close=True``) so figures made in a loop do not
@@ -241,8 +290,10 @@ def log_figure(run: Any, key: str, fig: Any, *, close: bool = True, step: int | 
     """
     full = join_key(prefix, key)
     if not _is_figure(fig):
-        raise MediaTypeError(f"figure {full!r}: got {describe(fig)}; accepted: a matplotlib Figure "
-                             "or Axes (e.g. fig, ax = plt.subplots())")
+        raise MediaTypeError(
+            f"figure {full!r}: got {describe(fig)}; accepted: a matplotlib Figure "
+            "or Axes (e.g. fig, ax = plt.subplots())"
+        )
     figure = _root_figure(fig)
     try:
         image = _render_figure(figure)
@@ -307,12 +358,16 @@ def _open_image(path: str | Path, *, key: str, what: str) -> Any:
 
     p = Path(path)
     if not p.is_file():
-        raise MediaError(f"{what} {key!r}: the file {str(p)!r} does not exist; accepted: {IMAGE_SHAPES}")
+        raise MediaError(
+            f"{what} {key!r}: the file {str(p)!r} does not exist; accepted: {IMAGE_SHAPES}"
+        )
     try:
         image = Image.open(p)
         image.load()
     except (UnidentifiedImageError, OSError) as exc:
-        raise MediaError(f"{what} {key!r}: {str(p)!r} is not an image file PIL can read ({exc})") from None
+        raise MediaError(
+            f"{what} {key!r}: {str(p)!r} is not an image file PIL can read ({exc})"
+        ) from None
     return image
 
 
@@ -332,9 +387,14 @@ def _array_to_pil(arr: np.ndarray) -> Any:
     return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
 
 
-def _to_hwc(arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accepted: str) -> np.ndarray:
-    return arr.transpose(1, 2, 0) if _is_chw(arr, prefer_chw=prefer_chw, key=key, original=original,
-                                             accepted=accepted) else arr
+def _to_hwc(
+    arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accepted: str
+) -> np.ndarray:
+    return (
+        arr.transpose(1, 2, 0)
+        if _is_chw(arr, prefer_chw=prefer_chw, key=key, original=original, accepted=accepted)
+        else arr
+    )
 
 
 def _is_chw(arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accepted: str) -> bool:
@@ -354,11 +414,15 @@ def _is_chw(arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accep
 def _check_size(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> None:
     """``arr`` is (..., H, W, C): reject empty images and sides PNG files cannot hold."""
     if arr.size == 0:
-        raise MediaError(f"image {key!r}: got {describe(original)} with no pixels; accepted: {accepted}")
+        raise MediaError(
+            f"image {key!r}: got {describe(original)} with no pixels; accepted: {accepted}"
+        )
     height, width = arr.shape[-3], arr.shape[-2]
     if max(height, width) > MAX_SIDE:
-        raise MediaError(f"image {key!r}: got {describe(original)}, {width}x{height} pixels; accepted: "
-                         f"sides up to {MAX_SIDE} pixels (downsample it first)")
+        raise MediaError(
+            f"image {key!r}: got {describe(original)}, {width}x{height} pixels; accepted: "
+            f"sides up to {MAX_SIDE} pixels (downsample it first)"
+        )
 
 
 def _to_uint8(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> np.ndarray:
@@ -376,7 +440,8 @@ def _to_uint8(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> np.
         return (arr * 255 + 0.5).astype(np.uint8)
     expected = "[0, 255] for integers" if kind in "iu" else "[0, 1] for floats"
     warn_once(
-        "image-range", key,
+        "image-range",
+        key,
         f"image {key!r}: values span [{float(lo):g}, {float(hi):g}], outside {expected}; they are "
         "min-max rescaled to [0, 255] (pass uint8, or x.clamp(0, 1) for floats, to avoid this)",
     )
@@ -388,24 +453,33 @@ def _to_uint8(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> np.
 
 def _list_to_arrays(items: Sequence[Any], *, key: str) -> list[np.ndarray]:
     if len(items) == 0:
-        raise MediaError(f"images {key!r}: got an empty {type(items).__name__}; accepted: {BATCH_SHAPES}")
+        raise MediaError(
+            f"images {key!r}: got an empty {type(items).__name__}; accepted: {BATCH_SHAPES}"
+        )
     return [to_image_array(item, key=f"{key}[{i}]") for i, item in enumerate(items)]
 
 
 def _batch_len(images: Any, *, key: str) -> int:
     if isinstance(images, (list, tuple)):
         if not images:
-            raise MediaError(f"images {key!r}: got an empty {type(images).__name__}; accepted: {BATCH_SHAPES}")
+            raise MediaError(
+                f"images {key!r}: got an empty {type(images).__name__}; accepted: {BATCH_SHAPES}"
+            )
         return len(images)
     shape = getattr(images, "shape", None)
     if shape is None or not hasattr(images, "__getitem__"):
         raise MediaTypeError(f"images {key!r}: got {describe(images)}; accepted: {BATCH_SHAPES}")
     if len(shape) != 4:
-        hint = " (one image: use log_image; a grayscale batch needs a channel axis, x[:, None])" \
-            if len(shape) == 3 else ""
+        hint = (
+            " (one image: use log_image; a grayscale batch needs a channel axis, x[:, None])"
+            if len(shape) == 3
+            else ""
+        )
         raise MediaError(f"images {key!r}: got {describe(images)}; accepted: {BATCH_SHAPES}{hint}")
     if shape[0] == 0:
-        raise MediaError(f"images {key!r}: got an empty batch, {describe(images)}; accepted: {BATCH_SHAPES}")
+        raise MediaError(
+            f"images {key!r}: got an empty batch, {describe(images)}; accepted: {BATCH_SHAPES}"
+        )
     return int(shape[0])
 
 

@@ -21,16 +21,24 @@ import numpy as np
 
 from .arrays import MediaError, MediaTypeError, describe, scalar, to_numpy
 
-MASK_ACCEPTED = ("a dict {name: {'mask_data': (H, W) integer class ids in 0..255, "
-                 "'class_labels': {id: name}}} (torch tensor or numpy array)")
-BOX_ACCEPTED = ("a dict {name: {'box_data': [{'position': {'minX', 'maxX', 'minY', 'maxY'} "
-                "or {'middle', 'width', 'height'}, 'class_id': int, ...}], 'class_labels': {id: name}}}")
+MASK_ACCEPTED = (
+    "a dict {name: {'mask_data': (H, W) integer class ids in 0..255, "
+    "'class_labels': {id: name}}} (torch tensor or numpy array)"
+)
+BOX_ACCEPTED = (
+    "a dict {name: {'box_data': [{'position': {'minX', 'maxX', 'minY', 'maxY'} "
+    "or {'middle', 'width', 'height'}, 'class_id': int, ...}], 'class_labels': {id: name}}}"
+)
 
 
-def convert_masks(masks: Any, *, key: str, size: tuple[int, int] | None) -> dict[str, dict[str, Any]]:
+def convert_masks(
+    masks: Any, *, key: str, size: tuple[int, int] | None
+) -> dict[str, dict[str, Any]]:
     """Check masks and turn their arrays into the uint8 numpy maps wandb stores."""
     if not isinstance(masks, Mapping) or not masks:
-        raise MediaTypeError(f"image {key!r}: masks got {describe(masks)}; accepted: {MASK_ACCEPTED}")
+        raise MediaTypeError(
+            f"image {key!r}: masks got {describe(masks)}; accepted: {MASK_ACCEPTED}"
+        )
     out: dict[str, dict[str, Any]] = {}
     for name, spec in masks.items():
         where = f"image {key!r} mask {name!r}"
@@ -45,13 +53,19 @@ def convert_masks(masks: Any, *, key: str, size: tuple[int, int] | None) -> dict
         if data.ndim != 2:
             raise MediaError(f"{where}: got {describe(original)}; accepted: {MASK_ACCEPTED}")
         if size is not None and data.shape != tuple(size):
-            raise MediaError(f"{where}: got {describe(original)} for an image of height and width "
-                             f"{tuple(size)}; the mask must have the image's (H, W)")
+            raise MediaError(
+                f"{where}: got {describe(original)} for an image of height and width "
+                f"{tuple(size)}; the mask must have the image's (H, W)"
+            )
         if data.dtype.kind not in "biu":
-            raise MediaTypeError(f"{where}: got {describe(original)}; class ids must be integers "
-                                 f"(e.g. logits.argmax(0)); accepted: {MASK_ACCEPTED}")
+            raise MediaTypeError(
+                f"{where}: got {describe(original)}; class ids must be integers "
+                f"(e.g. logits.argmax(0)); accepted: {MASK_ACCEPTED}"
+            )
         if data.size and (data.min() < 0 or data.max() > 255):
-            raise MediaError(f"{where}: class ids span [{data.min()}, {data.max()}]; accepted: 0..255")
+            raise MediaError(
+                f"{where}: class ids span [{data.min()}, {data.max()}]; accepted: 0..255"
+            )
         converted: dict[str, Any] = {"mask_data": data.astype(np.uint8)}
         if "class_labels" in spec:
             converted["class_labels"] = _class_labels(spec["class_labels"], where=where)
@@ -62,16 +76,22 @@ def convert_masks(masks: Any, *, key: str, size: tuple[int, int] | None) -> dict
 def convert_boxes(boxes: Any, *, key: str) -> dict[str, dict[str, Any]]:
     """Check boxes and replace numpy/torch numbers with plain ones."""
     if not isinstance(boxes, Mapping) or not boxes:
-        raise MediaTypeError(f"image {key!r}: boxes got {describe(boxes)}; accepted: {BOX_ACCEPTED}")
+        raise MediaTypeError(
+            f"image {key!r}: boxes got {describe(boxes)}; accepted: {BOX_ACCEPTED}"
+        )
     out: dict[str, dict[str, Any]] = {}
     for name, spec in boxes.items():
         where = f"image {key!r} boxes {name!r}"
         if not isinstance(spec, Mapping) or not isinstance(spec.get("box_data"), (list, tuple)):
-            raise MediaError(f"{where}: got {describe(spec)} without a 'box_data' list; accepted: {BOX_ACCEPTED}")
+            raise MediaError(
+                f"{where}: got {describe(spec)} without a 'box_data' list; accepted: {BOX_ACCEPTED}"
+            )
         box_data = []
         for i, box in enumerate(spec["box_data"]):
             if not isinstance(box, Mapping) or "position" not in box or "class_id" not in box:
-                raise MediaError(f"{where}: box {i} needs 'position' and 'class_id'; accepted: {BOX_ACCEPTED}")
+                raise MediaError(
+                    f"{where}: box {i} needs 'position' and 'class_id'; accepted: {BOX_ACCEPTED}"
+                )
             box_data.append(_plain(box))
         converted: dict[str, Any] = {"box_data": box_data}
         if "class_labels" in spec:
@@ -82,12 +102,15 @@ def convert_boxes(boxes: Any, *, key: str) -> dict[str, dict[str, Any]]:
 
 def _class_labels(labels: Any, *, where: str) -> dict[int, str]:
     if not isinstance(labels, Mapping):
-        raise MediaTypeError(f"{where}: class_labels got {describe(labels)}; accepted: a dict {{int id: str name}}")
+        raise MediaTypeError(
+            f"{where}: class_labels got {describe(labels)}; accepted: a dict {{int id: str name}}"
+        )
     try:
         return {int(scalar(k)): str(v) for k, v in labels.items()}
     except (TypeError, ValueError):
-        raise MediaTypeError(f"{where}: class_labels keys must be integer class ids, got "
-                             f"{list(labels)[:5]}") from None
+        raise MediaTypeError(
+            f"{where}: class_labels keys must be integer class ids, got {list(labels)[:5]}"
+        ) from None
 
 
 def _plain(value: Any) -> Any:

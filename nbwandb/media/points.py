@@ -27,12 +27,16 @@ def to_point_cloud(x: Any, *, key: str = "points") -> np.ndarray:
         raise MediaError(f"point cloud {key!r}: got {describe(x)}; accepted: {POINT_SHAPES}")
     arr = arr.astype(np.float64)
     if arr.shape[1] == 6 and (arr[:, 3:].min() < 0 or arr[:, 3:].max() > 255):
-        raise MediaError(f"point cloud {key!r}: RGB columns span [{arr[:, 3:].min():g}, {arr[:, 3:].max():g}]; "
-                         "accepted: colours in 0..255")
+        raise MediaError(
+            f"point cloud {key!r}: RGB columns span [{arr[:, 3:].min():g}, {arr[:, 3:].max():g}]; "
+            "accepted: colours in 0..255"
+        )
     return arr
 
 
-def log_3d(run: Any, key: str, points: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+def log_3d(
+    run: Any, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
+) -> None:
     """Log a point cloud (wandb writes it as ``media/object3D/*.pts.json``)."""
     from .images import _wandb
 

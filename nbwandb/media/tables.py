@@ -31,8 +31,10 @@ from .arrays import (
     warn_once,
 )
 
-TABLE_ACCEPTED = ("a list of rows (lists/tuples, or dicts), a dict {column: values}, "
-                  "a pandas DataFrame, or a 2-D array")
+TABLE_ACCEPTED = (
+    "a list of rows (lists/tuples, or dicts), a dict {column: values}, "
+    "a pandas DataFrame, or a 2-D array"
+)
 SAMPLE_SEED = 0
 
 
@@ -43,8 +45,14 @@ def default_max_rows() -> int:
     return int(_wandb().Table.MAX_ROWS)
 
 
-def table_rows(data: Any, columns: Sequence[str] | None = None, *, key: str = "table",
-               sample: int | None = None, max_rows: int | None = None) -> tuple[list[str], list[list[Any]]]:
+def table_rows(
+    data: Any,
+    columns: Sequence[str] | None = None,
+    *,
+    key: str = "table",
+    sample: int | None = None,
+    max_rows: int | None = None,
+) -> tuple[list[str], list[list[Any]]]:
     """``(columns, rows)`` with every cell converted to a value wandb tables take.
 
     >>> table_rows({"a": [1, 2], "b": ["x", "y"]}, key="t")
@@ -62,27 +70,44 @@ def table_rows(data: Any, columns: Sequence[str] | None = None, *, key: str = "t
             f"table {key!r}: {len(raw)} rows is over wandb's limit of {limit} rows per table; "
             f"pass sample=N (N <= {limit}) to log N rows drawn at random, or slice the data"
         )
-    rows = [[_cell(value, key=key, column=names[j], row=i) for j, value in enumerate(row)]
-            for i, row in enumerate(raw)]
+    rows = [
+        [_cell(value, key=key, column=names[j], row=i) for j, value in enumerate(row)]
+        for i, row in enumerate(raw)
+    ]
     return names, rows
 
 
-def make_table(data: Any, columns: Sequence[str] | None = None, *, key: str = "table",
-               sample: int | None = None) -> Any:
+def make_table(
+    data: Any,
+    columns: Sequence[str] | None = None,
+    *,
+    key: str = "table",
+    sample: int | None = None,
+) -> Any:
     """A ``wandb.Table`` from rows, a dict of columns, a DataFrame or a 2-D array."""
 
     names, rows = table_rows(data, columns, key=key, sample=sample)
     return _wandb_table(names, rows, where=f"table {key!r}")
 
 
-def log_table(run: Any, key: str, data: Any, *, columns: Sequence[str] | None = None,
-              sample: int | None = None, step: int | None = None, prefix: str | None = None) -> None:
+def log_table(
+    run: Any,
+    key: str,
+    data: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    sample: int | None = None,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log a table; ``columns`` names the columns of row lists (or picks DataFrame/dict columns)."""
     full = join_key(prefix, key)
     run.log({key: make_table(data, columns, key=full, sample=sample)}, step=step, prefix=prefix)
 
 
-def log_text(run: Any, key: str, text: Any, *, step: int | None = None, prefix: str | None = None) -> None:
+def log_text(
+    run: Any, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
+) -> None:
     """Log text as a table: a string is one row of column ``text``, a list of strings one row each.
 
     Rows of several cells, or a dict of columns, become a table as in ``log_table``.
@@ -97,8 +122,10 @@ def log_text(run: Any, key: str, text: Any, *, step: int | None = None, prefix: 
     elif (isinstance(text, (list, tuple, Mapping)) and text) or _is_dataframe(text):
         data = text
     else:
-        raise MediaTypeError(f"text {full!r}: got {describe(text)}; accepted: a string, a non-empty "
-                             "list of strings, or rows/columns of text as log_table takes")
+        raise MediaTypeError(
+            f"text {full!r}: got {describe(text)}; accepted: a string, a non-empty "
+            "list of strings, or rows/columns of text as log_table takes"
+        )
     run.log({key: make_table(data, key=full)}, step=step, prefix=prefix)
 
 
@@ -118,44 +145,70 @@ class PredictionTable:
     columns = ("epoch", "image", "label", "prediction", "score")
 
     def __init__(self, *, max_rows: int = 10_000) -> None:
-        self.max_rows = positive_int(max_rows, name="max_rows", what="PredictionTable", key="max_rows")
+        self.max_rows = positive_int(
+            max_rows, name="max_rows", what="PredictionTable", key="max_rows"
+        )
         # [epoch, image array, label, prediction, score, wandb.Image or None (made at first log)]
         self._rows: deque[list[Any]] = deque(maxlen=self.max_rows)
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def add(self, epoch: int, image: Any, label: Any, prediction: Any, score: float | None = None) -> None:
+    def add(
+        self, epoch: int, image: Any, label: Any, prediction: Any, score: float | None = None
+    ) -> None:
         """Add one row; ``image`` is anything ``to_image_array`` takes."""
         from .images import to_image_array
 
-        self._append(epoch, to_image_array(image, key="PredictionTable.add"), label, prediction, score)
+        self._append(
+            epoch, to_image_array(image, key="PredictionTable.add"), label, prediction, score
+        )
 
-    def add_batch(self, epoch: int, images: Any, labels: Sequence[Any], predictions: Sequence[Any],
-                  scores: Sequence[float] | None = None) -> None:
+    def add_batch(
+        self,
+        epoch: int,
+        images: Any,
+        labels: Sequence[Any],
+        predictions: Sequence[Any],
+        scores: Sequence[float] | None = None,
+    ) -> None:
         """Add one row per image of a batch (converted in one vectorised step)."""
         from .images import _list_to_arrays, to_image_batch
 
         where = "PredictionTable.add_batch"
-        arrays = _list_to_arrays(images, key=where) if isinstance(images, (list, tuple)) \
+        arrays = (
+            _list_to_arrays(images, key=where)
+            if isinstance(images, (list, tuple))
             else to_image_batch(images, key=where)
+        )
         n = len(arrays)
         for name, values in (("labels", labels), ("predictions", predictions), ("scores", scores)):
             if values is not None and len(values) != n:
-                raise MediaError(f"{where}: got {len(values)} {name} for {n} images; pass one per image")
+                raise MediaError(
+                    f"{where}: got {len(values)} {name} for {n} images; pass one per image"
+                )
         for i in range(n):
-            self._append(epoch, arrays[i], labels[i], predictions[i], None if scores is None else scores[i])
+            self._append(
+                epoch, arrays[i], labels[i], predictions[i], None if scores is None else scores[i]
+            )
 
-    def _append(self, epoch: Any, image: np.ndarray, label: Any, prediction: Any, score: Any) -> None:
+    def _append(
+        self, epoch: Any, image: np.ndarray, label: Any, prediction: Any, score: Any
+    ) -> None:
         epoch = scalar(epoch)
         if isinstance(epoch, bool) or not isinstance(epoch, int):
             raise MediaTypeError(f"PredictionTable: epoch must be an int, got {describe(epoch)}")
         score = scalar(score)
         if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-            raise MediaTypeError(f"PredictionTable: score must be a number or None, got {describe(score)}")
+            raise MediaTypeError(
+                f"PredictionTable: score must be a number or None, got {describe(score)}"
+            )
         if len(self._rows) == self.max_rows:
-            warn_once("prediction-table", str(id(self)),
-                      f"PredictionTable is full ({self.max_rows} rows); the oldest rows are dropped")
+            warn_once(
+                "prediction-table",
+                str(id(self)),
+                f"PredictionTable is full ({self.max_rows} rows); the oldest rows are dropped",
+            )
         self._rows.append([epoch, image.copy(), _label(label), _label(prediction), score, None])
 
     def rows(self) -> list[list[Any]]:
@@ -170,13 +223,19 @@ class PredictionTable:
         for row in self._rows:
             if row[5] is None:  # wandb.Image encodes the PNG once; later tables reuse it
                 row[5] = wandb.Image(_array_to_pil(row[1]))
-        data = [[e, wb_image, label, pred, score] for e, _, label, pred, score, wb_image in self._rows]
+        data = [
+            [e, wb_image, label, pred, score] for e, _, label, pred, score, wb_image in self._rows
+        ]
         return _wandb_table(list(self.columns), data, where=f"PredictionTable {key!r}")
 
-    def log(self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None) -> None:
+    def log(
+        self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None
+    ) -> None:
         """Log all rows so far as one table under ``key``."""
         if not self._rows:
-            raise MediaError(f"PredictionTable {join_key(prefix, key)!r}: no rows yet; call add(...) first")
+            raise MediaError(
+                f"PredictionTable {join_key(prefix, key)!r}: no rows yet; call add(...) first"
+            )
         if not getattr(run, "enabled", True):
             return
         run.log({key: self.to_wandb(key=join_key(prefix, key))}, step=step, prefix=prefix)
@@ -201,13 +260,16 @@ def _wandb_table(names: list[str], rows: list[list[Any]], *, where: str) -> Any:
                 first[kind] = i
         if len(first) > 1:
             seen = ", ".join(f"{kind} (first in row {i})" for kind, i in first.items())
-            raise MediaTypeError(f"{where}: column {name!r} mixes {seen}; keep one type per column "
-                                 "(e.g. every label a str), None is allowed")
+            raise MediaTypeError(
+                f"{where}: column {name!r} mixes {seen}; keep one type per column "
+                "(e.g. every label a str), None is allowed"
+            )
     try:
         return _wandb().Table(columns=names, data=rows)
     except TypeError as exc:
-        raise MediaTypeError(f"{where}: {str(exc).splitlines()[0]} (keep one type per column; "
-                             "None is allowed)") from None
+        raise MediaTypeError(
+            f"{where}: {str(exc).splitlines()[0]} (keep one type per column; None is allowed)"
+        ) from None
 
 
 def _kind(value: Any) -> str | None:
@@ -226,13 +288,19 @@ def _label(value: Any) -> Any:
     value = scalar(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    raise MediaTypeError(f"PredictionTable: labels and predictions must be str or numbers, got {describe(value)}")
+    raise MediaTypeError(
+        f"PredictionTable: labels and predictions must be str or numbers, got {describe(value)}"
+    )
 
 
-def _columns_and_rows(data: Any, columns: Sequence[str] | None, *, key: str) -> tuple[list[str], list[Any]]:
+def _columns_and_rows(
+    data: Any, columns: Sequence[str] | None, *, key: str
+) -> tuple[list[str], list[Any]]:
     if columns is not None:
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
-            raise MediaTypeError(f"table {key!r}: columns must be a list of strings, got {columns!r}")
+            raise MediaTypeError(
+                f"table {key!r}: columns must be a list of strings, got {columns!r}"
+            )
         columns = list(columns)
         if len(set(columns)) != len(columns):
             raise MediaError(f"table {key!r}: columns {columns} has duplicate names")
@@ -251,7 +319,9 @@ def _columns_and_rows(data: Any, columns: Sequence[str] | None, *, key: str) -> 
         return [str(n) for n in names], [[row.get(n) for n in names] for row in data]
     if not data:
         if columns is None:
-            raise MediaError(f"table {key!r}: got no rows and no columns; pass columns=[...] for an empty table")
+            raise MediaError(
+                f"table {key!r}: got no rows and no columns; pass columns=[...] for an empty table"
+            )
         return columns, []
     rows = []
     width = len(columns) if columns is not None else None
@@ -259,33 +329,44 @@ def _columns_and_rows(data: Any, columns: Sequence[str] | None, *, key: str) -> 
         if is_torch_tensor(row) or isinstance(row, np.ndarray):
             row = list(row)
         if not isinstance(row, (list, tuple)):
-            raise MediaTypeError(f"table {key!r}: row {i} is {describe(row)}; each row must be a list or "
-                                 f"tuple of cells; accepted: {TABLE_ACCEPTED}")
+            raise MediaTypeError(
+                f"table {key!r}: row {i} is {describe(row)}; each row must be a list or "
+                f"tuple of cells; accepted: {TABLE_ACCEPTED}"
+            )
         width = len(row) if width is None else width
         if len(row) != width:
-            what = f"the {width} columns {columns}" if columns is not None else f"row 0's {width} cells"
+            what = (
+                f"the {width} columns {columns}"
+                if columns is not None
+                else f"row 0's {width} cells"
+            )
             raise MediaError(f"table {key!r}: row {i} has {len(row)} cells, not {what}")
         rows.append(list(row))
     return (columns or [f"c{j}" for j in range(width or 0)]), rows
 
 
-def _from_columns(data: Mapping[Any, Any], columns: list[str] | None, *,
-                  key: str) -> tuple[list[str], list[Any]]:
+def _from_columns(
+    data: Mapping[Any, Any], columns: list[str] | None, *, key: str
+) -> tuple[list[str], list[Any]]:
     if not data:
         raise MediaError(f"table {key!r}: got an empty dict; accepted: {TABLE_ACCEPTED}")
     names = [str(c) for c in data]
     if columns is not None:
         missing = [c for c in columns if c not in names]
         if missing:
-            raise MediaError(f"table {key!r}: columns {missing} are not in the data (it has {names})")
+            raise MediaError(
+                f"table {key!r}: columns {missing} are not in the data (it has {names})"
+            )
         names = columns
     by_name = {str(c): v for c, v in data.items()}
     values = []
     for name in names:
         column = by_name[name]
         if isinstance(column, (str, bytes)) or not hasattr(column, "__len__"):
-            raise MediaTypeError(f"table {key!r}: column {name!r} is {describe(column)}; each column "
-                                 "must be a list, array or tensor of values")
+            raise MediaTypeError(
+                f"table {key!r}: column {name!r} is {describe(column)}; each column "
+                "must be a list, array or tensor of values"
+            )
         values.append(column)
     lengths = {name: len(v) for name, v in zip(names, values, strict=True)}
     if len(set(lengths.values())) > 1:
@@ -296,7 +377,11 @@ def _from_columns(data: Mapping[Any, Any], columns: list[str] | None, *,
 
 
 def _is_dataframe(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "pandas" and hasattr(x, "columns") and hasattr(x, "itertuples")
+    return (
+        type(x).__module__.split(".")[0] == "pandas"
+        and hasattr(x, "columns")
+        and hasattr(x, "itertuples")
+    )
 
 
 def _cell(value: Any, *, key: str, column: str, row: int) -> Any:
@@ -312,13 +397,19 @@ def _cell(value: Any, *, key: str, column: str, row: int) -> Any:
             return scalar(value.reshape(()) if ndim else value)
         if ndim == 1:
             return [scalar(v) for v in value]
-    if isinstance(value, Path) or type(value).__module__.startswith(("PIL.", "matplotlib.")) \
-            or is_torch_tensor(value) or isinstance(value, np.ndarray):
+    if (
+        isinstance(value, Path)
+        or type(value).__module__.startswith(("PIL.", "matplotlib."))
+        or is_torch_tensor(value)
+        or isinstance(value, np.ndarray)
+    ):
         from .images import _array_to_pil, _wandb, to_image_array
 
         image = to_image_array(value, key=f"{key}[{row}].{column}")
         return _wandb().Image(_array_to_pil(image))
     if isinstance(value, (list, tuple)):
         return [_cell(v, key=key, column=column, row=row) for v in value]
-    raise MediaTypeError(f"table {key!r}: row {row}, column {column!r} holds {describe(value)}; cells "
-                         "may be numbers, strings, None, images (tensor, array, PIL, Path) or wandb media")
+    raise MediaTypeError(
+        f"table {key!r}: row {row}, column {column!r} holds {describe(value)}; cells "
+        "may be numbers, strings, None, images (tensor, array, PIL, Path) or wandb media"
+    )

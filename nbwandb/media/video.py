@@ -17,7 +17,9 @@ import numpy as np
 from ..metrics import join_key
 from .arrays import MediaDependencyError, MediaError, describe, positive_int
 
-VIDEO_SHAPES = "(T, C, H, W) or (T, H, W, C) with C in 1, 3, 4 and T >= 1 (torch tensor or numpy array)"
+VIDEO_SHAPES = (
+    "(T, C, H, W) or (T, H, W, C) with C in 1, 3, 4 and T >= 1 (torch tensor or numpy array)"
+)
 VIDEO_FORMAT = "gif"
 
 
@@ -33,7 +35,9 @@ def to_video_frames(x: Any, *, key: str = "video") -> np.ndarray:
     if shape is None or len(shape) != 4:
         raise MediaError(f"video {key!r}: got {describe(x)}; accepted: {VIDEO_SHAPES}")
     if shape[0] == 0:
-        raise MediaError(f"video {key!r}: got {describe(x)} with no frames; accepted: {VIDEO_SHAPES}")
+        raise MediaError(
+            f"video {key!r}: got {describe(x)} with no frames; accepted: {VIDEO_SHAPES}"
+        )
     frames = to_image_batch(x, key=key)
     channels = frames.shape[-1]
     if channels == 1:
@@ -43,8 +47,16 @@ def to_video_frames(x: Any, *, key: str = "video") -> np.ndarray:
     return frames
 
 
-def log_video(run: Any, key: str, frames: Any, *, fps: int = 4, caption: str | None = None,
-              step: int | None = None, prefix: str | None = None) -> None:
+def log_video(
+    run: Any,
+    key: str,
+    frames: Any,
+    *,
+    fps: int = 4,
+    caption: str | None = None,
+    step: int | None = None,
+    prefix: str | None = None,
+) -> None:
     """Log frames as a GIF video played at ``fps`` frames per second."""
     from .images import _check_caption, _wandb
 
@@ -54,8 +66,12 @@ def log_video(run: Any, key: str, frames: Any, *, fps: int = 4, caption: str | N
     data = to_video_frames(frames, key=full)
     _require_encoders(full)
     # wandb takes (T, C, H, W).
-    value = _wandb().Video(np.ascontiguousarray(data.transpose(0, 3, 1, 2)), fps=rate,
-                           format=VIDEO_FORMAT, caption=caption)
+    value = _wandb().Video(
+        np.ascontiguousarray(data.transpose(0, 3, 1, 2)),
+        fps=rate,
+        format=VIDEO_FORMAT,
+        caption=caption,
+    )
     run.log({key: value}, step=step, prefix=prefix)
 
 

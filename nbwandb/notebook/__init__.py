@@ -22,8 +22,16 @@ _LAZY = {
     "force_environment": "nbwandb.notebook.environment",
 }
 
-__all__ = ["ConfigForm", "DoctorReport", "LoginPanel", "MediaGallery", "RunPanel", "TablePreview",
-           "detect_environment", "force_environment"]
+__all__ = [
+    "ConfigForm",
+    "DoctorReport",
+    "LoginPanel",
+    "MediaGallery",
+    "RunPanel",
+    "TablePreview",
+    "detect_environment",
+    "force_environment",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config_form import ConfigForm

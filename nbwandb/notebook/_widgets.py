@@ -21,7 +21,9 @@ try:
 except ImportError as exc:  # pragma: no cover - ipywidgets is installed where tests run
     raise ImportError(f"nbwandb's notebook panels need ipywidgets 8: {INSTALL_HINT}") from exc
 if int(widgets.__version__.split(".")[0]) < 8:  # pragma: no cover
-    raise ImportError(f"nbwandb's notebook panels need ipywidgets 8 (found {widgets.__version__}): {INSTALL_HINT}")
+    raise ImportError(
+        f"nbwandb's notebook panels need ipywidgets 8 (found {widgets.__version__}): {INSTALL_HINT}"
+    )
 
 __all__ = ["INSTALL_HINT", "TextForms", "escape", "import_widgets", "widgets"]
 

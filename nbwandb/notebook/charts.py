@@ -17,9 +17,18 @@ CHART_CLASS = "nbwandb-chart"
 __all__ = ["CHART_CLASS", "HEIGHT", "WIDTH", "chart_html", "format_value", "line_chart_svg"]
 
 
-def line_chart_svg(title: str, points: Sequence[tuple[float, float]], *, last: float | None = None,
-                   x_range: tuple[float, float] | None = None, log_y: bool = False, smoothing: float = 0.0,
-                   finite: bool = False, width: int = WIDTH, height: int = HEIGHT) -> str:
+def line_chart_svg(
+    title: str,
+    points: Sequence[tuple[float, float]],
+    *,
+    last: float | None = None,
+    x_range: tuple[float, float] | None = None,
+    log_y: bool = False,
+    smoothing: float = 0.0,
+    finite: bool = False,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> str:
     """An SVG chart of one series of (step, value) ``points``, the ``last`` value in its title.
 
     ``smoothing`` in [0, 1) draws W&B's debiased moving average over the raw values (faint);
@@ -30,15 +39,25 @@ def line_chart_svg(title: str, points: Sequence[tuple[float, float]], *, last: f
         from nbwandb.local.series import smooth_ema
 
         smoothed = smooth_ema([y for _, y in points], smoothing)
-        lines = [Line(points, faint=True, finite=finite),
-                 Line(list(zip([x for x, _ in points], smoothed, strict=True)))]
+        lines = [
+            Line(points, faint=True, finite=finite),
+            Line(list(zip([x for x, _ in points], smoothed, strict=True))),
+        ]
     return _svg(title, lines, last=last, x_range=x_range, log_y=log_y, width=width, height=height)
 
 
-def chart_html(title: str, points: Sequence[tuple[float, float]], *, last: float | None = None,
-               x_range: tuple[float, float] | None = None, log_y: bool = False, smoothing: float = 0.0,
-               finite: bool = False) -> str:
+def chart_html(
+    title: str,
+    points: Sequence[tuple[float, float]],
+    *,
+    last: float | None = None,
+    x_range: tuple[float, float] | None = None,
+    log_y: bool = False,
+    smoothing: float = 0.0,
+    finite: bool = False,
+) -> str:
     """The chart wrapped in a ``div.nbwandb-chart`` (for the static text/html form)."""
-    svg = line_chart_svg(title, points, last=last, x_range=x_range, log_y=log_y, smoothing=smoothing, finite=finite)
+    svg = line_chart_svg(
+        title, points, last=last, x_range=x_range, log_y=log_y, smoothing=smoothing, finite=finite
+    )
     return f'<div class="{CHART_CLASS}" style="display:inline-block;margin:2px">{svg}</div>'
-

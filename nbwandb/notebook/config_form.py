@@ -74,11 +74,15 @@ def _literal_choices(annotation: Any) -> tuple[Any, ...]:
     return ()
 
 
-def field_spec(name: str, value: Any, annotation: Any = None, metadata: Mapping[str, Any] | None = None) -> FieldSpec:
+def field_spec(
+    name: str, value: Any, annotation: Any = None, metadata: Mapping[str, Any] | None = None
+) -> FieldSpec:
     """The ``FieldSpec`` for ``value`` (its annotation and metadata refine it)."""
     meta = dict(metadata or {})
     choices = tuple(meta.get("choices", ())) or _literal_choices(annotation)
-    if isinstance(value, enum.Enum) or (isinstance(annotation, type) and issubclass(annotation, enum.Enum)):
+    if isinstance(value, enum.Enum) or (
+        isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+    ):
         enum_type = type(value) if isinstance(value, enum.Enum) else annotation
         return FieldSpec(name, "choice", value, tuple(enum_type))
     if choices:
@@ -89,9 +93,16 @@ def field_spec(name: str, value: Any, annotation: Any = None, metadata: Mapping[
         kind = "int" if isinstance(value, int) and annotation is not float else "float"
         has_bounds = "min" in meta and "max" in meta
         default_low, usual_high = _default_bounds(float(value), kind)
-        return FieldSpec(name, kind, value, low=meta.get("min", default_low), high=meta.get("max"),
-                         step=meta.get("step"), slider=has_bounds,
-                         usual_high=None if "max" in meta else usual_high)
+        return FieldSpec(
+            name,
+            kind,
+            value,
+            low=meta.get("min", default_low),
+            high=meta.get("max"),
+            step=meta.get("step"),
+            slider=has_bounds,
+            usual_high=None if "max" in meta else usual_high,
+        )
     if isinstance(value, str):
         return FieldSpec(name, "str", value)
     from nbwandb.config import convert_value
@@ -117,7 +128,9 @@ def specs_from_config(config: Any) -> tuple[list[FieldSpec], type | None]:
                 elif f.default_factory is not dataclasses.MISSING:
                     value = f.default_factory()
                 else:
-                    raise ValueError(f"dataclass field {f.name!r} has no default; pass an instance instead")
+                    raise ValueError(
+                        f"dataclass field {f.name!r} has no default; pass an instance instead"
+                    )
             else:
                 value = getattr(config, f.name)
             specs.append(field_spec(f.name, value, hints.get(f.name), f.metadata))
@@ -125,9 +138,13 @@ def specs_from_config(config: Any) -> tuple[list[FieldSpec], type | None]:
     if isinstance(config, Mapping):
         for key in config:
             if not isinstance(key, str):
-                raise TypeError(f"config key {key!r} is a {type(key).__name__}; config keys must be strings")
+                raise TypeError(
+                    f"config key {key!r} is a {type(key).__name__}; config keys must be strings"
+                )
         return [field_spec(k, v) for k, v in config.items()], None
-    raise TypeError(f"config of type {type(config).__name__} is not accepted; pass a dict or a dataclass")
+    raise TypeError(
+        f"config of type {type(config).__name__} is not accepted; pass a dict or a dataclass"
+    )
 
 
 class _Field:
@@ -146,8 +163,11 @@ class _Field:
         self.message.add_class("nbwandb-field-message")
         parts = [self.input]
         if spec.slider:
-            self.typed = widgets.Text(value=self._format(self.input.value), continuous_update=False,
-                                      layout=widgets.Layout(width="7em"))
+            self.typed = widgets.Text(
+                value=self._format(self.input.value),
+                continuous_update=False,
+                layout=widgets.Layout(width="7em"),
+            )
             self.typed.add_class("nbwandb-slider-text")
             self.typed.observe(lambda _change: self._on_typed(), names="value")
             parts.append(self.typed)
@@ -171,14 +191,30 @@ class _Field:
             return widgets.Dropdown(options=options, value=value, **common)
         if spec.kind == "int":
             if spec.slider:
-                return widgets.IntSlider(value=spec.default, min=int(spec.low), max=int(spec.high),  # type: ignore[arg-type]
-                                         step=int(spec.step or 1), readout=False, **common)
+                return widgets.IntSlider(
+                    value=spec.default,
+                    min=int(spec.low),  # type: ignore[arg-type]
+                    max=int(spec.high),  # type: ignore[arg-type]
+                    step=int(spec.step or 1),
+                    readout=False,
+                    **common,
+                )
             return widgets.IntText(value=spec.default, **common)
         if spec.kind == "float":
             if spec.slider:
-                step = spec.step or _grid_step(float(spec.default), float(spec.low), float(spec.high))  # type: ignore[arg-type]
-                return widgets.FloatSlider(value=spec.default, min=spec.low, max=spec.high, step=step,
-                                           readout=False, **common)
+                step = spec.step or _grid_step(
+                    float(spec.default),
+                    float(spec.low),  # type: ignore[arg-type]
+                    float(spec.high),  # type: ignore[arg-type]
+                )
+                return widgets.FloatSlider(
+                    value=spec.default,
+                    min=spec.low,
+                    max=spec.high,
+                    step=step,
+                    readout=False,
+                    **common,
+                )
             return widgets.FloatText(value=spec.default, **common)
         if spec.kind == "str":
             return widgets.Text(value=spec.default, **common)
@@ -198,7 +234,9 @@ class _Field:
         try:
             number: float = int(text) if spec.kind == "int" else float(text)
         except ValueError:
-            self._typed_error = f"{spec.name}={text!r} is not {'an integer' if spec.kind == 'int' else 'a number'}"
+            self._typed_error = (
+                f"{spec.name}={text!r} is not {'an integer' if spec.kind == 'int' else 'a number'}"
+            )
         else:
             self._typed_error = self._range_problem(number)
             if self._typed_error is None and number != self.input.value:
@@ -239,8 +277,10 @@ class _Field:
             return str(exc)
         spec, value = self.spec, self.input.value
         if spec.usual_high is not None and value > spec.usual_high:
-            self.message.value = (f"<span style='color:#b26a00'>{escape(spec.name)}={escape(value)} is larger "
-                                  f"than usual (over {spec.usual_high:g}); accepted, but check it</span>")
+            self.message.value = (
+                f"<span style='color:#b26a00'>{escape(spec.name)}={escape(value)} is larger "
+                f"than usual (over {spec.usual_high:g}); accepted, but check it</span>"
+            )
         else:
             self.message.value = ""
         return None
@@ -280,12 +320,22 @@ class ConfigForm(TextForms, widgets.VBox):
         self._confirm_restart = False
         self._label = "Update run config" if run is not None else "Start run"
         # Under the inputs, not under the labels.
-        self.button = widgets.Button(description=self._label, button_style="success", icon="play",
-                                     layout=widgets.Layout(margin=f"6px 0 4px calc({width} + 8px)", width="auto",
-                                                           align_self="flex-start", padding="0 16px"))
+        self.button = widgets.Button(
+            description=self._label,
+            button_style="success",
+            icon="play",
+            layout=widgets.Layout(
+                margin=f"6px 0 4px calc({width} + 8px)",
+                width="auto",
+                align_self="flex-start",
+                padding="0 16px",
+            ),
+        )
         self.button.on_click(self._on_click)
         self.status = widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 calc({width} + 8px)"))
-        super().__init__(children=[f.row for f in self.fields.values()] + [self.button, self.status])
+        super().__init__(
+            children=[f.row for f in self.fields.values()] + [self.button, self.status]
+        )
         self.add_class("nbwandb-config-form")
 
     @property
@@ -334,19 +384,25 @@ class ConfigForm(TextForms, widgets.VBox):
                 self._confirm_restart = True
                 self.button.description = "Finish it and start"
                 self.button.button_style = "warning"
-                self.status.value = (f"<span style='color:#b26a00'>run {escape(live.name)} ({escape(live.id)}) "
-                                     "is still running; click again to finish it and start a new run</span>")
+                self.status.value = (
+                    f"<span style='color:#b26a00'>run {escape(live.name)} ({escape(live.id)}) "
+                    "is still running; click again to finish it and start a new run</span>"
+                )
                 return
             self._reset_button()
-            self.run = nbwandb.init(config=config, **self.init_kwargs)  # init finishes the live run first
+            self.run = nbwandb.init(
+                config=config, **self.init_kwargs
+            )  # init finishes the live run first
         except (NbwandbError, ValueError, TypeError) as exc:
             self._reset_button()
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return
         where = self.run.url or self.run.run_dir or self.run.mode_reason
         finished = f"finished run {escape(live.name)}, then " if live is not None else ""
-        self.status.value = (f"<span style='color:#2e7d32'>{finished}started {escape(self.run.mode)} run "
-                             f"{escape(self.run.name)} ({escape(self.run.id)}) in {escape(where)}</span>")
+        self.status.value = (
+            f"<span style='color:#2e7d32'>{finished}started {escape(self.run.mode)} run "
+            f"{escape(self.run.name)} ({escape(self.run.id)}) in {escape(where)}</span>"
+        )
 
     def _reset_button(self) -> None:
         self._confirm_restart = False
@@ -396,11 +452,17 @@ class ConfigForm(TextForms, widgets.VBox):
 
         run = self.configured_run()
         if self._is_final():
-            title = f"config of run <b>{escape(run.name)}</b> ({escape(run.id)}, {escape(run.state)})"
+            title = (
+                f"config of run <b>{escape(run.name)}</b> ({escape(run.id)}, {escape(run.state)})"
+            )
             values: dict[str, Any] = dict(run.config)
         else:
             started = f"; run <b>{escape(run.name)}</b> started" if run is not None else ""
             title = f"config form{started}"
-            values = {k: (v.name if isinstance(v, enum.Enum) else v) for k, v in self._current().items()}
-        return (f"<div class='nbwandb-config-form nbw'>{CSS}<div class='nbw-caption'>{title}</div>"
-                f"{key_value_table(values, key_label='config', value_label='value')}</div>")
+            values = {
+                k: (v.name if isinstance(v, enum.Enum) else v) for k, v in self._current().items()
+            }
+        return (
+            f"<div class='nbwandb-config-form nbw'>{CSS}<div class='nbw-caption'>{title}</div>"
+            f"{key_value_table(values, key_label='config', value_label='value')}</div>"
+        )

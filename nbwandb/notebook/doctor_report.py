@@ -27,7 +27,9 @@ class DoctorReport:
     def __repr__(self) -> str:
         width = max((len(r.name) for r in self.results), default=0)
         count = len(self.problems)
-        lines = [f"nbwandb doctor: {count} problem{'s' if count != 1 else ''} in {len(self.results)} checks"]
+        lines = [
+            f"nbwandb doctor: {count} problem{'s' if count != 1 else ''} in {len(self.results)} checks"
+        ]
         for r in self.results:
             lines.append(f"  [{_MARK[r.ok]:>7}] {r.name:<{width}}  {r.detail}")
             if r.fix:
@@ -40,14 +42,20 @@ class DoctorReport:
         rows = "".join(
             f"<tr><td {cell}><span style='color:{_COLOR[r.ok]};font-weight:600'>{_MARK[r.ok]}</span></td>"
             f"<td {cell}>{escape(r.name)}</td><td {cell}>{escape(r.detail)}</td><td {cell}>{escape(r.fix)}</td></tr>"
-            for r in self.results)
+            for r in self.results
+        )
         count = len(self.problems)
-        summary = (f"<span style='color:#2e7d32'>no problems</span> in {len(self.results)} checks" if not count else
-                   f"<span style='color:#c62828'>{count} problem{'s' if count != 1 else ''}</span> "
-                   f"in {len(self.results)} checks")
+        summary = (
+            f"<span style='color:#2e7d32'>no problems</span> in {len(self.results)} checks"
+            if not count
+            else f"<span style='color:#c62828'>{count} problem{'s' if count != 1 else ''}</span> "
+            f"in {len(self.results)} checks"
+        )
         head = "".join(f"<th {cell}>{h}</th>" for h in ("", "check", "result", "fix"))
-        html = (f"<div class='nbwandb-doctor-report' style='font:13px system-ui,sans-serif;text-align:left'>"
-                f"<div style='margin:2px 0 6px'><b>nbwandb doctor</b>: {summary}</div>"
-                f"<table class='nbwandb-doctor' style='border-collapse:collapse;margin:0'><thead><tr>{head}</tr>"
-                f"</thead><tbody>{rows}</tbody></table></div>")
+        html = (
+            f"<div class='nbwandb-doctor-report' style='font:13px system-ui,sans-serif;text-align:left'>"
+            f"<div style='margin:2px 0 6px'><b>nbwandb doctor</b>: {summary}</div>"
+            f"<table class='nbwandb-doctor' style='border-collapse:collapse;margin:0'><thead><tr>{head}</tr>"
+            f"</thead><tbody>{rows}</tbody></table></div>"
+        )
         return {"text/plain": repr(self), "text/html": html}

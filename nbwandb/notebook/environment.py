@@ -34,7 +34,9 @@ def detect_environment() -> str:
     env = os.environ.get("NBWANDB_ENVIRONMENT", "").strip().lower()
     if env:
         if env not in ENVIRONMENTS:
-            raise ValueError(f"NBWANDB_ENVIRONMENT={env!r} is not accepted; use one of {', '.join(ENVIRONMENTS)}")
+            raise ValueError(
+                f"NBWANDB_ENVIRONMENT={env!r} is not accepted; use one of {', '.join(ENVIRONMENTS)}"
+            )
         return env
     # Look at sys.modules only: detecting must not import IPython into a plain script.
     ipython_mod = sys.modules.get("IPython")
@@ -62,7 +64,9 @@ def force_environment(name: str | None) -> Iterator[None]:
     """Make :func:`detect_environment` return ``name`` inside the block (None: detect again)."""
     global _forced
     if name is not None and name not in ENVIRONMENTS:
-        raise ValueError(f"environment {name!r} is not accepted; use one of {', '.join(ENVIRONMENTS)}")
+        raise ValueError(
+            f"environment {name!r} is not accepted; use one of {', '.join(ENVIRONMENTS)}"
+        )
     previous, _forced = _forced, name
     try:
         yield

@@ -64,7 +64,11 @@ def scrub_history(shell: Any, secrets: Iterable[str], line_num: int | None = Non
         if _contains(value, all_secrets):
             setattr(hm, attr, scrub_text(value, all_secrets))
     user_ns = getattr(shell, "user_ns", {})
-    for name in [n for n in list(user_ns) if n in ("_i", "_ii", "_iii") or (n.startswith("_i") and n[2:].isdigit())]:
+    for name in [
+        n
+        for n in list(user_ns)
+        if n in ("_i", "_ii", "_iii") or (n.startswith("_i") and n[2:].isdigit())
+    ]:
         value = user_ns[name]
         secrets_here = pick(int(name[2:])) if name[2:].isdigit() else all_secrets
         if _contains(value, secrets_here):
@@ -76,7 +80,11 @@ def scrub_history(shell: Any, secrets: Iterable[str], line_num: int | None = Non
         for index, (line, source, source_raw) in enumerate(list(cache)):
             secrets_here = pick(line)
             if _contains(source, secrets_here) or _contains(source_raw, secrets_here):
-                cache[index] = (line, scrub_text(source, secrets_here), scrub_text(source_raw, secrets_here))
+                cache[index] = (
+                    line,
+                    scrub_text(source, secrets_here),
+                    scrub_text(source_raw, secrets_here),
+                )
                 changed += 1
         changed += _scrub_database(hm, pick)
     return changed
@@ -89,16 +97,26 @@ def _scrub_database(hm: Any, pick: Any) -> int:
         return 0
     changed = 0
     try:
-        rows = db.execute("SELECT line, source, source_raw FROM history WHERE session=?", (session,)).fetchall()
+        rows = db.execute(
+            "SELECT line, source, source_raw FROM history WHERE session=?", (session,)
+        ).fetchall()
         updates = []
         for line, source, source_raw in rows:
             secrets_here = pick(line)
             if _contains(source, secrets_here) or _contains(source_raw, secrets_here):
-                updates.append((scrub_text(source, secrets_here), scrub_text(source_raw, secrets_here),
-                                session, line))
+                updates.append(
+                    (
+                        scrub_text(source, secrets_here),
+                        scrub_text(source_raw, secrets_here),
+                        session,
+                        line,
+                    )
+                )
         if updates:
             with db:
-                db.executemany("UPDATE history SET source=?, source_raw=? WHERE session=? AND line=?", updates)
+                db.executemany(
+                    "UPDATE history SET source=?, source_raw=? WHERE session=? AND line=?", updates
+                )
             changed = len(updates)
     except Exception:  # noqa: BLE001 - no database (history disabled, DummyDB): nothing stored there
         return 0

@@ -24,8 +24,9 @@ class LoginPanel(TextForms, widgets.VBox):
     ``wait()`` returns once the check is done.
     """
 
-    def __init__(self, *, host: str | None = None, timeout: float = 10.0, verify: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, host: str | None = None, timeout: float = 10.0, verify: bool = True, **kwargs: Any
+    ) -> None:
         self.host = host
         self.timeout = float(timeout)
         self.verify = verify
@@ -35,17 +36,30 @@ class LoginPanel(TextForms, widgets.VBox):
         self._done = threading.Event()
         self._done.set()
         self.key_field = widgets.Password(
-            description="API key", placeholder="paste the key from wandb.ai/authorize",
+            description="API key",
+            placeholder="paste the key from wandb.ai/authorize",
             layout=widgets.Layout(width="34em", max_width="100%"),
         )
-        self.login_button = widgets.Button(description="Log in", button_style="primary", icon="sign-in")
+        self.login_button = widgets.Button(
+            description="Log in", button_style="primary", icon="sign-in"
+        )
         self.offline_button = widgets.Button(description="Continue offline")
-        self.status = widgets.HTML(self._status_text("Paste a key, or continue offline (runs are kept locally "
-                                                     "and uploaded later with `wandb sync`)."))
+        self.status = widgets.HTML(
+            self._status_text(
+                "Paste a key, or continue offline (runs are kept locally "
+                "and uploaded later with `wandb sync`)."
+            )
+        )
         self.login_button.on_click(self._on_login)
         self.offline_button.on_click(self._on_offline)
-        super().__init__(children=[self.key_field, widgets.HBox([self.login_button, self.offline_button]),
-                                   self.status], **kwargs)
+        super().__init__(
+            children=[
+                self.key_field,
+                widgets.HBox([self.login_button, self.offline_button]),
+                self.status,
+            ],
+            **kwargs,
+        )
         self.add_class("nbwandb-login-panel")
 
     @staticmethod
@@ -75,14 +89,18 @@ class LoginPanel(TextForms, widgets.VBox):
         self._done.clear()
         self.login_button.disabled = True
         self._set_status("Checking the key…")
-        threading.Thread(target=self._login_in_thread, args=(key,), name="nbwandb-login", daemon=True).start()
+        threading.Thread(
+            target=self._login_in_thread, args=(key,), name="nbwandb-login", daemon=True
+        ).start()
 
     def _login_in_thread(self, key: str) -> None:
         import nbwandb
         from nbwandb.errors import NbwandbError
 
         try:
-            self.result = nbwandb.login(key, host=self.host, verify=self.verify, timeout=self.timeout)
+            self.result = nbwandb.login(
+                key, host=self.host, verify=self.verify, timeout=self.timeout
+            )
         except NbwandbError as exc:  # the message never contains the key
             self._set_status(str(exc), False)
         else:
@@ -102,8 +120,11 @@ class LoginPanel(TextForms, widgets.VBox):
         if self.result.mode != "offline":
             # Credentials exist, but the user chose offline: make mode="auto" respect that.
             os.environ["WANDB_MODE"] = "offline"
-        self._set_status("Runs will be offline: they are written under ./wandb and uploaded later with "
-                         "`wandb sync`.", True)
+        self._set_status(
+            "Runs will be offline: they are written under ./wandb and uploaded later with "
+            "`wandb sync`.",
+            True,
+        )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a running key check; True when none is running any more."""
@@ -120,8 +141,9 @@ class LoginPanel(TextForms, widgets.VBox):
             return
         self._unused = True
         if run.mode == "offline":
-            self._message = ("No key was entered; runs are offline and can be uploaded later with "
-                             "`wandb sync`.")
+            self._message = (
+                "No key was entered; runs are offline and can be uploaded later with `wandb sync`."
+            )
         else:
             self._message = f"No key was entered here; run {run.name} is {run.mode}."
 
@@ -131,10 +153,15 @@ class LoginPanel(TextForms, widgets.VBox):
 
     def _html(self) -> str:
         message = getattr(self, "_message", "Paste a key, or continue offline.")
-        ok = None if not self._is_final() or self._unused else (
-            self.result is not None and self.result.verified is not False)
-        return (f"<div class='nbwandb-login-panel' style='font:13px system-ui,sans-serif;padding:4px 0'>"
-                f"<b>nbwandb login</b>: {self._status_text(message, ok)}</div>")
+        ok = (
+            None
+            if not self._is_final() or self._unused
+            else (self.result is not None and self.result.verified is not False)
+        )
+        return (
+            f"<div class='nbwandb-login-panel' style='font:13px system-ui,sans-serif;padding:4px 0'>"
+            f"<b>nbwandb login</b>: {self._status_text(message, ok)}</div>"
+        )
 
     def _text(self) -> str:
         message = getattr(self, "_message", "paste a key or continue offline")

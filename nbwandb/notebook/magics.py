@@ -31,18 +31,38 @@ _LOGIN_FLAGS = ("--relogin", "--no-verify", "-h", "--help")
 
 def _init_options(func: Any) -> Any:
     """The options %wandb_init and %%wandb_run share (the parameters of ``nbwandb.init``)."""
-    for decorator in reversed([
-        argument("-p", "--project", help="W&B project"),
-        argument("-e", "--entity", help="W&B entity (user or team)"),
-        argument("--mode", choices=MODES, default="auto", help="auto (default), online, offline or disabled"),
-        argument("-n", "--name", help="run name"),
-        argument("-g", "--group", help="run group"),
-        argument("--tags", help="comma-separated tags, e.g. a,b"),
-        argument("--config", metavar="VAR", help="a dict, dataclass or ConfigForm variable to use as config"),
-        argument("--var", default="run", help="the notebook variable the run is bound to (default: run)"),
-        argument("--network-timeout", type=float, default=None, metavar="S",
-                 help="seconds to wait for the W&B host (default 5 in auto mode, then offline; 10 online)"),
-    ]):
+    for decorator in reversed(
+        [
+            argument("-p", "--project", help="W&B project"),
+            argument("-e", "--entity", help="W&B entity (user or team)"),
+            argument(
+                "--mode",
+                choices=MODES,
+                default="auto",
+                help="auto (default), online, offline or disabled",
+            ),
+            argument("-n", "--name", help="run name"),
+            argument("-g", "--group", help="run group"),
+            argument("--tags", help="comma-separated tags, e.g. a,b"),
+            argument(
+                "--config",
+                metavar="VAR",
+                help="a dict, dataclass or ConfigForm variable to use as config",
+            ),
+            argument(
+                "--var",
+                default="run",
+                help="the notebook variable the run is bound to (default: run)",
+            ),
+            argument(
+                "--network-timeout",
+                type=float,
+                default=None,
+                metavar="S",
+                help="seconds to wait for the W&B host (default 5 in auto mode, then offline; 10 online)",
+            ),
+        ]
+    ):
         func = decorator(func)
     return func
 
@@ -65,8 +85,10 @@ def init_kwargs_from_args(args: Any, user_ns: dict[str, Any]) -> dict[str, Any]:
 
 def _config_from_ns(name: str, user_ns: dict[str, Any]) -> Any:
     if name not in user_ns:
-        raise UsageError(f"--config {name}: there is no variable {name!r} in the notebook; "
-                         "pass the name of a dict, dataclass or ConfigForm variable")
+        raise UsageError(
+            f"--config {name}: there is no variable {name!r} in the notebook; "
+            "pass the name of a dict, dataclass or ConfigForm variable"
+        )
     value = user_ns[name]
     if type(value).__name__ == "ConfigForm" and hasattr(value, "value"):
         try:
@@ -122,9 +144,15 @@ class NbwandbMagics(Magics):
     # -- login ------------------------------------------------------------------------------
     @magic_arguments()
     @argument("--host", help="W&B server (default: WANDB_BASE_URL or https://api.wandb.ai)")
-    @argument("--relogin", action="store_true", help="show the login panel even when a key is found")
-    @argument("--no-verify", action="store_true", help="do not ask the server whether it knows the key")
-    @argument("--timeout", type=float, default=None, help="seconds to wait for the server (default 5)")
+    @argument(
+        "--relogin", action="store_true", help="show the login panel even when a key is found"
+    )
+    @argument(
+        "--no-verify", action="store_true", help="do not ask the server whether it knows the key"
+    )
+    @argument(
+        "--timeout", type=float, default=None, help="seconds to wait for the server (default 5)"
+    )
     @line_magic
     def wandb_login(self, line: str) -> Any:
         """Find W&B credentials (env, Colab secret, netrc); without any, show the login panel.
@@ -152,8 +180,12 @@ class NbwandbMagics(Magics):
 
         # A found key is checked with the server (bounded): "verified", "rejected" or "not verified".
         try:
-            result = nbwandb.login(host=args.host, relogin=False, verify=not args.no_verify,
-                                   timeout=args.timeout or AUTO_TIMEOUT)
+            result = nbwandb.login(
+                host=args.host,
+                relogin=False,
+                verify=not args.no_verify,
+                timeout=args.timeout or AUTO_TIMEOUT,
+            )
         except nbwandb.NbwandbError as exc:  # a rejected key: say so, offer the panel below
             if args.relogin or not widgets_can_render():
                 raise UsageError(str(exc)) from None
@@ -164,7 +196,10 @@ class NbwandbMagics(Magics):
             print(result.message)
             return None
         if not widgets_can_render():
-            print(result.message + "\nTo log in here, set WANDB_API_KEY or run `wandb login` in a terminal.")
+            print(
+                result.message
+                + "\nTo log in here, set WANDB_API_KEY or run `wandb login` in a terminal."
+            )
             return None
         from .login_panel import LoginPanel
 
@@ -197,7 +232,9 @@ class NbwandbMagics(Magics):
         return run
 
     @magic_arguments()
-    @argument("var", nargs="?", help="a dict or dataclass variable (default: the active run's config)")
+    @argument(
+        "var", nargs="?", help="a dict or dataclass variable (default: the active run's config)"
+    )
     @argument("-p", "--project", help="project of the run the form starts")
     @argument("--mode", choices=MODES, default="auto", help="mode of the run the form starts")
     @line_magic
@@ -219,7 +256,9 @@ class NbwandbMagics(Magics):
                 raise UsageError(f"%wandb_config {args.var}: {exc}") from exc
         run = session.active_run()
         if run is None:
-            raise UsageError("%wandb_config: no active run; pass a variable, e.g. %wandb_config config")
+            raise UsageError(
+                "%wandb_config: no active run; pass a variable, e.g. %wandb_config config"
+            )
         return ConfigForm(run.config, run=run)
 
     @line_magic
@@ -248,7 +287,9 @@ class NbwandbMagics(Magics):
             print("nbwandb: no active run to finish")
             return
         where = run.url or run.run_dir
-        line_out = f"nbwandb: finished run {run.name!r} ({run.id}), exit code {run.exit_code}, in {where}"
+        line_out = (
+            f"nbwandb: finished run {run.name!r} ({run.id}), exit code {run.exit_code}, in {where}"
+        )
         if run.sync_command:
             line_out += f"; upload later with `{run.sync_command}`"
         print(line_out)
@@ -284,7 +325,9 @@ class NbwandbMagics(Magics):
 
         from .doctor_report import DoctorReport
 
-        _show(DoctorReport(run_checks(environment=detect_environment(), service=not args.no_service)))
+        _show(
+            DoctorReport(run_checks(environment=detect_environment(), service=not args.no_service))
+        )
 
     # -- cell hooks -------------------------------------------------------------------------
     def post_run_cell(self, *args: Any, **kwargs: Any) -> None:
@@ -296,7 +339,11 @@ class NbwandbMagics(Magics):
         try:
             if self._pending_scrub:
                 secrets, self._pending_scrub = self._pending_scrub, []
-                for result in [*args, *kwargs.values(), getattr(self.shell, "last_execution_result", None)]:
+                for result in [
+                    *args,
+                    *kwargs.values(),
+                    getattr(self.shell, "last_execution_result", None),
+                ]:
                     info = getattr(result, "info", None)
                     if info is not None and hasattr(info, "raw_cell"):
                         info.raw_cell = scrub_text(info.raw_cell, secrets)
@@ -325,8 +372,11 @@ def flush_active_run(timeout: float = FLUSH_TIMEOUT) -> bool:
         _slow_runs.discard(run.id)
     elif not slow:
         _slow_runs.add(run.id)
-        print(f"nbwandb: rows of run {run.id} are still being written after {timeout:g}s; "
-              "later cells will not wait for them", file=sys.stderr)
+        print(
+            f"nbwandb: rows of run {run.id} are still being written after {timeout:g}s; "
+            "later cells will not wait for them",
+            file=sys.stderr,
+        )
     return done
 
 
@@ -376,5 +426,11 @@ def unload_ipython_extension(ipython: Any) -> None:
             ipython.magics_manager.magics[kind].pop(name, None)
 
 
-__all__ = ["NbwandbMagics", "flush_active_run", "init_kwargs_from_args", "load_ipython_extension",
-           "run_cell_body", "unload_ipython_extension"]
+__all__ = [
+    "NbwandbMagics",
+    "flush_active_run",
+    "init_kwargs_from_args",
+    "load_ipython_extension",
+    "run_cell_body",
+    "unload_ipython_extension",
+]

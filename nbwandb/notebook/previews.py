@@ -21,7 +21,9 @@ from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
 
 CELL_IMAGE_PX = 64  # image cells: one fixed size, as in W&B's tables
-TABLE_ACCEPTED = "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
+TABLE_ACCEPTED = (
+    "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
+)
 
 
 def _logged_media(run: Any, kind: str, key: str | None) -> list[dict[str, Any]]:
@@ -33,12 +35,16 @@ def _logged_media(run: Any, kind: str, key: str | None) -> list[dict[str, Any]]:
         chosen = [m for m in entries if m["key"] == key]
         if not chosen:
             known = sorted({m["key"] for m in entries})
-            raise KeyError(f"no {kind} logged under {key!r} in this run; its {kind} keys are {known}")
+            raise KeyError(
+                f"no {kind} logged under {key!r} in this run; its {kind} keys are {known}"
+            )
         entries = chosen
     return entries
 
 
-def table_rows(data: Any, columns: Sequence[str] | None = None) -> tuple[list[str], list[list[Any]]]:
+def table_rows(
+    data: Any, columns: Sequence[str] | None = None
+) -> tuple[list[str], list[list[Any]]]:
     """(columns, rows) from any accepted table input; errors name what was received."""
     if type(data).__name__ == "DataFrame":
         return [str(c) for c in data.columns], data.values.tolist()
@@ -48,7 +54,9 @@ def table_rows(data: Any, columns: Sequence[str] | None = None) -> tuple[list[st
         cols = [str(k) for k in data]
         lengths = {k: len(v) for k, v in data.items()}
         if len(set(lengths.values())) > 1:
-            raise ValueError(f"table columns have different lengths {lengths}; use columns of one length")
+            raise ValueError(
+                f"table columns have different lengths {lengths}; use columns of one length"
+            )
         return cols, [list(r) for r in zip(*data.values(), strict=True)]
     if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         rows = list(data)
@@ -79,7 +87,12 @@ def _looks_like_image(value: Any) -> bool:
     if type(value).__name__ == "Image" and type(value).__module__.split(".")[0] in ("wandb", "PIL"):
         return True
     shape = getattr(value, "shape", None)
-    return shape is not None and len(shape) in (2, 3) and min(shape[:2]) >= 4 and hasattr(value, "dtype")
+    return (
+        shape is not None
+        and len(shape) in (2, 3)
+        and min(shape[:2]) >= 4
+        and hasattr(value, "dtype")
+    )
 
 
 class TablePreview(TextForms, widgets.VBox):
@@ -89,7 +102,9 @@ class TablePreview(TextForms, widgets.VBox):
     kernel to show again); the widget can still be placed inside other widgets.
     """
 
-    def __init__(self, data: Any, *, columns: Sequence[str] | None = None, max_rows: int = 20) -> None:
+    def __init__(
+        self, data: Any, *, columns: Sequence[str] | None = None, max_rows: int = 20
+    ) -> None:
         self.columns, self.rows = table_rows(data, columns)
         self.max_rows = max_rows
         super().__init__(children=[widgets.HTML(self._html())])
@@ -105,7 +120,8 @@ class TablePreview(TextForms, widgets.VBox):
     def _shape(self) -> str:
         shown = min(len(self.rows), self.max_rows)
         return f"{len(self.rows)} rows x {len(self.columns)} columns" + (
-            f" (first {shown} shown)" if shown < len(self.rows) else "")
+            f" (first {shown} shown)" if shown < len(self.rows) else ""
+        )
 
     def _is_final(self) -> bool:
         return True
@@ -123,8 +139,13 @@ class TablePreview(TextForms, widgets.VBox):
                 return f"<td><img class='nbw-cell' alt='{escape(column)}' src='data:image/png;base64,{src}'></td>"
             return cell_html(value)
 
-        return table_html(self.columns, self.rows[: self.max_rows], caption=self._shape(), cell=cell,
-                          wrapper_class="nbwandb-table-preview")
+        return table_html(
+            self.columns,
+            self.rows[: self.max_rows],
+            caption=self._shape(),
+            cell=cell,
+            wrapper_class="nbwandb-table-preview",
+        )
 
     def _text(self) -> str:
         lines = [f"table: {self._shape()}", " | ".join(self.columns)]
@@ -139,35 +160,61 @@ class MediaGallery(TextForms, widgets.VBox):
     TensorBoard does), the caption below; "16 of 40 shown" says when some are left out.
     """
 
-    def __init__(self, images: Any, *, captions: Sequence[str] | None = None, max_images: int = 16,
-                 size: int = 128) -> None:
+    def __init__(
+        self,
+        images: Any,
+        *,
+        captions: Sequence[str] | None = None,
+        max_images: int = 16,
+        size: int = 128,
+    ) -> None:
         items = self._as_list(images)
         if captions is not None and len(captions) != len(items):
-            raise ValueError(f"captions has {len(captions)} entries for {len(items)} images; give one per image")
-        self.captions = [str(c) for c in captions] if captions is not None else [f"#{i}" for i in range(len(items))]
+            raise ValueError(
+                f"captions has {len(captions)} entries for {len(items)} images; give one per image"
+            )
+        self.captions = (
+            [str(c) for c in captions]
+            if captions is not None
+            else [f"#{i}" for i in range(len(items))]
+        )
         self.total = len(items)
         self.size = size
         self.thumbnails = [thumbnail_png(img, size) for img in items[:max_images]]
         boxes = []
         cell = f"{size}px"
         for png, caption in zip(self.thumbnails, self.captions, strict=False):
-            image = widgets.Image(value=png, format="png", layout=widgets.Layout(width=cell, height=cell))
-            label = widgets.HTML(f"<div class='nbw-cap' style='width:{size}px' title='{escape(caption)}'>"
-                                 f"{escape(caption)}</div>")
-            box = widgets.VBox([image, label], layout=widgets.Layout(width=cell, margin="0 6px 6px 0"))
+            image = widgets.Image(
+                value=png, format="png", layout=widgets.Layout(width=cell, height=cell)
+            )
+            label = widgets.HTML(
+                f"<div class='nbw-cap' style='width:{size}px' title='{escape(caption)}'>"
+                f"{escape(caption)}</div>"
+            )
+            box = widgets.VBox(
+                [image, label], layout=widgets.Layout(width=cell, margin="0 6px 6px 0")
+            )
             box.add_class("nbwandb-thumbnail")
             boxes.append(box)
         header = widgets.HTML(GALLERY_CSS + f"<small>{escape(self._count())}</small>")
-        super().__init__(children=[header, widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))])
+        super().__init__(
+            children=[header, widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))]
+        )
         self.add_class("nbwandb-media-gallery")
 
     @classmethod
-    def from_run(cls, run: Any, key: str | None = None, *, max_images: int = 16, size: int = 128) -> MediaGallery:
+    def from_run(
+        cls, run: Any, key: str | None = None, *, max_images: int = 16, size: int = 128
+    ) -> MediaGallery:
         """The latest ``max_images`` images ``run`` logged (under ``key``, or all keys)."""
         entries = _logged_media(run, "image", key)[-max_images:]
-        captions = [f"{m['key']} @ {m.get('step')}" + (f": {m['caption']}" if m.get("caption") else "")
-                    for m in entries]
-        return cls([m["file"] for m in entries], captions=captions, max_images=max_images, size=size)
+        captions = [
+            f"{m['key']} @ {m.get('step')}" + (f": {m['caption']}" if m.get("caption") else "")
+            for m in entries
+        ]
+        return cls(
+            [m["file"] for m in entries], captions=captions, max_images=max_images, size=size
+        )
 
     @staticmethod
     def _as_list(images: Any) -> list[Any]:
@@ -178,12 +225,18 @@ class MediaGallery(TextForms, widgets.VBox):
             return [images[i] for i in range(shape[0])]
         if shape is not None or hasattr(images, "size") or isinstance(images, str):
             return [images]
-        raise TypeError(f"images of type {type(images).__name__} are not accepted; use a list of {IMAGE_ACCEPTED}")
+        raise TypeError(
+            f"images of type {type(images).__name__} are not accepted; use a list of {IMAGE_ACCEPTED}"
+        )
 
     def _count(self) -> str:
         shown = len(self.thumbnails)
         noun = "image" if self.total == 1 else "images"
-        return f"{shown} of {self.total} {noun} shown" if shown < self.total else f"{self.total} {noun}"
+        return (
+            f"{shown} of {self.total} {noun} shown"
+            if shown < self.total
+            else f"{self.total} {noun}"
+        )
 
     def _is_final(self) -> bool:
         return True
@@ -199,6 +252,9 @@ class MediaGallery(TextForms, widgets.VBox):
             f"<figure><img width='{side}' height='{side}' style='width:{side}px;height:{side}px' "
             f"src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
             f"<figcaption style='width:{side}px' title='{escape(c)}'>{escape(c)}</figcaption></figure>"
-            for png, c in zip(self.thumbnails, self.captions, strict=False))
-        return (f"<div class='nbwandb-media-gallery'>{GALLERY_CSS}<small>{escape(self._count())}</small>"
-                f"<div class='nbw-grid'>{figures}</div></div>")
+            for png, c in zip(self.thumbnails, self.captions, strict=False)
+        )
+        return (
+            f"<div class='nbwandb-media-gallery'>{GALLERY_CSS}<small>{escape(self._count())}</small>"
+            f"<div class='nbw-grid'>{figures}</div></div>"
+        )

@@ -102,7 +102,10 @@ def refresh_all(*_args: Any, **_kwargs: Any) -> int:
         try:
             changed += refresh(panel)
         except Exception as exc:  # noqa: BLE001 - one broken panel must not stop the others
-            print(f"nbwandb: could not update a panel's output: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                f"nbwandb: could not update a panel's output: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
     return changed
 
 

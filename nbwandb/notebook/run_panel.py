@@ -35,7 +35,12 @@ line-height:1.5;overflow-wrap:anywhere}
 .nbwandb-run-panel .nbw-section-title{font:600 13px system-ui,sans-serif;color:#333;margin:6px 0 2px;
 border-bottom:1px solid #eee}
 </style>"""
-_STATE_COLORS = {"running": "#1f77b4", "finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828"}
+_STATE_COLORS = {
+    "running": "#1f77b4",
+    "finished": "#2e7d32",
+    "failed": "#c62828",
+    "crashed": "#c62828",
+}
 
 
 def section_of(key: str) -> str:
@@ -54,7 +59,9 @@ class RunData:
     later (``%wandb_status``) still has every point since then. Buffers are bounded.
     """
 
-    def __init__(self, run: Any, *, capacity: int = 256, max_series: int = 48, max_images: int = 8) -> None:
+    def __init__(
+        self, run: Any, *, capacity: int = 256, max_series: int = 48, max_images: int = 8
+    ) -> None:
         self.step_metric = getattr(run, "step_metric", "global_step")
         self.capacity = capacity
         self.max_series = max_series
@@ -63,7 +70,9 @@ class RunData:
         self.series: dict[str, Series] = {}
         self.last_values: dict[str, Any] = {}
         self.images: dict[str, Any] = {}
-        self.image_versions: dict[str, int] = {}  # bumped per new image: panels redraw a changed key
+        self.image_versions: dict[
+            str, int
+        ] = {}  # bumped per new image: panels redraw a changed key
         self._subscribers: list[threading.Event] = []
 
     def on_row(self, row: dict[str, Any]) -> None:
@@ -145,8 +154,16 @@ class RunPanel(TextForms, widgets.VBox):
     panel's output is its final static HTML (charts as inline SVG).
     """
 
-    def __init__(self, run: Any, *, interval: float = 0.25, capacity: int = 256,
-                 max_series: int = 48, max_images: int = 8, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        run: Any,
+        *,
+        interval: float = 0.25,
+        capacity: int = 256,
+        max_series: int = 48,
+        max_images: int = 8,
+        **kwargs: Any,
+    ) -> None:
         if not (isinstance(interval, (int, float)) and interval > 0):
             raise ValueError(f"interval={interval!r} is not accepted; use seconds > 0")
         self.run = run
@@ -164,25 +181,39 @@ class RunPanel(TextForms, widgets.VBox):
         self._header = widgets.HTML()
         self._values = widgets.HTML()
         # The panel's view settings, as in W&B's workspace: smoothing and a log y-axis.
-        self.smoothing = widgets.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing",
-                                             readout_format=".2f", continuous_update=False,
-                                             layout=widgets.Layout(width="280px"))
-        self.log_scale = widgets.Checkbox(value=False, description="log y", indent=False,
-                                          layout=widgets.Layout(width="auto"))
-        controls = widgets.HBox([self.smoothing, self.log_scale], layout=widgets.Layout(flex_flow="row wrap"))
+        self.smoothing = widgets.FloatSlider(
+            value=0.0,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="smoothing",
+            readout_format=".2f",
+            continuous_update=False,
+            layout=widgets.Layout(width="280px"),
+        )
+        self.log_scale = widgets.Checkbox(
+            value=False, description="log y", indent=False, layout=widgets.Layout(width="auto")
+        )
+        controls = widgets.HBox(
+            [self.smoothing, self.log_scale], layout=widgets.Layout(flex_flow="row wrap")
+        )
         controls.add_class("nbwandb-chart-controls")
         self.smoothing.observe(self._on_view_change, names="value")
         self.log_scale.observe(self._on_view_change, names="value")
         self._sections_box = widgets.VBox()
         self._images_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[self._header, self._values, controls, self._sections_box, self._images_box],
-                         **kwargs)
+        super().__init__(
+            children=[self._header, self._values, controls, self._sections_box, self._images_box],
+            **kwargs,
+        )
         self.add_class("nbwandb-run-panel")
 
         self._thread: threading.Thread | None = None
         if getattr(run, "enabled", False) and not run.finished:
             self._data.subscribe(self._dirty)
-            self._thread = threading.Thread(target=self._redraw_loop, name=f"nbwandb-panel-{run.id}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._redraw_loop, name=f"nbwandb-panel-{run.id}", daemon=True
+            )
             self._thread.start()
         self.redraw()
 
@@ -216,7 +247,11 @@ class RunPanel(TextForms, widgets.VBox):
 
     def _view(self) -> dict[str, Any]:
         # finite: a Series keeps only finite values, so the charts skip that check.
-        return {"smoothing": float(self.smoothing.value), "log_y": bool(self.log_scale.value), "finite": True}
+        return {
+            "smoothing": float(self.smoothing.value),
+            "log_y": bool(self.log_scale.value),
+            "finite": True,
+        }
 
     def _section_ranges(self) -> dict[str, tuple[float, float]]:
         """The x-range each section's charts share (W&B keeps one x axis per section)."""
@@ -240,7 +275,9 @@ class RunPanel(TextForms, widgets.VBox):
             if self._drawn.get(key) == (series.count, x_range):
                 continue
             self._drawn[key] = (series.count, x_range)
-            svg = line_chart_svg(key, series.points(), last=series.last, x_range=x_range, **self._view())
+            svg = line_chart_svg(
+                key, series.points(), last=series.last, x_range=x_range, **self._view()
+            )
             chart = self._charts.get(key)
             if chart is None:
                 chart = self._charts[key] = widgets.HTML(svg)
@@ -258,8 +295,9 @@ class RunPanel(TextForms, widgets.VBox):
             else:
                 chart.value = svg
         if new_sections:
-            self._sections_box.children = tuple(self._sections[name] for name in sorted(self._sections,
-                                                                                        key=section_order))
+            self._sections_box.children = tuple(
+                self._sections[name] for name in sorted(self._sections, key=section_order)
+            )
 
     def _draw_images(self) -> None:
         changed = False
@@ -278,8 +316,11 @@ class RunPanel(TextForms, widgets.VBox):
                 png = thumbnail_png(image)
             except Exception:  # noqa: BLE001 - a missing media file must not stop the panel
                 continue
-            thumb = widgets.Image(value=png, format="png", layout=widgets.Layout(width="128px", height="128px",
-                                                                                 object_fit="contain"))
+            thumb = widgets.Image(
+                value=png,
+                format="png",
+                layout=widgets.Layout(width="128px", height="128px", object_fit="contain"),
+            )
             thumb.add_class("nbwandb-pixelated")
             box = widgets.VBox([thumb, widgets.HTML(f"<small>{escape(key)}</small>")])
             box.add_class("nbwandb-thumbnail")
@@ -299,25 +340,35 @@ class RunPanel(TextForms, widgets.VBox):
         """One line: state, name (id), mode, then where the run lives (a second line when long)."""
         run = self.run
         color = _STATE_COLORS.get(str(run.state), "#777")
-        parts = [f"<span class='nbw-state' style='background:{color}'>{escape(run.state)}</span> "
-                 f"<b>{escape(run.name)}</b> <span style='color:#777'>({escape(run.id)}, {escape(run.mode)})</span>"]
+        parts = [
+            f"<span class='nbw-state' style='background:{color}'>{escape(run.state)}</span> "
+            f"<b>{escape(run.name)}</b> <span style='color:#777'>({escape(run.id)}, {escape(run.mode)})</span>"
+        ]
         for label, value in self._where():
             if label == "url":
                 parts.append(f'<a href="{escape(value)}" target="_blank">{escape(value)}</a>')
             elif label == "upload later":
-                parts.append(f"<span style='color:#777'>upload later:</span> <code>{escape(value)}</code>")
+                parts.append(
+                    f"<span style='color:#777'>upload later:</span> <code>{escape(value)}</code>"
+                )
             else:
-                parts.append(f"<span style='color:#777'>{escape(label)}:</span> <code>{escape(value)}</code>")
+                parts.append(
+                    f"<span style='color:#777'>{escape(label)}:</span> <code>{escape(value)}</code>"
+                )
         return f"<div class='nbw-head nbwandb-run-header'>{' · '.join(parts)}</div>"
 
     def _values_html(self) -> str:
         """Last values that have no chart title to live in (strings, keys past ``max_series``), on one line."""
         if not self._data.last_values:
             return "<div class='nbw-strip nbwandb-last-values'><i>no values logged yet</i></div>"
-        extra = [(k, v) for k, v in sorted(self._data.last_values.items()) if k not in self._data.series]
+        extra = [
+            (k, v) for k, v in sorted(self._data.last_values.items()) if k not in self._data.series
+        ]
         steps = f"{self._data.rows_seen} rows"
-        shown = " · ".join(f"{escape(k)} <b>{escape(format_value(v) if _is_scalar(v) else v)}</b>"
-                           for k, v in extra)
+        shown = " · ".join(
+            f"{escape(k)} <b>{escape(format_value(v) if _is_scalar(v) else v)}</b>"
+            for k, v in extra
+        )
         return f"<div class='nbw-strip nbwandb-last-values'>{steps}{' · ' + shown if shown else ''}</div>"
 
     def _is_final(self) -> bool:
@@ -328,35 +379,48 @@ class RunPanel(TextForms, widgets.VBox):
         lines = [f"nbwandb run {run.name!r} ({run.id}) mode={run.mode} state={run.state}"]
         lines += [f"  {label}: {value}" for label, value in self._where()]
         if self._data.last_values:
-            shown = ", ".join(f"{k}={format_value(v) if _is_scalar(v) else v}"
-                              for k, v in sorted(self._data.last_values.items()))
+            shown = ", ".join(
+                f"{k}={format_value(v) if _is_scalar(v) else v}"
+                for k, v in sorted(self._data.last_values.items())
+            )
             lines.append(f"  last: {shown}")
         return "\n".join(lines)
 
     def _html(self) -> str:
-        parts = [f"<div class='nbwandb-run-panel'>{PANEL_CSS}{self._header_html()}{self._values_html()}"]
+        parts = [
+            f"<div class='nbwandb-run-panel'>{PANEL_CSS}{self._header_html()}{self._values_html()}"
+        ]
         ranges = self._section_ranges()
         by_section: dict[str, list[str]] = {}
         for key, series in list(self._data.series.items()):
             name = section_of(key)
             by_section.setdefault(name, []).append(
-                chart_html(key, series.points(), last=series.last, x_range=ranges.get(name), **self._view()))
+                chart_html(
+                    key, series.points(), last=series.last, x_range=ranges.get(name), **self._view()
+                )
+            )
         for name in sorted(by_section, key=section_order):
-            parts.append(f"<div class='nbwandb-section'><div class='nbw-section-title'>{escape(name)}</div>"
-                         f"<div>{''.join(by_section[name])}</div></div>")
+            parts.append(
+                f"<div class='nbwandb-section'><div class='nbw-section-title'>{escape(name)}</div>"
+                f"<div>{''.join(by_section[name])}</div></div>"
+            )
         figures = []
         for key, image in list(self._data.images.items()):
             try:
                 data = base64.b64encode(thumbnail_png(image)).decode()
             except Exception:  # noqa: BLE001
                 continue
-            figures.append(f"<figure style='display:inline-block;margin:4px;text-align:center'>"
-                           f"<img style='width:128px;height:128px;object-fit:contain;image-rendering:pixelated' "
-                           f"src='data:image/png;base64,{data}'/><figcaption><small>{escape(key)}</small>"
-                           f"</figcaption></figure>")
+            figures.append(
+                f"<figure style='display:inline-block;margin:4px;text-align:center'>"
+                f"<img style='width:128px;height:128px;object-fit:contain;image-rendering:pixelated' "
+                f"src='data:image/png;base64,{data}'/><figcaption><small>{escape(key)}</small>"
+                f"</figcaption></figure>"
+            )
         if figures:
-            parts.append(f"<div class='nbwandb-section'><div class='nbw-section-title'>media</div>{''.join(figures)}"
-                         "</div>")
+            parts.append(
+                f"<div class='nbwandb-section'><div class='nbw-section-title'>media</div>{''.join(figures)}"
+                "</div>"
+            )
         parts.append("</div>")
         return "".join(parts)
 
@@ -366,7 +430,9 @@ class RunPanel(TextForms, widgets.VBox):
         try:
             return self._data.series[key]
         except KeyError:
-            raise KeyError(f"no series {key!r}; the panel has {sorted(self._data.series)}") from None
+            raise KeyError(
+                f"no series {key!r}; the panel has {sorted(self._data.series)}"
+            ) from None
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until the run's rows so far are drawn (for tests and scripts)."""

@@ -21,8 +21,21 @@ import threading
 class Series:
     """One metric's points, averaged into buckets of ``stride`` raw samples."""
 
-    __slots__ = ("capacity", "_xs", "_ys", "_stride", "_acc_x", "_acc_y", "_acc_n",
-                 "last", "last_step", "count", "low", "high", "_lock")
+    __slots__ = (
+        "capacity",
+        "_xs",
+        "_ys",
+        "_stride",
+        "_acc_x",
+        "_acc_y",
+        "_acc_n",
+        "last",
+        "last_step",
+        "count",
+        "low",
+        "high",
+        "_lock",
+    )
 
     def __init__(self, capacity: int = 256) -> None:
         if not isinstance(capacity, int) or capacity < 4:

@@ -27,20 +27,28 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]]]:
     """Positions in [0, 1] for one axis and its tick labels (numbers, log when wide, or categories)."""
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    numeric = all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
     if numeric:
         lo, hi = min(values), max(values)
         use_log = lo > 0 and hi / lo > 100  # a learning rate: spread its decades evenly
         f = (lambda v: math.log10(v)) if use_log else (lambda v: float(v))
         a, b = f(lo), f(hi)
         span = (b - a) or 1.0
-        ticks = [(0.0, format_cell(lo)), (1.0, format_cell(hi))] if hi != lo else [(0.5, format_cell(lo))]
+        ticks = (
+            [(0.0, format_cell(lo)), (1.0, format_cell(hi))]
+            if hi != lo
+            else [(0.5, format_cell(lo))]
+        )
         return [((f(v) - a) / span) if hi != lo else 0.5 for v in values], ticks
     labels = sorted({repr(v) for v in values})
     step = 1.0 / max(len(labels) - 1, 1)
     where = {label: (i * step if len(labels) > 1 else 0.5) for i, label in enumerate(labels)}
     shown = {repr(v): (v if isinstance(v, str) else repr(v)) for v in values}  # relu, not 'relu'
-    return [where[repr(v)] for v in values], [(pos, shown[label][:12]) for label, pos in where.items()]
+    return [where[repr(v)] for v in values], [
+        (pos, shown[label][:12]) for label, pos in where.items()
+    ]
 
 
 def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80) -> bytes | None:
@@ -58,9 +66,11 @@ def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80
     if len(ranked) < 2:
         return None
     # Keep the best and the most recent ones: the plot stays readable and cheap.
-    chosen = [ranked[0], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1):]]
+    chosen = [ranked[0], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1) :]]
     flat = [flatten_params(t.params) for t in chosen]
-    names = [n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1]
+    names = [
+        n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
+    ]
     columns = [[f.get(n) for f in flat] for n in names] + [[t.value for t in chosen]]
     labels = [*names, str(result.metric)]
     positions, ticks = zip(*(_axis_values(col) for col in columns), strict=True)
@@ -82,8 +92,15 @@ def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80
     for x, axis_ticks in zip(xs, ticks, strict=True):
         ax.axvline(x, color="#444", linewidth=0.8)
         for pos, text in axis_ticks:
-            ax.annotate(text, (x, pos), xytext=(3, 0), textcoords="offset points", fontsize=7,
-                        va="center", color="#222")
+            ax.annotate(
+                text,
+                (x, pos),
+                xytext=(3, 0),
+                textcoords="offset points",
+                fontsize=7,
+                va="center",
+                color="#222",
+            )
     ax.set_xticks(xs, [label[-18:] for label in labels], fontsize=8)
     ax.set_yticks([])
     ax.set_ylim(-0.05, 1.05)
@@ -108,7 +125,9 @@ def _shade(fraction: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int = 130, height: int = 250) -> str | None:
+def parallel_coordinates_svg(
+    result: Any, *, max_lines: int = 300, axis_gap: int = 130, height: int = 250
+) -> str | None:
     """A crisp SVG of the trials: one axis per varying parameter, the metric last.
 
     Completed trials are coloured by their value (bright = good), the best is drawn on top
@@ -121,16 +140,20 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
     others = [t for t in result.trials if t not in ranked and t.params]
     if len(ranked) + len(others) < 2:
         return None
-    chosen = [*ranked[:1], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1):]]
-    chosen += sorted(others, key=lambda t: t.number)[-max(0, max_lines - len(chosen)):]
+    chosen = [*ranked[:1], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1) :]]
+    chosen += sorted(others, key=lambda t: t.number)[-max(0, max_lines - len(chosen)) :]
     flat = [flatten_params(t.params) for t in chosen]
-    names = [n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1]
+    names = [
+        n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
+    ]
     if not names:
         names = sorted({k for f in flat for k in f})[:1]
     labels = [*names, str(result.metric)]
     columns: list[list[Any]] = [[f.get(n) for f in flat] for n in names]
     metric_values = [t.value for t in chosen if t.value is not None and math.isfinite(t.value)]
-    columns.append([t.value if t.value is not None and math.isfinite(t.value) else None for t in chosen])
+    columns.append(
+        [t.value if t.value is not None and math.isfinite(t.value) else None for t in chosen]
+    )
     axes = []
     for col in columns:
         present = [v for v in col if v is not None]
@@ -138,18 +161,24 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
         where = iter(positions)
         axes.append(([next(where) if v is not None else None for v in col], ticks))
     left, top, bottom = 16, 22, height - 34
-    caption = f"{len(chosen)} trials · brighter = better {result.metric} · best in red · pruned dashed"
-    width = max(left + axis_gap * (len(labels) - 1) + 70, int(6.2 * len(caption)) + 16)  # the caption fits
+    caption = (
+        f"{len(chosen)} trials · brighter = better {result.metric} · best in red · pruned dashed"
+    )
+    width = max(
+        left + axis_gap * (len(labels) - 1) + 70, int(6.2 * len(caption)) + 16
+    )  # the caption fits
     xs = [left + i * axis_gap for i in range(len(labels))]
 
     def y_of(pos: float) -> float:
         return bottom - pos * (bottom - top)
 
-    parts = [f'<svg class="nbwandb-parallel-svg" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" font-family="system-ui,sans-serif" '
-             f'data-trials="{len(chosen)}">',
-             f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1}' rx='3' fill='white' stroke='#e0e0e0'/>",
-             f"<text x='8' y='14' font-size='11' fill='#555'>{escape(caption)}</text>"]
+    parts = [
+        f'<svg class="nbwandb-parallel-svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" font-family="system-ui,sans-serif" '
+        f'data-trials="{len(chosen)}">',
+        f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1}' rx='3' fill='white' stroke='#e0e0e0'/>",
+        f"<text x='8' y='14' font-size='11' fill='#555'>{escape(caption)}</text>",
+    ]
     lo = min(metric_values) if metric_values else 0.0
     hi = max(metric_values) if metric_values else 1.0
     lines = []
@@ -169,24 +198,36 @@ def parallel_coordinates_svg(result: Any, *, max_lines: int = 300, axis_gap: int
             style = "stroke='crimson' stroke-width='2.5'"
         else:
             good = (trial.value - lo) / (hi - lo) if hi > lo else 1.0
-            style = f"stroke='{_shade(good if result.goal == 'maximize' else 1 - good)}' stroke-width='1.2' " \
-                    "stroke-opacity='0.8'"
-        lines.append(f"<polyline fill='none' {style} points='{coords}'><title>{escape(tip)}</title></polyline>")
+            style = (
+                f"stroke='{_shade(good if result.goal == 'maximize' else 1 - good)}' stroke-width='1.2' "
+                "stroke-opacity='0.8'"
+            )
+        lines.append(
+            f"<polyline fill='none' {style} points='{coords}'><title>{escape(tip)}</title></polyline>"
+        )
     parts += lines
     for x, label, (_, ticks) in zip(xs, labels, axes, strict=True):
-        parts.append(f"<line x1='{x}' y1='{top}' x2='{x}' y2='{bottom}' stroke='#444' stroke-width='1'/>")
+        parts.append(
+            f"<line x1='{x}' y1='{top}' x2='{x}' y2='{bottom}' stroke='#444' stroke-width='1'/>"
+        )
         for pos, text in ticks:
-            parts.append(f"<text x='{x + 4}' y='{y_of(pos) + 3.5:.1f}' font-size='10' fill='#222' stroke='white' "
-                         f"stroke-width='3' paint-order='stroke'>{escape(text)}</text>")
+            parts.append(
+                f"<text x='{x + 4}' y='{y_of(pos) + 3.5:.1f}' font-size='10' fill='#222' stroke='white' "
+                f"stroke-width='3' paint-order='stroke'>{escape(text)}</text>"
+            )
         shown = label if len(label) <= 20 else "…" + label[-19:]
-        parts.append(f"<text x='{x}' y='{height - 14}' font-size='11' text-anchor='{'start' if x == left else 'middle'}' "
-                     f"fill='#333'>{escape(shown)}<title>{escape(label)}</title></text>")
+        parts.append(
+            f"<text x='{x}' y='{height - 14}' font-size='11' text-anchor='{'start' if x == left else 'middle'}' "
+            f"fill='#333'>{escape(shown)}<title>{escape(label)}</title></text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-PLOT_PLACEHOLDER = ("<div class='nbw-plot-placeholder' style='color:#777;font:12px system-ui,sans-serif;"
-                    "padding:8px 0'>The parallel-coordinates plot appears after the first two trials.</div>")
+PLOT_PLACEHOLDER = (
+    "<div class='nbw-plot-placeholder' style='color:#777;font:12px system-ui,sans-serif;"
+    "padding:8px 0'>The parallel-coordinates plot appears after the first two trials.</div>"
+)
 
 
 class SweepPanel(TextForms, widgets.VBox):
@@ -198,8 +239,9 @@ class SweepPanel(TextForms, widgets.VBox):
     is its final HTML.
     """
 
-    def __init__(self, *, max_rows: int = 10, max_lines: int = 300, plot_interval: float = 1.0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, max_rows: int = 10, max_lines: int = 300, plot_interval: float = 1.0, **kwargs: Any
+    ) -> None:
         for key, value in (("max_rows", max_rows), ("max_lines", max_lines)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key}={value!r} is not accepted; use an int >= 1")
@@ -215,11 +257,16 @@ class SweepPanel(TextForms, widgets.VBox):
         self._svg: str | None = None
         self._plotted_at = -math.inf
         self._header = widgets.HTML("<b>sweep</b>: waiting for the first trial")
-        self._progress = widgets.IntProgress(value=0, min=0, max=1, description="trials",
-                                             bar_style="info")
+        self._progress = widgets.IntProgress(
+            value=0, min=0, max=1, description="trials", bar_style="info"
+        )
         self._leaderboard = widgets.HTML()
-        self._plot = widgets.HTML(PLOT_PLACEHOLDER, layout=widgets.Layout(max_width="100%", overflow="auto"))
-        super().__init__(children=[self._header, self._progress, self._leaderboard, self._plot], **kwargs)
+        self._plot = widgets.HTML(
+            PLOT_PLACEHOLDER, layout=widgets.Layout(max_width="100%", overflow="auto")
+        )
+        super().__init__(
+            children=[self._header, self._progress, self._leaderboard, self._plot], **kwargs
+        )
         self.add_class("nbwandb-sweep-panel")
 
     # -- the callback ------------------------------------------------------------------------
@@ -243,8 +290,9 @@ class SweepPanel(TextForms, widgets.VBox):
                 self._plot.value = svg
                 self.plots_drawn += 1
 
-    def run(self, sweep_config: dict[str, Any], train_fn: Callable[[dict[str, Any]], Any],
-            **kwargs: Any) -> Any:
+    def run(
+        self, sweep_config: dict[str, Any], train_fn: Callable[[dict[str, Any]], Any], **kwargs: Any
+    ) -> Any:
         """``nbwandb.sweep(...)`` with this panel updated after each trial; returns its result."""
         from ..sweeps import sweep
 
@@ -270,15 +318,21 @@ class SweepPanel(TextForms, widgets.VBox):
         lines = [self.result.summary_line()]
         for rank, t in enumerate(self.result.ranked()[: self.max_rows], 1):
             params = ", ".join(f"{k}={format_cell(v)}" for k, v in t.params.items())
-            lines.append(f"  {rank:>2}. {t.run_name or t.run_id}  {self.result.metric}={format_number(t.value)}  "
-                         f"{params}")
+            lines.append(
+                f"  {rank:>2}. {t.run_name or t.run_id}  {self.result.metric}={format_number(t.value)}  "
+                f"{params}"
+            )
         return "\n".join(lines)
 
     def _html(self) -> str:
         if self.result is None:
-            return ("<div class='nbwandb-sweep-panel' style='font:13px system-ui,sans-serif;color:#555'>"
-                    "<b>sweep</b>: waiting for the first trial</div>")
+            return (
+                "<div class='nbwandb-sweep-panel' style='font:13px system-ui,sans-serif;color:#555'>"
+                "<b>sweep</b>: waiting for the first trial</div>"
+            )
         plot = self._svg if self._svg is not None else PLOT_PLACEHOLDER
-        return (f"<div class='nbwandb-sweep-panel'><p><b>{escape(self.result.summary_line())}</b></p>"
-                f"{self.result.leaderboard_html(self.max_rows)}<div style='max-width:100%;overflow-x:auto'>"
-                f"{plot}</div></div>")
+        return (
+            f"<div class='nbwandb-sweep-panel'><p><b>{escape(self.result.summary_line())}</b></p>"
+            f"{self.result.leaderboard_html(self.max_rows)}<div style='max-width:100%;overflow-x:auto'>"
+            f"{plot}</div></div>"
+        )

@@ -117,7 +117,9 @@ def suggest(trial: Any, p: ParamSpec) -> Any:
             return trial.suggest_int(p.name, p.low, p.high, log=True)
         x = trial.suggest_float(p.name, p.low, p.high, log=True)
         return _quantize(x, p.q) if d == "q_log_uniform_values" else x
-    raise NbwandbError(f"parameter {p.name!r}: distribution {d!r} is not sampled by the Optuna backend")
+    raise NbwandbError(
+        f"parameter {p.name!r}: distribution {d!r} is not sampled by the Optuna backend"
+    )
 
 
 def sample_config(trial: Any, spec: SweepSpec) -> dict[str, Any]:
@@ -139,8 +141,10 @@ def open_storage(storage: Any) -> Any:
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
     if not isinstance(storage, (str, os.PathLike)):
-        raise TypeError(f"storage={storage!r} is not accepted; use 'sqlite:///sweep.db', "
-                        "'postgresql://...', a journal file path, or an optuna storage")
+        raise TypeError(
+            f"storage={storage!r} is not accepted; use 'sqlite:///sweep.db', "
+            "'postgresql://...', a journal file path, or an optuna storage"
+        )
     text = os.fspath(storage)
     if "://" in text:
         return _rdb_storage(optuna, text)
@@ -193,9 +197,12 @@ def create_study(spec: SweepSpec, *, name: str, storage: Any, seed: int | None) 
     optuna = import_optuna()
     store = open_storage(storage)
     study = optuna.create_study(
-        study_name=name, storage=store, load_if_exists=True,
+        study_name=name,
+        storage=store,
+        load_if_exists=True,
         sampler=make_sampler(spec, seed=seed, shared=store is not None),
-        pruner=make_pruner(spec), direction=spec.goal,
+        pruner=make_pruner(spec),
+        direction=spec.goal,
     )
     mine = json.loads(json.dumps(spec.raw, sort_keys=True, default=str))
     theirs = study.user_attrs.get(SPEC_ATTR)
@@ -220,8 +227,13 @@ class OptunaReporter:
         return bool(self.trial.should_prune())
 
 
-_STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
-           "WAITING": "waiting"}
+_STATES = {
+    "COMPLETE": "complete",
+    "PRUNED": "pruned",
+    "FAIL": "failed",
+    "RUNNING": "running",
+    "WAITING": "waiting",
+}
 
 
 def to_record(trial: Any) -> TrialRecord:
@@ -232,14 +244,19 @@ def to_record(trial: Any) -> TrialRecord:
         state=_STATES.get(trial.state.name, trial.state.name.lower()),
         params=dict(attrs.get(CONFIG_ATTR, {})),
         value=trial.value if trial.state.name == "COMPLETE" else None,
-        run_id=attrs.get("run_id"), run_name=attrs.get("run_name"), run_dir=attrs.get("run_dir"),
-        duration_s=duration, error=attrs.get("error"),
+        run_id=attrs.get("run_id"),
+        run_name=attrs.get("run_name"),
+        run_dir=attrs.get("run_dir"),
+        duration_s=duration,
+        error=attrs.get("error"),
     )
 
 
 def study_records(study: Any) -> list[TrialRecord]:
     """Every trial of the study (all workers), skipped placeholders left out."""
-    return [to_record(t) for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SKIPPED_ATTR)]
+    return [
+        to_record(t) for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SKIPPED_ATTR)
+    ]
 
 
 def trial_cap(spec: SweepSpec) -> int | None:
@@ -248,7 +265,9 @@ def trial_cap(spec: SweepSpec) -> int | None:
     return min(caps) if caps else None
 
 
-def make_objective(spec: SweepSpec, run_one: Callable[[Any, dict[str, Any]], Any]) -> Callable[[Any], float]:
+def make_objective(
+    spec: SweepSpec, run_one: Callable[[Any, dict[str, Any]], Any]
+) -> Callable[[Any], float]:
     """The Optuna objective: sample, run the trial via ``run_one(trial, config)``, return its value."""
     optuna = import_optuna()
     cap = trial_cap(spec)

@@ -73,8 +73,11 @@ class SweepResult:
     # -- the best trial ---------------------------------------------------------------------
     @property
     def completed(self) -> list[TrialRecord]:
-        return [t for t in self.trials if t.state == "complete" and t.value is not None
-                and math.isfinite(t.value)]
+        return [
+            t
+            for t in self.trials
+            if t.state == "complete" and t.value is not None and math.isfinite(t.value)
+        ]
 
     def ranked(self) -> list[TrialRecord]:
         """Completed trials, best first (by ``goal``)."""
@@ -122,8 +125,9 @@ class SweepResult:
         try:
             import pandas as pd
         except ImportError as exc:
-            raise ImportError("SweepResult.to_dataframe needs pandas: pip install pandas; "
-                              "or use .to_records()") from exc
+            raise ImportError(
+                "SweepResult.to_dataframe needs pandas: pip install pandas; or use .to_records()"
+            ) from exc
         return pd.DataFrame(self.to_records())
 
     def counts(self) -> dict[str, int]:
@@ -140,7 +144,9 @@ class SweepResult:
         if best is not None:
             from ..html_tables import format_cell
 
-            params = ", ".join(f"{k}={format_cell(v)}" for k, v in flatten_params(best.params).items())
+            params = ", ".join(
+                f"{k}={format_cell(v)}" for k, v in flatten_params(best.params).items()
+            )
             line += f"; best {self.metric}={format_cell(best.value)} in run {best.run_name or best.run_id} ({params})"
         return line
 
@@ -152,7 +158,9 @@ class SweepResult:
         from ..html_tables import table_html
 
         ranked = self.ranked()[:rows]
-        rest = [t for t in sorted(self.trials, key=lambda t: t.number) if t not in self.completed][:rows]
+        rest = [t for t in sorted(self.trials, key=lambda t: t.number) if t not in self.completed][
+            :rows
+        ]
         shown = ranked + rest
         names = list(dict.fromkeys(k for t in shown for k in flatten_params(t.params)))
         columns = ["#", "run", "state", str(self.metric), *names, "duration"]
@@ -160,12 +168,22 @@ class SweepResult:
         for rank, t in enumerate(shown, 1):
             flat = flatten_params(t.params)
             place: Any = rank if t in ranked else ""
-            body.append([place, t.run_name or t.run_id or f"trial {t.number}", t.state, t.value,
-                         *(flat.get(n) for n in names), _seconds(t.duration_s)])
+            body.append(
+                [
+                    place,
+                    t.run_name or t.run_id or f"trial {t.number}",
+                    t.state,
+                    t.value,
+                    *(flat.get(n) for n in names),
+                    _seconds(t.duration_s),
+                ]
+            )
         if not body:
             return "<p class='nbw-muted'>no trial finished yet</p>"
         left = len(self.trials) - len(shown)
-        caption = f"{len(shown)} of {len(self.trials)} trials" + (f" ({left} more in .trials)" if left else "")
+        caption = f"{len(shown)} of {len(self.trials)} trials" + (
+            f" ({left} more in .trials)" if left else ""
+        )
         return table_html(columns, body, caption=caption, wrapper_class="nbwandb-leaderboard")
 
     def _repr_html_(self) -> str:

@@ -25,11 +25,34 @@ from ..errors import NbwandbError
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
-TOP_LEVEL_KEYS = ("method", "metric", "parameters", "early_terminate", "name", "description",
-                  "project", "entity", "run_cap", "program", "command")
+TOP_LEVEL_KEYS = (
+    "method",
+    "metric",
+    "parameters",
+    "early_terminate",
+    "name",
+    "description",
+    "project",
+    "entity",
+    "run_cap",
+    "program",
+    "command",
+)
 METRIC_KEYS = ("name", "goal", "target")
-PARAM_KEYS = ("distribution", "value", "values", "probabilities", "min", "max", "q", "mu",
-              "sigma", "a", "b", "parameters")
+PARAM_KEYS = (
+    "distribution",
+    "value",
+    "values",
+    "probabilities",
+    "min",
+    "max",
+    "q",
+    "mu",
+    "sigma",
+    "a",
+    "b",
+    "parameters",
+)
 HYPERBAND_KEYS = ("type", "min_iter", "max_iter", "s", "eta", "strict")
 
 # distribution -> keys it needs (besides "distribution"); optional "q" is checked separately.
@@ -151,29 +174,39 @@ def parse_sweep_config(config: Any, *, backend: str = "optuna") -> SweepSpec:
     problems: list[str] = []
     unknown = sorted(str(k) for k in config if k not in TOP_LEVEL_KEYS)
     if unknown:
-        problems.append(f"unsupported top-level keys {unknown}; accepted: {', '.join(TOP_LEVEL_KEYS)}")
+        problems.append(
+            f"unsupported top-level keys {unknown}; accepted: {', '.join(TOP_LEVEL_KEYS)}"
+        )
 
     method = config.get("method")
     if method not in METHODS:
         problems.append(f"method={method!r} is not accepted; use one of {', '.join(METHODS)}")
 
     metric_name, goal, target = _parse_metric(config.get("metric"), problems)
-    needs_metric = method == "bayes" or config.get("early_terminate") is not None or backend == "optuna"
+    needs_metric = (
+        method == "bayes" or config.get("early_terminate") is not None or backend == "optuna"
+    )
     if "metric" not in config and needs_metric:
-        problems.append("metric is required (bayes and early_terminate optimise it, and nbwandb "
-                        "picks the best run by it); e.g. metric: {name: val/loss, goal: minimize}")
+        problems.append(
+            "metric is required (bayes and early_terminate optimise it, and nbwandb "
+            "picks the best run by it); e.g. metric: {name: val/loss, goal: minimize}"
+        )
 
     params: list[ParamSpec] = []
     raw_params = config.get("parameters")
     if not isinstance(raw_params, Mapping) or not raw_params:
-        problems.append(f"parameters={raw_params!r} is not accepted; use a non-empty dict of "
-                        "name -> {values: [...]} / {value: ...} / {min: .., max: ..} / {distribution: ..}")
+        problems.append(
+            f"parameters={raw_params!r} is not accepted; use a non-empty dict of "
+            "name -> {values: [...]} / {value: ...} / {min: .., max: ..} / {distribution: ..}"
+        )
     else:
         _parse_params(raw_params, "", params, problems)
 
     hyperband = _parse_early_terminate(config.get("early_terminate"), problems)
     run_cap = config.get("run_cap")
-    if run_cap is not None and (not isinstance(run_cap, int) or isinstance(run_cap, bool) or run_cap < 1):
+    if run_cap is not None and (
+        not isinstance(run_cap, int) or isinstance(run_cap, bool) or run_cap < 1
+    ):
         problems.append(f"run_cap={run_cap!r} is not accepted; use an int >= 1")
     for key in ("name", "project", "entity", "description"):
         if config.get(key) is not None and not isinstance(config[key], str):
@@ -182,25 +215,39 @@ def parse_sweep_config(config: Any, *, backend: str = "optuna") -> SweepSpec:
     if backend == "optuna":
         for p in params:
             if p.distribution in WANDB_ONLY_DISTRIBUTIONS:
-                problems.append(f"parameter {p.name!r}: distribution {p.distribution!r} is only sampled "
-                                "by W&B's sweep server (backend='wandb'); offline use log_uniform_values, "
-                                "uniform, normal or values")
+                problems.append(
+                    f"parameter {p.name!r}: distribution {p.distribution!r} is only sampled "
+                    "by W&B's sweep server (backend='wandb'); offline use log_uniform_values, "
+                    "uniform, normal or values"
+                )
             if p.probabilities is not None:
-                problems.append(f"parameter {p.name!r}: probabilities are only honoured by W&B's sweep "
-                                "server (backend='wandb'); offline drop them (values are equally likely)")
+                problems.append(
+                    f"parameter {p.name!r}: probabilities are only honoured by W&B's sweep "
+                    "server (backend='wandb'); offline drop them (values are equally likely)"
+                )
     if method == "grid":
         for p in params:
             if p.distribution not in GRID_DISTRIBUTIONS:
-                problems.append(f"parameter {p.name!r}: method 'grid' needs a finite set of values, "
-                                f"got distribution {p.distribution!r}; use values: [...], int_uniform or "
-                                "q_uniform, or method 'random'/'bayes'")
+                problems.append(
+                    f"parameter {p.name!r}: method 'grid' needs a finite set of values, "
+                    f"got distribution {p.distribution!r}; use values: [...], int_uniform or "
+                    "q_uniform, or method 'random'/'bayes'"
+                )
 
     if problems:
         raise NbwandbError("invalid sweep config:\n  - " + "\n  - ".join(problems))
     return SweepSpec(
-        method=str(method), metric_name=metric_name, goal=goal, target=target, params=tuple(params),
-        early_terminate=hyperband, name=config.get("name"), project=config.get("project"),
-        entity=config.get("entity"), run_cap=run_cap, raw=dict(config),
+        method=str(method),
+        metric_name=metric_name,
+        goal=goal,
+        target=target,
+        params=tuple(params),
+        early_terminate=hyperband,
+        name=config.get("name"),
+        project=config.get("project"),
+        entity=config.get("entity"),
+        run_cap=run_cap,
+        raw=dict(config),
     )
 
 
@@ -208,14 +255,18 @@ def _parse_metric(metric: Any, problems: list[str]) -> tuple[str | None, str, fl
     if metric is None:
         return None, "minimize", None
     if not isinstance(metric, Mapping):
-        problems.append(f"metric={metric!r} is not accepted; use {{name: ..., goal: minimize|maximize}}")
+        problems.append(
+            f"metric={metric!r} is not accepted; use {{name: ..., goal: minimize|maximize}}"
+        )
         return None, "minimize", None
     unknown = sorted(str(k) for k in metric if k not in METRIC_KEYS)
     if unknown:
         problems.append(f"unsupported metric keys {unknown}; accepted: {', '.join(METRIC_KEYS)}")
     name = metric.get("name")
     if not isinstance(name, str) or not name:
-        problems.append(f"metric name={name!r} is not accepted; use the logged key, e.g. 'val/loss'")
+        problems.append(
+            f"metric name={name!r} is not accepted; use the logged key, e.g. 'val/loss'"
+        )
         name = None
     goal = metric.get("goal", "minimize")
     if goal not in GOALS:
@@ -228,25 +279,35 @@ def _parse_metric(metric: Any, problems: list[str]) -> tuple[str | None, str, fl
     return name, goal, target
 
 
-def _parse_params(raw: Mapping[str, Any], prefix: str, out: list[ParamSpec], problems: list[str]) -> None:
+def _parse_params(
+    raw: Mapping[str, Any], prefix: str, out: list[ParamSpec], problems: list[str]
+) -> None:
     for key, spec in raw.items():
         name = f"{prefix}{key}"
         if not isinstance(key, str) or not key or "." in key:
-            problems.append(f"parameter name {name!r} is not accepted; use a non-empty string without '.'")
+            problems.append(
+                f"parameter name {name!r} is not accepted; use a non-empty string without '.'"
+            )
             continue
         if not isinstance(spec, Mapping):
-            problems.append(f"parameter {name!r}: {spec!r} is not accepted; use a dict such as "
-                            "{values: [...]}, {value: ...}, {min: .., max: ..} or {distribution: ..}")
+            problems.append(
+                f"parameter {name!r}: {spec!r} is not accepted; use a dict such as "
+                "{values: [...]}, {value: ...}, {min: .., max: ..} or {distribution: ..}"
+            )
             continue
         unknown = sorted(str(k) for k in spec if k not in PARAM_KEYS)
         if unknown:
-            problems.append(f"parameter {name!r}: unsupported keys {unknown}; accepted: {', '.join(PARAM_KEYS)}")
+            problems.append(
+                f"parameter {name!r}: unsupported keys {unknown}; accepted: {', '.join(PARAM_KEYS)}"
+            )
             continue
         if "parameters" in spec:
             nested = spec["parameters"]
             if len(spec) != 1 or not isinstance(nested, Mapping) or not nested:
-                problems.append(f"parameter {name!r}: nested 'parameters' must be a non-empty dict "
-                                "and the only key")
+                problems.append(
+                    f"parameter {name!r}: nested 'parameters' must be a non-empty dict "
+                    "and the only key"
+                )
                 continue
             _parse_params(nested, f"{name}.", out, problems)
             continue
@@ -259,8 +320,10 @@ def _infer_distribution(name: str, spec: Mapping[str, Any], problems: list[str])
     if "distribution" in spec:
         dist = spec["distribution"]
         if dist not in DISTRIBUTIONS:
-            problems.append(f"parameter {name!r}: distribution={dist!r} is not accepted; use one of "
-                            f"{', '.join(DISTRIBUTIONS)}")
+            problems.append(
+                f"parameter {name!r}: distribution={dist!r} is not accepted; use one of "
+                f"{', '.join(DISTRIBUTIONS)}"
+            )
             return None
         return str(dist)
     if "value" in spec:
@@ -268,10 +331,14 @@ def _infer_distribution(name: str, spec: Mapping[str, Any], problems: list[str])
     if "values" in spec:
         return "categorical"
     if "min" in spec and "max" in spec:
-        both_int = all(isinstance(spec[k], int) and not isinstance(spec[k], bool) for k in ("min", "max"))
+        both_int = all(
+            isinstance(spec[k], int) and not isinstance(spec[k], bool) for k in ("min", "max")
+        )
         return "int_uniform" if both_int else "uniform"
-    problems.append(f"parameter {name!r}: {dict(spec)!r} names no values; give values: [...], "
-                    "value: x, min/max, or a distribution")
+    problems.append(
+        f"parameter {name!r}: {dict(spec)!r} names no values; give values: [...], "
+        "value: x, min/max, or a distribution"
+    )
     return None
 
 
@@ -286,7 +353,9 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
     before = len(problems)
     for key in ("min", "max", "q", "mu", "sigma", "a", "b"):
         if key in spec and not _is_number(spec[key]):
-            problems.append(f"parameter {name!r}: {key}={spec[key]!r} is not accepted; use a number")
+            problems.append(
+                f"parameter {name!r}: {key}={spec[key]!r} is not accepted; use a number"
+            )
     if len(problems) > before:
         return None
     if dist == "constant":
@@ -294,18 +363,28 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
     if dist == "categorical":
         values = spec["values"]
         if not isinstance(values, (list, tuple)) or not values:
-            problems.append(f"parameter {name!r}: values={values!r} is not accepted; use a non-empty list")
+            problems.append(
+                f"parameter {name!r}: values={values!r} is not accepted; use a non-empty list"
+            )
             return None
         probs = spec.get("probabilities")
         if probs is not None and (
-            not isinstance(probs, (list, tuple)) or len(probs) != len(values)
-            or not all(_is_number(p) and p >= 0 for p in probs) or abs(sum(probs) - 1) > 1e-6
+            not isinstance(probs, (list, tuple))
+            or len(probs) != len(values)
+            or not all(_is_number(p) and p >= 0 for p in probs)
+            or abs(sum(probs) - 1) > 1e-6
         ):
-            problems.append(f"parameter {name!r}: probabilities={probs!r} is not accepted; use one "
-                            "non-negative number per value, summing to 1")
+            problems.append(
+                f"parameter {name!r}: probabilities={probs!r} is not accepted; use one "
+                "non-negative number per value, summing to 1"
+            )
             return None
-        return ParamSpec(name, dist, values=tuple(values),
-                         probabilities=tuple(probs) if probs is not None else None)
+        return ParamSpec(
+            name,
+            dist,
+            values=tuple(values),
+            probabilities=tuple(probs) if probs is not None else None,
+        )
     low, high, q = spec.get("min"), spec.get("max"), spec.get("q")
     if q is not None and q <= 0:
         problems.append(f"parameter {name!r}: q={q!r} is not accepted; use a number > 0")
@@ -315,7 +394,9 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
     if dist in ("normal", "q_normal", "log_normal", "q_log_normal"):
         sigma = spec.get("sigma", 1.0)
         if sigma <= 0:
-            problems.append(f"parameter {name!r}: sigma={sigma!r} is not accepted; use a number > 0")
+            problems.append(
+                f"parameter {name!r}: sigma={sigma!r} is not accepted; use a number > 0"
+            )
             return None
         return ParamSpec(name, dist, mu=spec.get("mu", 0.0), sigma=sigma, q=q)
     if dist in ("beta", "q_beta"):
@@ -325,11 +406,15 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
         problems.append(f"parameter {name!r}: min={low!r} must be smaller than max={high!r}")
         return None
     if dist == "int_uniform" and not (isinstance(low, int) and isinstance(high, int)):
-        problems.append(f"parameter {name!r}: int_uniform needs int min/max, got min={low!r}, max={high!r}")
+        problems.append(
+            f"parameter {name!r}: int_uniform needs int min/max, got min={low!r}, max={high!r}"
+        )
         return None
     if dist.endswith("_values") and low <= 0:
-        problems.append(f"parameter {name!r}: {dist} needs min > 0 (these are the values themselves), "
-                        f"got min={low!r}")
+        problems.append(
+            f"parameter {name!r}: {dist} needs min > 0 (these are the values themselves), "
+            f"got min={low!r}"
+        )
         return None
     return ParamSpec(name, dist, low=low, high=high, q=q)
 
@@ -342,12 +427,16 @@ def _parse_early_terminate(raw: Any, problems: list[str]) -> Hyperband | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or raw.get("type") != "hyperband":
-        problems.append(f"early_terminate={raw!r} is not accepted; use {{type: hyperband, min_iter: N, "
-                        "eta: 3}} or {type: hyperband, max_iter: N, s: S}")
+        problems.append(
+            f"early_terminate={raw!r} is not accepted; use {{type: hyperband, min_iter: N, "
+            "eta: 3}} or {type: hyperband, max_iter: N, s: S}"
+        )
         return None
     unknown = sorted(str(k) for k in raw if k not in HYPERBAND_KEYS)
     if unknown:
-        problems.append(f"unsupported early_terminate keys {unknown}; accepted: {', '.join(HYPERBAND_KEYS)}")
+        problems.append(
+            f"unsupported early_terminate keys {unknown}; accepted: {', '.join(HYPERBAND_KEYS)}"
+        )
         return None
     eta = raw.get("eta", 3)
     if not _positive_int(eta) or eta < 2:
@@ -367,6 +456,8 @@ def _parse_early_terminate(raw: Any, problems: list[str]) -> Hyperband | None:
         problems.append("early_terminate needs min_iter, or max_iter together with s")
         return None
     if max_iter is not None and max_iter <= min_iter:
-        problems.append(f"early_terminate max_iter={max_iter} must be larger than min_iter={min_iter}")
+        problems.append(
+            f"early_terminate max_iter={max_iter} must be larger than min_iter={min_iter}"
+        )
         return None
     return Hyperband(min_iter=min_iter, max_iter=max_iter, eta=eta)

@@ -54,7 +54,9 @@ def default_study_name(spec: SweepSpec, *, shared: bool) -> str:
 
     Without shared storage a random suffix is added, so each call is its own group.
     """
-    digest = hashlib.sha1(json.dumps(spec.raw, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    digest = hashlib.sha1(json.dumps(spec.raw, sort_keys=True, default=str).encode()).hexdigest()[
+        :8
+    ]
     return f"sweep-{digest}" if shared else f"sweep-{digest}-{secrets.token_hex(2)}"
 
 
@@ -96,8 +98,9 @@ def sweep(
     _check_count(count)
     if not callable(train_fn):
         raise TypeError(f"train_fn={train_fn!r} is not accepted; pass a function train_fn(config)")
-    if not isinstance(catch, tuple) or not all(isinstance(c, type) and issubclass(c, BaseException)
-                                               for c in catch):
+    if not isinstance(catch, tuple) or not all(
+        isinstance(c, type) and issubclass(c, BaseException) for c in catch
+    ):
         raise TypeError(f"catch={catch!r} is not accepted; use a tuple of exception classes")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback={callback!r} is not accepted; pass a function (result, trial)")
@@ -107,14 +110,31 @@ def sweep(
     if chosen == "wandb":
         from .wandb_backend import run_wandb_sweep
 
-        return run_wandb_sweep(spec, train_fn, count=count, project=project,
-                               entity=entity or spec.entity, callback=callback)
+        return run_wandb_sweep(
+            spec,
+            train_fn,
+            count=count,
+            project=project,
+            entity=entity or spec.entity,
+            callback=callback,
+        )
     if spec.method != "grid" and count is None and spec.run_cap is None:
-        raise ValueError(f"count=None is not accepted for method {spec.method!r}: it would run "
-                         "forever offline; pass count=N (or run_cap in the config)")
+        raise ValueError(
+            f"count=None is not accepted for method {spec.method!r}: it would run "
+            "forever offline; pass count=N (or run_cap in the config)"
+        )
     name = study_name or spec.name or default_study_name(spec, shared=storage is not None)
-    return _run_optuna(spec, train_fn, name=name, count=count, project=project, storage=storage,
-                       seed=seed, catch=catch, callback=callback)
+    return _run_optuna(
+        spec,
+        train_fn,
+        name=name,
+        count=count,
+        project=project,
+        storage=storage,
+        seed=seed,
+        catch=catch,
+        callback=callback,
+    )
 
 
 def _run_optuna(
@@ -135,8 +155,18 @@ def _run_optuna(
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # nbwandb prints one line per run already
     try:
-        return _optimize(spec, train_fn, optuna, name=name, count=count, project=project,
-                         storage=storage, seed=seed, catch=catch, callback=callback)
+        return _optimize(
+            spec,
+            train_fn,
+            optuna,
+            name=name,
+            count=count,
+            project=project,
+            storage=storage,
+            seed=seed,
+            catch=catch,
+            callback=callback,
+        )
     finally:
         optuna.logging.set_verbosity(verbosity)
 
@@ -165,30 +195,47 @@ def _optimize(
 
     def result_now() -> SweepResult:
         return SweepResult(
-            name=name, backend="optuna", method=spec.method, metric=spec.metric_name,
-            goal=spec.goal, trials=ob.study_records(study), group=name,
-            storage=None if storage is None else str(storage), planned=cap or count,
+            name=name,
+            backend="optuna",
+            method=spec.method,
+            metric=spec.metric_name,
+            goal=spec.goal,
+            trials=ob.study_records(study),
+            group=name,
+            storage=None if storage is None else str(storage),
+            planned=cap or count,
         )
 
     def run_one(trial: Any, config: dict[str, Any]) -> Any:
         reporter = ob.OptunaReporter(trial) if spec.early_terminate is not None else None
-        return run_trial(train_fn, config, metric=spec.metric_name,
-                         defaults={**defaults, "name": f"{name}-{trial.number}"},
-                         reporter=reporter, pruned_error=optuna.TrialPruned)
+        return run_trial(
+            train_fn,
+            config,
+            metric=spec.metric_name,
+            defaults={**defaults, "name": f"{name}-{trial.number}"},
+            reporter=reporter,
+            pruned_error=optuna.TrialPruned,
+        )
 
     def after_trial(study: Any, frozen: Any) -> None:
         if frozen.user_attrs.get(ob.SKIPPED_ATTR):
             return
         if callback is not None:
             callback(result_now(), ob.to_record(frozen))
-        if spec.target is not None and frozen.state.name == "COMPLETE" and _reached(spec, frozen.value):
+        if (
+            spec.target is not None
+            and frozen.state.name == "COMPLETE"
+            and _reached(spec, frozen.value)
+        ):
             study.stop()
         elif cap is not None and len(study.get_trials(deepcopy=False)) >= cap:
             study.stop()  # full: stop here rather than ask for a trial only to skip it
 
     if cap is not None and len(study.get_trials(deepcopy=False)) >= cap:
         return result_now()  # the study is already complete (another worker, or a re-run)
-    study.optimize(ob.make_objective(spec, run_one), n_trials=count, catch=catch, callbacks=[after_trial])
+    study.optimize(
+        ob.make_objective(spec, run_one), n_trials=count, catch=catch, callbacks=[after_trial]
+    )
     return result_now()
 
 

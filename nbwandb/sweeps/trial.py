@@ -68,8 +68,9 @@ class TrialOutcome:
 class _RunHooks:
     """Attached to each run started inside the trial: pruning reports and a last summary read."""
 
-    def __init__(self, metric: str | None, reporter: Reporter | None,
-                 pruned_error: type[BaseException]) -> None:
+    def __init__(
+        self, metric: str | None, reporter: Reporter | None, pruned_error: type[BaseException]
+    ) -> None:
         self.metric = metric
         self.reporter = reporter
         self.pruned_error = pruned_error
@@ -176,11 +177,19 @@ def run_trial(
     if not _one_trial_at_a_time.acquire(blocking=False):
         # One active run per process (wandb.run is global): a trial inside a trial, or two
         # sweeps in two threads, would finish each other's runs.
-        raise NbwandbError("a sweep trial is already running in this process; run sweeps one "
-                           "after another, or in separate processes sharing a storage")
+        raise NbwandbError(
+            "a sweep trial is already running in this process; run sweeps one "
+            "after another, or in separate processes sharing a storage"
+        )
     try:
-        return _run_trial(train_fn, config, metric=metric, defaults=defaults, reporter=reporter,
-                          pruned_error=pruned_error or _Pruned)
+        return _run_trial(
+            train_fn,
+            config,
+            metric=metric,
+            defaults=defaults,
+            reporter=reporter,
+            pruned_error=pruned_error or _Pruned,
+        )
     finally:
         _one_trial_at_a_time.release()
 
@@ -199,7 +208,10 @@ def _run_trial(
     returned: Any = None
     error: BaseException | None = None
     pruned = False
-    with session.init_defaults(config=copy.deepcopy(config), **defaults), _watch_new_runs(hooks.attach):
+    with (
+        session.init_defaults(config=copy.deepcopy(config), **defaults),
+        _watch_new_runs(hooks.attach),
+    ):
         try:
             returned = train_fn(copy.deepcopy(config))
         except BaseException as exc:  # noqa: BLE001 - handed back to the backend, which decides

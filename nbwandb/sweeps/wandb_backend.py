@@ -36,8 +36,10 @@ def agent_params() -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh) or {}
     raw.pop("wandb_version", None)
-    return {key: (entry["value"] if isinstance(entry, dict) and "value" in entry else entry)
-            for key, entry in raw.items()}
+    return {
+        key: (entry["value"] if isinstance(entry, dict) and "value" in entry else entry)
+        for key, entry in raw.items()
+    }
 
 
 def run_wandb_sweep(
@@ -53,20 +55,36 @@ def run_wandb_sweep(
     wandb = import_wandb("nbwandb.sweep(backend='wandb')")
     sweep_id = wandb.sweep(dict(spec.raw), project=project, entity=entity)
     result = SweepResult(
-        name=spec.name or sweep_id, backend="wandb", method=spec.method, metric=spec.metric_name,
-        goal=spec.goal, sweep_id=sweep_id, planned=count,
+        name=spec.name or sweep_id,
+        backend="wandb",
+        method=spec.method,
+        metric=spec.metric_name,
+        goal=spec.goal,
+        sweep_id=sweep_id,
+        planned=count,
         url=_sweep_url(wandb, sweep_id, project, entity),
     )
 
     def agent_function() -> None:
         params = agent_params()
-        outcome = run_trial(train_fn, params, metric=spec.metric_name,
-                            defaults={"project": project} if project else {})
+        outcome = run_trial(
+            train_fn,
+            params,
+            metric=spec.metric_name,
+            defaults={"project": project} if project else {},
+        )
         record = TrialRecord(
-            number=len(result.trials), state=outcome.state, params=params, value=outcome.value,
-            run_id=outcome.run_id, run_name=outcome.run_name, run_dir=outcome.run_dir,
+            number=len(result.trials),
+            state=outcome.state,
+            params=params,
+            value=outcome.value,
+            run_id=outcome.run_id,
+            run_name=outcome.run_name,
+            run_dir=outcome.run_dir,
             duration_s=outcome.duration_s,
-            error=None if outcome.error is None else f"{type(outcome.error).__name__}: {outcome.error}",
+            error=None
+            if outcome.error is None
+            else f"{type(outcome.error).__name__}: {outcome.error}",
         )
         result.trials.append(record)
         if callback is not None:

@@ -91,7 +91,9 @@ def _wait_until_up(server: LabServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {server.process.returncode}:\n{server.log_tail()}")
+            raise RuntimeError(
+                f"JupyterLab exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
         try:
             with urllib.request.urlopen(server.url("api/status"), timeout=2) as response:
                 if response.status == 200:
@@ -157,7 +159,9 @@ def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
     port = _free_port()
     log_path = tmp_path / "jupyterlab.log"
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -175,8 +179,9 @@ def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
         cmd.append("--allow-root")  # containers and CI often run as root
     with open(log_path, "wb") as log:
         # A new session, so the whole group (server + kernels) can be ended at once.
-        process = subprocess.Popen(cmd, cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = LabServer(lab_root, port, process, log_path)
     try:
         _wait_until_up(server, SERVER_START_TIMEOUT)

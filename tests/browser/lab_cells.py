@@ -43,8 +43,10 @@ def run_cell(page, index: int, timeout_ms: int = 30_000) -> None:
             press_run()
             pressed = time.monotonic()
         time.sleep(0.1)
-    raise AssertionError(f"cell {index} did not finish within {timeout_ms / 1000:g}s "
-                         f"(prompt {prompt.inner_text()!r})")
+    raise AssertionError(
+        f"cell {index} did not finish within {timeout_ms / 1000:g}s "
+        f"(prompt {prompt.inner_text()!r})"
+    )
 
 
 def accept_kernel_dialog(page) -> bool:
@@ -82,8 +84,11 @@ def reopen_without_widget_state(page, jupyterlab, path: Path) -> None:
     nbformat.write(nb, path)
     page.goto("about:blank")
     page.goto(jupyterlab.url(f"doc/tree/{path.name}"), timeout=60_000)
-    page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
-                           arg=len(nb.cells), timeout=60_000)
+    page.wait_for_function(
+        "n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
+        arg=len(nb.cells),
+        timeout=60_000,
+    )
     page.wait_for_timeout(3000)  # the widget manager gives up on missing models after about 2 s
     text = page.locator(".jp-Notebook").inner_text()
     for bad in ("Error displaying widget", "model not found", "Loading widget..."):

@@ -58,7 +58,9 @@ def _code_cells(path: Path) -> list[tuple[int, str]]:
 
 def _cell_index(cells: list[tuple[int, str]], marker: str) -> int:
     found = [i for i, source in cells if marker in source]
-    assert len(found) == 1, f"{NOTEBOOK}: expected one code cell with {marker!r}, found cells {found}"
+    assert len(found) == 1, (
+        f"{NOTEBOOK}: expected one code cell with {marker!r}, found cells {found}"
+    )
     return found[0]
 
 
@@ -79,7 +81,9 @@ def _wait_for_run_config(root: Path, timeout: float) -> dict:
                     return config
                 last = config
         time.sleep(0.25)
-    raise AssertionError(f"no run with a config appeared under {root / 'wandb'} within {timeout:g}s ({last!r})")
+    raise AssertionError(
+        f"no run with a config appeared under {root / 'wandb'} within {timeout:g}s ({last!r})"
+    )
 
 
 def _chart_points(page, key: str, panel: str = PANEL, chart: str = CHART) -> int:
@@ -89,8 +93,9 @@ def _chart_points(page, key: str, panel: str = PANEL, chart: str = CHART) -> int
     return int(svg.first.get_attribute("data-points") or 0)
 
 
-
-def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab_root: Path, save_screenshot):
+def test_quickstart_widgets_render_and_drive_a_run(
+    browser_page, jupyterlab, lab_root: Path, save_screenshot
+):
     # browser_page first: a missing Chromium fails at once, before JupyterLab starts
     page = browser_page
     started = time.monotonic()
@@ -101,14 +106,20 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
     shutil.copyfile(SOURCE, lab_root / NOTEBOOK)
     cells = _code_cells(lab_root / NOTEBOOK)
     login_cell, form_cell, train_cell, finish_cell = (
-        _cell_index(cells, marker) for marker in (LOGIN_CELL, FORM_CELL, TRAIN_CELL, FINISH_CELL))
+        _cell_index(cells, marker) for marker in (LOGIN_CELL, FORM_CELL, TRAIN_CELL, FINISH_CELL)
+    )
     # /doc is JupyterLab's single-document view: the notebook without the side panels.
     page.goto(jupyterlab.url(f"doc/tree/{NOTEBOOK}"), timeout=60_000)
     try:
         # A placeholder cell shows while the file loads: wait for all of the notebook's cells.
-        page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
-                               arg=len(nbformat.read(SOURCE, as_version=4).cells), timeout=60_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
+            arg=len(nbformat.read(SOURCE, as_version=4).cells),
+            timeout=60_000,
+        )
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+        )
         stage("notebook open, kernel idle")
 
         first = True
@@ -130,7 +141,9 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
                 deadline = time.monotonic() + 20
                 while time.monotonic() < deadline and _chart_points(page, "train/loss") == 0:
                     time.sleep(0.2)
-                assert _chart_points(page, "train/loss") > 0, "the run panel's chart shows no points"
+                assert _chart_points(page, "train/loss") > 0, (
+                    "the run panel's chart shows no points"
+                )
                 stage("trained")
             elif index == finish_cell:
                 _check_run_panel_against_the_run(page, lab_root, save_screenshot)
@@ -147,8 +160,9 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
         while time.monotonic() < deadline and "widgets" not in saved.get("metadata", {}):
             time.sleep(0.3)
             saved = nbformat.read(lab_root / NOTEBOOK, as_version=4)
-        assert "application/vnd.jupyter.widget-state+json" in saved["metadata"].get("widgets", {}), \
-            "the saved notebook should hold the widget state (so the next check means something)"
+        assert "application/vnd.jupyter.widget-state+json" in saved["metadata"].get(
+            "widgets", {}
+        ), "the saved notebook should hold the widget state (so the next check means something)"
         assert FAKE_KEY not in (lab_root / NOTEBOOK).read_text()
         assert FAKE_KEY not in page.content()
         stage("saved notebook checked")
@@ -156,7 +170,9 @@ def test_quickstart_widgets_render_and_drive_a_run(browser_page, jupyterlab, lab
         reopen_without_widget_state(page, jupyterlab, lab_root / NOTEBOOK)
         page.locator(f"{FINAL_PANEL} svg[data-title='train/loss']").first.wait_for(timeout=30_000)
         assert _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) > 0
-        page.locator(".nbwandb-config-form", has_text="config of run").first.wait_for(timeout=10_000)
+        page.locator(".nbwandb-config-form", has_text="config of run").first.wait_for(
+            timeout=10_000
+        )
         stage("reopened without widget state: final panels, no widget errors")
     except Exception:
         save_screenshot(page, "failure")
@@ -174,7 +190,8 @@ def _log_in_then_go_offline(page, save_screenshot) -> None:
     key_field.fill(FAKE_KEY)
     login.get_by_role("button", name="Log in").click()
     login.locator(".nbwandb-status").filter(has_not_text="Checking").filter(
-        has_not_text="Paste a key").wait_for(timeout=30_000)
+        has_not_text="Paste a key"
+    ).wait_for(timeout=30_000)
     assert key_field.input_value() == ""
     save_screenshot(page, "00_login_panel_after_log_in")
     login.get_by_role("button", name="Continue offline").click()
@@ -189,7 +206,9 @@ def _move_slider_and_start_run(page, lab_root: Path, save_screenshot) -> None:
     form.scroll_into_view_if_needed()
     save_screenshot(page, "01_login_panel_and_config_form")
 
-    epochs = form.locator(".nbwandb-field").filter(has=page.locator(".widget-slider", has_text="epochs"))
+    epochs = form.locator(".nbwandb-field").filter(
+        has=page.locator(".widget-slider", has_text="epochs")
+    )
     typed = epochs.locator(".nbwandb-slider-text input")
     assert typed.input_value() == str(EPOCHS_DEFAULT)
     # A value out of range is refused with a message, not clamped to the maximum.
@@ -198,8 +217,11 @@ def _move_slider_and_start_run(page, lab_root: Path, save_screenshot) -> None:
     epochs.get_by_text("epochs=99 is above the maximum 10").wait_for(timeout=10_000)
     typed.fill(str(EPOCHS_SET_IN_BROWSER))
     typed.press("Enter")
-    page.wait_for_function("el => el.innerText.trim() === ''",
-                           arg=epochs.locator(".nbwandb-field-message").element_handle(), timeout=10_000)
+    page.wait_for_function(
+        "el => el.innerText.trim() === ''",
+        arg=epochs.locator(".nbwandb-field-message").element_handle(),
+        timeout=10_000,
+    )
 
     form.get_by_role("button", name="Start run").click()
     form.get_by_text("started offline run").wait_for(timeout=30_000)
@@ -217,13 +239,18 @@ def _check_run_panel_against_the_run(page, lab_root: Path, save_screenshot) -> N
     assert len(runs) == 1, f"the notebook should make one run (the form's), found {runs}"
     logged = read_run(runs[0])
     assert logged.state == "finished"
-    assert logged.config["epochs"] == EPOCHS_SET_IN_BROWSER, "the notebook trained with the form's run"
+    assert logged.config["epochs"] == EPOCHS_SET_IN_BROWSER, (
+        "the notebook trained with the form's run"
+    )
     train_steps = sum("train/loss" in row for row in logged.history)
     val_steps = sum("val/acc" in row for row in logged.history)
     assert val_steps == EPOCHS_SET_IN_BROWSER and train_steps > val_steps
     # The run has finished: after the cell, the panel's output was replaced by its final HTML.
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) < train_steps:
+    while (
+        time.monotonic() < deadline
+        and _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) < train_steps
+    ):
         time.sleep(0.2)
     assert _chart_points(page, "train/loss", FINAL_PANEL, ANY_CHART) == train_steps
     assert _chart_points(page, "val/acc", FINAL_PANEL, ANY_CHART) == val_steps

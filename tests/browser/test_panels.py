@@ -25,39 +25,39 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"  # as 
 WIDTHS = (800, 1300)
 CELLS = {
     "login_panel": "%load_ext nbwandb\n"
-                   "import dataclasses\n"
-                   "import numpy as np\n"
-                   "import nbwandb\n"
-                   "from nbwandb.notebook import ConfigForm, LoginPanel, MediaGallery, TablePreview\n"
-                   "from nbwandb.notebook.sweep_panel import SweepPanel\n"
-                   "LoginPanel()",
+    "import dataclasses\n"
+    "import numpy as np\n"
+    "import nbwandb\n"
+    "from nbwandb.notebook import ConfigForm, LoginPanel, MediaGallery, TablePreview\n"
+    "from nbwandb.notebook.sweep_panel import SweepPanel\n"
+    "LoginPanel()",
     "config_form": "@dataclasses.dataclass\n"
-                   "class Config:\n"
-                   "    learning_rate: float = dataclasses.field(default=0.01, metadata={'min': 1e-4, 'max': 0.1})\n"
-                   "    epochs: int = dataclasses.field(default=3, metadata={'min': 1, 'max': 10})\n"
-                   "    optimizer: str = 'adam'\n"
-                   "    augment: bool = True\n"
-                   "form = ConfigForm(Config(), project='panels', mode='offline')\n"
-                   "form",
+    "class Config:\n"
+    "    learning_rate: float = dataclasses.field(default=0.01, metadata={'min': 1e-4, 'max': 0.1})\n"
+    "    epochs: int = dataclasses.field(default=3, metadata={'min': 1, 'max': 10})\n"
+    "    optimizer: str = 'adam'\n"
+    "    augment: bool = True\n"
+    "form = ConfigForm(Config(), project='panels', mode='offline')\n"
+    "form",
     "run_panel": "run = nbwandb.init(project='panels', mode='offline', config=form.value)\n%wandb_status",
     "training": "rng = np.random.default_rng(0)\n"
-                "for step in range(1, 241):\n"
-                "    run.log({'loss': 2.5 / step ** 0.5 + rng.normal(0, 0.02), 'acc': 1 - 1 / step ** 0.3,\n"
-                "             'lr': 0.01 * 0.99 ** step}, step=step, prefix='train')\n"
-                "    if step % 40 == 0:\n"
-                "        run.log({'loss': 2.7 / step ** 0.5, 'acc': 0.9 - 1 / step}, step=step, prefix='val')\n"
-                "run.log_image('samples/digit', rng.random((12, 12)), step=240)",
+    "for step in range(1, 241):\n"
+    "    run.log({'loss': 2.5 / step ** 0.5 + rng.normal(0, 0.02), 'acc': 1 - 1 / step ** 0.3,\n"
+    "             'lr': 0.01 * 0.99 ** step}, step=step, prefix='train')\n"
+    "    if step % 40 == 0:\n"
+    "        run.log({'loss': 2.7 / step ** 0.5, 'acc': 0.9 - 1 / step}, step=step, prefix='val')\n"
+    "run.log_image('samples/digit', rng.random((12, 12)), step=240)",
     "table_preview": "TablePreview({'id': list(range(30)), 'score': rng.random(30).tolist(),\n"
-                     "              'seconds': (rng.random(30) * 1e4).tolist(),\n"
-                     "              'comment': ['a rather long free-text comment that should wrap, not stretch'] * 30,\n"
-                     "              **{f'feature_{i}': rng.random(30).tolist() for i in range(10)}})",
+    "              'seconds': (rng.random(30) * 1e4).tolist(),\n"
+    "              'comment': ['a rather long free-text comment that should wrap, not stretch'] * 30,\n"
+    "              **{f'feature_{i}': rng.random(30).tolist() for i in range(10)}})",
     "media_gallery": "MediaGallery(rng.random((40, 3, 24, 24)), captions=[f'sample {i}: a caption' for i in range(40)])",
     "finish": "%wandb_finish",
     "sweep_panel": "sweep = SweepPanel(plot_interval=0)\n"
-                   "display(sweep)\n"
-                   "config = {'method': 'grid', 'metric': {'name': 'loss', 'goal': 'minimize'},\n"
-                   "          'parameters': {'lr': {'values': [0.001, 0.01, 0.1]}, 'act': {'values': ['relu', 'tanh']}}}\n"
-                   "result = sweep.run(config, lambda cfg: {'loss': cfg['lr'] * (2 if cfg['act'] == 'relu' else 1)})",
+    "display(sweep)\n"
+    "config = {'method': 'grid', 'metric': {'name': 'loss', 'goal': 'minimize'},\n"
+    "          'parameters': {'lr': {'values': [0.001, 0.01, 0.1]}, 'act': {'values': ['relu', 'tanh']}}}\n"
+    "result = sweep.run(config, lambda cfg: {'loss': cfg['lr'] * (2 if cfg['act'] == 'relu' else 1)})",
     "doctor_report": "%wandb_doctor --no-service",
     "dashboard": "nbwandb.show(run.run_dir)",
     "runs_table": "from nbwandb.local import list_runs\nlist_runs()",
@@ -114,20 +114,30 @@ def _cell_outputs(page, index: int):
     return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
 
 
-def test_every_panel_fits_reads_and_survives_reopening(browser_page, jupyterlab, lab_root: Path,
-                                                        save_screenshot) -> None:
+def test_every_panel_fits_reads_and_survives_reopening(
+    browser_page, jupyterlab, lab_root: Path, save_screenshot
+) -> None:
     page = browser_page
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS.values()]
     nbformat.write(nb, lab_root / NOTEBOOK)
     names = list(CELLS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(jupyterlab.url(f"doc/tree/{NOTEBOOK}"), timeout=60_000)
     try:
-        page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
-                               arg=len(names), timeout=60_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
+            arg=len(names),
+            timeout=60_000,
+        )
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+        )
         for index, name in enumerate(names):
             run_cell(page, index, timeout_ms=60_000)
             assert_cell_ok(page, index)
@@ -137,14 +147,18 @@ def test_every_panel_fits_reads_and_survives_reopening(browser_page, jupyterlab,
                 login.get_by_text("Runs will be offline").wait_for(timeout=20_000)
 
         # The finished run's panel is its final HTML, with every step of the run.
-        chart = page.locator(".jp-OutputArea-output .nbwandb-run-panel svg[data-title='train/loss']")
+        chart = page.locator(
+            ".jp-OutputArea-output .nbwandb-run-panel svg[data-title='train/loss']"
+        )
         chart.wait_for(timeout=20_000)
         assert chart.get_attribute("data-points") == "240"
 
         # The overflow check can fail: a probe wider than its cell is reported, then removed.
-        page.evaluate("() => { const d = document.createElement('div'); d.id = 'nbw-probe'; "
-                      "d.style.width = '3000px'; d.textContent = 'probe'; "
-                      "document.querySelector('.jp-OutputArea-output').appendChild(d); }")
+        page.evaluate(
+            "() => { const d = document.createElement('div'); d.id = 'nbw-probe'; "
+            "d.style.width = '3000px'; d.textContent = 'probe'; "
+            "document.querySelector('.jp-OutputArea-output').appendChild(d); }"
+        )
         assert any(item.startswith("DIV.null") for item in page.evaluate(OVERFLOW_JS))
         page.evaluate("() => document.getElementById('nbw-probe').remove()")
 
@@ -154,7 +168,9 @@ def test_every_panel_fits_reads_and_survives_reopening(browser_page, jupyterlab,
             overflow = page.evaluate(OVERFLOW_JS)
             assert overflow == [], f"at {width} px: {overflow}"
             count, bad = page.evaluate(TICKS_JS)
-            assert count > 30 and bad == [], f"at {width} px, tick labels outside their chart: {bad}"
+            assert count > 30 and bad == [], (
+                f"at {width} px, tick labels outside their chart: {bad}"
+            )
             for index, name in enumerate(names):
                 outputs = _cell_outputs(page, index)
                 if outputs.count() and outputs.inner_text().strip():
@@ -184,13 +200,22 @@ def test_every_panel_fits_reads_and_survives_reopening(browser_page, jupyterlab,
         reopen_without_widget_state(page, jupyterlab, lab_root / NOTEBOOK)
         chart.wait_for(timeout=30_000)
         assert chart.get_attribute("data-points") == "240"
-        for marker in (".nbwandb-config-form", ".nbwandb-sweep-panel svg", ".nbwandb-media-gallery img",
-                       ".nbwandb-login-panel", ".nbwandb-table-preview table"):
-            assert page.locator(f".jp-OutputArea-output {marker}").count() >= 1, f"{marker} after reopening"
-        assert "config of run" in page.locator(".jp-OutputArea-output .nbwandb-config-form").first.inner_text()
+        for marker in (
+            ".nbwandb-config-form",
+            ".nbwandb-sweep-panel svg",
+            ".nbwandb-media-gallery img",
+            ".nbwandb-login-panel",
+            ".nbwandb-table-preview table",
+        ):
+            assert page.locator(f".jp-OutputArea-output {marker}").count() >= 1, (
+                f"{marker} after reopening"
+            )
+        assert (
+            "config of run"
+            in page.locator(".jp-OutputArea-output .nbwandb-config-form").first.inner_text()
+        )
         save_screenshot(page, "panels_reopened")
     except Exception:
         save_screenshot(page, "panels_failure")
         print(jupyterlab.log_tail())
         raise
-

@@ -34,8 +34,9 @@ def main(mode: str, out_dir: Path) -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     record: dict = {"rank": rank, "losses": [], "handle": None}
     strategy = "group" if mode == "group" else "main"
-    with nbwandb.init(project="ddp-test", config={"lr": 0.1}, distributed=strategy,
-                      quiet=True) as run:
+    with nbwandb.init(
+        project="ddp-test", config={"lr": 0.1}, distributed=strategy, quiet=True
+    ) as run:
         record["handle"] = type(run).__name__
         record["group"], record["name"] = run.group, run.name
         for step in range(STEPS):
@@ -50,8 +51,9 @@ def main(mode: str, out_dir: Path) -> None:
             if mode == "group":
                 run.log({"loss": loss.item()}, step=step, prefix="train")
                 continue
-            run.log({"loss": loss, "rank_value": rank + 1.0}, step=step, prefix="train",
-                    reduce="mean")
+            run.log(
+                {"loss": loss, "rank_value": rank + 1.0}, step=step, prefix="train", reduce="mean"
+            )
             # Keys in another order on each rank: they are sorted, so this is fine.
             pair = {"biggest_rank": rank, "samples": 8}
             run.log(dict(reversed(pair.items())) if rank else pair, step=step, reduce="max")

@@ -107,7 +107,7 @@ class ScriptResult:
         """The JSON the script printed on its ``RESULT `` line."""
         for line in self.stdout.splitlines():
             if line.startswith("RESULT "):
-                return dict(json.loads(line[len("RESULT "):]))
+                return dict(json.loads(line[len("RESULT ") :]))
         raise AssertionError(f"no RESULT line; stdout:\n{self.stdout}\nstderr:\n{self.stderr}")
 
 
@@ -128,8 +128,15 @@ def run_script(tmp_path: Path) -> Callable[..., ScriptResult]:
         script = tmp_path / f"script-{time.monotonic_ns()}.py"
         script.write_text(textwrap.dedent(code))
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=timeout,
-                              cwd=tmp_path, env=child_env(env), stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp_path,
+            env=child_env(env),
+            stdin=subprocess.DEVNULL,
+        )
         return ScriptResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
     return run
@@ -139,8 +146,16 @@ def run_script(tmp_path: Path) -> Callable[..., ScriptResult]:
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``cli("sync", DIR, env=...)``: the ``nbwandb`` command, as a user runs it in a terminal."""
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nbwandb.cli", *args], capture_output=True, text=True,
-                              timeout=timeout, env=child_env(env), stdin=subprocess.DEVNULL)
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "nbwandb.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=child_env(env),
+            stdin=subprocess.DEVNULL,
+        )
 
     return run

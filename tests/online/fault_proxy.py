@@ -26,7 +26,9 @@ MODES = ("pass", "latency", "drop", "silent", "silent-after")
 class FaultProxy:
     """``127.0.0.1:port`` forwards to ``target_port`` on loopback, as ``mode`` says."""
 
-    def __init__(self, target_port: int, mode: str = "pass", latency: float = 0.2, answered: int = 1) -> None:
+    def __init__(
+        self, target_port: int, mode: str = "pass", latency: float = 0.2, answered: int = 1
+    ) -> None:
         self.target_port = target_port
         self.answered = answered
         self.accepted = 0

@@ -36,7 +36,9 @@ def free_port() -> int:
 def openwandb_command() -> list[str]:
     beside = Path(sys.executable).with_name("openwandb")
     if not beside.is_file():
-        raise RuntimeError("openwandb is not installed in this venv: `pip install -e '.[test]'` (make test does)")
+        raise RuntimeError(
+            "openwandb is not installed in this venv: `pip install -e '.[test]'` (make test does)"
+        )
     return [str(beside)]
 
 
@@ -57,20 +59,39 @@ class OpenWandbServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.proc = subprocess.Popen(
-            [*openwandb_command(), "serve", "--host", "127.0.0.1", "-p", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                *openwandb_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"openwandb exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"openwandb exited with {self.proc.returncode}; see {self.log_path}"
+                )
             try:
-                with urllib.request.urlopen(f"{self.url}/api/v2/projects/{ENTITY}/x/runs", timeout=2):
+                with urllib.request.urlopen(
+                    f"{self.url}/api/v2/projects/{ENTITY}/x/runs", timeout=2
+                ):
                     return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"openwandb did not answer on {self.url} within {timeout:g}s; see {self.log_path}")
+        raise RuntimeError(
+            f"openwandb did not answer on {self.url} within {timeout:g}s; see {self.log_path}"
+        )
 
     def _signal(self, *signals: signal.Signals) -> None:
         """Send ``signals`` in order to the server's process group (SIGCONT first wakes a paused one)."""
@@ -134,7 +155,9 @@ class OpenWandbServer:
         return {k: v["value"] for k, v in (raw or {}).items() if k != "_wandb"}
 
     def runs(self, project: str) -> dict[str, dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/api/v2/projects/{ENTITY}/{project}/runs", timeout=10) as resp:
+        with urllib.request.urlopen(
+            f"{self.url}/api/v2/projects/{ENTITY}/{project}/runs", timeout=10
+        ) as resp:
             data = json.load(resp)
         return {r["run_id"]: r for r in data.get("runs", [])}
 

@@ -24,31 +24,47 @@ def _log_two_prefixes(run: nbwandb.Run, steps: int) -> None:
         run.log({"loss": 1.5 / (step + 1)}, step=step, prefix="val")
 
 
-def assert_same_rows(server_rows: dict[int, dict], local_history: list[dict], step_metric: str = "global_step"):
+def assert_same_rows(
+    server_rows: dict[int, dict], local_history: list[dict], step_metric: str = "global_step"
+):
     """Server rows (by _step) and the local history carry the same values, row for row."""
     assert len(server_rows) == len(local_history)
     for local in local_history:
         remote = server_rows[int(local["_step"])]
         keys = {k for k in local if not k.startswith("_")}
-        assert keys <= set(remote), f"row {local['_step']}: {keys - set(remote)} missing on the server"
+        assert keys <= set(remote), (
+            f"row {local['_step']}: {keys - set(remote)} missing on the server"
+        )
         for key in keys:
-            assert math.isclose(remote[key], local[key], rel_tol=1e-12), (key, remote[key], local[key])
+            assert math.isclose(remote[key], local[key], rel_tol=1e-12), (
+                key,
+                remote[key],
+                local[key],
+            )
         assert remote[step_metric] == local[step_metric]
 
 
 def test_online_run_matches_the_server(server, online_env, capsys) -> None:
     online_env(server.url)
-    config = {"lr": 0.01, "nested": {"a": 1, "b": [1, 2]}, "opt": {"name": "adam", "betas": [0.9, 0.99]}}
+    config = {
+        "lr": 0.01,
+        "nested": {"a": 1, "b": [1, 2]},
+        "opt": {"name": "adam", "betas": [0.9, 0.99]},
+    }
     run = nbwandb.init(PROJECT, config=config, name="truth")
     assert run.mode == "online" and run.url and run.url.startswith(server.url)
     printed = capsys.readouterr().out
     assert f"online run 'truth' ({run.id}) at {run.url}" in printed
     _log_two_prefixes(run, 60)
-    run.update_config(nested={"a": 2})               # merged: b stays, as wandb-core keeps it
+    run.update_config(nested={"a": 2})  # merged: b stays, as wandb-core keeps it
     run.update_config({"opt": {"name": "sgd"}, "params": 123})
     run.set_summary({"best/val_loss": 0.025})
-    expected_config = {"lr": 0.01, "nested": {"a": 2, "b": [1, 2]}, "opt": {"name": "sgd", "betas": [0.9, 0.99]},
-                       "params": 123}
+    expected_config = {
+        "lr": 0.01,
+        "nested": {"a": 2, "b": [1, 2]},
+        "opt": {"name": "sgd", "betas": [0.9, 0.99]},
+        "params": 123,
+    }
     assert run.config == expected_config
     run.finish()
     assert run.upload_complete is True and run.sync_command is None
@@ -98,7 +114,9 @@ def test_show_and_sync_on_an_online_run_folder(server, online_env, cli) -> None:
     dash = nbwandb.show(run.run_dir)
     html = dash._repr_html_()
     assert [r.id for r in dash.runs] == [run.id] and len(dash.runs[0].history) == 10
-    assert "<svg" in html and "train" in html and "val" in html  # one chart section per prefix (inline SVG)
+    assert (
+        "<svg" in html and "train" in html and "val" in html
+    )  # one chart section per prefix (inline SVG)
 
     # A complete upload: nothing to do, and sync says so instead of "ok".
     done = cli("sync", str(run.run_dir), env=env)
@@ -109,13 +127,19 @@ def test_show_and_sync_on_an_online_run_folder(server, online_env, cli) -> None:
 
     # Over a folder, complete online runs are not picked up at all: here nothing is left to sync.
     folder = cli("sync", str(Path(run.run_dir).parent), env=env)
-    assert folder.returncode == 2 and "no runs to sync" in folder.stderr, folder.stdout + folder.stderr
+    assert folder.returncode == 2 and "no runs to sync" in folder.stderr, (
+        folder.stdout + folder.stderr
+    )
 
 
 def test_login_against_the_server_is_verified(server, online_env, isolated) -> None:
     online_env(server.url)
     result = nbwandb.login(verify=True, timeout=5)
-    assert result.verified is True and "verified" in result.message and "not verified" not in result.message
+    assert (
+        result.verified is True
+        and "verified" in result.message
+        and "not verified" not in result.message
+    )
 
 
 def test_login_panel_against_the_server_says_verified(server, online_env, panel_login) -> None:

@@ -64,11 +64,19 @@ print("RESULT " + json.dumps({
 """
 
 
-def _faulted_run(server: OpenWandbServer, run_script, online_env, fault: str, healthy: int = 1000,
-                 faulted: int = 1000):
+def _faulted_run(
+    server: OpenWandbServer,
+    run_script,
+    online_env,
+    fault: str,
+    healthy: int = 1000,
+    faulted: int = 1000,
+):
     env = online_env(server.url)
     assert server.proc is not None
-    env.update(HEALTHY=str(healthy), FAULTED=str(faulted), FAULT=fault, SERVER_PID=str(server.proc.pid))
+    env.update(
+        HEALTHY=str(healthy), FAULTED=str(faulted), FAULT=fault, SERVER_PID=str(server.proc.pid)
+    )
     start = time.monotonic()
     done = run_script(SCRIPT, env=env, timeout=180)
     exit_s = time.monotonic() - start
@@ -91,27 +99,44 @@ def test_server_stopped_mid_run_then_synced(private_server, run_script, online_e
     assert upload_state(run_dir).state == "incomplete"
     local = read_run(run_dir)
     assert len(local.history) == 2000
-    before = len(private_server.rows_by_step(PROJECT, result["id"])) if _answers(private_server) else None
+    before = (
+        len(private_server.rows_by_step(PROJECT, result["id"]))
+        if _answers(private_server)
+        else None
+    )
 
     private_server.resume()
     done, text = _sync(cli, env, run_dir)
     assert done.returncode == 0, text
-    assert f"ok  {Path(run_dir).name}: uploaded 2000 history rows" in text and "1 synced, 0 failed" in text
+    assert (
+        f"ok  {Path(run_dir).name}: uploaded 2000 history rows" in text
+        and "1 synced, 0 failed" in text
+    )
     assert_same_rows(private_server.rows_by_step(PROJECT, result["id"]), local.history)
     assert private_server.state(PROJECT, result["id"]) == "finished"
-    assert local.config == private_server.config(PROJECT, result["id"]) == {
-        "fault": "stop", "nested": {"a": 2, "b": [1, 2]}}
+    assert (
+        local.config
+        == private_server.config(PROJECT, result["id"])
+        == {"fault": "stop", "nested": {"a": 2, "b": [1, 2]}}
+    )
     remote_summary = private_server.summary(PROJECT, result["id"])
     assert {k: remote_summary[k] for k in local.summary if not k.startswith("_")} == {
-        k: v for k, v in local.summary.items() if not k.startswith("_")}
+        k: v for k, v in local.summary.items() if not k.startswith("_")
+    }
     assert upload_state(run_dir).state == "synced"
     again, text = _sync(cli, env, run_dir)
     assert again.returncode == 0 and "already uploaded by nbwandb sync" in text
-    record("online_server_stopped", rows_logged=2000, rows_on_server_before_sync=before,
-           rows_on_server_after_sync=len(private_server.rows_by_step(PROJECT, result["id"])),
-           finish_timeout_s=5, finish_returned_s=round(result["finish_s"], 2),
-           script_exit_s=round(exit_s, 1),
-           healthy_log_us=round(result["healthy_log_us"], 1), stalled_log_us=round(result["faulted_log_us"], 1))
+    record(
+        "online_server_stopped",
+        rows_logged=2000,
+        rows_on_server_before_sync=before,
+        rows_on_server_after_sync=len(private_server.rows_by_step(PROJECT, result["id"])),
+        finish_timeout_s=5,
+        finish_returned_s=round(result["finish_s"], 2),
+        script_exit_s=round(exit_s, 1),
+        healthy_log_us=round(result["healthy_log_us"], 1),
+        stalled_log_us=round(result["faulted_log_us"], 1),
+    )
 
 
 def _answers(server: OpenWandbServer) -> bool:
@@ -122,8 +147,12 @@ def _answers(server: OpenWandbServer) -> bool:
     return True
 
 
-def test_server_killed_mid_run_and_restarted_then_synced(private_server, run_script, online_env, cli) -> None:
-    result, env, _ = _faulted_run(private_server, run_script, online_env, "kill", healthy=300, faulted=700)
+def test_server_killed_mid_run_and_restarted_then_synced(
+    private_server, run_script, online_env, cli
+) -> None:
+    result, env, _ = _faulted_run(
+        private_server, run_script, online_env, "kill", healthy=300, faulted=700
+    )
     run_dir = result["run_dir"]
     assert result["finish_s"] < 5 + 2 and result["upload_complete"] is False
     assert len(read_run(run_dir).history) == 1000
@@ -137,8 +166,12 @@ def test_server_killed_mid_run_and_restarted_then_synced(private_server, run_scr
     assert done.returncode == 0, text
     assert_same_rows(private_server.rows_by_step(PROJECT, result["id"]), read_run(run_dir).history)
     assert private_server.state(PROJECT, result["id"]) == "finished"
-    record("online_server_killed", rows_logged=1000, rows_on_server_before_sync=before,
-           rows_on_server_after_sync=len(private_server.rows_by_step(PROJECT, result["id"])))
+    record(
+        "online_server_killed",
+        rows_logged=1000,
+        rows_on_server_before_sync=before,
+        rows_on_server_after_sync=len(private_server.rows_by_step(PROJECT, result["id"])),
+    )
 
 
 KILLED = """
@@ -157,7 +190,8 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_killed_kernel_with_a_cut_record_syncs_up_to_its_last_complete_record(
-        private_server, run_script, online_env, cli) -> None:
+    private_server, run_script, online_env, cli
+) -> None:
     env = online_env(private_server.url)
     assert private_server.proc is not None
     env["SERVER_PID"] = str(private_server.proc.pid)
@@ -183,8 +217,12 @@ def test_killed_kernel_with_a_cut_record_syncs_up_to_its_last_complete_record(
     assert synced.returncode == 0, text
     assert "from a repaired copy (the last record is cut off" in text
     assert_same_rows(private_server.rows_by_step(PROJECT, done.result["id"]), local.history)
-    record("online_kernel_killed", rows_logged=1500, rows_in_file=kept,
-           rows_on_server_after_sync=len(private_server.rows_by_step(PROJECT, done.result["id"])))
+    record(
+        "online_kernel_killed",
+        rows_logged=1500,
+        rows_in_file=kept,
+        rows_on_server_after_sync=len(private_server.rows_by_step(PROJECT, done.result["id"])),
+    )
 
 
 def test_plain_wandb_sync_skips_the_same_folder(private_server, run_script, online_env) -> None:
@@ -193,16 +231,25 @@ def test_plain_wandb_sync_skips_the_same_folder(private_server, run_script, onli
 
     from nbwandb.local.sync import wandb_command
 
-    result, env, _ = _faulted_run(private_server, run_script, online_env, "stop", healthy=50, faulted=150)
+    result, env, _ = _faulted_run(
+        private_server, run_script, online_env, "stop", healthy=50, faulted=150
+    )
     private_server.resume()
-    plain = subprocess.run([*wandb_command(), "sync", result["run_dir"]], capture_output=True, text=True,
-                           timeout=120, env={**os.environ, **env})
+    plain = subprocess.run(
+        [*wandb_command(), "sync", result["run_dir"]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
     assert "No runs to sync" in plain.stdout + plain.stderr
     assert plain.returncode == 0  # wandb's exit code says nothing went wrong
     assert len(private_server.rows_by_step(PROJECT, result["id"])) < 200
 
 
-def test_offline_fallback_run_is_synced_once_the_server_is_back(private_server, online_env, cli) -> None:
+def test_offline_fallback_run_is_synced_once_the_server_is_back(
+    private_server, online_env, cli
+) -> None:
     """The whole story of a dead network: auto gives an offline run, the command it printed uploads it."""
     import nbwandb
 
@@ -219,5 +266,7 @@ def test_offline_fallback_run_is_synced_once_the_server_is_back(private_server, 
     assert done.returncode == 0 and "uploaded 200 history rows" in text, text
     local = read_run(run.run_dir)
     assert_same_rows(private_server.rows_by_step(PROJECT, run.id), local.history)
-    assert private_server.config(PROJECT, run.id) == local.config == {"nested": {"a": 2, "b": [1, 2]}}
+    assert (
+        private_server.config(PROJECT, run.id) == local.config == {"nested": {"a": 2, "b": [1, 2]}}
+    )
     assert private_server.state(PROJECT, run.id) == "finished"

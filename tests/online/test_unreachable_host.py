@@ -43,7 +43,9 @@ def dead_host(request) -> Iterator[tuple[str, str]]:
         yield kind, proxy.url
         proxy.close()
     else:
-        srv = request.getfixturevalue("private_server")  # stopped again (and cleaned up) by its fixture
+        srv = request.getfixturevalue(
+            "private_server"
+        )  # stopped again (and cleaned up) by its fixture
         srv.pause()
         yield kind, srv.url
 
@@ -58,7 +60,11 @@ def test_auto_mode_falls_back_to_offline_within_seconds(dead_host, online_env, c
     assert seconds < AUTO_TIMEOUT + SLACK, f"{kind}: init took {seconds:.1f}s"
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("nbwandb:")]
     assert len(lines) == 1, lines
-    assert url in lines[0] and "this run is offline" in lines[0] and f"wandb sync {run.run_dir}" in lines[0]
+    assert (
+        url in lines[0]
+        and "this run is offline" in lines[0]
+        and f"wandb sync {run.run_dir}" in lines[0]
+    )
     run.log({"x": 1.0}, step=0)
     run.finish()
     assert read_run(run.run_dir).history[0]["x"] == 1.0
@@ -118,7 +124,9 @@ def test_magic_and_config_form_fall_back_the_same_way(online_env, capsys) -> Non
 
         start = time.monotonic()
         with pytest.raises(UsageError, match="mode='online': the W&B host .* network_timeout=2s"):
-            shell.run_line_magic("wandb_init", "-p unreachable-magic --mode online --network-timeout 2")
+            shell.run_line_magic(
+                "wandb_init", "-p unreachable-magic --mode online --network-timeout 2"
+            )
         assert time.monotonic() - start < 2 + SLACK
         shell.run_line_magic("unload_ext", "nbwandb")
 
@@ -126,13 +134,19 @@ def test_magic_and_config_form_fall_back_the_same_way(online_env, capsys) -> Non
         start = time.monotonic()
         form.button.click()
         assert time.monotonic() - start < AUTO_TIMEOUT + SLACK
-        assert form.run is not None and form.run.mode == "offline" and "did not answer" in form.run.mode_reason
+        assert (
+            form.run is not None
+            and form.run.mode == "offline"
+            and "did not answer" in form.run.mode_reason
+        )
         form.run.finish()
     finally:
         hole.close()
 
 
-def test_login_panel_with_an_unreachable_host_says_what_happens_next(online_env, panel_login) -> None:
+def test_login_panel_with_an_unreachable_host_says_what_happens_next(
+    online_env, panel_login
+) -> None:
     from openwandb_server import KEY
 
     hole = BlackHole()
@@ -160,7 +174,9 @@ def test_doctor_reports_the_unreachable_host_within_seconds(online_env) -> None:
         start = time.monotonic()
         result = check_host()
         assert time.monotonic() - start < 3 + 1.5
-        assert result.ok is False and hole.url in result.detail and "did not answer" in result.detail
+        assert (
+            result.ok is False and hole.url in result.detail and "did not answer" in result.detail
+        )
     finally:
         hole.close()
 
@@ -178,7 +194,9 @@ def test_host_that_answers_the_probe_then_hangs(server, online_env, capsys) -> N
         assert "this run is offline" in capsys.readouterr().out
         run.finish()
         proxy.accepted = 0  # the probe answers again; wandb hangs again
-        with pytest.raises(nbwandb.NbwandbError, match="mode='online': wandb could not start the run"):
+        with pytest.raises(
+            nbwandb.NbwandbError, match="mode='online': wandb could not start the run"
+        ):
             nbwandb.init("probe-then-hang", mode="online", settings={"init_timeout": 4})
     finally:
         proxy.close()

@@ -50,12 +50,16 @@ class CellResult:
     seconds: float = 0.0
 
     def check(self) -> CellResult:
-        assert self.status == "ok", f"cell failed: {self.ename}: {self.evalue}\n{self.stdout}\n{self.stderr}"
+        assert self.status == "ok", (
+            f"cell failed: {self.ename}: {self.evalue}\n{self.stdout}\n{self.stderr}"
+        )
         return self
 
     def value(self, tag: str) -> str:
         """The text after ``tag=`` on the last stdout line that has it (cells print ``tag=value``)."""
-        hits = [line.split("=", 1)[1] for line in self.stdout.splitlines() if line.startswith(tag + "=")]
+        hits = [
+            line.split("=", 1)[1] for line in self.stdout.splitlines() if line.startswith(tag + "=")
+        ]
         assert hits, f"{tag}= not printed; stdout was:\n{self.stdout}\nstderr:\n{self.stderr}"
         return hits[-1]
 
@@ -118,7 +122,9 @@ class Kernel:
         result = CellResult(status="?", stdout=prefix)
         while True:
             left = deadline - time.monotonic()
-            assert left > 0, f"cell did not finish within {timeout}s; stdout so far: {result.stdout!r}"
+            assert left > 0, (
+                f"cell did not finish within {timeout}s; stdout so far: {result.stdout!r}"
+            )
             try:
                 msg = self.kc.get_iopub_msg(timeout=left)
             except Exception:
@@ -179,7 +185,9 @@ def wandb_core_pids(parent_pid: int) -> list[int]:
         children = psutil.Process(parent_pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [p.pid for p in children if p.name() == "wandb-core" and p.status() != psutil.STATUS_ZOMBIE]
+    return [
+        p.pid for p in children if p.name() == "wandb-core" and p.status() != psutil.STATUS_ZOMBIE
+    ]
 
 
 # -- secrets ------------------------------------------------------------------------------------

@@ -36,8 +36,11 @@ FUZZ = settings(
     deadline=None,
     derandomize="NBWANDB_FUZZ_EXAMPLES" not in os.environ,  # the same cases in `make test`
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -51,7 +54,9 @@ class Tally:
     def call(self, fn: Any, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # NaN/inf and backwards steps warn; not under test here
+                warnings.simplefilter(
+                    "ignore"
+                )  # NaN/inf and backwards steps warn; not under test here
                 value = fn(*args, **kwargs)
         except CLEAR_ERRORS as exc:
             assert str(exc).strip(), f"{type(exc).__name__} with an empty message"
@@ -65,40 +70,83 @@ class Tally:
         return self.accepted + sum(self.errors.values())
 
     def figures(self) -> dict[str, Any]:
-        return {"cases": self.cases, "accepted": self.accepted, "rejected": sum(self.errors.values()),
-                "error_types": dict(self.errors)}
+        return {
+            "cases": self.cases,
+            "accepted": self.accepted,
+            "rejected": sum(self.errors.values()),
+            "error_types": dict(self.errors),
+        }
 
 
 # -- strategies ---------------------------------------------------------------------------------
-keys = st.one_of(st.text(max_size=12), st.sampled_from(["", "/", "a/b", "_step", "_runtime", "_wandb", "global_step",
-                                                       "x.y", " ", "-lr", "lr-"]))
+keys = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        ["", "/", "a/b", "_step", "_runtime", "_wandb", "global_step", "x.y", " ", "-lr", "lr-"]
+    ),
+)
 odd_keys = st.one_of(keys, st.integers(), st.none(), st.tuples(st.integers()), st.booleans())
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20), st.binary(max_size=8), st.complex_numbers(),
-    st.builds(object), st.just(Path("/tmp/x")), st.just(print), st.just(Ellipsis),
-    st.sampled_from([np.float32(1.5), np.int64(7), np.bool_(True), np.float64("nan"), np.array(3.0),
-                     np.zeros((2, 2)), np.datetime64("2020-01-01"), np.str_("s")]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.binary(max_size=8),
+    st.complex_numbers(),
+    st.builds(object),
+    st.just(Path("/tmp/x")),
+    st.just(print),
+    st.just(Ellipsis),
+    st.sampled_from(
+        [
+            np.float32(1.5),
+            np.int64(7),
+            np.bool_(True),
+            np.float64("nan"),
+            np.array(3.0),
+            np.zeros((2, 2)),
+            np.datetime64("2020-01-01"),
+            np.str_("s"),
+        ]
+    ),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
-                            st.dictionaries(odd_keys, inner, max_size=4), st.frozensets(st.integers(), max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(odd_keys, inner, max_size=4),
+        st.frozensets(st.integers(), max_size=3),
+    ),
     max_leaves=12,
 )
 good_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 # Half plausible (string keys, plain values), half anything: both sides of the line get exercised.
-configs = st.one_of(st.dictionaries(st.text(max_size=10) | keys, good_values, max_size=6),
-                    st.dictionaries(odd_keys, values, max_size=6), values)
+configs = st.one_of(
+    st.dictionaries(st.text(max_size=10) | keys, good_values, max_size=6),
+    st.dictionaries(odd_keys, values, max_size=6),
+    values,
+)
 metric_values = st.one_of(
-    st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.none(), st.text(max_size=5),
-    st.complex_numbers(), st.builds(object), st.lists(st.floats(), max_size=3),
-    hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64, np.bool_, np.complex64, np.uint8]),
-               shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.text(max_size=5),
+    st.complex_numbers(),
+    st.builds(object),
+    st.lists(st.floats(), max_size=3),
+    hnp.arrays(
+        dtype=st.sampled_from([np.float32, np.float64, np.int64, np.bool_, np.complex64, np.uint8]),
+        shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=3),
+    ),
 )
 metric_dicts = st.recursive(
     st.dictionaries(keys, metric_values, max_size=5),
@@ -106,34 +154,95 @@ metric_dicts = st.recursive(
     max_leaves=10,
 )
 any_arrays = hnp.arrays(
-    dtype=st.sampled_from([np.uint8, np.float32, np.float64, np.int64, np.bool_, np.int8, np.uint16, np.complex64]),
+    dtype=st.sampled_from(
+        [np.uint8, np.float32, np.float64, np.int64, np.bool_, np.int8, np.uint16, np.complex64]
+    ),
     shape=hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=6),
 )
 image_like = st.one_of(
-    hnp.arrays(np.uint8, st.tuples(st.integers(1, 8), st.integers(1, 8), st.sampled_from([1, 3, 4]))),
-    hnp.arrays(np.float32, st.tuples(st.sampled_from([1, 3]), st.integers(1, 8), st.integers(1, 8)),
-               elements=st.floats(0, 1, width=32)),
-    hnp.arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 8))),  # any range, NaN included
+    hnp.arrays(
+        np.uint8, st.tuples(st.integers(1, 8), st.integers(1, 8), st.sampled_from([1, 3, 4]))
+    ),
+    hnp.arrays(
+        np.float32,
+        st.tuples(st.sampled_from([1, 3]), st.integers(1, 8), st.integers(1, 8)),
+        elements=st.floats(0, 1, width=32),
+    ),
+    hnp.arrays(
+        np.float64, st.tuples(st.integers(1, 8), st.integers(1, 8))
+    ),  # any range, NaN included
 )
 image_arrays = st.one_of(any_arrays, image_like)
-table_cells = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
-                        st.builds(object), st.lists(st.integers(), max_size=2))
+table_cells = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=5),
+    st.builds(object),
+    st.lists(st.integers(), max_size=2),
+)
 table_data = st.one_of(
-    st.lists(st.lists(table_cells, min_size=1, max_size=3), max_size=4),             # rows
+    st.lists(st.lists(table_cells, min_size=1, max_size=3), max_size=4),  # rows
     st.dictionaries(st.text(max_size=4), st.lists(table_cells, max_size=3), max_size=3),  # columns
     table_cells,
 )
-waves = st.one_of(any_arrays, hnp.arrays(np.float32, st.integers(1, 400), elements=st.floats(-1, 1, width=32)))
+waves = st.one_of(
+    any_arrays, hnp.arrays(np.float32, st.integers(1, 400), elements=st.floats(-1, 1, width=32))
+)
 sweep_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
-              st.text(max_size=6), st.sampled_from(["grid", "random", "bayes", "minimize", "maximize", "hyperband",
-                                                    "uniform", "int_uniform", "log_uniform_values", "categorical"])),
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.sampled_from(["method", "metric", "parameters", "name", "goal",
-                                                             "values", "value", "min", "max", "distribution",
-                                                             "early_terminate", "type", "min_iter", "eta", "q",
-                                                             "lr", "depth", "target", "run_cap"]) | st.text(max_size=4),
-                                            inner, max_size=5)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 5),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=6),
+        st.sampled_from(
+            [
+                "grid",
+                "random",
+                "bayes",
+                "minimize",
+                "maximize",
+                "hyperband",
+                "uniform",
+                "int_uniform",
+                "log_uniform_values",
+                "categorical",
+            ]
+        ),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "method",
+                    "metric",
+                    "parameters",
+                    "name",
+                    "goal",
+                    "values",
+                    "value",
+                    "min",
+                    "max",
+                    "distribution",
+                    "early_terminate",
+                    "type",
+                    "min_iter",
+                    "eta",
+                    "q",
+                    "lr",
+                    "depth",
+                    "target",
+                    "run_cap",
+                ]
+            )
+            | st.text(max_size=4),
+            inner,
+            max_size=5,
+        ),
+    ),
     max_leaves=20,
 )
 
@@ -155,7 +264,12 @@ def _same_tree(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same_tree(x, y) for x, y in zip(a, b, strict=True))
     numbers = (int, float)
-    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return math.isclose(a, b, rel_tol=1e-6)
     return bool(a == b)
 
@@ -193,8 +307,15 @@ def test_random_configs_are_accepted_whole_or_rejected_clearly(tmp_path: Path):
     assert _same_tree(leet_summary(run.run_dir)["config"], stored)
     for key, value in expected.items():
         assert key in stored, f"accepted config key {key!r} is missing from the run"
-        assert json.dumps(stored[key], sort_keys=True) == json.dumps(json.loads(json.dumps(value)), sort_keys=True), key
-    record("fuzz_configs", init=at_init.figures(), update_config=on_update.figures(), keys_read_back=len(expected))
+        assert json.dumps(stored[key], sort_keys=True) == json.dumps(
+            json.loads(json.dumps(value)), sort_keys=True
+        ), key
+    record(
+        "fuzz_configs",
+        init=at_init.figures(),
+        update_config=on_update.figures(),
+        keys_read_back=len(expected),
+    )
 
 
 def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
@@ -204,7 +325,10 @@ def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
     step = [0]
 
     @FUZZ
-    @given(metrics=metric_dicts, prefix=st.one_of(st.none(), st.sampled_from(["train", "val", "", "a/"])))
+    @given(
+        metrics=metric_dicts,
+        prefix=st.one_of(st.none(), st.sampled_from(["train", "val", "", "a/"])),
+    )
     def check(metrics: dict[str, Any], prefix: str | None) -> None:
         ok, _ = tally.call(run.log, metrics, step=step[0], prefix=prefix)
         if ok:
@@ -217,11 +341,17 @@ def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
     for bad in (-1, True, "3", 2.5, [1], None):
         ok, _ = bad_steps.call(run.log, {"probe": 1.0}, step=bad)
         assert not ok or bad is None, f"step={bad!r} was accepted"
-    for reserved in ({"_step": 5.0}, {"_runtime": 1.0}, {"global_step": 3}):  # wandb's / the run's own keys
+    for reserved in (
+        {"_step": 5.0},
+        {"_runtime": 1.0},
+        {"global_step": 3},
+    ):  # wandb's / the run's own keys
         ok, _ = bad_steps.call(run.log, reserved, step=step[0])
         assert not ok, f"{reserved} was accepted: its value would be replaced silently"
     run.finish()
-    rows = {row["global_step"]: row for row in read_run(run.run_dir).history if "global_step" in row}
+    rows = {
+        row["global_step"]: row for row in read_run(run.run_dir).history if "global_step" in row
+    }
     for s, row in accepted.items():
         assert s in rows, f"row of step {s} was accepted but is not in the run"
         for key, value in row.items():
@@ -230,7 +360,12 @@ def test_random_metric_dicts_never_lose_accepted_rows(tmp_path: Path):
             assert key in rows[s], f"step {s}: key {key!r} is missing"
             assert _same(rows[s][key], value), (s, key, rows[s][key], value)
     assert leet_summary(run.run_dir)["state"] == "finished"
-    record("fuzz_metric_dicts", **tally.figures(), rows_read_back=len(accepted), bad_steps_and_reserved_keys=bad_steps.figures())
+    record(
+        "fuzz_metric_dicts",
+        **tally.figures(),
+        rows_read_back=len(accepted),
+        bad_steps_and_reserved_keys=bad_steps.figures(),
+    )
 
 
 def test_random_media_arrays_are_logged_or_rejected_clearly(tmp_path: Path):
@@ -241,11 +376,16 @@ def test_random_media_arrays_are_logged_or_rejected_clearly(tmp_path: Path):
     step = [0]
 
     @settings(FUZZ, max_examples=max(10, EXAMPLES // 2))
-    @given(arr=image_arrays, wave=waves, rate=st.one_of(st.integers(-10, 96000), st.integers(8000, 48000),
-                                                         st.floats(), st.none()),
-           cloud=st.one_of(any_arrays, hnp.arrays(np.float32, st.tuples(st.integers(0, 20),
-                                                                        st.sampled_from([2, 3, 4, 6, 7])))),
-           table=table_data)
+    @given(
+        arr=image_arrays,
+        wave=waves,
+        rate=st.one_of(st.integers(-10, 96000), st.integers(8000, 48000), st.floats(), st.none()),
+        cloud=st.one_of(
+            any_arrays,
+            hnp.arrays(np.float32, st.tuples(st.integers(0, 20), st.sampled_from([2, 3, 4, 6, 7]))),
+        ),
+        table=table_data,
+    )
     def check(arr: np.ndarray, wave: np.ndarray, rate: Any, cloud: np.ndarray, table: Any) -> None:
         if points.call(run.log_3d, "cloud", cloud, step=step[0])[0]:
             logged_other.setdefault("cloud", []).append(step[0])
@@ -269,28 +409,57 @@ def test_random_media_arrays_are_logged_or_rejected_clearly(tmp_path: Path):
         if entry["key"] == "img":
             assert Path(entry["file"]).is_file(), entry
     for key, steps in logged_other.items():
-        assert sorted(row["global_step"] for row in local.history if key in row) == steps, f"a {key} is missing"
+        assert sorted(row["global_step"] for row in local.history if key in row) == steps, (
+            f"a {key} is missing"
+        )
     assert any(row.get("after_media") == 1.0 for row in local.history)
-    record("fuzz_media_arrays", images=images.figures(), histograms=hists.figures(), audio=audio.figures(),
-           point_clouds=points.figures(), tables=tables.figures())
+    record(
+        "fuzz_media_arrays",
+        images=images.figures(),
+        histograms=hists.figures(),
+        audio=audio.figures(),
+        point_clouds=points.figures(),
+        tables=tables.figures(),
+    )
 
 
 param_specs = st.one_of(
-    st.fixed_dictionaries({"values": st.lists(st.one_of(st.integers(), st.floats(), st.text(max_size=3)),
-                                              max_size=4)}),
+    st.fixed_dictionaries(
+        {"values": st.lists(st.one_of(st.integers(), st.floats(), st.text(max_size=3)), max_size=4)}
+    ),
     st.fixed_dictionaries({"value": st.one_of(st.integers(), st.text(max_size=3))}),
-    st.fixed_dictionaries({"min": st.one_of(st.integers(-3, 3), st.floats()), "max": st.one_of(st.integers(-3, 9),
-                                                                                              st.floats())},
-                          optional={"distribution": st.sampled_from(["uniform", "int_uniform", "log_uniform_values",
-                                                                     "q_uniform", "normal", "beta", "bogus"])}),
+    st.fixed_dictionaries(
+        {
+            "min": st.one_of(st.integers(-3, 3), st.floats()),
+            "max": st.one_of(st.integers(-3, 9), st.floats()),
+        },
+        optional={
+            "distribution": st.sampled_from(
+                [
+                    "uniform",
+                    "int_uniform",
+                    "log_uniform_values",
+                    "q_uniform",
+                    "normal",
+                    "beta",
+                    "bogus",
+                ]
+            )
+        },
+    ),
     sweep_values,
 )
 plausible_sweeps = st.fixed_dictionaries(
-    {"method": st.sampled_from(["grid", "random", "bayes", "grid", "random", "Grid", ""]),
-     "metric": st.fixed_dictionaries({"name": st.sampled_from(["loss", "val/acc", "loss", ""])},
-                                     optional={"goal": st.sampled_from(["minimize", "maximize", "up"])}),
-     "parameters": st.dictionaries(st.sampled_from(["lr", "depth", "opt", "a.b"]), param_specs, min_size=1,
-                                   max_size=3)},
+    {
+        "method": st.sampled_from(["grid", "random", "bayes", "grid", "random", "Grid", ""]),
+        "metric": st.fixed_dictionaries(
+            {"name": st.sampled_from(["loss", "val/acc", "loss", ""])},
+            optional={"goal": st.sampled_from(["minimize", "maximize", "up"])},
+        ),
+        "parameters": st.dictionaries(
+            st.sampled_from(["lr", "depth", "opt", "a.b"]), param_specs, min_size=1, max_size=3
+        ),
+    },
     optional={"run_cap": st.one_of(st.integers(-1, 5), st.text(max_size=2))},
 )
 
@@ -299,9 +468,19 @@ def test_random_sweep_configs_are_parsed_or_rejected_clearly():
     tally = Tally()
 
     @settings(FUZZ, max_examples=EXAMPLES * 4)
-    @given(config=st.one_of(sweep_values, plausible_sweeps, st.fixed_dictionaries(
-        {"method": sweep_values, "parameters": st.dictionaries(st.text(max_size=4), sweep_values, max_size=3)},
-        optional={"metric": sweep_values, "early_terminate": sweep_values})))
+    @given(
+        config=st.one_of(
+            sweep_values,
+            plausible_sweeps,
+            st.fixed_dictionaries(
+                {
+                    "method": sweep_values,
+                    "parameters": st.dictionaries(st.text(max_size=4), sweep_values, max_size=3),
+                },
+                optional={"metric": sweep_values, "early_terminate": sweep_values},
+            ),
+        )
+    )
     def check(config: Any) -> None:
         tally.call(parse_sweep_config, config)
 
@@ -311,9 +490,42 @@ def test_random_sweep_configs_are_parsed_or_rejected_clearly():
 
 
 magic_tokens = st.one_of(
-    st.sampled_from(["-p", "--project", "--mode", "offline", "disabled", "auto", "-n", "--name", "-g", "--group",
-                     "--tags", "a,b", ",", "--config", "cfg", "missing_var", "--var", "x", "-e", "--exit-code", "3",
-                     "--host", "--relogin", "-h", "--help", "--no-service", "'", '"', "--", "-", "=", "--mode=offline"]),
+    st.sampled_from(
+        [
+            "-p",
+            "--project",
+            "--mode",
+            "offline",
+            "disabled",
+            "auto",
+            "-n",
+            "--name",
+            "-g",
+            "--group",
+            "--tags",
+            "a,b",
+            ",",
+            "--config",
+            "cfg",
+            "missing_var",
+            "--var",
+            "x",
+            "-e",
+            "--exit-code",
+            "3",
+            "--host",
+            "--relogin",
+            "-h",
+            "--help",
+            "--no-service",
+            "'",
+            '"',
+            "--",
+            "-",
+            "=",
+            "--mode=offline",
+        ]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=8),
 )
 magic_lines = st.lists(magic_tokens, max_size=6).map(" ".join)
@@ -329,8 +541,12 @@ def test_random_magic_arguments_run_or_are_refused_clearly(tmp_path: Path):
     tally = Tally()
 
     @settings(FUZZ, max_examples=max(10, EXAMPLES // 2))
-    @given(magic=st.sampled_from(["wandb_init", "wandb_login", "wandb_config", "wandb_status", "wandb_finish"]),
-           line=magic_lines)
+    @given(
+        magic=st.sampled_from(
+            ["wandb_init", "wandb_login", "wandb_config", "wandb_status", "wandb_finish"]
+        ),
+        line=magic_lines,
+    )
     def check(magic: str, line: str) -> None:
         # "--mode online" is left out: with no network an online run could only time out.
         if "online" in line:

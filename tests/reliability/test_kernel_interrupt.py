@@ -41,7 +41,10 @@ def test_interrupt_leaves_kernel_usable_and_every_logged_row_in_the_run(tmp_path
         k.km.interrupt_kernel()
         cell = k.collect(msg_id, timeout=60, prefix=printed)
         interrupted_after = time.monotonic() - t0
-        assert cell.status == "error" and cell.ename == "KeyboardInterrupt", (cell.ename, cell.evalue)
+        assert cell.status == "error" and cell.ename == "KeyboardInterrupt", (
+            cell.ename,
+            cell.evalue,
+        )
 
         after = k.run(AFTER, timeout=60).check()
         recovered_after = time.monotonic() - t0
@@ -58,9 +61,13 @@ def test_interrupt_leaves_kernel_usable_and_every_logged_row_in_the_run(tmp_path
     local = read_run(run_dir)
     steps = [row.get("global_step") for row in local.history if "loss" in row]
     missing = sorted(set(range(done + 1)) - set(steps))
-    assert missing == [], f"{len(missing)} rows logged before the interrupt are missing: {missing[:10]}"
+    assert missing == [], (
+        f"{len(missing)} rows logged before the interrupt are missing: {missing[:10]}"
+    )
     assert steps == sorted(steps), "rows are out of order"
-    duplicates = len(steps) - len(set(steps))  # possible only if Ctrl-C lands just after a row is queued
+    duplicates = len(steps) - len(
+        set(steps)
+    )  # possible only if Ctrl-C lands just after a row is queued
     assert any(row.get("after_interrupt") == 1.0 for row in local.history)
     assert local.exit_code == 0
     leet = leet_summary(run_dir)
@@ -77,7 +84,9 @@ def test_interrupt_leaves_kernel_usable_and_every_logged_row_in_the_run(tmp_path
     )
 
 
-INIT = "run = nbwandb.init(project='interrupt-init', mode='offline', quiet=True)\nprint('INIT_DONE')"
+INIT = (
+    "run = nbwandb.init(project='interrupt-init', mode='offline', quiet=True)\nprint('INIT_DONE')"
+)
 AFTER_INIT = """
 run = nbwandb.init(project="interrupt-init", mode="offline", quiet=True)
 run.log({"a": 1.0})
@@ -100,7 +109,10 @@ def test_interrupt_during_init_leaves_init_working(tmp_path: Path):
             k.km.interrupt_kernel()
             cell = k.collect(msg_id, timeout=120)
             interrupted += cell.ename == "KeyboardInterrupt"
-            assert cell.status == "ok" or cell.ename == "KeyboardInterrupt", (cell.ename, cell.evalue)
+            assert cell.status == "ok" or cell.ename == "KeyboardInterrupt", (
+                cell.ename,
+                cell.evalue,
+            )
         t0 = time.monotonic()
         after = k.run(AFTER_INIT, timeout=180).check()
         seconds = time.monotonic() - t0
@@ -111,5 +123,10 @@ def test_interrupt_during_init_leaves_init_working(tmp_path: Path):
 
     assert read_run(after.value("run_dir")).exit_code == 0
     assert interrupted >= 1, "no init was interrupted: the scenario did not happen"
-    record("keyboard_interrupt_during_init", inits_interrupted=interrupted, attempts=3,
-           seconds_to_working_init=round(seconds, 2), wandb_core_processes=len(cores))
+    record(
+        "keyboard_interrupt_during_init",
+        inits_interrupted=interrupted,
+        attempts=3,
+        seconds_to_working_init=round(seconds, 2),
+        wandb_core_processes=len(cores),
+    )

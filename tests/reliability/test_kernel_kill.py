@@ -72,8 +72,13 @@ def _kill_and_count(k: Kernel, run_dir: Path) -> dict[str, object]:
         # wandb writes a step's summary record just before its history record, so a cut-off
         # file may hold the summary of one more step than it holds rows.
         assert len(xs) - 1 <= leet["summary"].get("x") <= len(xs), (leet["summary"], len(xs))
-    return {"rows_logged": ROWS, "rows_in_file": len(rows), "rows_lost": ROWS - len(rows),
-            "nbwandb_state": local.state, "leet_state": leet["state"]}
+    return {
+        "rows_logged": ROWS,
+        "rows_in_file": len(rows),
+        "rows_lost": ROWS - len(rows),
+        "nbwandb_state": local.state,
+        "leet_state": leet["state"],
+    }
 
 
 def _mid_cell(cwd: Path, code: str) -> dict[str, object]:
@@ -81,7 +86,13 @@ def _mid_cell(cwd: Path, code: str) -> dict[str, object]:
     with Kernel(cwd) as k:
         msg_id = k.submit(code)
         printed = k.wait_for_output(msg_id, "LOGGED", timeout=120)
-        run_dir = Path(next(line.split("=", 1)[1] for line in printed.splitlines() if line.startswith("run_dir=")))
+        run_dir = Path(
+            next(
+                line.split("=", 1)[1]
+                for line in printed.splitlines()
+                if line.startswith("run_dir=")
+            )
+        )
         return _kill_and_count(k, run_dir)
 
 
@@ -93,7 +104,13 @@ def test_sigkill_one_second_after_last_log_loses_no_rows(tmp_path: Path):
         cell = k.run(NB_CELL_ENDS, timeout=120).check()
         nb_end = _kill_and_count(k, Path(cell.value("run_dir")))
 
-    record("kernel_sigkill", rows_logged=ROWS, raw_wandb=raw, nbwandb_mid_cell=nb_mid, nbwandb_after_cell=nb_end)
+    record(
+        "kernel_sigkill",
+        rows_logged=ROWS,
+        raw_wandb=raw,
+        nbwandb_mid_cell=nb_mid,
+        nbwandb_after_cell=nb_end,
+    )
     assert nb_mid["rows_lost"] == 0, nb_mid
     assert nb_end["rows_lost"] == 0, nb_end
     assert nb_mid["nbwandb_state"] == nb_end["nbwandb_state"] == "crashed"
@@ -122,8 +139,14 @@ def test_kernel_restart_finishes_the_active_run_with_every_row(tmp_path: Path):
     run_dir = Path(cell.value("run_dir"))
     local = read_run(run_dir)
     xs = [int(r["x"]) for r in local.history if "x" in r]
-    record("kernel_restart", rows_logged=ROWS, rows_lost=ROWS - len(xs), state=local.state,
-           exit_code=local.exit_code, seconds_to_restart=round(restart_seconds, 2))
+    record(
+        "kernel_restart",
+        rows_logged=ROWS,
+        rows_lost=ROWS - len(xs),
+        state=local.state,
+        exit_code=local.exit_code,
+        seconds_to_restart=round(restart_seconds, 2),
+    )
     assert local.state != "running" and local.exit_code is not None, local
     assert xs == list(range(ROWS)), f"{ROWS - len(xs)} rows lost at restart"
 
@@ -135,10 +158,18 @@ def test_script_ending_without_finish_keeps_every_row(tmp_path: Path):
 
     from relkit import REPO, kernel_environment
 
-    code = (f"import nbwandb\nrun = nbwandb.init(project='script', mode='offline', quiet=True)\n"
-            f"print(run.run_dir)\nfor i in range({ROWS}):\n    run.log({{'x': float(i)}}, step=i)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env=kernel_environment({"PYTHONPATH": str(REPO)}))
+    code = (
+        f"import nbwandb\nrun = nbwandb.init(project='script', mode='offline', quiet=True)\n"
+        f"print(run.run_dir)\nfor i in range({ROWS}):\n    run.log({{'x': float(i)}}, step=i)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=kernel_environment({"PYTHONPATH": str(REPO)}),
+    )
     assert done.returncode == 0, done.stderr
     from nbwandb.local import read_run
 

@@ -29,8 +29,9 @@ def tmpfs(path: Path, options: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -60,7 +61,9 @@ def _good_init_still_works(tmp_path: Path) -> None:
 
 def test_read_only_run_dir_fails_at_init(tmp_path: Path):
     if os.geteuid() == 0:
-        context = tmpfs(tmp_path / "ro", "ro,size=1m")  # root writes anywhere except a read-only mount
+        context = tmpfs(
+            tmp_path / "ro", "ro,size=1m"
+        )  # root writes anywhere except a read-only mount
     else:
         (tmp_path / "ro").mkdir()
         (tmp_path / "ro").chmod(0o500)
@@ -80,10 +83,14 @@ def test_full_disk_fails_at_init(tmp_path: Path):
     record("run_dir_disk_full_tmpfs", error=message, ms_to_error=round(seconds * 1000, 2))
 
 
-def test_low_free_space_reported_by_the_disk_fails_at_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_low_free_space_reported_by_the_disk_fails_at_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     usage = namedtuple("usage", "total used free")
     with monkeypatch.context() as patch:
-        patch.setattr(shutil, "disk_usage", lambda path: usage(10 << 30, (10 << 30) - (3 << 20), 3 << 20))
+        patch.setattr(
+            shutil, "disk_usage", lambda path: usage(10 << 30, (10 << 30) - (3 << 20), 3 << 20)
+        )
         message, seconds = _init_fails(tmp_path)
     assert "only 3 MiB free" in message
     _good_init_still_works(tmp_path)
@@ -125,5 +132,7 @@ def test_disk_filling_up_during_a_run_is_reported(tmp_path: Path):
         reported += [str(w.message) for w in caught]
         (where / "filler").unlink()
     full = [m for m in reported if "is full" in m]
-    assert len(full) == 1 and "nbwandb.init()" in full[0], f"the full disk must be reported once: {reported}"
+    assert len(full) == 1 and "nbwandb.init()" in full[0], (
+        f"the full disk must be reported once: {reported}"
+    )
     record("run_dir_disk_fills_during_run", reported=full[0])

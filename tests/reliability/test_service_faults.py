@@ -73,9 +73,14 @@ print(f"warnings={json.dumps([str(w.message) for w in caught])}")
 def kernel(tmp_path_factory: pytest.TempPathFactory):
     cwd = tmp_path_factory.mktemp("service-faults")
     # The autouse fixture's env is per test; this kernel outlives one test, so give it its own.
-    env = {"WANDB_DIR": str(cwd), "WANDB_MODE": "offline", "NETRC": str(cwd / ".netrc"),
-           "WANDB_CONFIG_DIR": str(cwd / ".config-wandb"), "WANDB_CACHE_DIR": str(cwd / ".cache-wandb"),
-           "WANDB_DATA_DIR": str(cwd / ".data-wandb")}
+    env = {
+        "WANDB_DIR": str(cwd),
+        "WANDB_MODE": "offline",
+        "NETRC": str(cwd / ".netrc"),
+        "WANDB_CONFIG_DIR": str(cwd / ".config-wandb"),
+        "WANDB_CACHE_DIR": str(cwd / ".cache-wandb"),
+        "WANDB_DATA_DIR": str(cwd / ".data-wandb"),
+    }
     saved_key = os.environ.pop("WANDB_API_KEY", None)
     k = Kernel(cwd, env=env)
     k.run(SETUP).check()
@@ -106,8 +111,14 @@ def test_rerun_cell_21_times_one_active_run_20_finished_one_service(kernel: Kern
     # the running run's newest records reach its file within 0.1 s: check the finished ones
     assert [read_run(d).config.get("attempt") for d in run_dirs[:-1]] == list(range(RERUNS - 1))
     assert len(cores) == 1, f"leftover wandb-core processes: {cores}"
-    record("rerun_init_cell", reruns=RERUNS, active_runs=1, finished_runs=RERUNS - 1,
-           wandb_core_processes=len(cores), median_seconds_per_rerun=round(sorted(seconds)[len(seconds) // 2], 3))
+    record(
+        "rerun_init_cell",
+        reruns=RERUNS,
+        active_runs=1,
+        finished_runs=RERUNS - 1,
+        wandb_core_processes=len(cores),
+        median_seconds_per_rerun=round(sorted(seconds)[len(seconds) // 2], 3),
+    )
 
 
 def test_killed_service_fails_fast_and_a_new_init_works(kernel: Kernel):
@@ -118,7 +129,9 @@ def test_killed_service_fails_fast_and_a_new_init_works(kernel: Kernel):
     after = kernel.run(AFTER_CORE_KILL, timeout=60).check()
     outcome = after.value("outcome")
     assert outcome.startswith("WriterError: "), outcome
-    assert "wandb-core" in outcome and "nbwandb.init()" in outcome, outcome  # says what happened and what to do
+    assert "wandb-core" in outcome and "nbwandb.init()" in outcome, (
+        outcome
+    )  # says what happened and what to do
     error_seconds = float(after.value("error_seconds"))
     assert error_seconds < 5, f"the error took {error_seconds}s"
 
@@ -133,8 +146,12 @@ def test_killed_service_fails_fast_and_a_new_init_works(kernel: Kernel):
     assert leet_summary(new_dir)["summary"]["fresh"] == 1.0
     warned = " ".join(json.loads(fresh.value("warnings")))
     assert "wandb-core" in warned, warned
-    record("wandb_core_killed", seconds_to_clear_error=error_seconds, error=outcome,
-           seconds_to_working_init=round(recover_seconds, 2))
+    record(
+        "wandb_core_killed",
+        seconds_to_clear_error=error_seconds,
+        error=outcome,
+        seconds_to_working_init=round(recover_seconds, 2),
+    )
 
 
 def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: Kernel):
@@ -144,7 +161,9 @@ def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: K
     try:
         stuck = kernel.run(FINISH_STUCK, timeout=60).check()
         finish_seconds = float(stuck.value("finish_seconds"))
-        assert finish_seconds < 3 + 5, f"finish(timeout=3) took {finish_seconds}s"  # slack for a loaded box
+        assert finish_seconds < 3 + 5, (
+            f"finish(timeout=3) took {finish_seconds}s"
+        )  # slack for a loaded box
         assert stuck.value("state") == "finish-timeout"
         message = " ".join(json.loads(stuck.value("warnings")))
         assert "did not finish within 3s" in message, message
@@ -160,5 +179,9 @@ def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: K
             os.kill(core, signal.SIGCONT)
         except ProcessLookupError:
             pass
-    record("finish_with_stuck_service", finish_timeout_s=3, seconds_finish_returned=finish_seconds,
-           seconds_to_working_init=round(recover_seconds, 2))
+    record(
+        "finish_with_stuck_service",
+        finish_timeout_s=3,
+        seconds_finish_returned=finish_seconds,
+        seconds_to_working_init=round(recover_seconds, 2),
+    )
