@@ -11,12 +11,13 @@ import functools
 import os
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import session
-from .config import to_config_dict
+from .config import merge_config, to_config_dict
 from .errors import NbwandbError
 from .modes import ModeDecision, resolve_mode
 from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, HostProbe, ProbeThread
@@ -55,6 +56,18 @@ def _announce(run: Run) -> None:
             f"nbwandb: {run.mode} run {run.name!r} ({run.id}) in {run.run_dir} [{run.mode_reason}]; "
             f"upload later with `{run.sync_command}`"
         )
+
+
+def _announce_resume(run: Run, point: Any, changes: list[str]) -> None:
+    earlier = len(point.segments)
+    line = (
+        f"nbwandb: resumed run {run.name!r} ({run.id}) at step {run.start_step}: "
+        f"{point.rows} rows in {earlier} earlier segment{'s' if earlier != 1 else ''} "
+        f"(last one {point.state})"
+    )
+    if changes:
+        line += "; config changed: " + ", ".join(changes)
+    print(line)
 
 
 def _start_probe(
@@ -101,6 +114,14 @@ def _start_service(wandb: Any) -> None:
         pass
 
 
+def _release_stream(wandb: Any, run_id: str) -> None:
+    try:
+        wandb.setup().ensure_service().inform_finish(run_id)
+    except Exception:  # noqa: BLE001 - the retried wandb.init reports what is wrong
+        return
+    time.sleep(0.2)  # wandb-core closes the stream asynchronously
+
+
 def _service_error_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
@@ -123,6 +144,7 @@ def init(
     queue_size: int = 1000,
     quiet: bool = False,
     network_timeout: float | None = None,
+    resume: bool | str | os.PathLike[str] | None = None,
     **wandb_init_kwargs: Any,
 ) -> Run | NoOpRun:
     """Start a run and return its handle; a previous active run is finished first.
@@ -135,6 +157,10 @@ def init(
     ``network_timeout``: seconds to wait for the W&B host before an online run gives up
     (default 5 with mode "auto", which then starts an offline run; 10 with "online", which
     then raises ``NbwandbError``). No network call of ``init`` waits longer than a bound.
+    ``resume``: ``"auto"``/``True`` continue the newest run of this project under ``dir``
+    that crashed or failed (a new run when there is none); a run id or run folder continues
+    that run. The resumed run keeps its id, name, group and tags, gets its config back
+    (merged with ``config``) and goes on from the step after its last one.
     """
     defaults = session.current_defaults()
     if not isinstance(step_metric, str) or not step_metric:
@@ -204,6 +230,28 @@ def init(
 
     finish_previous(wandb)
 
+    point = None
+    if resume in ("allow", "must", "never"):  # wandb's own spellings, passed through as before
+        wandb_init_kwargs["resume"] = resume
+    elif resume is not None and resume is not False:
+        from .resume import changed_config, find_resume_point, wait_for_new_folder_name
+
+        point = find_resume_point(
+            resume, project=project, run_root=run_root, step_metric=step_metric
+        )
+    config_changes: list[str] = []
+    if point is not None:
+        # The run keeps what it was started with, unless this call names something new.
+        project = project or point.project
+        name = name or point.name or None
+        group = group or point.group or None
+        tags = tags if tags is not None else (list(point.tags) or None)
+        job_type = job_type or point.job_type or None
+        config_changes = changed_config(point.config, config_dict)
+        config_dict = merge_config(merge_config({}, point.config), config_dict)
+        wandb_init_kwargs["id"] = point.run_id
+        wait_for_new_folder_name(point)
+
     settings.setdefault("silent", True)
     # wandb-core keeps the last (up to 32 KiB) records of the .wandb file in memory and
     # writes them every 15 s by default: a killed kernel lost them. Write within 0.1 s.
@@ -219,6 +267,33 @@ def init(
         settings.setdefault("init_timeout", max(30.0, 3 * probe.timeout))
 
     def start(mode: str) -> Any:
+        if point is None:
+            return _wandb_init(mode)
+        from .resume import wandb_starting_step
+
+        if mode == "online" and point.online:
+            # The server holds the earlier part: it says where the run goes on.
+            wandb_init_kwargs["resume"] = "must"
+            return _init_taking_over_stream(mode)
+        wandb_init_kwargs["resume"] = "allow"
+        # Offline (or a server that never saw the run), wandb would count _step from 0 again.
+        with wandb_starting_step(point.next_wandb_step):
+            return _init_taking_over_stream(mode)
+
+    def _init_taking_over_stream(mode: str) -> Any:
+        try:
+            return _wandb_init(mode)
+        except Exception as exc:
+            if "is in use" not in str(exc):
+                raise
+            # A process that logged through this kernel's wandb service (a child that inherited
+            # WANDB_SERVICE) died with the run open there. Its writer is gone (checked when the
+            # run was found), so close that stream, as finishing it would, and start again.
+            assert point is not None
+            _release_stream(wandb, point.run_id)
+            return _wandb_init(mode)
+
+    def _wandb_init(mode: str) -> Any:
         return wandb.init(
             project=project,
             entity=entity,
@@ -257,6 +332,8 @@ def init(
         step_metric=step_metric,
         queue_size=queue_size,
     )
+    if point is not None:
+        run._continue_from(point)
     if decision.mode == "online":
         mark_upload(run.run_dir, "uploading", host=host)
     session.set_active(run)
@@ -265,5 +342,7 @@ def init(
     flush_at_exit()  # rows still queued when Python exits reach wandb before it finishes the run
     if not quiet:
         _announce(run)
+        if point is not None:
+            _announce_resume(run, point, config_changes)
         sys.stdout.flush()
     return run

@@ -161,6 +161,7 @@ class _Collection:
     aliases: dict[str, set[str]] = field(default_factory=dict)  # digest -> aliases it holds
     last_step: int | None = None
     best: float | None = None
+    last_logged: dict[str, Any] | None = None  # the newest version, as the run reader lists it
 
 
 @dataclass
@@ -405,6 +406,7 @@ def log_checkpoint(
         coll.aliases.setdefault(digest, set()).update(new_aliases)
         coll.digest = digest
         coll.last_step = step if step is not None else coll.last_step
+        coll.last_logged = _as_record(name, artifact)
         if improved:
             coll.best = current
         reason = "logged" + (f"; new best {monitor}={current:g}" if improved else "")
@@ -422,6 +424,29 @@ def log_checkpoint(
             path=files.root,
             artifact=artifact,
         )
+
+
+def _as_record(name: str, artifact: Any) -> dict[str, Any]:
+    """A logged artifact in the reader's form (``LocalRun.artifacts``), with its staged files."""
+    entries = getattr(getattr(artifact, "manifest", None), "entries", {}) or {}
+    return {
+        "name": name,
+        "digest": getattr(artifact, "digest", ""),
+        "manifest": [
+            {
+                "path": path,
+                "size": getattr(e, "size", None),
+                "local_path": getattr(e, "local_path", None),
+            }
+            for path, e in entries.items()
+        ],
+    }
+
+
+def logged_checkpoint(run: Any, name: str) -> dict[str, Any] | None:
+    """The newest version of ``name`` that ``run`` logged in this process, or None."""
+    coll = _state(run).collections.get(name)
+    return coll.last_logged if coll is not None else None
 
 
 # -- inputs --------------------------------------------------------------------------------

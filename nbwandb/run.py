@@ -92,6 +92,14 @@ class Run:
         self.run_dir = self.files_dir.parent
         self.host = str(getattr(settings, "base_url", "") or "") if mode == "online" else ""
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
+        self.resumed_from: tuple[Path, ...] = ()  # earlier segments of a resumed run, oldest first
+        self.start_step = 0  # the first step this segment logs without step=
+
+    def _continue_from(self, point: Any) -> None:
+        """A resumed run: ``log()`` without ``step=`` goes on after the earlier segments' last step."""
+        self.resumed_from = tuple(point.segments)
+        self.start_step = point.start_step
+        self._last_committed = point.last_step
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -125,6 +133,8 @@ class Run:
     @property
     def sync_command(self) -> str | None:
         """The command that uploads this run later: offline runs, and online runs whose upload did not complete."""
+        if self.mode == "offline" and self.resumed_from:
+            return f"nbwandb sync {self.run_dir}"  # every segment, in order, as one run
         if self.mode == "offline":
             return f"wandb sync {self.run_dir}"
         if self.upload_complete is False:
@@ -552,6 +562,25 @@ class Run:
 
         return use_artifact(self, ref, download=download, root=root, type=type)
 
+    def latest_checkpoint(self, name: str | None = None) -> Path | None:
+        """The newest checkpoint logged by this run (any segment) as a local path, or None.
+
+        ``name`` defaults to ``model-{run.id}`` (``log_checkpoint``'s name). A one-file
+        checkpoint gives that file (wandb's staged copy); a folder gives a folder. With
+        ``nbwandb.checkpoints.load_torch`` it restores model and optimizer after a resume.
+
+        >>> path = run.latest_checkpoint()
+        >>> loaded = nbwandb.checkpoints.load_torch(path, model, optimizer) if path else None  # doctest: +SKIP
+        """
+        from .resume import latest_checkpoint
+
+        if not self.finished:
+            self.flush()
+        path, why = latest_checkpoint(self, name if name is not None else f"model-{self.id}")
+        if why:
+            warnings.warn(why, NbwandbWarning, stacklevel=2)
+        return path
+
     # -- ending -----------------------------------------------------------------------------
     def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
         """Write everything, then finish the wandb run. Safe to call twice.
@@ -676,6 +705,8 @@ class NoOpRun:
     step = None
     summary: dict[str, Any] = {}
     rows_written = 0
+    resumed_from: tuple[Path, ...] = ()
+    start_step = 0
 
     def __init__(
         self,

@@ -37,6 +37,7 @@ from .records import (
     set_path,
     unwrap_config,
 )
+from .segments import segment_id, segments_of
 
 FINISH_WAIT = 5.0  # seconds read_run waits for the exit record of a run finished here
 READ_WINDOW = 8 * 1024 * 1024  # bytes of the run file read at a time
@@ -79,6 +80,7 @@ class LocalRun:
     files: list[str] = field(default_factory=list)
     record_count: int = 0
     skipped_records: int = 0
+    segments: list[Path] = field(default_factory=list)  # a resumed run's folders, oldest first
 
     # internals: the reader keeps its place in the file; the summary keeps the latest JSON
     # text per key path (bounded by the number of keys) and decodes it on first use
@@ -94,6 +96,10 @@ class LocalRun:
     _config_raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _keep_history: bool = field(default=True, repr=False, compare=False)
     _history_rows: int = field(default=0, repr=False, compare=False)
+    # joining segments: wandb's _step of the next segment's rows continues from _step_base
+    _step_base: int | None = field(default=None, repr=False, compare=False)
+    _step_shift: int | None = field(default=None, repr=False, compare=False)
+    _runtime_before: float = field(default=0.0, repr=False, compare=False)
 
     @property
     def state(self) -> str:
@@ -121,7 +127,9 @@ class LocalRun:
             last = self.summary.get("_timestamp")
             if _is_number(last) and float(last) >= self.start_time.timestamp():
                 return float(last) - self.start_time.timestamp()
-        return self._runtime
+        if self._runtime is None:
+            return self._runtime_before or None
+        return self._runtime_before + self._runtime
 
     @property
     def files_dir(self) -> Path:
@@ -291,19 +299,33 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
             f"no .wandb run file in {str(p)!r}; pass a wandb/offline-run-* folder, "
             "its run-<id>.wandb file, or a wandb folder with a latest-run link"
         )
+    if isinstance(path, str) and path and os.sep not in path and "/" not in path:
+        wandb_dir = Path(os.environ.get("WANDB_DIR") or ".").absolute() / "wandb"
+        found = segments_of(wandb_dir, path) if wandb_dir.is_dir() else []
+        if found:  # a run id: its newest folder (read_run joins the others)
+            return resolve_run_file(found[-1])
+        raise NbwandbError(
+            f"no run folder or run id {path!r}: nothing of that name here, and no "
+            f"offline-run-*-{path} or run-*-{path} folder in {str(wandb_dir)!r}; pass a run "
+            "folder (wandb/offline-run-*), its .wandb file, or the id of a run under $WANDB_DIR/wandb"
+        )
     raise NbwandbError(
         f"run path {str(p)!r} does not exist; pass a wandb/offline-run-* folder or its .wandb file"
     )
 
 
-def read_run(path: Any, *, history: bool = True) -> LocalRun:
-    """Read a local run: a run folder, its ``.wandb`` file, or a run handle.
+def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
+    """Read a local run: a run folder, its ``.wandb`` file, a run id, or a run handle.
 
+    A resumed run (``init(resume=...)``) has one folder per segment; any of them, or the
+    run id, gives the whole run: rows in step order, the state of the newest segment and
+    the latest value of each summary key (``join=False`` reads one folder alone).
     ``history=False`` skips decoding the history rows (and media) when only the
     config, summary and state are needed, as for a runs table.
 
-    >>> run = read_run(nbwandb_run)        # doctest: +SKIP
-    >>> [row["train/loss"] for row in run.history]   # doctest: +SKIP
+    >>> run = read_run(nbwandb_run)
+    >>> [row["train/loss"] for row in run.history][:2]
+    [1.0, 0.5]
     """
     if (
         hasattr(path, "flush")
@@ -312,13 +334,25 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
     ):
         path.flush()  # rows still queued in nbwandb's writer reach wandb first
     run_dir, run_file = resolve_run_file(path)
+    segments = [run_dir]
+    seg_id = segment_id(run_dir)
+    if join and seg_id is not None:
+        segments = segments_of(run_dir.parent, seg_id) or [run_dir]
+    first_dir = segments[0]
+    first_file = run_file if first_dir == run_dir else _run_file_in(first_dir)
     run = LocalRun(
-        path=Path(run_dir), run_dir=Path(run_dir), run_file=Path(run_file), _keep_history=history
+        path=Path(run_dir), run_dir=first_dir, run_file=first_file, _keep_history=history
     )
     # until the run record is read (or when the file holds only its header) the file name says the id
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
     run.refresh()
+    started = run.start_time
+    for later in segments[1:]:
+        _next_segment(run, later, _run_file_in(later))
+    if len(segments) > 1:
+        run.start_time = started or run.start_time
+    run.segments = list(segments)
     if _finished_here(path, run):
         # wandb-core writes the last block a few ms after wandb's finish() returns, and on a
         # busy machine records logged just before the exit (an artifact) can land after it:
@@ -330,8 +364,30 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
             time.sleep(0.01)
             run.refresh()
     if run.start_time is None:
-        run.start_time = _start_from_dir_name(run.run_dir.name)
+        run.start_time = _start_from_dir_name(first_dir.name)
     return run
+
+
+def _run_file_in(run_dir: Path) -> Path:
+    return resolve_run_file(run_dir)[1]
+
+
+def _next_segment(run: LocalRun, run_dir: Path, run_file: Path) -> None:
+    """Go on reading ``run`` from the next segment's file, as if it were the same file."""
+    if run.history:
+        last = run.history[-1].get("_step")
+        run._step_base = last + 1 if isinstance(last, int) else len(run.history)
+    else:
+        run._step_base = run._history_rows
+    run._step_shift = None
+    run._runtime_before += run._runtime or 0.0
+    run._runtime = None
+    run.exit_code = None  # the state is the newest segment's
+    run.run_dir, run.run_file, run._reader = run_dir, run_file, None
+    try:
+        run.refresh()
+    except NbwandbError as exc:
+        raise NbwandbError(f"segment {run_dir} of run {run.id} cannot be read: {exc}") from None
 
 
 def _stream_closed(run_dir: Path) -> bool:
@@ -478,6 +534,16 @@ def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> Non
         rows = _loads("[" + ",".join(row_texts) + "]")
     except ValueError:  # one bad value: decode row by row, keeping what can be read
         rows = [decode_row_json(text) for text in row_texts]
+    if run._step_base is not None:  # a later segment: _step goes on from the earlier ones
+        if run._step_shift is None:
+            start = rows[0].get("_step") if rows else None
+            run._step_shift = (
+                run._step_base - start if isinstance(start, int) and start < run._step_base else 0
+            )
+        if run._step_shift:
+            for row in rows:
+                if isinstance(row.get("_step"), int):
+                    row["_step"] += run._step_shift
     first = len(run.history)
     run.history.extend(rows)
     for i in with_media:
@@ -576,6 +642,7 @@ def _artifact_dict(rec: Any) -> dict[str, Any]:
                 "digest": e.digest,
                 "size": e.size,
                 **({"ref": e.ref} if e.ref else {}),
+                **({"local_path": e.local_path} if e.local_path else {}),
             }
             for e in rec.manifest.contents
         ],

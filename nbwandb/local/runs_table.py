@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import NbwandbError
 from .reader import LocalRun, _start_from_dir_name, read_run
+from .segments import segment_id, segment_key
 
 FIXED_COLUMNS = (
     "name",
@@ -183,7 +184,12 @@ def list_runs(
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []
+    newest: dict[str, Path] = {}  # a resumed run is one row: its newest segment joins the rest
     for run_dir in find_run_dirs(wandb_dir):
+        run_id = segment_id(run_dir) or str(run_dir)
+        if run_id not in newest or segment_key(run_dir) > segment_key(newest[run_id]):
+            newest[run_id] = run_dir
+    for run_dir in sorted(newest.values()):
         try:
             runs.append(read_run(run_dir, history=False))
         except (NbwandbError, OSError) as exc:  # one broken folder does not hide the others

@@ -35,6 +35,7 @@ from ..errors import NbwandbError
 from ..upload_state import mark as mark_upload
 from ..upload_state import upload_state
 from .runs_table import find_run_dirs
+from .segments import segment_id, segment_key, segments_of
 
 NETWORK_CHECK_SECONDS = 5.0
 
@@ -85,7 +86,9 @@ def offline_run_dirs(
     if paths is None or isinstance(paths, (str, os.PathLike)):
         root = None if paths is None else Path(paths)
         if root is not None and any(root.glob("*.wandb")):
-            return [root]
+            run_id = segment_id(root.resolve())
+            # a resumed run: every segment goes up, in order, as one run
+            return (segments_of(root.resolve().parent, run_id) if run_id else []) or [root]
         return [
             d
             for d in find_run_dirs(root)
@@ -229,6 +232,14 @@ def classify_output(returncode: int, output: str) -> tuple[bool, str]:
     return not failed, message
 
 
+def _by_run(run_dirs: list[Path]) -> list[list[Path]]:
+    """Run folders grouped by run id (the segments of a resumed run together, oldest first)."""
+    groups: dict[str, list[Path]] = {}
+    for run_dir in run_dirs:
+        groups.setdefault(segment_id(run_dir) or str(run_dir), []).append(run_dir)
+    return [sorted(group, key=segment_key) for group in groups.values()]
+
+
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     killpg = getattr(os, "killpg", None)  # POSIX; elsewhere only the direct child can be killed
     try:
@@ -281,14 +292,28 @@ def sync_runs(
                 on_done(results[-1])
         return results
     command = wandb_command()
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nbwandb-sync") as pool:
-        futures = [
-            pool.submit(sync_one, d, timeout=timeout, command=command, force=force)
-            for d in run_dirs
-        ]
-        for future in as_completed(futures):
-            results.append(future.result())
+
+    def sync_run(segments: list[Path]) -> list[SyncResult]:
+        # The segments of one resumed run go up one after the other, oldest first.
+        done: list[SyncResult] = []
+        for i, seg in enumerate(segments):
+            if done and not done[-1].ok:
+                result = SyncResult(
+                    seg,
+                    False,
+                    f"not uploaded: the earlier segment {segments[i - 1].name} of this run "
+                    "failed; sync again once it goes through",
+                )
+            else:
+                result = sync_one(seg, timeout=timeout, command=command, force=force)
+            done.append(result)
             if on_done:
-                on_done(results[-1])
+                on_done(result)
+        return done
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nbwandb-sync") as pool:
+        futures = [pool.submit(sync_run, segments) for segments in _by_run(run_dirs)]
+        for future in as_completed(futures):
+            results += future.result()
     order = {d: i for i, d in enumerate(run_dirs)}
     return sorted(results, key=lambda r: order[r.run_dir])

@@ -332,10 +332,12 @@ class ConfigForm(TextForms, widgets.VBox):
             ),
         )
         self.button.on_click(self._on_click)
+        self.resume_button = self._resume_button(width) if run is None else None
         self.status = widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 calc({width} + 8px)"))
-        super().__init__(
-            children=[f.row for f in self.fields.values()] + [self.button, self.status]
-        )
+        buttons: list[Any] = [self.button]
+        if self.resume_button is not None:
+            buttons = [widgets.HBox([self.button, self.resume_button])]
+        super().__init__(children=[f.row for f in self.fields.values()] + buttons + [self.status])
         self.add_class("nbwandb-config-form")
 
     @property
@@ -402,6 +404,52 @@ class ConfigForm(TextForms, widgets.VBox):
         self.status.value = (
             f"<span style='color:#2e7d32'>{finished}started {escape(self.run.mode)} run "
             f"{escape(self.run.name)} ({escape(self.run.id)}) in {escape(where)}</span>"
+        )
+
+    def _resume_button(self, width: str) -> Any:
+        """A "Resume last run" button when a run of this project crashed or failed, else None."""
+        import os
+        from pathlib import Path
+
+        from nbwandb.resume import resumable_run
+
+        root = self.init_kwargs.get("dir") or os.environ.get("WANDB_DIR") or os.getcwd()
+        try:
+            point = resumable_run(self.init_kwargs.get("project"), Path(root).absolute())
+        except Exception:  # noqa: BLE001 - an unreadable folder must not break the form
+            point = None
+        if point is None:
+            return None
+        self._resumable = point
+        button = widgets.Button(
+            description=f"Resume last run ({point.name or point.run_id}, step {point.start_step})",
+            icon="redo",
+            tooltip=f"continue run {point.run_id} ({point.state}) with this config",
+            layout=widgets.Layout(margin="6px 0 4px 8px", width="auto", padding="0 16px"),
+        )
+        button.on_click(self._on_resume)
+        return button
+
+    def _on_resume(self, _button: Any = None) -> None:
+        try:
+            config = self.value
+        except ValueError as exc:
+            self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
+            return
+        import nbwandb
+        from nbwandb.errors import NbwandbError
+
+        point = self._resumable
+        try:
+            self.run = nbwandb.init(config=config, resume=point.run_id, **self.init_kwargs)
+        except (NbwandbError, ValueError, TypeError) as exc:
+            self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
+            return
+        if self.resume_button is not None:
+            self.resume_button.disabled = True
+        self.status.value = (
+            f"<span style='color:#2e7d32'>resumed run {escape(self.run.name)} "
+            f"({escape(self.run.id)}) at step {self.run.start_step}</span>"
         )
 
     def _reset_button(self) -> None:

@@ -55,6 +55,14 @@ def _init_options(func: Any) -> Any:
                 help="the notebook variable the run is bound to (default: run)",
             ),
             argument(
+                "--resume",
+                nargs="?",
+                const="auto",
+                default=None,
+                metavar="RUN",
+                help="continue a crashed run: the newest of the project (no value), a run id or a run folder",
+            ),
+            argument(
                 "--network-timeout",
                 type=float,
                 default=None,
@@ -80,6 +88,8 @@ def init_kwargs_from_args(args: Any, user_ns: dict[str, Any]) -> dict[str, Any]:
         kwargs["config"] = _config_from_ns(args.config, user_ns)
     if getattr(args, "network_timeout", None) is not None:
         kwargs["network_timeout"] = args.network_timeout
+    if getattr(args, "resume", None) is not None:
+        kwargs["resume"] = args.resume
     return kwargs
 
 
