@@ -114,12 +114,12 @@ def _start_service(wandb: Any) -> None:
         pass
 
 
-def _release_stream(wandb: Any, run_id: str) -> None:
+def _release_stream(wandb: Any, run_id: str, wait: float = 0.2) -> None:
     try:
         wandb.setup().ensure_service().inform_finish(run_id)
     except Exception:  # noqa: BLE001 - the retried wandb.init reports what is wrong
         return
-    time.sleep(0.2)  # wandb-core closes the stream asynchronously
+    time.sleep(wait)  # wandb-core closes the stream asynchronously
 
 
 def _service_error_line(exc: BaseException) -> str:
@@ -271,27 +271,29 @@ def init(
             return _wandb_init(mode)
         from .resume import wandb_starting_step
 
-        if mode == "online" and point.online:
-            # The server holds the earlier part: it says where the run goes on.
-            wandb_init_kwargs["resume"] = "must"
-            return _init_taking_over_stream(mode)
+        # "allow": where the server holds the run, wandb resumes it there (as "must" would);
+        # where it does not (it never got the crashed part), it starts it under the same id
+        # and `nbwandb sync` sends the earlier segments. A failed "must" would leave wandb
+        # unable to start a run again in this process. The files say where _step goes on:
+        # wandb offline would start again at 0, and so would a server without the rows.
         wandb_init_kwargs["resume"] = "allow"
-        # Offline (or a server that never saw the run), wandb would count _step from 0 again.
         with wandb_starting_step(point.next_wandb_step):
             return _init_taking_over_stream(mode)
 
     def _init_taking_over_stream(mode: str) -> Any:
-        try:
-            return _wandb_init(mode)
-        except Exception as exc:
-            if "is in use" not in str(exc):
-                raise
-            # A process that logged through this kernel's wandb service (a child that inherited
-            # WANDB_SERVICE) died with the run open there. Its writer is gone (checked when the
-            # run was found), so close that stream, as finishing it would, and start again.
-            assert point is not None
-            _release_stream(wandb, point.run_id)
-            return _wandb_init(mode)
+        for attempt in range(3):
+            try:
+                return _wandb_init(mode)
+            except Exception as exc:
+                if "is in use" not in str(exc) or attempt == 2:
+                    raise
+                # A process that logged through this kernel's wandb service (a child that
+                # inherited WANDB_SERVICE) died with the run open there, or a failed start left
+                # it open. Its writer is gone (checked when the run was found): close that
+                # stream, as finishing it would, and start again.
+                assert point is not None
+                _release_stream(wandb, point.run_id, wait=0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _wandb_init(mode: str) -> Any:
         return wandb.init(
