@@ -13,7 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import NbwandbError, RunFinishedError, WandbMissingError, WriterError
+from .errors import (
+    NbwandbError,
+    NbwandbWarning,
+    RunFinishedError,
+    WandbMissingError,
+    WriterError,
+)
 
 __version__ = "0.1.0"
 
@@ -26,14 +32,13 @@ _LAZY = {
     "resolve_mode": ("nbwandb.modes", "resolve_mode"),
     "Run": ("nbwandb.run", "Run"),
     "NoOpRun": ("nbwandb.run", "NoOpRun"),
-    "NbwandbWarning": ("nbwandb.run", "NbwandbWarning"),
     "active_run": ("nbwandb.session", "active_run"),
     "is_main_process": ("nbwandb.distributed", "is_main_process"),
     "rank_info": ("nbwandb.distributed", "rank_info"),
     "sweep": ("nbwandb.sweeps", "sweep"),
     "download": ("nbwandb.artifacts", "download"),
     "CheckpointPolicy": ("nbwandb.artifacts", "CheckpointPolicy"),
-    "launch": ("nbwandb.launch", "launch"),
+    "launch": ("nbwandb.distributed.launcher", "launch"),
     "show": ("nbwandb.dashboard", "show"),
     "local": ("nbwandb.local", None),
 }
@@ -71,10 +76,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .credentials import find_credentials
     from .dashboard import show
     from .distributed import is_main_process, rank_info
-    from .launch import launch
+    from .distributed.launcher import launch
     from .login import LoginResult, login
     from .modes import resolve_mode
-    from .run import NbwandbWarning, NoOpRun, Run
+    from .run import NoOpRun, Run
     from .session import active_run
     from .sweeps.sweep import sweep
 

@@ -36,6 +36,7 @@ from .artifact_refs import (
 )
 from .config import convert_value
 from .errors import NbwandbError
+from .metrics import check_step
 
 INPUTS_KEY = "_nbwandb_inputs"  # config key listing a run's inputs (uploaded by `wandb sync`)
 LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large" from 50 MB
@@ -204,11 +205,10 @@ def _check_monitor(monitor: Any, mode: Any) -> None:
 def _check_step(step: Any) -> int | None:
     if step is None:
         return None
-    if hasattr(step, "item"):  # numpy / torch scalars
-        step = step.item()
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ArtifactInputError(f"step={step!r} is not accepted; use a non-negative int")
-    return step
+    try:
+        return check_step(step)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactInputError(str(exc)) from None
 
 
 def _check_metadata(metadata: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NbwandbError
+from .metrics import check_step
 
 FORMAT = "nbwandb-torch-1"
 
@@ -48,8 +49,8 @@ def save_torch(
         raise TypeError(
             f"optimizer of type {type(optimizer).__name__} is not accepted; pass a torch optimizer or None"
         )
-    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int or None")
+    if step is not None:
+        step = check_step(step)
     target = Path(path)
     if target.is_dir():
         raise NbwandbError(f"path {str(path)!r} is a folder; pass a file name such as 'ckpt.pt'")

@@ -14,6 +14,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+from .errors import NbwandbWarning
+
 FULL_BELOW_BYTES = 1024 * 1024
 _warned: set[str] = set()
 
@@ -42,7 +44,5 @@ def warn_if_disk_full(path: str | Path | None) -> bool:
         return False
     if str(path) not in _warned:
         _warned.add(str(path))
-        from .run import NbwandbWarning
-
         warnings.warn(message, NbwandbWarning, stacklevel=3)
     return True

@@ -1,6 +1,9 @@
-"""Errors that users can cause.
+"""Errors that users can cause, and the package's warnings.
 
 Every message names the offending key or value and says what is accepted.
+Every other module imports these from here (this module imports nothing of
+the package), so the error and warning family sits at the bottom of the
+import graph.
 
 >>> raise NbwandbError("config key 'lr': ...")  # doctest: +SKIP
 """
@@ -33,3 +36,7 @@ class WriterError(NbwandbError):
 
 class LoginError(NbwandbError):
     """A key was malformed or could not be verified (the key is never in the message)."""
+
+
+class NbwandbWarning(UserWarning):
+    """Something was accepted but probably not what the user meant (logged anyway)."""

@@ -23,6 +23,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .metrics import is_number
+
 DIGITS = 5  # significant digits of a float cell: pandas shows 6, W&B's tables about 4
 SCROLL_HEIGHT_PX = 360
 
@@ -44,10 +46,6 @@ vertical-align:top;max-width:28em;overflow:hidden;text-overflow:ellipsis;white-s
 .nbw .nbw-caption{color:#555;margin:2px 0 4px}
 .nbw .nbw-muted{color:#777}
 </style>"""
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def format_number(value: float, digits: int = DIGITS) -> str:
@@ -179,7 +177,6 @@ __all__ = [
     "format_duration",
     "format_number",
     "format_timestamp",
-    "is_number",
     "key_value_table",
     "table_html",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import NbwandbError
 
@@ -21,6 +21,34 @@ ACCEPTED_VALUES = (
 
 # History keys wandb writes itself; a logged value under them is overwritten without a word.
 WANDB_OWN_KEYS = frozenset({"_step", "_runtime"})
+
+
+def is_number(value: Any) -> TypeGuard[float]:
+    """A real number that is not a bool (ints, floats, numpy scalars)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_step(step: Any) -> int:
+    """``step`` as a non-negative int (numpy and torch scalars, and whole floats, accepted).
+
+    >>> check_step(3), check_step(2.0)
+    (3, 2)
+    >>> check_step(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: step=-1 is not accepted; steps start at 0
+    """
+    if isinstance(step, bool):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
+    try:
+        value = int(step.item() if hasattr(step, "item") else step)
+    except (TypeError, ValueError):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int") from None
+    if value != step and not hasattr(step, "item"):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
+    if value < 0:
+        raise ValueError(f"step={value} is not accepted; steps start at 0")
+    return value
 
 
 def join_key(prefix: str | None, key: str) -> str:

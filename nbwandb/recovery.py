@@ -19,12 +19,10 @@ from types import ModuleType
 from typing import Any
 
 from . import session
-from .errors import NbwandbError
+from .errors import NbwandbError, NbwandbWarning
 
 
 def _warn(message: str) -> None:
-    from .run import NbwandbWarning
-
     warnings.warn(message, NbwandbWarning, stacklevel=4)
 
 

@@ -21,30 +21,13 @@ from typing import Any, Literal
 
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
-from .errors import NbwandbError, RunFinishedError
-from .metrics import WANDB_OWN_KEYS, convert_metric, flatten_metrics, is_non_finite
+from .distributed.reduction import reduce_metrics
+from .errors import NbwandbError, NbwandbWarning, RunFinishedError
+from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
 from .writer import BackgroundWriter
 
 RowListener = Callable[[dict[str, Any]], None]
-
-
-class NbwandbWarning(UserWarning):
-    """Something was accepted but probably not what the user meant (logged anyway)."""
-
-
-def _as_step(step: Any) -> int:
-    if isinstance(step, bool):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
-    try:
-        value = int(step.item() if hasattr(step, "item") else step)
-    except (TypeError, ValueError):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int") from None
-    if value != step and not hasattr(step, "item"):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
-    if value < 0:
-        raise ValueError(f"step={value} is not accepted; steps start at 0")
-    return value
 
 
 class Run:
@@ -171,8 +154,6 @@ class Run:
         self._writer.raise_error(again=True)
         row = self._prepare_row(metrics, prefix)
         if reduce is not None:
-            from .distributed import reduce_metrics
-
             row = reduce_metrics(row, reduce)
         with self._lock:
             if step is None:
@@ -181,7 +162,7 @@ class Run:
                 self._pending, self._pending_step = row, step
                 self._commit_pending()
                 return
-            step = _as_step(step)
+            step = check_step(step)
             if self._pending is not None and step == self._pending_step:
                 self._pending.update(row)
                 return

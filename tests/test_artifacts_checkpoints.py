@@ -75,7 +75,7 @@ def test_load_torch_errors_are_clear(tmp_path):
         load_torch(tmp_path / "no_opt.pt", model, optimizer)
     with pytest.raises(TypeError, match="pass a torch.nn.Module"):
         save_torch(tmp_path / "x.pt", {"w": 1})
-    with pytest.raises(TypeError, match=r"step=-2 is not accepted"):
+    with pytest.raises(ValueError, match=r"step=-2 is not accepted"):
         save_torch(tmp_path / "x.pt", model, step=-2)
 
 

@@ -23,15 +23,14 @@ from nbwandb.distributed import (
     DistributedRun,
     FollowerRun,
     RankInfo,
-    _header,
-    _header_agrees,
-    _signature,
     group_identity,
     is_main_process,
+    launch,
     rank_info,
     reduce_metrics,
+    torchrun_command,
 )
-from nbwandb.launch import launch, torchrun_command
+from nbwandb.distributed.reduction import _header, _header_agrees, _signature
 from nbwandb.local import read_run
 
 LAUNCHER_VARS = (

@@ -15,9 +15,8 @@ import torch
 from leet import leet_history
 
 import nbwandb
-from nbwandb import NbwandbError, WriterError
+from nbwandb import NbwandbError, NbwandbWarning, WriterError
 from nbwandb.local import read_run
-from nbwandb.run import NbwandbWarning
 
 
 def metric_rows(run):

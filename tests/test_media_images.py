@@ -14,10 +14,9 @@ from PIL import Image
 from test_media_support import media_file, media_value, media_values, png_array
 
 import nbwandb
-from nbwandb import NbwandbError
+from nbwandb import NbwandbError, NbwandbWarning, NoOpRun
 from nbwandb.media import images as images_module
 from nbwandb.media import make_grid, to_image_array, to_image_batch
-from nbwandb.run import NbwandbWarning, NoOpRun
 
 CHANNELS_SET = {1, 3, 4}
 

@@ -13,14 +13,13 @@ from PIL import Image
 from test_media_support import media_file, media_value
 
 import nbwandb
-from nbwandb import NbwandbError
+from nbwandb import NbwandbError, NbwandbWarning, NoOpRun
 from nbwandb.local import read_run
 from nbwandb.media import MediaDependencyError, histogram_counts, to_waveform
 from nbwandb.media import audio as audio_module
 from nbwandb.media import histograms as histograms_module
 from nbwandb.media import points as points_module
 from nbwandb.media import video as video_module
-from nbwandb.run import NbwandbWarning, NoOpRun
 
 
 def test_audio_mono_and_multichannel_layouts_become_wav_files():

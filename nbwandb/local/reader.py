@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from ..errors import NbwandbError
+from ..metrics import is_number
 from .logfile import LogReader
 from .records import (
     _decode_json,
@@ -119,7 +120,7 @@ class LocalRun:
         if self._runtime is None and not self.history and self.start_time is not None:
             # rows not kept (a runs table): the summary's last timestamp gives the duration
             last = self.summary.get("_timestamp")
-            if _is_number(last) and float(last) >= self.start_time.timestamp():
+            if is_number(last) and float(last) >= self.start_time.timestamp():
                 return float(last) - self.start_time.timestamp()
         return self._runtime
 
@@ -192,7 +193,7 @@ class LocalRun:
         seen: set[str] = set()
         for row in self.history:
             for key, value in row.items():
-                if key not in seen and not key.startswith("_") and _is_number(value):
+                if key not in seen and not key.startswith("_") and is_number(value):
                     seen.add(key)
         return sorted(seen)
 
@@ -250,10 +251,6 @@ def writer_alive(run_dir: Path, host: str = "", started: float | None = None) ->
     except OSError:  # e.g. PermissionError: the pid exists, owned by someone else
         return True
     return True
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def resolve_run_file(path: Any) -> tuple[Path, Path]:
@@ -469,7 +466,7 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     if run.history:
         # wandb-core writes no runtime in the exit record offline; the last row's is the best we have
         last = run.history[-1].get("_runtime")
-        if _is_number(last):
+        if is_number(last):
             run._runtime = max(run._runtime or 0.0, float(last))
 
 

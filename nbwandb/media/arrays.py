@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NbwandbError
+from ..errors import NbwandbError, NbwandbWarning
 
 
 class MediaError(NbwandbError, ValueError):
@@ -39,8 +39,6 @@ _MAX_WARNED_KEYS = 1000
 
 def warn_once(kind: str, key: str, message: str) -> None:
     """Warn with NbwandbWarning once per (kind, key)."""
-    from ..run import NbwandbWarning
-
     seen = _WARNED.setdefault(kind, set())
     if key in seen:
         return

@@ -23,6 +23,11 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from .. import session
+from ..api import init
+from ..config import convert_value
+from ..errors import NbwandbError
+from ..html_tables import CSS, key_value_table
 from ._widgets import TextForms, escape, widgets
 
 
@@ -105,7 +110,6 @@ def field_spec(
         )
     if isinstance(value, str):
         return FieldSpec(name, "str", value)
-    from nbwandb.config import convert_value
 
     # Lists, dicts, paths, nested dataclasses, None: edited as JSON, in the form W&B stores them
     # (an unsupported type raises NbwandbError naming the key).
@@ -369,8 +373,6 @@ class ConfigForm(TextForms, widgets.VBox):
         except ValueError as exc:
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return
-        import nbwandb
-        from nbwandb.errors import NbwandbError
 
         try:
             if self._target_run is not None:
@@ -390,9 +392,7 @@ class ConfigForm(TextForms, widgets.VBox):
                 )
                 return
             self._reset_button()
-            self.run = nbwandb.init(
-                config=config, **self.init_kwargs
-            )  # init finishes the live run first
+            self.run = init(config=config, **self.init_kwargs)  # init finishes the live run first
         except (NbwandbError, ValueError, TypeError) as exc:
             self._reset_button()
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
@@ -418,7 +418,6 @@ class ConfigForm(TextForms, widgets.VBox):
         """Notice a run started with ``form.value`` (``nbwandb.init(config=form.value)`` in a cell)."""
         if self.configured_run() is not None or not self._value_taken:
             return
-        from nbwandb import session
 
         active = session.active_run()
         if active is None or not getattr(active, "enabled", False):
@@ -448,8 +447,6 @@ class ConfigForm(TextForms, widgets.VBox):
         return "\n".join(lines)
 
     def _html(self) -> str:
-        from nbwandb.html_tables import CSS, key_value_table
-
         run = self.configured_run()
         if self._is_final():
             title = (

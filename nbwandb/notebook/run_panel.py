@@ -17,8 +17,8 @@ import time
 import weakref
 from typing import Any
 
-from nbwandb.local.series import section_order
-
+from ..local.series import section_of, section_order
+from ..metrics import is_number
 from ._widgets import TextForms, escape, widgets
 from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
 from .images import is_image_value, thumbnail_png
@@ -41,15 +41,6 @@ _STATE_COLORS = {
     "failed": "#c62828",
     "crashed": "#c62828",
 }
-
-
-def section_of(key: str) -> str:
-    """W&B's workspace groups ``train/loss`` under "train"; keys without a prefix under "charts"."""
-    return key.split("/", 1)[0] if "/" in key else ROOT_SECTION
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class RunData:
@@ -82,7 +73,7 @@ class RunData:
         for key, value in row.items():
             if key == self.step_metric:
                 continue
-            if _is_scalar(value):
+            if is_number(value):
                 self.last_values[key] = value
                 series = self.series.get(key)
                 if series is None:
@@ -366,8 +357,7 @@ class RunPanel(TextForms, widgets.VBox):
         ]
         steps = f"{self._data.rows_seen} rows"
         shown = " · ".join(
-            f"{escape(k)} <b>{escape(format_value(v) if _is_scalar(v) else v)}</b>"
-            for k, v in extra
+            f"{escape(k)} <b>{escape(format_value(v) if is_number(v) else v)}</b>" for k, v in extra
         )
         return f"<div class='nbw-strip nbwandb-last-values'>{steps}{' · ' + shown if shown else ''}</div>"
 
@@ -380,7 +370,7 @@ class RunPanel(TextForms, widgets.VBox):
         lines += [f"  {label}: {value}" for label, value in self._where()]
         if self._data.last_values:
             shown = ", ".join(
-                f"{k}={format_value(v) if _is_scalar(v) else v}"
+                f"{k}={format_value(v) if is_number(v) else v}"
                 for k, v in sorted(self._data.last_values.items())
             )
             lines.append(f"  last: {shown}")

@@ -16,12 +16,12 @@ in one error that names the key and says what is accepted.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NbwandbError
+from ..metrics import is_number
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
@@ -156,10 +156,6 @@ def _tidy(value: float, q: float) -> float | int:
     return round(float(value), 12)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def parse_sweep_config(config: Any, *, backend: str = "optuna") -> SweepSpec:
     """Check ``config`` (W&B sweep format) and return a ``SweepSpec``; raise listing every problem.
 
@@ -273,7 +269,7 @@ def _parse_metric(metric: Any, problems: list[str]) -> tuple[str | None, str, fl
         problems.append(f"metric goal={goal!r} is not accepted; use 'minimize' or 'maximize'")
         goal = "minimize"
     target = metric.get("target")
-    if target is not None and not _is_number(target):
+    if target is not None and not is_number(target):
         problems.append(f"metric target={target!r} is not accepted; use a number")
         target = None
     return name, goal, target
@@ -352,7 +348,7 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
         return None
     before = len(problems)
     for key in ("min", "max", "q", "mu", "sigma", "a", "b"):
-        if key in spec and not _is_number(spec[key]):
+        if key in spec and not is_number(spec[key]):
             problems.append(
                 f"parameter {name!r}: {key}={spec[key]!r} is not accepted; use a number"
             )
@@ -371,7 +367,7 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
         if probs is not None and (
             not isinstance(probs, (list, tuple))
             or len(probs) != len(values)
-            or not all(_is_number(p) and p >= 0 for p in probs)
+            or not all(is_number(p) and p >= 0 for p in probs)
             or abs(sum(probs) - 1) > 1e-6
         ):
             problems.append(
