@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from .artifacts import run_artifacts
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
 from .distributed.reduction import reduce_metrics
@@ -491,9 +492,7 @@ class Run:
         ``every=N`` (with ``step``) logs every N steps; ``monitor``/``mode`` add ``best``
         on improvement; unchanged files are skipped. See ``nbwandb.artifacts.log_checkpoint``.
         """
-        from .artifacts import log_checkpoint
-
-        return log_checkpoint(
+        return run_artifacts.log_checkpoint(
             self,
             path,
             name=name,
@@ -516,9 +515,7 @@ class Run:
         type: str = "dataset",
     ) -> Any:
         """Log a local dataset file or folder as an input of this run."""
-        from .artifacts import log_dataset
-
-        return log_dataset(self, path, name, metadata=metadata, type=type)
+        return run_artifacts.log_dataset(self, path, name, metadata=metadata, type=type)
 
     def use_artifact(
         self,
@@ -529,9 +526,7 @@ class Run:
         type: str | None = None,
     ) -> Any:
         """Mark an artifact (or a local path, offline) as an input of this run."""
-        from .artifacts import use_artifact
-
-        return use_artifact(self, ref, download=download, root=root, type=type)
+        return run_artifacts.use_artifact(self, ref, download=download, root=root, type=type)
 
     # -- ending -----------------------------------------------------------------------------
     def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:

@@ -17,9 +17,9 @@ from nbwandb.artifacts import (
     ArtifactInputError,
     CheckpointPolicy,
     OfflineArtifactError,
-    _download_with_progress,
     use_inputs,
 )
+from nbwandb.artifacts.run_artifacts import _download_with_progress
 from nbwandb.checkpoints import load_torch, save_torch
 from nbwandb.errors import NbwandbError
 from nbwandb.local import read_run

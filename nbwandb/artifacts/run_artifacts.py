@@ -1,18 +1,5 @@
-"""Artifacts: model checkpoints out, datasets in, downloads without a run.
-
-``log_checkpoint`` names checkpoints ``model-{run.id}``, always moves ``latest``,
-moves ``best`` when a monitored metric improves, logs only every N steps on
-request and skips a checkpoint whose files did not change (same digest).
-``log_dataset``/``use_artifact`` mark a run's inputs; offline (where wandb refuses
-``use_artifact``) the local input is logged as an artifact with
-``metadata["role"] == "input"`` and listed in the run's config under
-``_nbwandb_inputs``, both of which ``wandb sync`` uploads.
-
->>> run = nbwandb.init(project="demo", mode="offline")            # doctest: +SKIP
->>> run.log({"loss": 0.31}, step=3, prefix="val")                  # doctest: +SKIP
->>> run.log_checkpoint("ckpt.pt", step=3, monitor="val/loss")      # doctest: +SKIP
-CheckpointResult(name='model-abc123', aliases=('latest', 'best'), logged=True, ...)
-"""
+"""Artifacts of a run: checkpoints out (``log_checkpoint``), datasets in (``log_dataset``,
+``use_artifact``), and ``download`` without a run."""
 
 from __future__ import annotations
 
@@ -25,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .artifact_digest import LocalFiles, local_files
-from .artifact_refs import (
+from .digest import LocalFiles, local_files
+from .refs import (
     ArtifactInputError,
     check_aliases,
     check_name,
@@ -34,9 +21,11 @@ from .artifact_refs import (
     name_from_path,
     parse_ref,
 )
-from .config import convert_value
-from .errors import NbwandbError
-from .metrics import check_step
+from ..config import convert_value
+from ..errors import NbwandbError, RunFinishedError
+from ..metrics import check_step
+from .._wandb import import_wandb
+from ..modes import resolve_mode
 
 INPUTS_KEY = "_nbwandb_inputs"  # config key listing a run's inputs (uploaded by `wandb sync`)
 LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large" from 50 MB
@@ -250,7 +239,6 @@ def _check_run(run: Any, what: str) -> None:
     if not getattr(run, "enabled", False) or getattr(run, "wandb_run", None) is None:
         raise NbwandbError(f"{what} needs a run started with nbwandb.init(...); got {run!r}")
     if getattr(run, "finished", False):
-        from .errors import RunFinishedError
 
         raise RunFinishedError(
             f"run.{what}: run {run.id} has finished; start a new one with nbwandb.init(...)"
@@ -258,8 +246,6 @@ def _check_run(run: Any, what: str) -> None:
 
 
 def _wandb_artifact(name: str, kind: str, metadata: dict[str, Any], files: LocalFiles) -> Any:
-    from ._wandb import import_wandb
-
     wandb = import_wandb("nbwandb artifacts")
     artifact = wandb.Artifact(name=name, type=kind, metadata=metadata)
     for entry in files.entries:
@@ -628,14 +614,12 @@ def download(
     parsed = parse_ref(ref)
     if type is not None:
         check_type(type)
-    from .modes import resolve_mode
 
     decision = resolve_mode("auto")
     if decision.mode != "online":
         raise OfflineArtifactError(
             _offline_message("download", str(ref), f"mode is {decision.mode}: {decision.reason}")
         )
-    from ._wandb import import_wandb
 
     wandb = import_wandb("nbwandb.download")
     try:
