@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from nbwandb.credentials import _Secret
+from nbwandb.credentials import Secret
 from nbwandb.network import ProbeThread, probe_host
 
-KEY = _Secret("local" + "k" * 40)
+KEY = Secret("local" + "k" * 40)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -22,15 +21,16 @@ from typing import Any
 
 from ..errors import NbwandbError
 from ..metrics import is_number
+from .liveness import writer_alive, writer_pid
 from .logfile import LogReader
 from .records import (
-    _decode_json,
-    _loads,
     decode_items,
+    decode_json,
     decode_row_json,
     history_json,
     item_json,
     item_path,
+    loads_json,
     media_entries,
     merge_path,
     record_module,
@@ -204,55 +204,6 @@ class LocalRun:
         )
 
 
-_PID_IN_DEBUG_LOG = re.compile(rb"MainThread:(\d+) ")
-
-
-def writer_pid(run_dir: Path) -> int | None:
-    """The pid of the process that started the run, from the first line of ``logs/debug.log``."""
-    try:
-        with open(run_dir / "logs" / "debug.log", "rb") as fh:
-            match = _PID_IN_DEBUG_LOG.search(fh.read(4096))
-    except OSError:
-        return None
-    return int(match.group(1)) if match else None
-
-
-def writer_alive(run_dir: Path, host: str = "", started: float | None = None) -> bool | None:
-    """Is the process that writes this run alive? None when that cannot be told.
-
-    A run with no exit record is "running" while its process lives and "crashed"
-    after (SIGKILL, OOM, a dead kernel). Runs from another host, or copied
-    without their ``logs/``, give None. ``started`` (the run's start, epoch seconds)
-    rules out a new process that got the dead writer's pid.
-    """
-    if host and host != socket.gethostname():
-        return None
-    pid = writer_pid(run_dir)
-    if pid is None:
-        return None
-    try:
-        import psutil  # a wandb dependency; also the safe check off POSIX
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        try:
-            created = psutil.Process(pid).create_time()
-        except psutil.NoSuchProcess:
-            return False
-        except psutil.Error:
-            return None
-        return started is None or created <= started + 2.0  # clocks differ by up to ~1 s
-    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: never do that
-        return None
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: the pid exists, owned by someone else
-        return True
-    return True
-
-
 def resolve_run_file(path: Any) -> tuple[Path, Path]:
     """``(run_dir, run_file)`` for a run folder, a ``.wandb`` file, a wandb folder
     (its ``latest-run``) or a run handle with ``run_dir``/``run_file``."""
@@ -327,7 +278,7 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
             time.sleep(0.01)
             run.refresh()
     if run.start_time is None:
-        run.start_time = _start_from_dir_name(run.run_dir.name)
+        run.start_time = start_from_dir_name(run.run_dir.name)
     return run
 
 
@@ -356,7 +307,7 @@ def _finished_here(handle: Any, run: LocalRun) -> bool:
 _DIR_TIME = re.compile(r"run-(\d{8}_\d{6})-")
 
 
-def _start_from_dir_name(name: str) -> _dt.datetime | None:
+def start_from_dir_name(name: str) -> _dt.datetime | None:
     """wandb names run folders ``offline-run-YYYYmmdd_HHMMSS-<id>`` in local time."""
     match = _DIR_TIME.search(name)
     if not match:
@@ -451,7 +402,7 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
             stats = record.stats
             row = {"_timestamp": stats.timestamp.seconds + stats.timestamp.nanos / 1e9}
             for item in stats.item:
-                row[item.key] = _decode_json(item.value_json)
+                row[item.key] = decode_json(item.value_json)
             run.system.append(row)
         elif kind == "artifact":
             run.artifacts.append(_artifact_dict(record.artifact))
@@ -472,7 +423,7 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
 
 def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> None:
     try:
-        rows = _loads("[" + ",".join(row_texts) + "]")
+        rows = loads_json("[" + ",".join(row_texts) + "]")
     except ValueError:  # one bad value: decode row by row, keeping what can be read
         rows = [decode_row_json(text) for text in row_texts]
     first = len(run.history)
@@ -538,7 +489,7 @@ def _apply_run(run: LocalRun, rec: Any) -> None:
 
 def _apply_config(run: LocalRun, rec: Any) -> None:
     for item in rec.update:
-        merge_path(run._config_raw, item_path(item), _decode_json(item_json(item)))
+        merge_path(run._config_raw, item_path(item), decode_json(item_json(item)))
     for item in rec.remove:
         remove_path(run._config_raw, item_path(item))
     run.config = unwrap_config(run._config_raw)
@@ -558,7 +509,7 @@ def _apply_output(run: LocalRun, rec: Any) -> None:
 
 
 def _artifact_dict(rec: Any) -> dict[str, Any]:
-    metadata = _decode_json(rec.metadata) if rec.metadata else {}
+    metadata = decode_json(rec.metadata) if rec.metadata else {}
     return {
         "name": rec.name,
         "type": rec.type,
@@ -586,7 +537,7 @@ def _materialise_summary(summary_json: dict[str | tuple[str, ...], str | None]) 
         if text is None:
             remove_path(out, path)
         else:
-            set_path(out, path, _decode_json(text))
+            set_path(out, path, decode_json(text))
     out.pop("_wandb", None)  # wandb's own bookkeeping (runtime), as in the W&B UI
     return out
 

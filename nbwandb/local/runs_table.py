@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbwandbError
-from .reader import LocalRun, _start_from_dir_name, read_run
+from .reader import LocalRun, read_run, start_from_dir_name
 
 FIXED_COLUMNS = (
     "name",
@@ -192,7 +192,7 @@ def list_runs(
                     "name": run_dir.name,
                     "id": "",
                     "state": "unreadable",
-                    "start_time": _start_from_dir_name(run_dir.name),
+                    "start_time": start_from_dir_name(run_dir.name),
                     "path": str(run_dir),
                     "error": str(exc),
                 }

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._wandb import import_wandb
 from ..errors import NbwandbError, NbwandbWarning
 
 
@@ -193,3 +194,20 @@ def _media_list_class() -> type:
 
         _MEDIA_LIST = MediaList
     return _MEDIA_LIST
+
+
+def wandb_module() -> Any:
+    """wandb, imported on the first media call (with a clear error when it is missing)."""
+    return import_wandb("logging media")
+
+
+def array_to_pil(arr: np.ndarray) -> Any:
+    """A PIL image of an (H, W, C) uint8 array (C = 1 becomes grayscale)."""
+    from PIL import Image
+
+    return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+
+
+def check_caption(caption: Any, *, key: str) -> None:
+    if caption is not None and not isinstance(caption, str):
+        raise MediaTypeError(f"image {key!r}: caption must be a string, got {describe(caption)}")

@@ -17,12 +17,15 @@ import numpy as np
 
 from ..metrics import join_key
 from .arrays import (
+    MediaDependencyError,
     MediaError,
     MediaTypeError,
+    check_caption,
     check_numeric,
     describe,
     positive_int,
     to_numpy,
+    wandb_module,
     warn_once,
 )
 
@@ -89,21 +92,19 @@ def log_audio(
     prefix: str | None = None,
 ) -> None:
     """Log a waveform as a WAV file (needs ``soundfile``: ``pip install 'nbwandb[media]'``)."""
-    from .images import _check_caption, _wandb
-
     full = join_key(prefix, key)
     rate = positive_int(sample_rate, name="sample_rate", what="audio", key=full)
-    _check_caption(caption, key=full)
+    check_caption(caption, key=full)
     data = to_waveform(waveform, key=full)
     try:
         import soundfile  # noqa: F401  (wandb imports it to write the WAV)
     except ImportError:
-        from .arrays import MediaDependencyError
-
         raise MediaDependencyError(
             f"audio {full!r}: writing audio needs the soundfile package; install it "
             "with `pip install 'nbwandb[media]'` (or `pip install soundfile`)"
         ) from None
     run.log(
-        {key: _wandb().Audio(data, sample_rate=rate, caption=caption)}, step=step, prefix=prefix
+        {key: wandb_module().Audio(data, sample_rate=rate, caption=caption)},
+        step=step,
+        prefix=prefix,
     )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import join_key
-from .arrays import MediaError, check_numeric, describe, positive_int, to_numpy
+from .arrays import MediaError, check_numeric, describe, positive_int, to_numpy, wandb_module
 
 HISTOGRAM_ACCEPTED = "a non-empty tensor, array or list of finite numbers (any shape)"
 MAX_BINS = 512  # wandb.Histogram's limit
@@ -48,11 +48,9 @@ def log_histogram(
     prefix: str | None = None,
 ) -> None:
     """Log the distribution of ``values`` with ``bins`` bins (1..512)."""
-    from .images import _wandb
-
     counts, edges = histogram_counts(values, bins=bins, key=join_key(prefix, key))
     run.log(
-        {key: _wandb().Histogram(np_histogram=(counts, edges), num_bins=bins)},
+        {key: wandb_module().Histogram(np_histogram=(counts, edges), num_bins=bins)},
         step=step,
         prefix=prefix,
     )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import join_key
-from .arrays import MediaError, check_numeric, describe, to_numpy
+from .arrays import MediaError, check_numeric, describe, to_numpy, wandb_module
 
 POINT_SHAPES = "(N, 3) xyz, (N, 4) xyz + category, or (N, 6) xyz + RGB in 0..255, with N >= 1"
 
@@ -38,7 +38,5 @@ def log_3d(
     run: Any, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
 ) -> None:
     """Log a point cloud (wandb writes it as ``media/object3D/*.pts.json``)."""
-    from .images import _wandb
-
     data = to_point_cloud(points, key=join_key(prefix, key))
-    run.log({key: _wandb().Object3D(data)}, step=step, prefix=prefix)
+    run.log({key: wandb_module().Object3D(data)}, step=step, prefix=prefix)

@@ -24,12 +24,15 @@ from ..metrics import join_key
 from .arrays import (
     MediaError,
     MediaTypeError,
+    array_to_pil,
     describe,
     is_torch_tensor,
     positive_int,
     scalar,
+    wandb_module,
     warn_once,
 )
+from .images import list_to_arrays, to_image_array, to_image_batch
 
 TABLE_ACCEPTED = (
     "a list of rows (lists/tuples, or dicts), a dict {column: values}, "
@@ -40,9 +43,7 @@ SAMPLE_SEED = 0
 
 def default_max_rows() -> int:
     """wandb's row limit for a table logged to a run."""
-    from .images import _wandb
-
-    return int(_wandb().Table.MAX_ROWS)
+    return int(wandb_module().Table.MAX_ROWS)
 
 
 def table_rows(
@@ -158,8 +159,6 @@ class PredictionTable:
         self, epoch: int, image: Any, label: Any, prediction: Any, score: float | None = None
     ) -> None:
         """Add one row; ``image`` is anything ``to_image_array`` takes."""
-        from .images import to_image_array
-
         self._append(
             epoch, to_image_array(image, key="PredictionTable.add"), label, prediction, score
         )
@@ -173,11 +172,9 @@ class PredictionTable:
         scores: Sequence[float] | None = None,
     ) -> None:
         """Add one row per image of a batch (converted in one vectorised step)."""
-        from .images import _list_to_arrays, to_image_batch
-
         where = "PredictionTable.add_batch"
         arrays = (
-            _list_to_arrays(images, key=where)
+            list_to_arrays(images, key=where)
             if isinstance(images, (list, tuple))
             else to_image_batch(images, key=where)
         )
@@ -217,12 +214,10 @@ class PredictionTable:
 
     def to_wandb(self, *, key: str = "PredictionTable") -> Any:
         """A fresh ``wandb.Table`` of all rows so far."""
-        from .images import _array_to_pil, _wandb
-
-        wandb = _wandb()
+        wandb = wandb_module()
         for row in self._rows:
             if row[5] is None:  # wandb.Image encodes the PNG once; later tables reuse it
-                row[5] = wandb.Image(_array_to_pil(row[1]))
+                row[5] = wandb.Image(array_to_pil(row[1]))
         data = [
             [e, wb_image, label, pred, score] for e, _, label, pred, score, wb_image in self._rows
         ]
@@ -250,8 +245,6 @@ def _wandb_table(names: list[str], rows: list[list[Any]], *, where: str) -> Any:
 
     wandb checks this too, but its message prints every cell's repr; ours names the column.
     """
-    from .images import _wandb
-
     for j, name in enumerate(names):
         first: dict[str, int] = {}
         for i, row in enumerate(rows):
@@ -265,7 +258,7 @@ def _wandb_table(names: list[str], rows: list[list[Any]], *, where: str) -> Any:
                 "(e.g. every label a str), None is allowed"
             )
     try:
-        return _wandb().Table(columns=names, data=rows)
+        return wandb_module().Table(columns=names, data=rows)
     except TypeError as exc:
         raise MediaTypeError(
             f"{where}: {str(exc).splitlines()[0]} (keep one type per column; None is allowed)"
@@ -403,10 +396,8 @@ def _cell(value: Any, *, key: str, column: str, row: int) -> Any:
         or is_torch_tensor(value)
         or isinstance(value, np.ndarray)
     ):
-        from .images import _array_to_pil, _wandb, to_image_array
-
         image = to_image_array(value, key=f"{key}[{row}].{column}")
-        return _wandb().Image(_array_to_pil(image))
+        return wandb_module().Image(array_to_pil(image))
     if isinstance(value, (list, tuple)):
         return [_cell(v, key=key, column=column, row=row) for v in value]
     raise MediaTypeError(

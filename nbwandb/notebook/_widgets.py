@@ -9,7 +9,6 @@ fails there, with the command that fixes it, and never at ``import nbwandb``.
 from __future__ import annotations
 
 import html
-from types import ModuleType
 from typing import Any
 
 from ._html import escape
@@ -25,12 +24,7 @@ if int(widgets.__version__.split(".")[0]) < 8:  # pragma: no cover
         f"nbwandb's notebook panels need ipywidgets 8 (found {widgets.__version__}): {INSTALL_HINT}"
     )
 
-__all__ = ["INSTALL_HINT", "TextForms", "escape", "import_widgets", "widgets"]
-
-
-def import_widgets(what: str = "this panel") -> ModuleType:
-    """The ipywidgets module (importing this module already checked it is there, version 8+)."""
-    return widgets
+__all__ = ["INSTALL_HINT", "TextForms", "escape", "widgets"]
 
 
 class TextForms:

@@ -112,7 +112,7 @@ class ParamSpec:
         if self.distribution == "q_uniform":
             q = self.q or 1
             count = int(math.floor((self.high - self.low) / q + 1e-9)) + 1
-            return [_tidy(self.low + i * q, q) for i in range(count)]
+            return [tidy(self.low + i * q, q) for i in range(count)]
         raise NbwandbError(f"parameter {self.name!r}: {self.distribution} has no finite grid")
 
 
@@ -149,7 +149,7 @@ class SweepSpec:
         return tuple(p for p in self.params if p.distribution != "constant")
 
 
-def _tidy(value: float, q: float) -> float | int:
+def tidy(value: float, q: float) -> float | int:
     """Round away float noise from ``k * q`` (0.30000000000000004 -> 0.3); ints stay ints."""
     if isinstance(q, int) and float(value).is_integer():
         return int(value)
