@@ -26,12 +26,13 @@ __version__ = "0.1.0"
 # public name -> (module, attribute); resolved on first access (PEP 562).
 _LAZY = {
     "init": ("nbwandb.api", "init"),
-    "login": ("nbwandb.login", "login"),
-    "LoginResult": ("nbwandb.login", "LoginResult"),
+    "login": ("nbwandb.auth", "login"),
+    "LoginResult": ("nbwandb.auth", "LoginResult"),
     "find_credentials": ("nbwandb.credentials", "find_credentials"),
     "resolve_mode": ("nbwandb.modes", "resolve_mode"),
     "Run": ("nbwandb.run", "Run"),
     "NoOpRun": ("nbwandb.run", "NoOpRun"),
+    "RunHandle": ("nbwandb.handle", "RunHandle"),
     "active_run": ("nbwandb.session", "active_run"),
     "is_main_process": ("nbwandb.distributed", "is_main_process"),
     "rank_info": ("nbwandb.distributed", "rank_info"),
@@ -51,6 +52,7 @@ __all__ = [
     "NoOpRun",
     "Run",
     "RunFinishedError",
+    "RunHandle",
     "WandbMissingError",
     "WriterError",
     "__version__",
@@ -73,11 +75,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import local
     from .api import init
     from .artifacts import CheckpointPolicy, download
+    from .auth import LoginResult, login
     from .credentials import find_credentials
     from .dashboard import show
     from .distributed import is_main_process, rank_info
     from .distributed.launcher import launch
-    from .login import LoginResult, login
+    from .handle import RunHandle
     from .modes import resolve_mode
     from .run import NoOpRun, Run
     from .session import active_run

@@ -16,12 +16,13 @@ runs hooks last-in first-out and each ``wandb.init`` adds wandb's own: ours must
 from __future__ import annotations
 
 import atexit
-from typing import Any
+
+from .handle import RunHandle
 
 EXIT_FINISH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
 
 
-def _exit_code(run: Any) -> int:
+def _exit_code(run: RunHandle) -> int:
     # wandb's exit hooks saw sys.exit(N) or an uncaught exception; 0 otherwise.
     hooks = getattr(getattr(run, "wandb_run", None), "_hooks", None)
     code = getattr(hooks, "exit_code", 0)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .handle import RunHandle
+
 DEMO_CONFIG = {"lr": 0.1, "hidden": 16, "batch_size": 64, "steps": 50, "seed": 0}
 
 
@@ -57,7 +59,7 @@ def _make_data(n: int, seed: int) -> tuple[list[list[float]], list[int]]:
     return xs, ys
 
 
-def _train_torch(run: Any, cfg: dict[str, Any]) -> dict[str, float]:
+def _train_torch(run: RunHandle, cfg: dict[str, Any]) -> dict[str, float]:
     import torch
 
     torch.manual_seed(cfg["seed"])
@@ -90,7 +92,7 @@ def _train_torch(run: Any, cfg: dict[str, Any]) -> dict[str, float]:
     return final
 
 
-def _train_numpy(run: Any, cfg: dict[str, Any]) -> dict[str, float]:
+def _train_numpy(run: RunHandle, cfg: dict[str, Any]) -> dict[str, float]:
     import numpy as np
 
     rng = np.random.default_rng(cfg["seed"])

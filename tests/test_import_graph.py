@@ -100,3 +100,21 @@ def test_the_core_never_imports_the_notebook_layer():
     core = [m for m in graph if not m.startswith("nbwandb.notebook") and m != "nbwandb"]
     for module in core:
         assert not any(t.startswith("nbwandb.notebook") for t in graph[module]), module
+
+
+def test_every_public_name_is_what_the_lazy_table_says_after_every_module_is_imported():
+    # A submodule named like a public function (nbwandb.login, nbwandb.launch) would replace
+    # the function on the package once imported: no module may share a public name.
+    import importlib
+
+    import nbwandb
+
+    for name in sorted(import_graph()):
+        if not name.startswith("nbwandb.notebook"):
+            importlib.import_module(name)
+    for name, (module, attr) in nbwandb._LAZY.items():
+        expected = importlib.import_module(module)
+        if attr is not None:
+            expected = getattr(expected, attr)
+        assert getattr(nbwandb, name) is expected, name
+    assert callable(nbwandb.login) and callable(nbwandb.launch) and callable(nbwandb.show)

@@ -26,6 +26,7 @@ from ..errors import NbwandbError, RunFinishedError
 from ..metrics import check_step
 from .._wandb import import_wandb
 from ..modes import resolve_mode
+from ..handle import RunHandle
 
 INPUTS_KEY = "_nbwandb_inputs"  # config key listing a run's inputs (uploaded by `wandb sync`)
 LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large" from 50 MB
@@ -105,7 +106,7 @@ class CheckpointPolicy:
 
     def log(
         self,
-        run: Any,
+        run: RunHandle,
         path: str | os.PathLike[str],
         *,
         step: int | None = None,
@@ -130,7 +131,8 @@ class CheckpointPolicy:
                 reason=why,
                 step=step,
             )
-        result: CheckpointResult = run.log_checkpoint(
+        result = log_checkpoint(
+            run,
             path,
             name=name,
             metadata=metadata,
@@ -164,7 +166,7 @@ _STATE: weakref.WeakKeyDictionary[Any, _RunArtifacts] = weakref.WeakKeyDictionar
 _STATE_LOCK = threading.Lock()
 
 
-def _state(run: Any) -> _RunArtifacts:
+def _state(run: RunHandle) -> _RunArtifacts:
     with _STATE_LOCK:
         if run not in _STATE:
             _STATE[run] = _RunArtifacts()
@@ -235,7 +237,7 @@ def _as_number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _check_run(run: Any, what: str) -> None:
+def _check_run(run: RunHandle, what: str) -> None:
     if not getattr(run, "enabled", False) or getattr(run, "wandb_run", None) is None:
         raise NbwandbError(f"{what} needs a run started with nbwandb.init(...); got {run!r}")
     if getattr(run, "finished", False):
@@ -255,7 +257,7 @@ def _wandb_artifact(name: str, kind: str, metadata: dict[str, Any], files: Local
     return artifact
 
 
-def _latest_value(run: Any, key: str) -> float | None:
+def _latest_value(run: RunHandle, key: str) -> float | None:
     """The run's latest logged value of ``key`` (wandb's summary holds the last value)."""
     summary = run.wandb_run.summary
     try:
@@ -267,7 +269,7 @@ def _latest_value(run: Any, key: str) -> float | None:
 
 # -- checkpoints ---------------------------------------------------------------------------
 def log_checkpoint(
-    run: Any,
+    run: RunHandle,
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
@@ -341,7 +343,7 @@ def log_checkpoint(
             or (step is not None and step - coll.last_step >= every)
         )
         new_aliases = ("latest", *user_aliases, *(("best",) if improved else ()))
-        meta = {"step": step} if step is not None else {}
+        meta: dict[str, Any] = {"step": step} if step is not None else {}
         if monitor is not None:
             # NaN/inf as text: JSON metadata has no number for them (as in nbwandb configs).
             shown = current if current is not None and math.isfinite(current) else str(current)
@@ -417,7 +419,7 @@ def _is_local(ref: Any) -> bool:
     return isinstance(ref, str) and bool(ref.strip()) and Path(ref).expanduser().exists()
 
 
-def _remember_input(run: Any, record: dict[str, Any]) -> None:
+def _remember_input(run: RunHandle, record: dict[str, Any]) -> None:
     state = _state(run)
     with state.lock:
         state.inputs.append(record)
@@ -426,7 +428,7 @@ def _remember_input(run: Any, record: dict[str, Any]) -> None:
 
 
 def _record_local_input(
-    run: Any, path: str | os.PathLike[str], name: str, kind: str, metadata: Mapping[str, Any] | None
+    run: RunHandle, path: str | os.PathLike[str], name: str, kind: str, metadata: Mapping[str, Any] | None
 ) -> InputResult:
     name = check_name(name, "dataset name")
     kind = check_type(kind)
@@ -487,7 +489,7 @@ def _record_local_input(
 
 
 def log_dataset(
-    run: Any,
+    run: RunHandle,
     path: str | os.PathLike[str],
     name: str,
     *,
@@ -511,7 +513,7 @@ def _offline_message(what: str, ref: str, reason: str) -> str:
 
 
 def use_artifact(
-    run: Any,
+    run: RunHandle,
     ref: str | os.PathLike[str],
     *,
     download: bool = True,
@@ -570,7 +572,7 @@ def use_artifact(
 
 
 def use_inputs(
-    run: Any,
+    run: RunHandle,
     refs: Sequence[str | os.PathLike[str]],
     *,
     download: bool = True,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
     MediaDependencyError,
@@ -82,7 +83,7 @@ def to_waveform(x: Any, *, key: str = "audio") -> np.ndarray:
 
 
 def log_audio(
-    run: Any,
+    run: RunHandle,
     key: str,
     waveform: Any,
     sample_rate: int,

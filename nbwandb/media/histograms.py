@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import MediaError, check_numeric, describe, positive_int, to_numpy, wandb_module
 
@@ -39,7 +40,7 @@ def histogram_counts(
 
 
 def log_histogram(
-    run: Any,
+    run: RunHandle,
     key: str,
     values: Any,
     *,

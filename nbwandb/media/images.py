@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
     MediaError,
@@ -158,7 +159,7 @@ def figure_to_array(fig: Any) -> np.ndarray:
 
 # -- logging ------------------------------------------------------------------------------------
 def log_image(
-    run: Any,
+    run: RunHandle,
     key: str,
     image: Any,
     *,
@@ -206,7 +207,7 @@ def log_image(
 
 
 def log_images(
-    run: Any,
+    run: RunHandle,
     key: str,
     images: Any,
     *,
@@ -274,7 +275,7 @@ def log_images(
 
 
 def log_figure(
-    run: Any,
+    run: RunHandle,
     key: str,
     fig: Any,
     *,

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import MediaError, check_numeric, describe, to_numpy, wandb_module
 
@@ -35,7 +36,7 @@ def to_point_cloud(x: Any, *, key: str = "points") -> np.ndarray:
 
 
 def log_3d(
-    run: Any, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
+    run: RunHandle, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
 ) -> None:
     """Log a point cloud (wandb writes it as ``media/object3D/*.pts.json``)."""
     data = to_point_cloud(points, key=join_key(prefix, key))

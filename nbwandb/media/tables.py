@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
     MediaError,
@@ -92,7 +93,7 @@ def make_table(
 
 
 def log_table(
-    run: Any,
+    run: RunHandle,
     key: str,
     data: Any,
     *,
@@ -107,7 +108,7 @@ def log_table(
 
 
 def log_text(
-    run: Any, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
+    run: RunHandle, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
 ) -> None:
     """Log text as a table: a string is one row of column ``text``, a list of strings one row each.
 
@@ -224,7 +225,7 @@ class PredictionTable:
         return _wandb_table(list(self.columns), data, where=f"PredictionTable {key!r}")
 
     def log(
-        self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None
+        self, run: RunHandle, key: str, *, step: int | None = None, prefix: str | None = None
     ) -> None:
         """Log all rows so far as one table under ``key``."""
         if not self._rows:

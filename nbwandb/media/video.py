@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
     MediaDependencyError,
@@ -54,7 +55,7 @@ def to_video_frames(x: Any, *, key: str = "video") -> np.ndarray:
 
 
 def log_video(
-    run: Any,
+    run: RunHandle,
     key: str,
     frames: Any,
     *,

@@ -27,6 +27,7 @@ from .. import session
 from ..api import init
 from ..config import convert_value
 from ..errors import NbwandbError
+from ..handle import RunHandle
 from ..html_tables import CSS, key_value_table
 from ._widgets import TextForms, escape, widgets
 
@@ -312,12 +313,12 @@ class ConfigForm(TextForms, widgets.VBox):
     run used (a saved notebook shows it without a kernel).
     """
 
-    def __init__(self, config: Any, *, run: Any = None, **init_kwargs: Any) -> None:
+    def __init__(self, config: Any, *, run: RunHandle | None = None, **init_kwargs: Any) -> None:
         specs, self.dataclass_type = specs_from_config(config)
         width = _label_width([spec.name for spec in specs])
         self.fields = {spec.name: _Field(spec, width) for spec in specs}
         self.init_kwargs = init_kwargs
-        self.run: Any = None
+        self.run: RunHandle | None = None
         self._target_run = run
         self._value_taken = False
         self._configured: Any = None  # a run started with form.value outside the button

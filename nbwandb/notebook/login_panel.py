@@ -15,9 +15,9 @@ import threading
 from typing import Any
 
 from .. import session
+from ..auth import login
 from ..credentials import key_problem
 from ..errors import NbwandbError
-from ..login import login
 from ._widgets import TextForms, escape, widgets
 
 

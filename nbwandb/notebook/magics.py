@@ -23,9 +23,9 @@ from IPython.display import display
 
 from .. import session
 from ..api import init
+from ..auth import login
 from ..doctor import run_checks
 from ..errors import NbwandbError
-from ..login import login
 from ..network import AUTO_TIMEOUT
 from .config_form import ConfigForm
 from .doctor_report import DoctorReport

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..handle import RunHandle
 from ._widgets import TextForms, escape, widgets
 from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
@@ -26,7 +27,7 @@ TABLE_ACCEPTED = (
 )
 
 
-def _logged_media(run: Any, kind: str, key: str | None) -> list[dict[str, Any]]:
+def _logged_media(run: RunHandle, kind: str, key: str | None) -> list[dict[str, Any]]:
     """The run's logged media entries of one kind (and key), oldest first; errors name what exists."""
     from nbwandb.local import read_run
 
@@ -111,7 +112,7 @@ class TablePreview(TextForms, widgets.VBox):
         self.add_class("nbwandb-table-preview")
 
     @classmethod
-    def from_run(cls, run: Any, key: str, *, max_rows: int = 20) -> TablePreview:
+    def from_run(cls, run: RunHandle, key: str, *, max_rows: int = 20) -> TablePreview:
         """The last table logged under ``key`` in ``run`` (a run handle or a run folder)."""
         entry = _logged_media(run, "table", key)[-1]
         data = json.loads(Path(entry["file"]).read_text())
@@ -204,7 +205,7 @@ class MediaGallery(TextForms, widgets.VBox):
 
     @classmethod
     def from_run(
-        cls, run: Any, key: str | None = None, *, max_images: int = 16, size: int = 128
+        cls, run: RunHandle, key: str | None = None, *, max_images: int = 16, size: int = 128
     ) -> MediaGallery:
         """The latest ``max_images`` images ``run`` logged (under ``key``, or all keys)."""
         entries = _logged_media(run, "image", key)[-max_images:]

@@ -17,6 +17,7 @@ import time
 import weakref
 from typing import Any
 
+from ..handle import RunHandle
 from ..local.series import section_of, section_order
 from ..metrics import is_number
 from ._widgets import TextForms, escape, widgets
@@ -51,7 +52,7 @@ class RunData:
     """
 
     def __init__(
-        self, run: Any, *, capacity: int = 256, max_series: int = 48, max_images: int = 8
+        self, run: RunHandle, *, capacity: int = 256, max_series: int = 48, max_images: int = 8
     ) -> None:
         self.step_metric = getattr(run, "step_metric", "global_step")
         self.capacity = capacity
@@ -97,7 +98,7 @@ class RunData:
         if event in self._subscribers:
             self._subscribers.remove(event)
 
-    def backfill(self, run: Any) -> None:
+    def backfill(self, run: RunHandle) -> None:
         """Rows already in the run's files (a panel for a run that had none), when they can be read."""
         run_dir = getattr(run, "run_dir", None)
         if run_dir is None:
@@ -116,7 +117,7 @@ _run_data: weakref.WeakKeyDictionary[Any, RunData] = weakref.WeakKeyDictionary()
 _run_data_lock = threading.Lock()
 
 
-def run_data(run: Any, **options: Any) -> RunData:
+def run_data(run: RunHandle, **options: Any) -> RunData:
     """The shared ``RunData`` of ``run`` (created, listening and backfilled on first use)."""
     with _run_data_lock:
         try:
@@ -147,7 +148,7 @@ class RunPanel(TextForms, widgets.VBox):
 
     def __init__(
         self,
-        run: Any,
+        run: RunHandle,
         *,
         interval: float = 0.25,
         capacity: int = 256,

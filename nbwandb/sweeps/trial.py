@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from .. import session
 from ..errors import NbwandbError
+from ..handle import RunHandle
 from ..metrics import flatten_metrics
 
 
@@ -78,7 +79,7 @@ class _RunHooks:
         self.summaries: dict[int, dict[str, Any]] = {}
         self.pruned = False
 
-    def attach(self, run: Any) -> None:
+    def attach(self, run: RunHandle) -> None:
         if not getattr(run, "enabled", False):
             return
         self.runs.append(run)
@@ -115,8 +116,8 @@ class _RunHooks:
                     self.summaries[id(run)] = dict(run.wandb_run.summary)
             original_finish(exit_code, **kwargs)
 
-        run.log = log
-        run.finish = finish
+        run.log = log  # type: ignore[method-assign]
+        run.finish = finish  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
@@ -128,7 +129,7 @@ def _watch_new_runs(on_start: Callable[[Any], None]) -> Iterator[None]:
     """
     original = session.set_active
 
-    def set_active(run: Any) -> None:
+    def set_active(run: RunHandle) -> None:
         original(run)
         if run is not None:
             on_start(run)

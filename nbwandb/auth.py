@@ -1,4 +1,4 @@
-"""``nbwandb.login``: find or store a key, never prompt, never echo it.
+"""``nbwandb.login`` (this module is ``nbwandb.auth``): find or store a key, never prompt, never echo it.
 
 >>> result = login()             # nothing found here: no env key, no netrc
 >>> result.source, result.mode   # ("netrc", "online") where a key is found
