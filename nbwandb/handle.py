@@ -80,61 +80,40 @@ class RunHandle:
     mode_reason: str
     step_metric: str
     state: str
-    exit_code: int | None = None
-    run_dir: Path | None = None
-    run_file: Path | None = None
-    files_dir: Path | None = None
-    wandb_run: Any = None
-    rows_written: int = 0
+    exit_code: int | None
+    run_dir: Path | None
+    run_file: Path | None
+    files_dir: Path | None
+    wandb_run: Any
+    rows_written: int
 
-    # -- identity (a NoOpRun has none) ------------------------------------------------------
-    @property
-    def id(self) -> str | None:
-        return None
+    # -- what each handle has (Run reads it from wandb; NoOpRun has None, () or {}) ----------
+    if TYPE_CHECKING:
 
-    @property
-    def name(self) -> str | None:
-        return None
-
-    @property
-    def project(self) -> str | None:
-        return None
-
-    @property
-    def entity(self) -> str | None:
-        return None
-
-    @property
-    def group(self) -> str | None:
-        return None
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        return ()
-
-    @property
-    def url(self) -> str | None:
-        return None
-
-    @property
-    def sync_command(self) -> str | None:
-        return None
-
-    @property
-    def step(self) -> int | None:
-        return None
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {}
-
-    @property
-    def summary(self) -> Any:
-        return {}
-
-    @property
-    def finished(self) -> bool:
-        return self.state != "running"
+        @property
+        def id(self) -> str | None: ...
+        @property
+        def name(self) -> str | None: ...
+        @property
+        def project(self) -> str | None: ...
+        @property
+        def entity(self) -> str | None: ...
+        @property
+        def group(self) -> str | None: ...
+        @property
+        def tags(self) -> tuple[str, ...]: ...
+        @property
+        def url(self) -> str | None: ...
+        @property
+        def sync_command(self) -> str | None: ...
+        @property
+        def step(self) -> int | None: ...
+        @property
+        def config(self) -> dict[str, Any]: ...
+        @property
+        def summary(self) -> Any: ...
+        @property
+        def finished(self) -> bool: ...
 
     # -- core methods: NoOpRun keeps these bodies, Run overrides them -----------------------
     def log(
@@ -145,7 +124,18 @@ class RunHandle:
         prefix: str | None = None,
         reduce: str | None = None,
     ) -> None:
-        """Log metrics for ``step``; this handle does nothing (kept plain: it is the hot path)."""
+        """Log metrics for ``step`` (calls with the same step become one history row).
+
+        ``prefix`` ("train", "val") joins keys with ``/``; nested dicts are flattened.
+        Without ``step`` each call is its own step, as in wandb. ``reduce`` combines
+        values over distributed ranks (see ``nbwandb.distributed``).
+        """
+        self._log(metrics, step, prefix, reduce)
+
+    def _log(
+        self, metrics: Mapping[str, Any], step: int | None, prefix: str | None, reduce: str | None
+    ) -> None:
+        """What ``log`` does: nothing here (``Run`` writes; a distributed follower reduces)."""
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         """Add or change config values."""

@@ -56,8 +56,10 @@ def join_key(prefix: str | None, key: str) -> str:
     return f"{prefix.rstrip('/')}/{key}" if prefix else key
 
 
-def flatten_metrics(metrics: Mapping[str, Any], prefix: str | None = None) -> dict[str, Any]:
-    """Flatten nested dicts with ``/``; keys must be non-empty strings."""
+def flatten_metrics(
+    metrics: Mapping[str, Any], prefix: str | None = None, *, step_metric: str | None = None
+) -> dict[str, Any]:
+    """Flatten nested dicts with ``/``; keys must be non-empty strings, and not ``step_metric``."""
     if not isinstance(metrics, Mapping):
         raise TypeError(
             f"run.log expects a dict of metrics, got {type(metrics).__name__}; e.g. run.log({{'loss': 0.1}})"
@@ -68,6 +70,11 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str | None = None) -> di
         )
     out: dict[str, Any] = {}
     _flatten_into(out, metrics, prefix)
+    if step_metric is not None and step_metric in out:
+        raise ValueError(
+            f"metric key {step_metric!r} is the step key of this run; "
+            f"pass the step as run.log(..., step=N) instead of as a metric"
+        )
     return out
 
 

@@ -136,20 +136,9 @@ class Run(RunHandle):
         return self.state != "running"
 
     # -- logging ----------------------------------------------------------------------------
-    def log(
-        self,
-        metrics: Mapping[str, Any],
-        *,
-        step: int | None = None,
-        prefix: str | None = None,
-        reduce: str | None = None,
+    def _log(
+        self, metrics: Mapping[str, Any], step: int | None, prefix: str | None, reduce: str | None
     ) -> None:
-        """Log metrics for ``step`` (calls with the same step become one history row).
-
-        ``prefix`` ("train", "val") joins keys with ``/``; nested dicts are flattened.
-        Without ``step`` each call is its own step, as in wandb. ``reduce`` combines
-        values over distributed ranks (see ``nbwandb.distributed``).
-        """
         self._check_open("log")
         self._writer.raise_error(again=True)
         row = self._prepare_row(metrics, prefix)
@@ -175,12 +164,7 @@ class Run(RunHandle):
         row = self._plain_row(metrics, prefix)
         if row is not None:
             return row
-        flat = flatten_metrics(metrics, prefix)
-        if self.step_metric in flat:
-            raise ValueError(
-                f"metric key {self.step_metric!r} is the step key of this run; "
-                f"pass the step as run.log(..., step=N) instead of as a metric"
-            )
+        flat = flatten_metrics(metrics, prefix, step_metric=self.step_metric)
         row = {key: convert_metric(key, value) for key, value in flat.items()}
         for key, value in row.items():
             if is_non_finite(value) and key not in self._warned_nonfinite:
@@ -439,6 +423,22 @@ class NoOpRun(RunHandle):
     """
 
     enabled = False
+    id = None
+    name = None
+    project = None
+    entity = None
+    group = None
+    tags: tuple[str, ...] = ()
+    url = None
+    sync_command = None
+    run_dir = None
+    files_dir = None
+    run_file = None
+    wandb_run = None
+    exit_code = None
+    step = None
+    summary: dict[str, Any] = {}
+    rows_written = 0
 
     def __init__(
         self,
@@ -456,6 +456,10 @@ class NoOpRun(RunHandle):
     @property
     def config(self) -> dict[str, Any]:
         return dict(self._config)
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         self._config.update(to_config_dict(mapping) if mapping is not None else {})

@@ -49,27 +49,17 @@ class FollowerRun(NoOpRun):
         self.rank = ranks.rank
         self.world_size = ranks.world_size
 
-    def log(
-        self,
-        metrics: Mapping[str, Any],
-        *,
-        step: int | None = None,
-        prefix: str | None = None,
-        reduce: str | None = None,
+    def _log(
+        self, metrics: Mapping[str, Any], step: int | None, prefix: str | None, reduce: str | None
     ) -> None:
-        """Join rank 0's reduction when ``reduce`` is given; otherwise do nothing."""
+        # Join rank 0's reduction when ``reduce`` is given; otherwise do nothing.
         if reduce is None:
             return
         if self.finished:
             raise RunFinishedError(f"run.log on rank {self.rank}: the run has finished")
         # The same checks as Run.log, before the collective: a row rank 0 rejects must be
         # rejected here too, or this rank would wait in a reduction rank 0 never joins.
-        row = flatten_metrics(metrics, prefix)
-        if self.step_metric in row:
-            raise ValueError(
-                f"metric key {self.step_metric!r} is the step key of this run; "
-                f"pass the step as run.log(..., step=N) instead of as a metric"
-            )
+        row = flatten_metrics(metrics, prefix, step_metric=self.step_metric)
         reduce_metrics({k: convert_metric(k, v) for k, v in row.items()}, reduce)
 
     def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
