@@ -16,7 +16,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
@@ -437,7 +437,7 @@ class NoOpRun(RunHandle):
     wandb_run = None
     exit_code = None
     step = None
-    summary: dict[str, Any] = {}
+    summary: ClassVar[dict[str, Any]] = {}  # never written to: a NoOpRun has no summary
     rows_written = 0
 
     def __init__(

@@ -111,7 +111,7 @@ def test_nan_and_inf_are_kept_and_warned_about_once_per_key():
 
 
 @pytest.mark.parametrize(
-    "metrics, match, error",
+    ("metrics", "match", "error"),
     [
         ({"img": np.zeros((2, 2))}, r"metric 'img': an array of shape \(2, 2\)", NbwandbError),
         ({"t": torch.ones(3)}, r"metric 't': a tensor of shape \(3,\)", NbwandbError),

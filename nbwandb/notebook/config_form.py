@@ -54,10 +54,7 @@ def _default_bounds(value: float, kind: str) -> tuple[float, float]:
     error; one above the usual highest only gets a note, so 500 epochs stay possible.
     """
     magnitude = abs(value)
-    if kind == "int":
-        top = max(10 * magnitude, 100)
-    else:
-        top = max(100 * magnitude, 1.0)
+    top = max(10 * magnitude, 100) if kind == "int" else max(100 * magnitude, 1.0)
     return (0 if value >= 0 else -top), top
 
 

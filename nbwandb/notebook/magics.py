@@ -125,9 +125,9 @@ def _secret_tokens(line: str) -> list[str]:
         token = tokens[i]
         if token in _LOGIN_FLAGS or token.startswith(("--host=", "--timeout=")):
             i += 1
-        elif token == "--host":
-            i += 2
-        elif token == "--timeout" and i + 1 < len(tokens) and _is_seconds(tokens[i + 1]):
+        elif token == "--host" or (
+            token == "--timeout" and i + 1 < len(tokens) and _is_seconds(tokens[i + 1])
+        ):
             i += 2
         else:
             suspicious.append(token.strip("'\""))

@@ -190,7 +190,7 @@ def parallel_coordinates_svg(
             continue
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         params = ", ".join(f"{k}={format_cell(v)}" for k, v in flatten_params(trial.params).items())
-        value = format_cell(trial.value) if trial.value is not None else "–"
+        value = format_cell(trial.value) if trial.value is not None else "–"  # noqa: RUF001 - an en dash for "no value", on purpose
         tip = f"{trial.run_name or trial.run_id or trial.number} ({trial.state}): {result.metric}={value}; {params}"
         if trial.state != "complete":
             style = "stroke='#999' stroke-width='1' stroke-dasharray='4,3'"

@@ -111,7 +111,7 @@ class ParamSpec:
             return list(range(int(self.low), int(self.high) + 1))
         if self.distribution == "q_uniform":
             q = self.q or 1
-            count = int(math.floor((self.high - self.low) / q + 1e-9)) + 1
+            count = math.floor((self.high - self.low) / q + 1e-9) + 1
             return [tidy(self.low + i * q, q) for i in range(count)]
         raise NbwandbError(f"parameter {self.name!r}: {self.distribution} has no finite grid")
 
