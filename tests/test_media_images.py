@@ -10,8 +10,8 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from leet import leet_history
+from media_support import media_file, media_value, media_values, png_array
 from PIL import Image
-from test_media_support import media_file, media_value, media_values, png_array
 
 import nbwandb
 from nbwandb import NbwandbError, NbwandbWarning, NoOpRun

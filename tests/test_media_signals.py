@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from media_support import media_file, media_value
 from PIL import Image
-from test_media_support import media_file, media_value
 
 import nbwandb
 from nbwandb import NbwandbError, NbwandbWarning, NoOpRun

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_media_support import media_value, media_values, table_json
+from media_support import media_value, media_values, table_json
 
 import nbwandb
 from nbwandb import NbwandbError
