@@ -4,8 +4,10 @@
 imported only by the calls that need them.
 
 >>> import nbwandb
->>> with nbwandb.init(project="demo", mode="offline") as run:   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", mode="offline", quiet=True) as run:
 ...     run.log({"loss": 0.1}, step=1, prefix="train")
+>>> run.state, run.mode
+('finished', 'offline')
 """
 
 from __future__ import annotations

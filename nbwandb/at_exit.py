@@ -10,7 +10,7 @@ finishes the active run itself (rows first, with the exit code wandb tracked, fo
 for ``nbwandb sync``). It is re-registered after every ``wandb.init`` because ``atexit``
 runs hooks last-in first-out and each ``wandb.init`` adds wandb's own: ours must run first.
 
->>> install()          # doctest: +SKIP
+>>> install()          # init does this; calling it again moves the hook before wandb's
 """
 
 from __future__ import annotations

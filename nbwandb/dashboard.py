@@ -264,6 +264,10 @@ def show(runs: Any, **options: Any) -> Dashboard:
     each table's last rows are shown (image cells as thumbnails). Every option is a
     keyword argument of :class:`Dashboard`, which checks it.
 
-    >>> nbwandb.show([run_a, run_b], smoothing=0.8, keys=["train", "val/acc"])   # doctest: +SKIP
+    >>> nbwandb.show([run_dir, run_dir], smoothing=0.8, keys=["train", "val/loss"])
+    nbwandb: example, example  (2 runs, x = global_step, smoothing 0.8)
+    ...
+      train: train/loss
+      val: val/loss
     """
     return Dashboard(_as_local_runs(runs), **options)

@@ -207,8 +207,9 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.
 def default_notebook() -> Path | None:
     """The quickstart notebook when it is there and nbclient can run it, else None.
 
-    >>> default_notebook()          # doctest: +SKIP
-    PosixPath('.../notebooks/01_quickstart.ipynb')
+    >>> path = default_notebook()   # None in an installed package without the notebooks
+    >>> path is None or path.name == "01_quickstart.ipynb"
+    True
     """
     import importlib.util
 

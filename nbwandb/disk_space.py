@@ -5,7 +5,8 @@ records, and once one write has failed it writes nothing more to that run's file
 reaches the user. ``Run.flush`` (called after every notebook cell) and ``Run.finish``
 call ``warn_if_disk_full`` so that a full disk is reported where the user looks.
 
->>> warn_if_disk_full("wandb/offline-run-...")     # doctest: +SKIP
+>>> warn_if_disk_full(run_dir)     # False: there is room (True, with one warning, when full)
+False
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ Every other module imports these from here (this module imports nothing of
 the package), so the error and warning family sits at the bottom of the
 import graph.
 
->>> raise NbwandbError("config key 'lr': ...")  # doctest: +SKIP
+>>> nbwandb.init(project="demo", config={"lr": object()})
+Traceback (most recent call last):
+...
+nbwandb.errors.NbwandbError: config key 'lr': a value of type builtins.object cannot be stored in a W&B config; accepted: ...
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@
 at the call, naming the key), merges calls for the same step into one history
 row, and hands finished rows to a background writer that feeds wandb.
 
->>> with nbwandb.init(project="demo", mode="offline") as run:   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", mode="offline", quiet=True) as run:
 ...     run.log({"loss": 0.5}, step=1, prefix="train")
 ...     run.log({"loss": 0.6}, step=1, prefix="val")      # same history row
+>>> [(row["global_step"], row["train/loss"], row["val/loss"]) for row in nbwandb.local.read_run(run).history]
+[(1, 0.5, 0.6)]
 """
 
 from __future__ import annotations
@@ -269,7 +271,12 @@ class Run(RunHandle):
         ``trainer/global_step``, HF's ``train/global_step``): without it, wandb's step sync
         would stamp the run's frozen ``global_step`` on their rows.
 
-        >>> run.use_x_axis("trainer/global_step"); trainer.fit(...); run.use_x_axis()  # doctest: +SKIP
+        >>> with nbwandb.init(project="demo", quiet=True) as run:
+        ...     run.use_x_axis("trainer/global_step")   # before trainer.fit(...)
+        ...     run.wandb_run.log({"trainer/global_step": 7, "trainer/acc": 0.9})  # the integration
+        ...     run.use_x_axis()                        # back to the run's own step
+        >>> [row["trainer/global_step"] for row in nbwandb.local.read_run(run).history]
+        [7]
         """
         self._check_open("use_x_axis")
         key = self.step_metric if step_metric is None else step_metric
