@@ -250,8 +250,9 @@ def read_run(path: Any, *, history: bool = True) -> LocalRun:
     ``history=False`` skips decoding the history rows (and media) when only the
     config, summary and state are needed, as for a runs table.
 
-    >>> run = read_run(nbwandb_run)        # doctest: +SKIP
-    >>> [row["train/loss"] for row in run.history]   # doctest: +SKIP
+    >>> run = read_run(run_dir)        # or a run handle, or its .wandb file
+    >>> [row["train/loss"] for row in run.history][:3]
+    [1, 0.5, 0.333...]
     """
     if (
         hasattr(path, "flush")
@@ -321,8 +322,9 @@ def follow_run(
 ) -> Iterator[LocalRun]:
     """Yield the run each time new records appear, until it exits or goes idle.
 
-    >>> for run in follow_run("wandb/latest-run", idle_timeout=10):   # doctest: +SKIP
-    ...     print(run.step, run.summary.get("train/loss"))
+    >>> for run in follow_run(run_dir, idle_timeout=1):   # a finished run: yielded once
+    ...     print(run.state, run.summary.get("train/loss"))
+    finished 0.05
     """
     run = read_run(path)
     yield run

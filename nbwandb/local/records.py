@@ -5,10 +5,11 @@ under a key (``key``) or a key path (``nested_key``: ``["img", "caption"]``). Th
 helpers here turn them into dicts; a history row is decoded with one ``json.loads``
 for the whole row (much faster than one per value).
 
->>> from wandb.proto import wandb_internal_pb2 as pb       # doctest: +SKIP
->>> rec = pb.Record.FromString(payload)                   # doctest: +SKIP
->>> decode_history(rec.history)                           # doctest: +SKIP
-{'_step': 3, 'train/loss': 0.25}
+>>> from nbwandb.local.reader import iter_records
+>>> rec = next(r for r in iter_records(run_dir) if r.WhichOneof("record_type") == "history")
+>>> row = decode_history(rec.history)
+>>> row["global_step"], row["train/loss"]
+(0, 1)
 """
 
 from __future__ import annotations

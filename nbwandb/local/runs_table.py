@@ -178,8 +178,9 @@ def list_runs(
 ) -> Any:
     """The runs under ``wandb_dir`` (default ``$WANDB_DIR/wandb`` or ``./wandb``), newest first.
 
-    >>> runs = list_runs()                       # doctest: +SKIP
-    >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]   # doctest: +SKIP
+    >>> runs = list_runs(wandb_dir)
+    >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]
+    [...('example', 'finished', 0.05)...]
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []

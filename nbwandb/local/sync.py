@@ -13,8 +13,11 @@ machine without network fails in seconds with a message that says so, and the ru
 stay on disk for later. A run counts as synced only when ``wandb sync`` said it
 finished; one with nothing to do is reported as skipped, with the reason.
 
->>> results = sync_runs("wandb", timeout=60, jobs=2)      # doctest: +SKIP
->>> [(r.run_dir.name, r.status, r.message) for r in results]  # doctest: +SKIP
+>>> results = sync_runs(wandb_dir, timeout=60, jobs=2)   # no key here: nothing is sent
+>>> [(r.run_dir.name, r.ok) for r in results]
+[('offline-run-...', False)]
+>>> results[0].message
+'no W&B API key found ...'
 """
 
 from __future__ import annotations
