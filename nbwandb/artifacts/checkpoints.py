@@ -3,9 +3,13 @@
 The file is written to a temporary name and renamed into place, so a reader (or an
 artifact being staged) never sees half a checkpoint.
 
->>> save_torch("ckpt.pt", model, optimizer, step=120, epoch=3)     # doctest: +SKIP
->>> loaded = load_torch("ckpt.pt", model, optimizer)                # doctest: +SKIP
->>> loaded.step, loaded.extra                                       # doctest: +SKIP
+>>> import torch
+>>> model = torch.nn.Linear(2, 1)
+>>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+>>> save_torch("ckpt.pt", model, optimizer, step=120, epoch=3)
+PosixPath('ckpt.pt')
+>>> loaded = load_torch("ckpt.pt", model, optimizer)
+>>> loaded.step, loaded.extra
 (120, {'epoch': 3})
 """
 

@@ -6,9 +6,10 @@ the call, with the value that was wrong and what is accepted.
 
 >>> parse_ref("my-team/vision/flowers:v3")
 ArtifactRef(entity='my-team', project='vision', name='flowers', alias='v3')
->>> check_name("model/best")  # doctest: +SKIP
+>>> check_name("model/best")
 Traceback (most recent call last):
-ArtifactInputError: artifact name 'model/best' is not accepted: ...
+...
+nbwandb.artifacts.refs.ArtifactInputError: artifact name 'model/best' is not accepted: ...
 """
 
 from __future__ import annotations

@@ -88,7 +88,15 @@ class CheckpointPolicy:
     """The checkpoint options a library exposes to its users (the guide's advice).
 
     >>> policy = CheckpointPolicy(every=2, monitor="val/loss", mode="min")
-    >>> policy.log(run, "ckpt.pt", step=epoch)   # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     for epoch in range(4):                     # the loss gets worse: only every 2nd
+    ...         run.log({"val/loss": float(epoch)}, step=epoch)
+    ...         _ = open("ckpt.pt", "wb").write(bytes([epoch]))
+    ...         print(epoch, policy.log(run, "ckpt.pt", step=epoch).logged)
+    0 True
+    1 False
+    2 True
+    3 False
     """
 
     enabled: bool = True
@@ -292,7 +300,13 @@ def log_checkpoint(
 
     The run's pending row is written first, so log a step's metrics before its checkpoint.
 
-    >>> run.log_checkpoint("ckpt.pt", step=10, monitor="val/acc", mode="max")  # doctest: +SKIP
+    >>> run = nbwandb.init(project="demo", quiet=True)
+    >>> _ = open("ckpt.pt", "wb").write(b"weights")
+    >>> run.log({"val/acc": 0.9}, step=10)
+    >>> result = run.log_checkpoint("ckpt.pt", step=10, monitor="val/acc", mode="max")
+    >>> result.name == f"model-{run.id}", result.aliases, result.best
+    (True, ('latest', 'best'), True)
+    >>> run.finish()
     """
     _check_run(run, "log_checkpoint")
     name = check_name(name if name is not None else f"model-{run.id}")
@@ -498,7 +512,11 @@ def log_dataset(
 ) -> InputResult:
     """Log a local dataset file or folder as an input of ``run`` (works offline too).
 
-    >>> run.log_dataset("data/flowers.npy", "flowers", metadata={"rows": 3670})  # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     _ = open("flowers.csv", "w").write("x,y\\n1,2\\n")
+    ...     result = run.log_dataset("flowers.csv", "flowers", metadata={"rows": 1})
+    >>> result.name, result.type, result.logged
+    ('flowers', 'dataset', True)
     """
     _check_run(run, "log_dataset")
     return _record_local_input(run, path, name, type, metadata)
@@ -525,9 +543,15 @@ def use_artifact(
     ``ref`` is a local file/folder (recorded as an input artifact, online or offline) or
     a W&B reference ``[entity/][project/]name[:alias]`` (online only).
 
-    >>> inp = run.use_artifact("my-team/vision/flowers:v3", root="data")  # doctest: +SKIP
-    >>> inp.path                                                           # doctest: +SKIP
-    PosixPath('data')
+    >>> run = nbwandb.init(project="demo", quiet=True)
+    >>> _ = open("labels.csv", "w").write("cat")
+    >>> run.use_artifact("labels.csv").path.name           # offline too: a local input
+    'labels.csv'
+    >>> run.use_artifact("my-team/vision/flowers:v3", root="data")  # W&B's copy needs online
+    Traceback (most recent call last):
+    ...
+    nbwandb.artifacts.run_artifacts.OfflineArtifactError: ...
+    >>> run.finish()
     """
     _check_run(run, "use_artifact")
     if _is_local(ref):
@@ -580,7 +604,11 @@ def use_inputs(
 ) -> list[InputResult]:
     """``use_artifact`` for each input a library's user configured; every ref is checked first.
 
-    >>> use_inputs(run, ["data/train.npy", "data/labels.csv"])  # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     _ = open("train.csv", "w").write("1"), open("labels.csv", "w").write("cat")
+    ...     inputs = use_inputs(run, ["train.csv", "labels.csv"])
+    >>> [(i.name, i.logged) for i in inputs]
+    [('train.csv', True), ('labels.csv', True)]
     """
     if isinstance(refs, (str, os.PathLike)):
         refs = [refs]
@@ -609,6 +637,9 @@ def download(
     A local path is returned as is, so code works the same offline with local data.
     ``progress=None`` shows a tqdm bar for artifacts of 50 MB or more.
 
+    >>> _ = open("model.pt", "wb").write(b"weights")
+    >>> nbwandb.download("model.pt")      # a local path comes back as it is
+    PosixPath('model.pt')
     >>> path = nbwandb.download("my-team/vision/model-abc123:best", root="weights")  # doctest: +SKIP
     """
     if _is_local(ref):

@@ -30,8 +30,10 @@ class FollowerRun(NoOpRun):
     in rank 0's reduction, and ``finish()`` waits (bounded) for the other ranks.
     Every other method (media, checkpoints, config) does nothing: rank 0 logs those.
 
-    >>> run = nbwandb.init(project="ddp")          # doctest: +SKIP
-    >>> run.log({"loss": loss.item()}, step=i, reduce="mean")   # doctest: +SKIP
+    >>> run = FollowerRun(RankInfo(1, 2, 1, "RANK"))   # what nbwandb.init gives rank 1
+    >>> run.log({"loss": 0.5}, step=0, reduce="mean")  # joins rank 0's all_reduce (none here)
+    >>> run.log_image("input", [[0, 1]]), run.finish(), run.state
+    (None, None, 'finished')
     """
 
     def __init__(

@@ -69,8 +69,8 @@ def rank_info() -> RankInfo:
     Env variables are tried in order: ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` (torchrun,
     accelerate, deepspeed), ``SLURM_PROCID``, ``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``.
 
-    >>> rank_info()   # doctest: +SKIP
-    RankInfo(rank=1, world_size=2, local_rank=1, source='torch.distributed')
+    >>> rank_info()   # under torchrun: RankInfo(rank=1, world_size=2, ..., source='torch.distributed')
+    RankInfo(rank=0, world_size=1, local_rank=0, source='single process')
     """
     dist = torch_dist()
     if dist is not None:
