@@ -3,7 +3,7 @@
 Every converter turns what the user holds (torch tensor on any device, numpy array,
 Python list) into a host numpy array first, so the rest of the code has one path.
 
->>> describe(np.zeros((2, 3), dtype=np.float32))   # doctest: +SKIP
+>>> describe(np.zeros((2, 3), dtype=np.float32))
 'a numpy array of shape (2, 3) and dtype float32'
 """
 

@@ -6,7 +6,10 @@ when its first axis is the longer one. Floats are expected in ``[-1, 1]``; loude
 waveforms are scaled down by their peak with a one-time warning (wandb's 16-bit WAV would
 clip them). ``int16``/``int32`` samples are written as they are.
 
->>> run.log_audio("speech", torch.sin(torch.linspace(0, 900, 16000)), 16000)  # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_audio("speech", np.sin(np.linspace(0, 900, 16000)), 16000, step=0)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('speech', 'audio')]
 """
 
 from __future__ import annotations

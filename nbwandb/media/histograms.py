@@ -3,7 +3,11 @@
 The counts are computed here with numpy in one pass (any shape is flattened) and handed
 to wandb as ``np_histogram``.
 
->>> run.log_histogram("grads/fc1", model.fc1.weight.grad, bins=64, step=step)  # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_histogram("grads/fc1", np.random.randn(1000), bins=64, step=0)
+>>> entry = nbwandb.local.read_run(run).media[0]
+>>> entry["type"], len(entry["values"])
+('histogram', 64)
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ image or batch, with a one-time ``NbwandbWarning`` per key; pass ``uint8`` to ke
 Layout: 3-D values are ``(C, H, W)`` or ``(H, W, C)`` with ``C`` in 1, 3, 4; when both fit,
 tensors are read as ``(C, H, W)`` (torch convention), numpy arrays as ``(H, W, C)``.
 
->>> to_image_array(torch.rand(3, 32, 32), key="x").shape   # doctest: +SKIP
+>>> import torch
+>>> to_image_array(torch.rand(3, 32, 32), key="x").shape
 (32, 32, 3)
->>> make_grid(to_image_batch(torch.rand(16, 3, 8, 8), key="b")).shape   # doctest: +SKIP
+>>> make_grid(to_image_batch(torch.rand(16, 3, 8, 8), key="b")).shape
 (42, 42, 3)
 """
 
@@ -175,7 +176,10 @@ def log_image(
     (logged as its own bytes); a matplotlib figure; or a ``wandb.Image``. Floats outside
     ``[0, 1]`` are min-max rescaled with a one-time warning (see the module docstring).
 
-    >>> run.log_image("input", torch.rand(3, 64, 64), caption="first batch", step=0)  # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_image("input", np.random.rand(3, 64, 64), caption="first batch", step=0)
+    >>> [(entry["key"], entry["caption"]) for entry in nbwandb.local.read_run(run).media]
+    [('input', 'first batch')]
     """
     full = join_key(prefix, key)
     check_caption(caption, key=full)
@@ -223,7 +227,11 @@ def log_images(
     holds any number). ``captions`` must have one entry per image; a grid's caption lists
     them in order.
 
-    >>> run.log_images("samples", x[:16], captions=labels, step=epoch)   # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_images("samples", np.random.rand(4, 3, 8, 8), captions=list("abcd"), step=0)
+    ...     run.log_images("grid", np.random.rand(4, 3, 8, 8), grid=True, step=0)
+    >>> [(e["key"], e["type"], e.get("count", 1)) for e in nbwandb.local.read_run(run).media]
+    [('samples', 'images', 4), ('grid', 'image', 1)]
     """
     full = join_key(prefix, key)
     max_images = positive_int(max_images, name="max_images", what="images", key=full)
@@ -288,8 +296,12 @@ def log_figure(
     The figure is closed afterwards (``close=True``) so figures made in a loop do not
     pile up in pyplot's figure list.
 
-    >>> fig, ax = plt.subplots(); ax.plot(losses)                   # doctest: +SKIP
-    >>> run.log_figure("loss_curve", fig, step=epoch)               # doctest: +SKIP
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(); _ = fig.subplots().plot([3, 2, 1])
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_figure("loss_curve", fig, step=0)
+    >>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+    [('loss_curve', 'image')]
     """
     full = join_key(prefix, key)
     if not _is_figure(fig):

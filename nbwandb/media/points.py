@@ -1,6 +1,9 @@
 """3-D point clouds: ``(N, 3)`` xyz, ``(N, 4)`` xyz + category, ``(N, 6)`` xyz + RGB (0-255).
 
->>> run.log_3d("lidar", torch.randn(1000, 3))   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_3d("lidar", np.random.randn(100, 3), step=0)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('lidar', 'object3d')]
 """
 
 from __future__ import annotations

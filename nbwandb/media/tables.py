@@ -5,9 +5,14 @@ Cells may hold images (tensors, arrays, PIL images, figures: converted as in
 A table over wandb's row limit (``wandb.Table.MAX_ROWS``, 10 000) raises unless you ask
 for a sample with ``sample=N`` (N rows drawn with a fixed seed, kept in their order).
 
->>> run.log_table("preds", {"image": x[:8], "label": y[:8], "pred": p[:8]}, step=1)  # doctest: +SKIP
->>> table = PredictionTable()                                                # doctest: +SKIP
->>> table.add_batch(epoch, x[:8], y[:8], p[:8], scores[:8]); table.log(run, "samples")  # doctest: +SKIP
+>>> images = np.zeros((2, 8, 8, 3), np.uint8)
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_table("preds", {"image": images, "label": ["cat", "dog"], "pred": ["cat", "cat"]})
+...     table = PredictionTable()
+...     table.add_batch(1, images, ["cat", "dog"], ["cat", "cat"], [0.9, 0.4])
+...     table.log(run, "samples", step=1)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('preds', 'table'), ('samples', 'table')]
 """
 
 from __future__ import annotations
@@ -114,7 +119,10 @@ def log_text(
 
     Rows of several cells, or a dict of columns, become a table as in ``log_table``.
 
-    >>> run.log_text("generated", ["a cat sat", "a dog ran"], step=3)   # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_text("generated", ["a cat sat", "a dog ran"], step=3)
+    >>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+    [('generated', 'table')]
     """
     full = join_key(prefix, key)
     if isinstance(text, str):
@@ -138,10 +146,13 @@ class PredictionTable:
     warning), and each ``log`` writes the whole table so far, so the W&B table grows epoch
     by epoch. Each row's PNG is encoded once, at its first ``log``, and reused after.
 
-    >>> table = PredictionTable()                                     # doctest: +SKIP
-    >>> for epoch in range(3):                                        # doctest: +SKIP
-    ...     table.add(epoch, x[0], label="cat", prediction="dog", score=0.3)
-    ...     table.log(run, "predictions", step=epoch)
+    >>> table = PredictionTable()
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     for epoch in range(3):
+    ...         table.add(epoch, np.zeros((8, 8)), label="cat", prediction="dog", score=0.3)
+    ...         table.log(run, "predictions", step=epoch)
+    >>> len(table), [row[0] for row in table.rows()]
+    (3, [0, 1, 2])
     """
 
     columns = ("epoch", "image", "label", "prediction", "score")

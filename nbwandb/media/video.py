@@ -4,7 +4,10 @@ Pixel values follow the image rules (``nbwandb.media.images``). One-channel fram
 shown as gray RGB and an alpha channel is dropped (GIF has neither). Encoding needs
 ``moviepy`` and ``imageio`` (``pip install 'nbwandb[media]'``); the video is a GIF.
 
->>> run.log_video("rollout", torch.rand(16, 3, 64, 64), fps=8)   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_video("rollout", np.random.rand(4, 3, 16, 16), fps=8, step=0)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('rollout', 'video')]
 """
 
 from __future__ import annotations

@@ -13,7 +13,12 @@ trial number ``n < grid size`` to grid point ``n`` (the same shuffled order in e
 which is why workers split a grid without duplicates. A worker that draws a number past the
 grid (or ``run_cap``) marks that trial skipped and stops.
 
->>> study = create_study(spec, name="s", storage="sweep.journal", seed=0)  # doctest: +SKIP
+>>> from nbwandb.sweeps.spec import parse_sweep_config
+>>> spec = parse_sweep_config({"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+...                            "parameters": {"lr": {"values": [0.1, 0.01]}}})
+>>> study = create_study(spec, name="s", storage="sweep.journal", seed=0)  # a file other workers share
+>>> study.study_name
+'s'
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """``nbwandb.sweep``: one W&B sweep config, run by W&B Sweeps online or by Optuna offline.
 
 >>> def train(config):
-...     run = nbwandb.init(project="demo")          # the trial's run, config = trial params
+...     run = nbwandb.init(project="demo", quiet=True)   # the trial's run, config = its params
 ...     for epoch in range(3):
 ...         run.log({"loss": config["lr"] * (3 - epoch)}, step=epoch, prefix="val")
 ...     run.finish()
 >>> result = nbwandb.sweep({"method": "grid",
 ...                         "metric": {"name": "val/loss", "goal": "minimize"},
-...                         "parameters": {"lr": {"values": [0.1, 0.01]}}}, train)  # doctest: +SKIP
->>> result.best_params                                                              # doctest: +SKIP
+...                         "parameters": {"lr": {"values": [0.1, 0.01]}}}, train)
+>>> result.best_params
 {'lr': 0.01}
 """
 

@@ -14,8 +14,8 @@ W&B); when the pruner says stop, the run is finished (exit code 0) and ``optuna.
 is raised from that ``run.log`` call, which ends ``train_fn`` like any exception.
 
 >>> outcome = run_trial(lambda cfg: cfg["x"] ** 2, {"x": 3}, metric="loss",
-...                     defaults={"group": "demo"})              # doctest: +SKIP
->>> outcome.state, outcome.value                                  # doctest: +SKIP
+...                     defaults={"group": "demo"})
+>>> outcome.state, outcome.value
 ('complete', 9.0)
 """
 
