@@ -9,8 +9,8 @@ else is JSON text. A message next to a field says what is wrong with it.
 ... class Config:
 ...     lr: float = dataclasses.field(default=1e-3, metadata={"min": 1e-5, "max": 1e-1})
 ...     epochs: int = 3
->>> form = ConfigForm(Config(), project="demo")      # doctest: +SKIP
->>> form.value                                       # doctest: +SKIP
+>>> form = ConfigForm(Config(), project="demo")
+>>> form.value
 {'lr': 0.001, 'epochs': 3}
 """
 

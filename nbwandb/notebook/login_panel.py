@@ -4,7 +4,9 @@ The key is taken out of the field the moment "Log in" is clicked, so it never st
 the widget state that a saved notebook keeps. Checking it with the server happens in
 a thread with a timeout: the kernel stays free, and no network just means "not verified".
 
->>> LoginPanel()          # doctest: +SKIP
+>>> panel = LoginPanel()       # no key here: the panel asks for one (masked)
+>>> type(panel).__name__
+'LoginPanel'
 """
 
 from __future__ import annotations

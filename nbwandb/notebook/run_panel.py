@@ -5,8 +5,11 @@ so the training loop never waits on drawing). The listener only appends to bound
 downsampled buffers; a separate timer thread redraws at most ``1 / interval`` times a
 second, whatever the logging rate, and only the charts whose series changed.
 
->>> run = nbwandb.init(project="demo", mode="offline")        # doctest: +SKIP
->>> RunPanel(run)                                             # doctest: +SKIP
+>>> run = nbwandb.init(project="demo", mode="offline", quiet=True)
+>>> panel = RunPanel(run)          # display(panel): live charts as run.log writes rows
+>>> run.log({"loss": 0.5}, step=0, prefix="train"); run.finish()
+>>> print(panel)
+nbwandb run ...
 """
 
 from __future__ import annotations

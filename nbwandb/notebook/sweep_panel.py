@@ -5,9 +5,12 @@ panel after each trial (or ``panel.run(config, train_fn, ...)`` does both). The 
 with matplotlib's Agg canvas on a ``Figure`` that pyplot never sees (so no figure is left
 open), at most once per ``plot_interval`` seconds, from at most ``max_lines`` trials.
 
->>> panel = SweepPanel()                                           # doctest: +SKIP
->>> display(panel)                                                 # doctest: +SKIP
->>> result = panel.run(sweep_config, train, count=20)              # doctest: +SKIP
+>>> panel = SweepPanel()                       # then display(panel) in a notebook
+>>> config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+...           "parameters": {"x": {"values": [1, 2]}}}
+>>> result = panel.run(config, lambda cfg: cfg["x"] ** 2, count=2)
+>>> result.best_params
+{'x': 1}
 """
 
 from __future__ import annotations
