@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 
+from . import session
 from .handle import RunHandle
 
 EXIT_FINISH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
@@ -30,8 +31,6 @@ def _exit_code(run: RunHandle) -> int:
 
 
 def _finish_active_run() -> None:
-    from . import session
-
     run = session.active_run()
     if run is None or not getattr(run, "enabled", False):
         return

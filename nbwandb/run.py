@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from . import session
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
+from .disk_space import warn_if_disk_full
 from .distributed.reduction import reduce_metrics
 from .errors import NbwandbError, NbwandbWarning, RunFinishedError
 from .handle import RowListener, RunHandle
@@ -310,7 +312,6 @@ class Run(RunHandle):
         with self._lock:
             self._commit_pending()
         done = self._writer.flush(timeout)
-        from .disk_space import warn_if_disk_full
 
         warn_if_disk_full(self.run_dir)  # wandb-core drops records on a full disk without a word
         return done
@@ -344,9 +345,6 @@ class Run(RunHandle):
                 self._commit_pending()
             except NbwandbError:
                 pass  # the writer failed earlier; still end the wandb run below
-        from . import session
-        from .disk_space import warn_if_disk_full
-
         session.forget(self)
         warn_if_disk_full(self.run_dir)
         error: BaseException | None = None

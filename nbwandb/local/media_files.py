@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbwandbError
+from .logfile import LogReader
+from .records import record_module
 
 MAX_EMBED_BYTES = 4 * 1024 * 1024  # larger files are listed, not embedded in an HTML report
 IMAGE_MIME = {
@@ -88,9 +90,6 @@ def staged_tables(run_file: str | Path) -> dict[str, dict[str, Path]]:
     >>> load_table(files["tab.table.json"], 10, last=True)["data"]
     [[1, 2]]
     """
-    from .logfile import LogReader
-    from .records import record_module
-
     found: dict[str, dict[str, Path]] = {}
     pb = record_module()
     reader = LogReader(run_file)

@@ -38,6 +38,7 @@ from .records import (
     set_path,
     unwrap_config,
 )
+from .series import metric_series
 
 FINISH_WAIT = 5.0  # seconds read_run waits for the exit record of a run finished here
 READ_WINDOW = 8 * 1024 * 1024  # bytes of the run file read at a time
@@ -169,8 +170,6 @@ class LocalRun:
         >>> steps[:3], losses[:2]
         ([0.0, 1.0, 2.0], [1.0, 0.5])
         """
-        from .series import metric_series
-
         if not self.history and self.steps:
             raise NbwandbError("this run was read with history=False; read it with read_run(path)")
         return metric_series(self.history, key, x)

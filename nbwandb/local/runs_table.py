@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbwandbError
+from ..html_tables import format_duration, table_html
 from .reader import LocalRun, read_run, start_from_dir_name
 
 FIXED_COLUMNS = (
@@ -142,8 +143,6 @@ class RunsTable(list):
 
     def _repr_html_(self) -> str:
         """The table as pandas would show it: numbers right-aligned, durations with units, scrolling."""
-        from ..html_tables import format_duration, table_html
-
         cols = [c for c in self.columns if c not in ("path", "exit_code", "project", "job_type")]
         fixed = [c for c in cols if c in FIXED_COLUMNS]
         shown = fixed + [c for c in cols if c not in FIXED_COLUMNS][: max(0, 40 - len(fixed))]

@@ -34,9 +34,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..credentials import find_key, resolve_host
 from ..errors import NbwandbError
+from ..network import probe_host
 from ..upload_state import mark as mark_upload
 from ..upload_state import upload_state
+from .repair import check_run_file, write_repaired_copy
 from .runs_table import find_run_dirs
 
 NETWORK_CHECK_SECONDS = 5.0
@@ -104,9 +107,6 @@ def preflight(timeout: float = NETWORK_CHECK_SECONDS) -> str | None:
     """Why syncing cannot work right now (no key, host unreachable or silent, key rejected), or None."""
     from urllib.parse import urlparse
 
-    from ..credentials import find_key, resolve_host
-    from ..network import probe_host
-
     host = resolve_host()
     secret = find_key(host)[1]
     if secret is None:
@@ -157,9 +157,6 @@ def sync_one(
     run_dir: Path, *, timeout: float, command: Sequence[str] | None = None, force: bool = False
 ) -> SyncResult:
     """Upload one run folder with ``wandb sync``; kill it (and its children) at ``timeout`` seconds."""
-    from ..credentials import find_key
-    from .repair import check_run_file, write_repaired_copy
-
     start = time.monotonic()
     online = is_online_dir(run_dir)
     skip = _skip_reason(run_dir, online, force)

@@ -14,6 +14,7 @@ import html
 from typing import Any
 
 from ._html import escape
+from .published import publish
 
 INSTALL_HINT = "pip install 'ipywidgets>=8'"
 
@@ -58,8 +59,6 @@ class TextForms:
         return bundle
 
     def _ipython_display_(self) -> None:
-        from .published import publish
-
         publish(self)
 
     def __repr__(self) -> str:

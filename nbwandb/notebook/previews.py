@@ -20,6 +20,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbwandb.html_tables import cell_html, table_html
+from nbwandb.local import read_run
+
 from ..handle import RunHandle
 from ._widgets import TextForms, escape, widgets
 from .images import ACCEPTED as IMAGE_ACCEPTED
@@ -35,8 +38,6 @@ TABLE_ACCEPTED = (
 
 def _logged_media(run: RunOrFolder, kind: str, key: str | None) -> list[dict[str, Any]]:
     """The run's logged media entries of one kind (and key), oldest first; errors name what exists."""
-    from nbwandb.local import read_run
-
     entries = [m for m in read_run(run).media if m.get("type") == kind and m.get("file")]
     if key is not None:
         chosen = [m for m in entries if m["key"] == key]
@@ -134,8 +135,6 @@ class TablePreview(TextForms, widgets.VBox):
         return True
 
     def _html(self) -> str:
-        from nbwandb.html_tables import cell_html, table_html
-
         def cell(value: Any, column: str) -> str:
             if _looks_like_image(value):
                 try:

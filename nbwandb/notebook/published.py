@@ -24,6 +24,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from .environment import widgets_can_render
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -72,8 +74,6 @@ def refresh(panel: Any) -> bool:
     terminal would print the panel again instead of updating it.
     """
     from IPython.display import update_display
-
-    from .environment import widgets_can_render
 
     if not widgets_can_render():
         return False

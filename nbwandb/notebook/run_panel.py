@@ -20,6 +20,8 @@ import time
 import weakref
 from typing import Any
 
+from nbwandb.local import read_run
+
 from ..handle import RunHandle
 from ..local.series import section_of, section_order
 from ..metrics import is_number
@@ -107,8 +109,6 @@ class RunData:
         if run_dir is None:
             return
         try:
-            from nbwandb.local import read_run
-
             history = read_run(run_dir).history
         except Exception:  # noqa: BLE001 - a run still being written, or no reader: start empty
             return

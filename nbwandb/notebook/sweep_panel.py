@@ -23,6 +23,8 @@ from typing import Any
 
 from nbwandb.html_tables import format_cell, format_number
 
+from ..sweeps import sweep
+from ..sweeps.result import flatten_params
 from ._widgets import TextForms, escape, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -62,8 +64,6 @@ def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from ..sweeps.result import flatten_params
 
     ranked = result.ranked()
     if len(ranked) < 2:
@@ -137,8 +137,6 @@ def parallel_coordinates_svg(
     in red, pruned trials are grey dashes. Hovering a line names its run. None when fewer
     than two trials have parameters.
     """
-    from ..sweeps.result import flatten_params
-
     ranked = result.ranked()
     others = [t for t in result.trials if t not in ranked and t.params]
     if len(ranked) + len(others) < 2:
@@ -297,8 +295,6 @@ class SweepPanel(TextForms, widgets.VBox):
         self, sweep_config: dict[str, Any], train_fn: Callable[[dict[str, Any]], Any], **kwargs: Any
     ) -> Any:
         """``nbwandb.sweep(...)`` with this panel updated after each trial; returns its result."""
-        from ..sweeps import sweep
-
         user_callback = kwargs.pop("callback", None)
 
         def callback(result: Any, trial: Any) -> None:

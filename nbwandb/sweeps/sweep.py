@@ -22,8 +22,11 @@ from typing import Any
 
 from ..errors import NbwandbError
 from ..modes import resolve_mode
+from . import optuna_backend as ob
 from .result import SweepResult, TrialRecord
 from .spec import SweepSpec, parse_sweep_config
+from .trial import run_trial
+from .wandb_backend import run_wandb_sweep
 
 BACKENDS = ("auto", "wandb", "optuna")
 TrialCallback = Callable[[SweepResult, TrialRecord], None]
@@ -108,8 +111,6 @@ def sweep(
     spec = parse_sweep_config(sweep_config, backend=chosen)
     project = project or spec.project
     if chosen == "wandb":
-        from .wandb_backend import run_wandb_sweep
-
         return run_wandb_sweep(
             spec,
             train_fn,
@@ -149,8 +150,6 @@ def _run_optuna(
     catch: tuple[type[BaseException], ...],
     callback: TrialCallback | None,
 ) -> SweepResult:
-    from . import optuna_backend as ob
-
     optuna = ob.import_optuna()
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # nbwandb prints one line per run already
@@ -184,9 +183,6 @@ def _optimize(
     catch: tuple[type[BaseException], ...],
     callback: TrialCallback | None,
 ) -> SweepResult:
-    from . import optuna_backend as ob
-    from .trial import run_trial
-
     study = ob.create_study(spec, name=name, storage=storage, seed=seed)
     cap = ob.trial_cap(spec)
     defaults: dict[str, Any] = {"group": name}

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import session
+from ..api import init
 from ..errors import NbwandbError
 from ..handle import RunHandle
 from ..metrics import flatten_metrics
@@ -255,8 +256,6 @@ def _run_trial(
 
 def _record_run_for(returned: Any, metric: str | None) -> None:
     """Start, fill and finish a run for a ``train_fn`` that did not call ``nbwandb.init``."""
-    from ..api import init
-
     run = init(quiet=True)
     if isinstance(returned, Mapping):
         try:
