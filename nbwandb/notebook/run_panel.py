@@ -30,7 +30,6 @@ from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
 from .images import is_image_value, thumbnail_png
 from .series import Series
 
-ROOT_SECTION = "charts"
 PANEL_CSS = """<style>
 .nbwandb-run-panel .nbw-head{font:13px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#333;
 line-height:1.5;overflow-wrap:anywhere}

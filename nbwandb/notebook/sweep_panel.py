@@ -23,6 +23,7 @@ from typing import Any
 
 from nbwandb.html_tables import format_cell, format_number
 
+from ..metrics import is_number
 from ..sweeps import sweep
 from ..sweeps.result import flatten_params
 from ._widgets import TextForms, escape, widgets
@@ -32,9 +33,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]]]:
     """Positions in [0, 1] for one axis and its tick labels (numbers, log when wide, or categories)."""
-    numeric = all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
-    )
+    numeric = all(is_number(v) and math.isfinite(v) for v in values)
     if numeric:
         lo, hi = min(values), max(values)
         use_log = lo > 0 and hi / lo > 100  # a learning rate: spread its decades evenly

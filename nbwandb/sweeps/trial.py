@@ -25,7 +25,6 @@ import contextlib
 import copy
 import functools
 import math
-import numbers
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -36,7 +35,7 @@ from .. import session
 from ..api import init
 from ..errors import NbwandbError
 from ..handle import RunHandle
-from ..metrics import flatten_metrics
+from ..metrics import flatten_metrics, is_number
 
 
 class Reporter(Protocol):
@@ -96,7 +95,7 @@ class _RunHooks:
                 return
             flat = flatten_metrics(metrics, kwargs.get("prefix"))
             value = flat.get(self.metric)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            if not is_number(value):
                 return
             if run.step == iteration["step"]:
                 return  # the same step again: its first value is the report
@@ -143,7 +142,7 @@ def _watch_new_runs(on_start: Callable[[Any], None]) -> Iterator[None]:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if is_number(value):
         return float(value)
     if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # numpy / torch scalars
         return _number(value.item())
