@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._wandb import import_wandb
+from ..config import convert_value
+from ..errors import NbwandbError, RunFinishedError
+from ..handle import RunHandle
+from ..metrics import check_step
+from ..modes import resolve_mode
 from .digest import LocalFiles, local_files
 from .refs import (
     ArtifactInputError,
@@ -21,12 +27,6 @@ from .refs import (
     name_from_path,
     parse_ref,
 )
-from ..config import convert_value
-from ..errors import NbwandbError, RunFinishedError
-from ..metrics import check_step
-from .._wandb import import_wandb
-from ..modes import resolve_mode
-from ..handle import RunHandle
 
 INPUTS_KEY = "_nbwandb_inputs"  # config key listing a run's inputs (uploaded by `wandb sync`)
 LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large" from 50 MB
@@ -139,7 +139,7 @@ class CheckpointPolicy:
                 reason=why,
                 step=step,
             )
-        result = log_checkpoint(
+        return log_checkpoint(
             run,
             path,
             name=name,
@@ -151,7 +151,6 @@ class CheckpointPolicy:
             mode=self.mode,
             value=value,
         )
-        return result
 
 
 # -- per-run memory: what was logged under which name (so unchanged files are skipped) -------
@@ -249,7 +248,6 @@ def _check_run(run: RunHandle, what: str) -> None:
     if not getattr(run, "enabled", False) or getattr(run, "wandb_run", None) is None:
         raise NbwandbError(f"{what} needs a run started with nbwandb.init(...); got {run!r}")
     if getattr(run, "finished", False):
-
         raise RunFinishedError(
             f"run.{what}: run {run.id} has finished; start a new one with nbwandb.init(...)"
         )
@@ -442,7 +440,11 @@ def _remember_input(run: RunHandle, record: dict[str, Any]) -> None:
 
 
 def _record_local_input(
-    run: RunHandle, path: str | os.PathLike[str], name: str, kind: str, metadata: Mapping[str, Any] | None
+    run: RunHandle,
+    path: str | os.PathLike[str],
+    name: str,
+    kind: str,
+    metadata: Mapping[str, Any] | None,
 ) -> InputResult:
     name = check_name(name, "dataset name")
     kind = check_type(kind)

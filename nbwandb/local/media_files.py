@@ -1,6 +1,7 @@
 """Load the files behind media entries of a local run (images, tables) for display.
 
->>> image, table = nbwandb.local.read_run(media_run_dir).media
+>>> media = {entry["key"]: entry for entry in nbwandb.local.read_run(media_run_dir).media}
+>>> image, table = media["seg"], media["tab"]
 >>> data_uri(image["file"])[:22]
 'data:image/png;base64,'
 >>> load_table(table["file"], max_rows=5)
@@ -127,7 +128,7 @@ def thumbnail_uri(
 
     None when the file is missing, too large, or not an image PIL can read.
 
-    >>> image = nbwandb.local.read_run(media_run_dir).media[0]
+    >>> image = next(e for e in nbwandb.local.read_run(media_run_dir).media if e["key"] == "seg")
     >>> thumbnail_uri(image["file"], 64)[:22]
     'data:image/png;base64,'
     """

@@ -229,7 +229,7 @@ def log_images(
 
     >>> with nbwandb.init(project="demo", quiet=True) as run:
     ...     run.log_images("samples", np.random.rand(4, 3, 8, 8), captions=list("abcd"), step=0)
-    ...     run.log_images("grid", np.random.rand(4, 3, 8, 8), grid=True, step=0)
+    ...     run.log_images("grid", np.random.rand(4, 3, 8, 8), grid=True, step=1)
     >>> [(e["key"], e["type"], e.get("count", 1)) for e in nbwandb.local.read_run(run).media]
     [('samples', 'images', 4), ('grid', 'image', 1)]
     """
