@@ -45,17 +45,23 @@ class _Deferred:
     def __init__(self, module: str) -> None:
         self.module = module
         self.name = ""
+        self._function: Any = None
+        self._signature: inspect.Signature | None = None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def __get__(self, handle: Any, owner: type | None = None) -> Any:
-        function = getattr(importlib.import_module(self.module), self.name)
+        function = self._function
+        if function is None:  # first use: import the module (once)
+            function = self._function = getattr(importlib.import_module(self.module), self.name)
         if handle is None:
             return function
         if handle.enabled:
             return function.__get__(handle, owner)
-        signature = inspect.signature(function)
+        signature = self._signature
+        if signature is None:
+            signature = self._signature = inspect.signature(function)
 
         def do_nothing(*args: Any, **kwargs: Any) -> None:
             # Bind, so a wrong call fails the same way on both handles; then do nothing.
