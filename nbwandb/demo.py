@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .dashboard import show
+from .errors import NbwandbError
 from .handle import RunHandle
+from .local.runs_table import find_run_dirs
 
 DEMO_CONFIG = {"lr": 0.1, "hidden": 16, "batch_size": 64, "steps": 50, "seed": 0}
 
@@ -147,9 +150,6 @@ def run_demo(
 
     import nbwandb
 
-    from .dashboard import show
-    from .errors import NbwandbError
-
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r} is not accepted; use an int >= 1")
     out = Path(out_dir)
@@ -233,10 +233,6 @@ def run_notebook_demo(
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-
-    from .dashboard import show
-    from .errors import NbwandbError
-    from .local.runs_table import find_run_dirs
 
     src = Path(notebook)
     if not src.is_file():
