@@ -5,7 +5,9 @@ Each doctest runs offline in its own empty folder, with these names ready:
 - ``nbwandb``: the package;
 - ``run_dir``: a finished offline run (project "demo", config ``{"lr": 0.001}``, 20 steps of
   ``train/loss`` and ``val/loss`` against ``global_step``), made once per session;
-- ``wandb_dir``: the ``wandb`` folder that holds it.
+- ``wandb_dir``: the ``wandb`` folder that holds it;
+- ``media_run_dir``: a finished offline run (project "media") with an image ``seg`` (8x8,
+  with a mask and a box) and a table ``tab`` (columns x, y) at step 0.
 
 Tests under ``tests/`` have their own fixtures (``tests/conftest.py``); nothing here applies
 to them.
@@ -48,6 +50,34 @@ def example_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(run.run_dir)
 
 
+@pytest.fixture(scope="session")
+def example_media_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished offline run with an image (mask and box) and a table, in its own folder."""
+    import numpy as np
+
+    import nbwandb
+
+    patch = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("doctest-media-runs")
+    for key, value in {**OFFLINE_ENV, "WANDB_DIR": str(root)}.items():
+        patch.setenv(key, value)
+    patch.delenv("WANDB_API_KEY", raising=False)
+    box = {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.1, "maxY": 0.5}, "class_id": 1}
+    try:
+        with nbwandb.init("media", name="media", quiet=True) as run:
+            run.log_image(
+                "seg",
+                np.zeros((8, 8, 3), np.uint8),
+                masks={"pred": {"mask_data": np.eye(8, dtype=np.uint8)}},
+                boxes={"pred": {"box_data": [box], "class_labels": {1: "cat"}}},
+                step=0,
+            )
+            run.log_table("tab", [[1, 2]], columns=["x", "y"], step=0)
+    finally:
+        patch.undo()
+    return Path(run.run_dir)
+
+
 @pytest.fixture(autouse=True)
 def doctest_folder(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -59,6 +89,7 @@ def doctest_folder(
     import nbwandb
 
     run_dir = request.getfixturevalue("example_run_dir")
+    media_run_dir = request.getfixturevalue("example_media_run_dir")
     monkeypatch.chdir(tmp_path)
     for key, value in {**OFFLINE_ENV, "WANDB_DIR": str(tmp_path)}.items():
         monkeypatch.setenv(key, value)
@@ -66,7 +97,9 @@ def doctest_folder(
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / ".config-wandb"))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     namespace = request.node.dtest.globs  # type: ignore[attr-defined]
-    namespace.update(nbwandb=nbwandb, run_dir=run_dir, wandb_dir=run_dir.parent)
+    namespace.update(
+        nbwandb=nbwandb, run_dir=run_dir, wandb_dir=run_dir.parent, media_run_dir=media_run_dir
+    )
     yield
     from nbwandb import session
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_distributed.py [--steps 2000]
 
-The script starts itself under torchrun (``nbwandb.distributed.launch``, 2 processes).
+The script starts itself under torchrun (``nbwandb.launch``, 2 processes).
 Each rank logs 5 scalars per step into an offline run (in a temp folder):
 
 * baseline: ``run.log(metrics, step=i)``: rank 0 logs its own values, rank 1 does nothing;
@@ -124,7 +124,7 @@ def main() -> None:
         worker(options.steps)
         return
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from nbwandb.distributed import launch
+    from nbwandb import launch
 
     os.environ.setdefault("WANDB_SILENT", "true")
     result = launch(

@@ -129,7 +129,7 @@ def compare(
     out["a"] = (plain, 0, True)
     nb.finish()
     history = read_run(nb.run_dir).history
-    complete = all(TRAIN <= row.keys() for row in history) and [
+    complete = all(row.keys() >= TRAIN for row in history) and [
         r["global_step"] for r in history
     ] == list(range(steps))
     out["d"] = (secs, len(history), complete)

@@ -4,8 +4,10 @@
 imported only by the calls that need them.
 
 >>> import nbwandb
->>> with nbwandb.init(project="demo", mode="offline") as run:   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", mode="offline", quiet=True) as run:
 ...     run.log({"loss": 0.1}, step=1, prefix="train")
+>>> run.state, run.mode
+('finished', 'offline')
 """
 
 from __future__ import annotations
@@ -13,27 +15,33 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import NbwandbError, RunFinishedError, WandbMissingError, WriterError
+from .errors import (
+    NbwandbError,
+    NbwandbWarning,
+    RunFinishedError,
+    WandbMissingError,
+    WriterError,
+)
 
 __version__ = "0.1.0"
 
 # public name -> (module, attribute); resolved on first access (PEP 562).
 _LAZY = {
     "init": ("nbwandb.api", "init"),
-    "login": ("nbwandb.login", "login"),
-    "LoginResult": ("nbwandb.login", "LoginResult"),
+    "login": ("nbwandb.auth", "login"),
+    "LoginResult": ("nbwandb.auth", "LoginResult"),
     "find_credentials": ("nbwandb.credentials", "find_credentials"),
     "resolve_mode": ("nbwandb.modes", "resolve_mode"),
     "Run": ("nbwandb.run", "Run"),
     "NoOpRun": ("nbwandb.run", "NoOpRun"),
-    "NbwandbWarning": ("nbwandb.run", "NbwandbWarning"),
+    "RunHandle": ("nbwandb.handle", "RunHandle"),
     "active_run": ("nbwandb.session", "active_run"),
     "is_main_process": ("nbwandb.distributed", "is_main_process"),
     "rank_info": ("nbwandb.distributed", "rank_info"),
     "sweep": ("nbwandb.sweeps", "sweep"),
     "download": ("nbwandb.artifacts", "download"),
     "CheckpointPolicy": ("nbwandb.artifacts", "CheckpointPolicy"),
-    "launch": ("nbwandb.launch", "launch"),
+    "launch": ("nbwandb.distributed.launcher", "launch"),
     "show": ("nbwandb.dashboard", "show"),
     "local": ("nbwandb.local", None),
 }
@@ -46,6 +54,7 @@ __all__ = [
     "NoOpRun",
     "Run",
     "RunFinishedError",
+    "RunHandle",
     "WandbMissingError",
     "WriterError",
     "__version__",
@@ -68,13 +77,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import local
     from .api import init
     from .artifacts import CheckpointPolicy, download
+    from .auth import LoginResult, login
     from .credentials import find_credentials
     from .dashboard import show
     from .distributed import is_main_process, rank_info
-    from .launch import launch
-    from .login import LoginResult, login
+    from .distributed.launcher import launch
+    from .handle import RunHandle
     from .modes import resolve_mode
-    from .run import NbwandbWarning, NoOpRun, Run
+    from .run import NoOpRun, Run
     from .session import active_run
     from .sweeps.sweep import sweep
 

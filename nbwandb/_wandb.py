@@ -1,6 +1,8 @@
 """The one place that imports wandb, lazily, with a clear error when it is missing.
 
->>> wandb = import_wandb("nbwandb.init")  # doctest: +SKIP
+>>> wandb = import_wandb("nbwandb.init")   # or WandbMissingError, with the install command
+>>> wandb.__name__
+'wandb'
 """
 
 from __future__ import annotations

@@ -10,18 +10,20 @@ finishes the active run itself (rows first, with the exit code wandb tracked, fo
 for ``nbwandb sync``). It is re-registered after every ``wandb.init`` because ``atexit``
 runs hooks last-in first-out and each ``wandb.init`` adds wandb's own: ours must run first.
 
->>> install()          # doctest: +SKIP
+>>> install()          # init does this; calling it again moves the hook before wandb's
 """
 
 from __future__ import annotations
 
 import atexit
-from typing import Any
+
+from . import session
+from .handle import RunHandle
 
 EXIT_FINISH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
 
 
-def _exit_code(run: Any) -> int:
+def _exit_code(run: RunHandle) -> int:
     # wandb's exit hooks saw sys.exit(N) or an uncaught exception; 0 otherwise.
     hooks = getattr(getattr(run, "wandb_run", None), "_hooks", None)
     code = getattr(hooks, "exit_code", 0)
@@ -29,8 +31,6 @@ def _exit_code(run: Any) -> int:
 
 
 def _finish_active_run() -> None:
-    from . import session
-
     run = session.active_run()
     if run is None or not getattr(run, "enabled", False):
         return

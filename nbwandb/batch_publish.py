@@ -10,8 +10,13 @@ It uses wandb internals, so ``BatchPublisher.attach`` checks each one and
 returns None when any is missing; the caller then uses the public
 ``wandb_run.log`` (which is also used for every row holding media).
 
->>> pub = BatchPublisher.attach(wandb_run)                     # doctest: +SKIP
->>> pub.publish([({"loss": 0.5, "global_step": 0}, time.time())]) if pub else None  # doctest: +SKIP
+>>> import time
+>>> run = nbwandb.init(project="demo", quiet=True)
+>>> pub = BatchPublisher.attach(run.wandb_run)      # None where wandb's internals differ
+>>> pub.publish([({"loss": 0.5, "global_step": 0}, time.time())]) if pub else None
+>>> run.finish()
+>>> [row["loss"] for row in nbwandb.local.read_run(run).history]
+[0.5]
 """
 
 from __future__ import annotations

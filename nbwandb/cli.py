@@ -7,7 +7,9 @@
                                                upload did not complete, with `wandb sync`
     nbwandb demo [--out DIR] [--notebook NB]   a small offline run end to end + its report
 
->>> main(["runs", "wandb"])          # doctest: +SKIP
+>>> main(["runs", str(wandb_dir)])
+<BLANKLINE>
+...example...
 0
 """
 

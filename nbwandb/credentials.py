@@ -34,7 +34,7 @@ class CredentialInfo:
         return self.source is not None
 
 
-class _Secret:
+class Secret:
     """Holds a key; its repr and str never show it."""
 
     __slots__ = ("_value",)
@@ -110,7 +110,7 @@ def _netrc_key(host: str) -> str | None:
 
 def find_key(
     host: str | None = None, key: str | None = None
-) -> tuple[CredentialInfo, _Secret | None]:
+) -> tuple[CredentialInfo, Secret | None]:
     """Find a key in the documented order; returns (info, secret) where secret may be None."""
     host = resolve_host(host)
     candidates = (
@@ -122,7 +122,7 @@ def find_key(
     for source, get in candidates:
         value = get()
         if value:
-            return CredentialInfo(source, host), _Secret(value.strip())
+            return CredentialInfo(source, host), Secret(value.strip())
     return CredentialInfo(None, host), None
 
 
@@ -131,7 +131,7 @@ def find_credentials(host: str | None = None) -> CredentialInfo:
     return find_key(host)[0]
 
 
-def write_netrc(host: str, secret: _Secret) -> Path:
+def write_netrc(host: str, secret: Secret) -> Path:
     """Store the key where wandb would: netrc, mode 0600, replacing this host's entry."""
     path = netrc_path()
     machine = urlparse(host).hostname or host

@@ -5,7 +5,8 @@ records, and once one write has failed it writes nothing more to that run's file
 reaches the user. ``Run.flush`` (called after every notebook cell) and ``Run.finish``
 call ``warn_if_disk_full`` so that a full disk is reported where the user looks.
 
->>> warn_if_disk_full("wandb/offline-run-...")     # doctest: +SKIP
+>>> warn_if_disk_full(run_dir)     # False: there is room (True, with one warning, when full)
+False
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
+
+from .errors import NbwandbWarning
 
 FULL_BELOW_BYTES = 1024 * 1024
 _warned: set[str] = set()
@@ -42,7 +45,5 @@ def warn_if_disk_full(path: str | Path | None) -> bool:
         return False
     if str(path) not in _warned:
         _warned.add(str(path))
-        from .run import NbwandbWarning
-
         warnings.warn(message, NbwandbWarning, stacklevel=3)
     return True

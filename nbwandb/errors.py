@@ -1,8 +1,14 @@
-"""Errors that users can cause.
+"""Errors that users can cause, and the package's warnings.
 
 Every message names the offending key or value and says what is accepted.
+Every other module imports these from here (this module imports nothing of
+the package), so the error and warning family sits at the bottom of the
+import graph.
 
->>> raise NbwandbError("config key 'lr': ...")  # doctest: +SKIP
+>>> nbwandb.init(project="demo", config={"lr": object()})
+Traceback (most recent call last):
+...
+nbwandb.errors.NbwandbError: config key 'lr': a value of type builtins.object cannot be stored in a W&B config; accepted: ...
 """
 
 from __future__ import annotations
@@ -33,3 +39,7 @@ class WriterError(NbwandbError):
 
 class LoginError(NbwandbError):
     """A key was malformed or could not be verified (the key is never in the message)."""
+
+
+class NbwandbWarning(UserWarning):
+    """Something was accepted but probably not what the user meant (logged anyway)."""

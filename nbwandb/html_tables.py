@@ -23,6 +23,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .metrics import is_number
+
 DIGITS = 5  # significant digits of a float cell: pandas shows 6, W&B's tables about 4
 SCROLL_HEIGHT_PX = 360
 
@@ -46,10 +48,6 @@ vertical-align:top;max-width:28em;overflow:hidden;text-overflow:ellipsis;white-s
 </style>"""
 
 
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def format_number(value: float, digits: int = DIGITS) -> str:
     """An int as it is; a float at ``digits`` significant digits (scientific when very large or small)."""
     if isinstance(value, int):
@@ -69,7 +67,7 @@ def format_duration(seconds: float | None) -> str:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} m {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -179,7 +177,6 @@ __all__ = [
     "format_duration",
     "format_number",
     "format_timestamp",
-    "is_number",
     "key_value_table",
     "table_html",
 ]

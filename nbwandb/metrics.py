@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import NbwandbError
 
@@ -23,13 +23,43 @@ ACCEPTED_VALUES = (
 WANDB_OWN_KEYS = frozenset({"_step", "_runtime"})
 
 
+def is_number(value: Any) -> TypeGuard[float]:
+    """A real number that is not a bool (ints, floats, numpy scalars)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_step(step: Any) -> int:
+    """``step`` as a non-negative int (numpy and torch scalars, and whole floats, accepted).
+
+    >>> check_step(3), check_step(2.0)
+    (3, 2)
+    >>> check_step(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: step=-1 is not accepted; steps start at 0
+    """
+    if isinstance(step, bool):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
+    try:
+        value = int(step.item() if hasattr(step, "item") else step)
+    except (TypeError, ValueError):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int") from None
+    if value != step and not hasattr(step, "item"):
+        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
+    if value < 0:
+        raise ValueError(f"step={value} is not accepted; steps start at 0")
+    return value
+
+
 def join_key(prefix: str | None, key: str) -> str:
     """``prefix/key`` (a prefix's trailing slash is not doubled)."""
     return f"{prefix.rstrip('/')}/{key}" if prefix else key
 
 
-def flatten_metrics(metrics: Mapping[str, Any], prefix: str | None = None) -> dict[str, Any]:
-    """Flatten nested dicts with ``/``; keys must be non-empty strings."""
+def flatten_metrics(
+    metrics: Mapping[str, Any], prefix: str | None = None, *, step_metric: str | None = None
+) -> dict[str, Any]:
+    """Flatten nested dicts with ``/``; keys must be non-empty strings, and not ``step_metric``."""
     if not isinstance(metrics, Mapping):
         raise TypeError(
             f"run.log expects a dict of metrics, got {type(metrics).__name__}; e.g. run.log({{'loss': 0.1}})"
@@ -40,6 +70,11 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str | None = None) -> di
         )
     out: dict[str, Any] = {}
     _flatten_into(out, metrics, prefix)
+    if step_metric is not None and step_metric in out:
+        raise ValueError(
+            f"metric key {step_metric!r} is the step key of this run; "
+            f"pass the step as run.log(..., step=N) instead of as a metric"
+        )
     return out
 
 

@@ -27,7 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .credentials import _Secret
+from .credentials import Secret
 
 AUTO_TIMEOUT = 5.0  # mode="auto": seconds before a run falls back to offline
 ONLINE_TIMEOUT = 10.0  # mode="online": seconds before init raises
@@ -96,7 +96,7 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _viewer_request(host: str, secret: _Secret | None) -> tuple[str, bytes, dict[str, str]]:
+def _viewer_request(host: str, secret: Secret | None) -> tuple[str, bytes, dict[str, str]]:
     headers = {"Content-Type": "application/json", "User-Agent": "nbwandb-probe"}
     if secret is not None:
         token = base64.b64encode(f"api:{secret.reveal()}".encode()).decode()
@@ -122,7 +122,7 @@ def _judge_answer(status: int, payload: bytes) -> tuple[str, str, str]:
 
 
 def _direct_probe(
-    host: str, secret: _Secret | None, deadline: float, stage: list[str]
+    host: str, secret: Secret | None, deadline: float, stage: list[str]
 ) -> tuple[str, str, str]:
     """Resolve, connect and ask, each step classified (no proxy in the way).
 
@@ -185,7 +185,7 @@ def _direct_probe(
 
 
 def _proxy_probe(
-    host: str, secret: _Secret | None, deadline: float, stage: list[str]
+    host: str, secret: Secret | None, deadline: float, stage: list[str]
 ) -> tuple[str, str, str]:
     """Through the proxy the environment names (urllib honours it); coarser classification."""
     stage.append("silent")
@@ -217,7 +217,7 @@ class ProbeThread:
     'refused'
     """
 
-    def __init__(self, host: str, secret: _Secret | None, *, timeout: float) -> None:
+    def __init__(self, host: str, secret: Secret | None, *, timeout: float) -> None:
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(
                 f"network timeout={timeout!r} is not accepted; use a number of seconds > 0"
@@ -259,7 +259,7 @@ class ProbeThread:
 
 
 def probe_host(
-    host: str, secret: _Secret | None = None, *, timeout: float = AUTO_TIMEOUT
+    host: str, secret: Secret | None = None, *, timeout: float = AUTO_TIMEOUT
 ) -> HostProbe:
     """Ask ``host`` who owns ``secret`` (or just whether it answers), within ``timeout`` seconds."""
     return ProbeThread(host, secret, timeout=timeout).result()

@@ -5,8 +5,11 @@ cell must always get a working run, even when wandb's service process (wandb-cor
 was killed, crashed or stopped answering: the old run is finished as well as it can
 be (with a warning, never an exception), and a dead service is replaced by a new one.
 
->>> import wandb                                   # doctest: +SKIP
->>> finish_previous(wandb)                          # doctest: +SKIP
+>>> import wandb
+>>> run = nbwandb.init(project="demo", quiet=True)
+>>> finish_previous(wandb)                 # what init does before it starts a run
+>>> run.state, nbwandb.active_run()
+('finished', None)
 """
 
 from __future__ import annotations
@@ -19,12 +22,10 @@ from types import ModuleType
 from typing import Any
 
 from . import session
-from .errors import NbwandbError
+from .errors import NbwandbError, NbwandbWarning
 
 
 def _warn(message: str) -> None:
-    from .run import NbwandbWarning
-
     warnings.warn(message, NbwandbWarning, stacklevel=4)
 
 

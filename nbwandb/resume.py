@@ -6,9 +6,8 @@ folder. This module finds the segments of a run, decides which run
 ``init(resume="auto")`` continues, and reads what the continuation needs:
 the config, the last step, the checkpoints.
 
->>> point = find_resume_point(crashed_run.run_dir, project="demo", run_root=run_root)
->>> point.run_id == crashed_run.id, point.last_step, point.state
-(True, 2, 'crashed')
+>>> find_resume_point("auto", project="demo", run_root=Path("."))   # nothing crashed here
+nbwandb: no run of project 'demo' to resume under wandb (none crashed or failed); starting a new run
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NbwandbError
-from .local.reader import read_run, resolve_run_file, writer_alive, writer_pid
+from .local.liveness import writer_alive, writer_pid
+from .local.reader import read_run, resolve_run_file
 from .local.runs_table import find_run_dirs
 from .local.segments import segment_id, segment_key, segments_of
 from .upload_state import upload_state
@@ -337,7 +337,7 @@ def checkpoint_records(segments: list[Path], name: str) -> list[dict[str, Any]]:
 def latest_checkpoint(run: Any, name: str) -> tuple[Path | None, str]:
     """``(path, why)`` of the newest checkpoint ``name`` of ``run`` in any of its segments;
     ``path`` is None when none was logged or its staged files are gone (``why`` says which)."""
-    from .artifacts import logged_checkpoint
+    from .artifacts.run_artifacts import logged_checkpoint
 
     record = logged_checkpoint(run, name)  # this segment's newest, known without reading files
     if record is None:

@@ -4,50 +4,35 @@
 at the call, naming the key), merges calls for the same step into one history
 row, and hands finished rows to a background writer that feeds wandb.
 
->>> with nbwandb.init(project="demo", mode="offline") as run:   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", mode="offline", quiet=True) as run:
 ...     run.log({"loss": 0.5}, step=1, prefix="train")
 ...     run.log({"loss": 0.6}, step=1, prefix="val")      # same history row
+>>> [(row["global_step"], row["train/loss"], row["val/loss"]) for row in nbwandb.local.read_run(run).history]
+[(1, 0.5, 0.6)]
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar
 
+from . import session
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
-from .errors import NbwandbError, RunFinishedError
-from .metrics import WANDB_OWN_KEYS, convert_metric, flatten_metrics, is_non_finite
+from .disk_space import warn_if_disk_full
+from .distributed.reduction import reduce_metrics
+from .errors import NbwandbError, NbwandbWarning, RunFinishedError
+from .handle import RowListener, RunHandle
+from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
 from .writer import BackgroundWriter
 
-RowListener = Callable[[dict[str, Any]], None]
 
-
-class NbwandbWarning(UserWarning):
-    """Something was accepted but probably not what the user meant (logged anyway)."""
-
-
-def _as_step(step: Any) -> int:
-    if isinstance(step, bool):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
-    try:
-        value = int(step.item() if hasattr(step, "item") else step)
-    except (TypeError, ValueError):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int") from None
-    if value != step and not hasattr(step, "item"):
-        raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
-    if value < 0:
-        raise ValueError(f"step={value} is not accepted; steps start at 0")
-    return value
-
-
-class Run:
+class Run(RunHandle):
     """A live W&B run (offline or online) with notebook-friendly logging.
 
     Create it with ``nbwandb.init``. Attributes: ``id``, ``name``, ``project``,
@@ -56,6 +41,8 @@ class Run:
     """
 
     enabled = True
+    run_dir: Path  # a Run always has its folder
+    files_dir: Path
 
     def __init__(
         self,
@@ -163,26 +150,13 @@ class Run:
         return self.state != "running"
 
     # -- logging ----------------------------------------------------------------------------
-    def log(
-        self,
-        metrics: Mapping[str, Any],
-        *,
-        step: int | None = None,
-        prefix: str | None = None,
-        reduce: str | None = None,
+    def _log(
+        self, metrics: Mapping[str, Any], step: int | None, prefix: str | None, reduce: str | None
     ) -> None:
-        """Log metrics for ``step`` (calls with the same step become one history row).
-
-        ``prefix`` ("train", "val") joins keys with ``/``; nested dicts are flattened.
-        Without ``step`` each call is its own step, as in wandb. ``reduce`` combines
-        values over distributed ranks (see ``nbwandb.distributed``).
-        """
         self._check_open("log")
         self._writer.raise_error(again=True)
         row = self._prepare_row(metrics, prefix)
         if reduce is not None:
-            from .distributed import reduce_metrics
-
             row = reduce_metrics(row, reduce)
         with self._lock:
             if step is None:
@@ -191,7 +165,7 @@ class Run:
                 self._pending, self._pending_step = row, step
                 self._commit_pending()
                 return
-            step = _as_step(step)
+            step = check_step(step)
             if self._pending is not None and step == self._pending_step:
                 self._pending.update(row)
                 return
@@ -204,12 +178,7 @@ class Run:
         row = self._plain_row(metrics, prefix)
         if row is not None:
             return row
-        flat = flatten_metrics(metrics, prefix)
-        if self.step_metric in flat:
-            raise ValueError(
-                f"metric key {self.step_metric!r} is the step key of this run; "
-                f"pass the step as run.log(..., step=N) instead of as a metric"
-            )
+        flat = flatten_metrics(metrics, prefix, step_metric=self.step_metric)
         row = {key: convert_metric(key, value) for key, value in flat.items()}
         for key, value in row.items():
             if is_non_finite(value) and key not in self._warned_nonfinite:
@@ -314,7 +283,12 @@ class Run:
         ``trainer/global_step``, HF's ``train/global_step``): without it, wandb's step sync
         would stamp the run's frozen ``global_step`` on their rows.
 
-        >>> run.use_x_axis("trainer/global_step"); trainer.fit(...); run.use_x_axis()  # doctest: +SKIP
+        >>> with nbwandb.init(project="demo", quiet=True) as run:
+        ...     run.use_x_axis("trainer/global_step")   # before trainer.fit(...)
+        ...     run.wandb_run.log({"trainer/global_step": 7, "trainer/acc": 0.9})  # the integration
+        ...     run.use_x_axis()                        # back to the run's own step
+        >>> [row["trainer/global_step"] for row in nbwandb.local.read_run(run).history]
+        [7]
         """
         self._check_open("use_x_axis")
         key = self.step_metric if step_metric is None else step_metric
@@ -348,7 +322,6 @@ class Run:
         with self._lock:
             self._commit_pending()
         done = self._writer.flush(timeout)
-        from .disk_space import warn_if_disk_full
 
         warn_if_disk_full(self.run_dir)  # wandb-core drops records on a full disk without a word
         return done
@@ -367,201 +340,6 @@ class Run:
         data = {k: convert_value(v, k) for k, v in dict(mapping).items()}
         self._writer.submit(lambda: self.wandb_run.summary.update(data))
 
-    # -- media (all go through log, so they share its step) -----------------------------------
-    def log_image(
-        self,
-        key: str,
-        image: Any,
-        *,
-        caption: str | None = None,
-        masks: Any = None,
-        boxes: Any = None,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log one image from a tensor, array, PIL image or file path."""
-        from .media import log_image
-
-        log_image(
-            self, key, image, caption=caption, masks=masks, boxes=boxes, step=step, prefix=prefix
-        )
-
-    def log_images(
-        self,
-        key: str,
-        images: Any,
-        *,
-        captions: Sequence[str] | None = None,
-        grid: bool = False,
-        max_images: int = 32,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log a batch (N, C, H, W) as N images, or as one grid image with ``grid=True``."""
-        from .media import log_images
-
-        log_images(
-            self,
-            key,
-            images,
-            captions=captions,
-            grid=grid,
-            max_images=max_images,
-            step=step,
-            prefix=prefix,
-        )
-
-    def log_figure(
-        self,
-        key: str,
-        fig: Any,
-        *,
-        close: bool = True,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log a matplotlib figure as an image; the figure is closed afterwards."""
-        from .media import log_figure
-
-        log_figure(self, key, fig, close=close, step=step, prefix=prefix)
-
-    def log_table(
-        self,
-        key: str,
-        data: Any,
-        *,
-        columns: Sequence[str] | None = None,
-        sample: int | None = None,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log a table from rows, a dict of columns or a pandas DataFrame."""
-        from .media import log_table
-
-        log_table(self, key, data, columns=columns, sample=sample, step=step, prefix=prefix)
-
-    def log_text(
-        self, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
-    ) -> None:
-        """Log a string (or rows of strings) as text."""
-        from .media import log_text
-
-        log_text(self, key, text, step=step, prefix=prefix)
-
-    def log_audio(
-        self,
-        key: str,
-        waveform: Any,
-        sample_rate: int,
-        *,
-        caption: str | None = None,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log a mono or multi-channel waveform."""
-        from .media import log_audio
-
-        log_audio(self, key, waveform, sample_rate, caption=caption, step=step, prefix=prefix)
-
-    def log_histogram(
-        self,
-        key: str,
-        values: Any,
-        *,
-        bins: int = 64,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log a histogram of values (tensor, array or list)."""
-        from .media import log_histogram
-
-        log_histogram(self, key, values, bins=bins, step=step, prefix=prefix)
-
-    def log_video(
-        self,
-        key: str,
-        frames: Any,
-        *,
-        fps: int = 4,
-        caption: str | None = None,
-        step: int | None = None,
-        prefix: str | None = None,
-    ) -> None:
-        """Log frames (T, C, H, W) or (T, H, W, C) as a video."""
-        from .media import log_video
-
-        log_video(self, key, frames, fps=fps, caption=caption, step=step, prefix=prefix)
-
-    def log_3d(
-        self, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
-    ) -> None:
-        """Log a point cloud of shape (N, 3), (N, 4) or (N, 6)."""
-        from .media import log_3d
-
-        log_3d(self, key, points, step=step, prefix=prefix)
-
-    # -- artifacts --------------------------------------------------------------------------
-    def log_checkpoint(
-        self,
-        path: str | Path,
-        *,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        aliases: Iterable[str] = (),
-        type: str = "model",
-        every: int | None = None,
-        step: int | None = None,
-        monitor: str | None = None,
-        mode: str = "min",
-        value: float | None = None,
-    ) -> Any:
-        """Log a checkpoint file or folder as artifact ``model-{run.id}`` with ``latest``.
-
-        ``every=N`` (with ``step``) logs every N steps; ``monitor``/``mode`` add ``best``
-        on improvement; unchanged files are skipped. See ``nbwandb.artifacts.log_checkpoint``.
-        """
-        from .artifacts import log_checkpoint
-
-        return log_checkpoint(
-            self,
-            path,
-            name=name,
-            metadata=metadata,
-            aliases=aliases,
-            type=type,
-            every=every,
-            step=step,
-            monitor=monitor,
-            mode=mode,
-            value=value,
-        )
-
-    def log_dataset(
-        self,
-        path: str | Path,
-        name: str,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        type: str = "dataset",
-    ) -> Any:
-        """Log a local dataset file or folder as an input of this run."""
-        from .artifacts import log_dataset
-
-        return log_dataset(self, path, name, metadata=metadata, type=type)
-
-    def use_artifact(
-        self,
-        ref: str | Path,
-        *,
-        download: bool = True,
-        root: str | Path | None = None,
-        type: str | None = None,
-    ) -> Any:
-        """Mark an artifact (or a local path, offline) as an input of this run."""
-        from .artifacts import use_artifact
-
-        return use_artifact(self, ref, download=download, root=root, type=type)
-
     def latest_checkpoint(self, name: str | None = None) -> Path | None:
         """The newest checkpoint logged by this run (any segment) as a local path, or None.
 
@@ -569,8 +347,9 @@ class Run:
         checkpoint gives that file (wandb's staged copy); a folder gives a folder. With
         ``nbwandb.checkpoints.load_torch`` it restores model and optimizer after a resume.
 
-        >>> path = run.latest_checkpoint()
-        >>> loaded = nbwandb.checkpoints.load_torch(path, model, optimizer) if path else None  # doctest: +SKIP
+        >>> with nbwandb.init(project="demo", mode="offline", quiet=True) as run:
+        ...     print(run.latest_checkpoint())          # none logged yet
+        None
         """
         from .resume import latest_checkpoint
 
@@ -596,9 +375,6 @@ class Run:
                 self._commit_pending()
             except NbwandbError:
                 pass  # the writer failed earlier; still end the wandb run below
-        from . import session
-        from .disk_space import warn_if_disk_full
-
         session.forget(self)
         warn_if_disk_full(self.run_dir)
         error: BaseException | None = None
@@ -663,13 +439,6 @@ class Run:
         if error is not None:
             raise error
 
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
-        self.finish(exit_code=0 if exc_type is None else 1)
-        return False
-
     def _check_open(self, what: str) -> None:
         if self.state != "running":
             raise RunFinishedError(
@@ -681,11 +450,11 @@ class Run:
         return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={self.state} at {where}>"
 
 
-class NoOpRun:
+class NoOpRun(RunHandle):
     """The do-nothing handle: same methods as ``Run``, nothing written, next to no cost.
 
     Returned for ``use_wandb=False``, ``mode="disabled"`` and non-main distributed ranks,
-    so library code needs no ``if`` around each call.
+    so library code needs no ``if`` around each call. Its methods are ``RunHandle``'s.
     """
 
     enabled = False
@@ -703,7 +472,7 @@ class NoOpRun:
     wandb_run = None
     exit_code = None
     step = None
-    summary: dict[str, Any] = {}
+    summary: ClassVar[dict[str, Any]] = {}  # never written to: a NoOpRun has no summary
     rows_written = 0
     resumed_from: tuple[Path, ...] = ()
     start_step = 0
@@ -729,51 +498,9 @@ class NoOpRun:
     def finished(self) -> bool:
         return self.state != "running"
 
-    def log(
-        self,
-        metrics: Mapping[str, Any],
-        *,
-        step: int | None = None,
-        prefix: str | None = None,
-        reduce: str | None = None,
-    ) -> None:
-        """Does nothing (kept as a plain method: it is the hot path)."""
-
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         self._config.update(to_config_dict(mapping) if mapping is not None else {})
         self._config.update(values)
 
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
-        if self.state == "running":
-            self.exit_code = int(exit_code)
-            self.state = "finished" if exit_code == 0 else "failed"
-
-    def __enter__(self) -> NoOpRun:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
-        self.finish(0 if exc_type is None else 1)
-        return False
-
     def __repr__(self) -> str:
         return f"<nbwandb.NoOpRun ({self.mode_reason}): nothing is logged>"
-
-
-def _make_noop(name: str, signature: inspect.Signature) -> Callable[..., None]:
-    def noop(self: NoOpRun, *args: Any, **kwargs: Any) -> None:
-        # Bind so a wrong call fails the same way on both handles; then do nothing.
-        signature.bind(self, *args, **kwargs)
-
-    noop.__name__ = name
-    noop.__signature__ = signature  # type: ignore[attr-defined]
-    noop.__doc__ = f"Does nothing (same signature as Run.{name})."
-    return noop
-
-
-# Every public method of Run exists on NoOpRun with the same signature.
-for _name, _member in list(vars(Run).items()):
-    if callable(_member) and not _name.startswith("_") and not hasattr(NoOpRun, _name):
-        setattr(NoOpRun, _name, _make_noop(_name, inspect.signature(_member)))

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from .handle import RunHandle
+
 _lock = threading.RLock()
 _active: Any = None
 _defaults: list[dict[str, Any]] = []
@@ -21,13 +23,13 @@ def active_run() -> Any:
     return _active
 
 
-def set_active(run: Any) -> None:
+def set_active(run: RunHandle) -> None:
     global _active
     with _lock:
         _active = run
 
 
-def forget(run: Any) -> None:
+def forget(run: RunHandle) -> None:
     """Called by ``Run.finish``: the run is no longer the active one."""
     global _active
     with _lock:

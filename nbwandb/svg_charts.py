@@ -117,7 +117,7 @@ def _decimals(step: float) -> int:
 def format_value(value: float | None) -> str:
     """A short number for titles and hover: 4 significant digits, integers as they are."""
     if value is None:
-        return "–"
+        return "–"  # noqa: RUF001 - an en dash for "no value", on purpose
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e6):

@@ -10,8 +10,14 @@ it at once). On two cores this keeps it from taking the GIL once per row; items
 queued with ``submit_batched`` that follow each other reach their function as one
 list, so a burst of rows can be written in one go.
 
->>> w = BackgroundWriter(maxsize=8); w.submit(print, "written"); w.flush()  # doctest: +SKIP
->>> w.submit_batched(print_rows, row); w.flush()   # print_rows([row, ...])  # doctest: +SKIP
+>>> w = BackgroundWriter(maxsize=8)
+>>> w.submit(print, "written"); w.flush()
+written
+True
+>>> rows: list[int] = []
+>>> w.submit_batched(rows.extend, 1); w.submit_batched(rows.extend, 2)  # rows.extend([1, 2])
+>>> w.close(), rows
+(True, [1, 2])
 """
 
 from __future__ import annotations

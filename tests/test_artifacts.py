@@ -17,9 +17,9 @@ import torch
 from leet import leet_records, leet_summary
 
 import nbwandb
-from nbwandb.artifact_digest import local_files
-from nbwandb.artifact_refs import ArtifactRef, parse_ref
 from nbwandb.artifacts import INPUTS_KEY, ArtifactInputError, CheckpointResult, OfflineArtifactError
+from nbwandb.artifacts.digest import local_files
+from nbwandb.artifacts.refs import ArtifactRef, parse_ref
 from nbwandb.checkpoints import save_torch
 from nbwandb.errors import RunFinishedError
 from nbwandb.local import read_run

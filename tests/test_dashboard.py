@@ -130,10 +130,10 @@ def test_series_smoothing_and_key_selection(isolated: Path) -> None:
     assert dash.keys == ["val/loss", "train/acc"]
     with pytest.raises(
         ValueError,
-        match="'nope' matches no metric; logged metrics: train/acc, train/loss, val/loss$",
+        match=r"'nope' matches no metric; logged metrics: train/acc, train/loss, val/loss$",
     ):
         nbwandb.show(local, keys=["nope"])
-    with pytest.raises(ValueError, match="smoothing=1.5"):
+    with pytest.raises(ValueError, match=r"smoothing=1.5"):
         nbwandb.show(local, smoothing=1.5)
     with pytest.raises(ValueError, match="x='epoch'"):
         nbwandb.show(local, x="epoch")
@@ -259,14 +259,14 @@ def test_log_table_image_cells_and_images_gone_after_sync(isolated: Path) -> Non
 
     run = nbwandb.init("dash", name="tbl", mode="offline", quiet=True)
     images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
-    for i, color in enumerate(EPOCH_COLORS + [(10, 20, 30)]):
+    for i, color in enumerate([*EPOCH_COLORS, (10, 20, 30)]):
         images[i] = color
     run.log_table("samples", {"image": images, "name": ["r", "g", "b", "dark"]}, step=1)
     run.finish()
     page = nbwandb.show(run.run_dir).to_html()
     caption, rows = table_rows_html(page, "samples")
     assert caption == "4 rows" and [r[1] for r in rows] == ["r", "g", "b", "dark"]
-    for row, color in zip(rows, EPOCH_COLORS + [(10, 20, 30)], strict=True):
+    for row, color in zip(rows, [*EPOCH_COLORS, (10, 20, 30)], strict=True):
         size, rgb = mean_rgb(row[0])
         assert size == (8, 8) and rgb == pytest.approx(color, abs=1)
 

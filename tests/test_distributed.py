@@ -23,15 +23,14 @@ from nbwandb.distributed import (
     DistributedRun,
     FollowerRun,
     RankInfo,
-    _header,
-    _header_agrees,
-    _signature,
     group_identity,
     is_main_process,
+    launch,
     rank_info,
     reduce_metrics,
+    torchrun_command,
 )
-from nbwandb.launch import launch, torchrun_command
+from nbwandb.distributed.reduction import _header, _header_agrees, _signature
 from nbwandb.local import read_run
 
 LAUNCHER_VARS = (
@@ -243,7 +242,7 @@ def test_group_name_sources(monkeypatch):
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "5f2c1a9e-0000")
     assert group_identity(ranks, group=None, name=None, job_type=None)[0] == "ddp-5f2c1a9e-000"
     monkeypatch.delenv("TORCHELASTIC_RUN_ID")
-    with pytest.raises(NbwandbError, match="cannot agree on a group name.*NBWANDB_GROUP"):
+    with pytest.raises(NbwandbError, match=r"cannot agree on a group name.*NBWANDB_GROUP"):
         group_identity(ranks, group=None, name=None, job_type=None)
 
 
@@ -298,7 +297,7 @@ def test_launch_command_and_bad_input(tmp_path):
         launch(script, 0)
     with pytest.raises(TypeError, match="args='--lr 1'"):
         launch(script, 2, "--lr 1")
-    with pytest.raises(NbwandbError, match="missing.py"):
+    with pytest.raises(NbwandbError, match=r"missing.py"):
         launch(tmp_path / "missing.py")
     with pytest.raises(ValueError, match="timeout=0"):
         launch(script, timeout=0)

@@ -1,6 +1,6 @@
 """Two real ranks under torchrun (gloo, CPU) train a tiny DDP model: tests/dist_scripts/train_ddp.py.
 
-Each job is started with ``nbwandb.distributed.launch`` (``torchrun --standalone`` picks a
+Each job is started with ``nbwandb.launch`` (``torchrun --standalone`` picks a
 free port, so parallel test runs never clash) with a time bound, offline, in this test's
 WANDB_DIR, and the runs it wrote are read back from their files.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from leet import leet_summary
 
-from nbwandb.distributed import launch
-from nbwandb.launch import LaunchResult
+from nbwandb import launch
+from nbwandb.distributed import LaunchResult
 from nbwandb.local import read_run
 
 SCRIPT = Path(__file__).parent / "dist_scripts" / "train_ddp.py"

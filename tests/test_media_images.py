@@ -10,14 +10,13 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from leet import leet_history
+from media_support import media_file, media_value, media_values, png_array
 from PIL import Image
-from test_media_support import media_file, media_value, media_values, png_array
 
 import nbwandb
-from nbwandb import NbwandbError
+from nbwandb import NbwandbError, NbwandbWarning, NoOpRun
 from nbwandb.media import images as images_module
 from nbwandb.media import make_grid, to_image_array, to_image_batch
-from nbwandb.run import NbwandbWarning, NoOpRun
 
 CHANNELS_SET = {1, 3, 4}
 
@@ -296,25 +295,29 @@ def test_bad_images_get_clear_errors(case, value, kind, words):
 
 
 BATCHES = [
-    ("one image", dict(images=torch.rand(3, 8, 8)), ["(3, 8, 8)", "use log_image"]),
-    ("empty batch", dict(images=torch.rand(0, 3, 8, 8)), ["empty batch", "(0, 3, 8, 8)"]),
-    ("empty list", dict(images=[]), ["empty list"]),
-    ("captions", dict(images=torch.rand(2, 3, 8, 8), captions=["a"]), ["1 captions for 2 images"]),
+    ("one image", {"images": torch.rand(3, 8, 8)}, ["(3, 8, 8)", "use log_image"]),
+    ("empty batch", {"images": torch.rand(0, 3, 8, 8)}, ["empty batch", "(0, 3, 8, 8)"]),
+    ("empty list", {"images": []}, ["empty list"]),
+    (
+        "captions",
+        {"images": torch.rand(2, 3, 8, 8), "captions": ["a"]},
+        ["1 captions for 2 images"],
+    ),
     (
         "caption type",
-        dict(images=torch.rand(2, 3, 8, 8), captions=[1, 2]),
+        {"images": torch.rand(2, 3, 8, 8), "captions": [1, 2]},
         ["caption must be a string"],
     ),
     (
         "grid of sizes",
-        dict(images=[np.zeros((4, 4)), np.zeros((5, 5))], grid=True),
+        {"images": [np.zeros((4, 4)), np.zeros((5, 5))], "grid": True},
         ["different shapes"],
     ),
-    ("too many", dict(images=torch.rand(200, 1, 2, 2), max_images=200), ["108", "grid=True"]),
-    ("max_images", dict(images=torch.rand(2, 1, 2, 2), max_images=0), ["max_images=0"]),
-    ("wrong channels", dict(images=torch.rand(2, 5, 8, 8)), ["(2, 5, 8, 8)", "accepted"]),
-    ("nan", dict(images=torch.full((2, 3, 4, 4), float("inf"))), ["non-finite"]),
-    ("bad list item", dict(images=[np.zeros((4, 4)), "nope.png"]), ["'k[1]'", "nope.png"]),
+    ("too many", {"images": torch.rand(200, 1, 2, 2), "max_images": 200}, ["108", "grid=True"]),
+    ("max_images", {"images": torch.rand(2, 1, 2, 2), "max_images": 0}, ["max_images=0"]),
+    ("wrong channels", {"images": torch.rand(2, 5, 8, 8)}, ["(2, 5, 8, 8)", "accepted"]),
+    ("nan", {"images": torch.full((2, 3, 4, 4), float("inf"))}, ["non-finite"]),
+    ("bad list item", {"images": [np.zeros((4, 4)), "nope.png"]}, ["'k[1]'", "nope.png"]),
 ]
 
 
@@ -341,7 +344,7 @@ def test_bad_masks_boxes_and_figures():
         images_module.log_image(run, "seg", image, masks={"m": np.full((4, 6), 300)})
     with pytest.raises(ValueError, match="'position' and 'class_id'"):
         images_module.log_image(run, "seg", image, boxes={"b": {"box_data": [{"class_id": 1}]}})
-    with pytest.raises(TypeError, match="'fig'.*matplotlib Figure"):
+    with pytest.raises(TypeError, match=r"'fig'.*matplotlib Figure"):
         images_module.log_figure(run, "fig", np.zeros((4, 4)))
 
 
@@ -352,7 +355,7 @@ def test_converters_take_devices_grad_and_pil_modes():
     assert to_image_array(Image.new("LA", (3, 2)), key="la").shape == (2, 3, 4)
     assert to_image_array(torch.rand(1, 3, 4, 4), key="batch of one").shape == (4, 4, 3)
     assert to_image_array(torch.eye(4).to_sparse(), key="sparse").shape == (4, 4, 1)
-    with pytest.raises(TypeError, match="'meta'.*on meta.*cannot be copied"):
+    with pytest.raises(TypeError, match=r"'meta'.*on meta.*cannot be copied"):
         to_image_array(torch.empty(3, 4, 4, device="meta"), key="meta")
     # A numpy array whose first and last axes both fit is read as (H, W, C); a tensor as (C, H, W).
     assert to_image_array(np.zeros((3, 5, 3), np.uint8), key="a").shape == (3, 5, 3)

@@ -9,18 +9,17 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from media_support import media_file, media_value
 from PIL import Image
-from test_media_support import media_file, media_value
 
 import nbwandb
-from nbwandb import NbwandbError
+from nbwandb import NbwandbError, NbwandbWarning, NoOpRun
 from nbwandb.local import read_run
 from nbwandb.media import MediaDependencyError, histogram_counts, to_waveform
 from nbwandb.media import audio as audio_module
 from nbwandb.media import histograms as histograms_module
 from nbwandb.media import points as points_module
 from nbwandb.media import video as video_module
-from nbwandb.run import NbwandbWarning, NoOpRun
 
 
 def test_audio_mono_and_multichannel_layouts_become_wav_files():
@@ -56,22 +55,22 @@ def test_loud_audio_is_scaled_by_its_peak_with_a_warning():
 BAD_AUDIO = [
     (
         "3-d",
-        dict(waveform=np.zeros((2, 2, 100))),
+        {"waveform": np.zeros((2, 2, 100))},
         ValueError,
         ["(2, 2, 100)", "(channels, samples)"],
     ),
-    ("batch", dict(waveform=np.zeros((64, 1000))), ValueError, ["64 channels", "one by one"]),
-    ("empty", dict(waveform=np.zeros(0)), ValueError, ["no samples"]),
-    ("nan", dict(waveform=np.array([0.1, np.nan])), ValueError, ["non-finite"]),
-    ("int8", dict(waveform=np.zeros(10, np.int8)), TypeError, ["int16 or int32"]),
-    ("rate", dict(waveform=np.zeros(10), sample_rate=0), ValueError, ["sample_rate=0"]),
+    ("batch", {"waveform": np.zeros((64, 1000))}, ValueError, ["64 channels", "one by one"]),
+    ("empty", {"waveform": np.zeros(0)}, ValueError, ["no samples"]),
+    ("nan", {"waveform": np.array([0.1, np.nan])}, ValueError, ["non-finite"]),
+    ("int8", {"waveform": np.zeros(10, np.int8)}, TypeError, ["int16 or int32"]),
+    ("rate", {"waveform": np.zeros(10), "sample_rate": 0}, ValueError, ["sample_rate=0"]),
     (
         "float rate",
-        dict(waveform=np.zeros(10), sample_rate=8000.5),
+        {"waveform": np.zeros(10), "sample_rate": 8000.5},
         ValueError,
         ["sample_rate=8000.5"],
     ),
-    ("type", dict(waveform="song.wav"), TypeError, ["str", "accepted"]),
+    ("type", {"waveform": "song.wav"}, TypeError, ["str", "accepted"]),
 ]
 
 
@@ -133,12 +132,12 @@ def test_video_from_both_layouts_is_a_gif_with_every_frame():
 
 
 BAD_VIDEO = [
-    ("3-d", dict(frames=np.zeros((4, 8, 8))), ValueError, ["(4, 8, 8)", "(T, C, H, W)"]),
-    ("no frames", dict(frames=np.zeros((0, 3, 8, 8))), ValueError, ["no frames"]),
-    ("channels", dict(frames=np.zeros((4, 2, 8, 7))), ValueError, ["(4, 2, 8, 7)"]),
-    ("nan", dict(frames=torch.full((2, 3, 4, 4), float("nan"))), ValueError, ["non-finite"]),
-    ("fps", dict(frames=np.zeros((2, 3, 4, 4)), fps=0), ValueError, ["fps=0"]),
-    ("list", dict(frames=[1, 2]), ValueError, ["list", "(T, C, H, W)"]),
+    ("3-d", {"frames": np.zeros((4, 8, 8))}, ValueError, ["(4, 8, 8)", "(T, C, H, W)"]),
+    ("no frames", {"frames": np.zeros((0, 3, 8, 8))}, ValueError, ["no frames"]),
+    ("channels", {"frames": np.zeros((4, 2, 8, 7))}, ValueError, ["(4, 2, 8, 7)"]),
+    ("nan", {"frames": torch.full((2, 3, 4, 4), float("nan"))}, ValueError, ["non-finite"]),
+    ("fps", {"frames": np.zeros((2, 3, 4, 4)), "fps": 0}, ValueError, ["fps=0"]),
+    ("list", {"frames": [1, 2]}, ValueError, ["list", "(T, C, H, W)"]),
 ]
 
 
@@ -194,7 +193,7 @@ def test_point_clouds_are_written_with_every_point():
     ],
 )
 def test_bad_point_clouds_get_clear_errors(points, words):
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="'pc'") as info:
         points_module.log_3d(NoOpRun(), "pc", points)
     assert isinstance(info.value, NbwandbError) and "'pc'" in str(info.value)
     for word in words:

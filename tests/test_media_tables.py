@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_media_support import media_value, media_values, table_json
+from media_support import media_value, media_values, table_json
 
 import nbwandb
 from nbwandb import NbwandbError
@@ -145,7 +145,7 @@ def test_prediction_table_grows_each_epoch():
 
 def test_prediction_table_is_bounded_and_checks_its_input():
     table = PredictionTable(max_rows=4)
-    with pytest.warns(nbwandb.NbwandbWarning, match="oldest rows are dropped"):
+    with pytest.warns(nbwandb.NbwandbWarning, match="oldest rows are dropped"):  # noqa: PT031 - the third batch warns
         for epoch in range(3):
             table.add_batch(epoch, np.zeros((2, 4, 4, 3), np.uint8), ["a", "b"], ["a", "b"])
     assert len(table) == 4 and [row[0] for row in table.rows()] == [1, 1, 2, 2]
@@ -165,50 +165,50 @@ def test_prediction_table_is_bounded_and_checks_its_input():
 
 
 BAD = [
-    ("ragged rows", dict(data=[[1, 2], [3]]), ValueError, ["row 1 has 1 cells"]),
+    ("ragged rows", {"data": [[1, 2], [3]]}, ValueError, ["row 1 has 1 cells"]),
     (
         "row vs columns",
-        dict(data=[[1, 2]], columns=["a"]),
+        {"data": [[1, 2]], "columns": ["a"]},
         ValueError,
         ["row 0 has 2 cells", "['a']"],
     ),
     (
         "column lengths",
-        dict(data={"a": [1, 2], "b": [1]}),
+        {"data": {"a": [1, 2], "b": [1]}},
         ValueError,
         ["different lengths", "'a': 2", "'b': 1"],
     ),
     (
         "unknown cell",
-        dict(data=[[object()]], columns=["x"]),
+        {"data": [[object()]], "columns": ["x"]},
         TypeError,
         ["row 0, column 'x'", "object"],
     ),
     (
         "mixed column",
-        dict(data=[[1], ["a"]], columns=["x"]),
+        {"data": [[1], ["a"]], "columns": ["x"]},
         TypeError,
         ["column 'x' mixes number", "one type"],
     ),
-    ("no rows no columns", dict(data=[]), ValueError, ["no rows and no columns"]),
-    ("not a table", dict(data=42), TypeError, ["int", "accepted"]),
-    ("3-d array", dict(data=np.zeros((2, 2, 2))), ValueError, ["(2, 2, 2)", "accepted"]),
+    ("no rows no columns", {"data": []}, ValueError, ["no rows and no columns"]),
+    ("not a table", {"data": 42}, TypeError, ["int", "accepted"]),
+    ("3-d array", {"data": np.zeros((2, 2, 2))}, ValueError, ["(2, 2, 2)", "accepted"]),
     (
         "missing column",
-        dict(data={"a": [1]}, columns=["b"]),
+        {"data": {"a": [1]}, "columns": ["b"]},
         ValueError,
         ["['b'] are not in the data"],
     ),
-    ("sample zero", dict(data={"a": [1]}, sample=0), ValueError, ["sample=0"]),
+    ("sample zero", {"data": {"a": [1]}, "sample": 0}, ValueError, ["sample=0"]),
     (
         "bad image cell",
-        dict(data={"img": [torch.rand(2, 5, 5)]}),
+        {"data": {"img": [torch.rand(2, 5, 5)]}},
         ValueError,
         ["(2, 5, 5)", "channels"],
     ),
     (
         "columns type",
-        dict(data=[[1]], columns="a"),
+        {"data": [[1]], "columns": "a"},
         TypeError,
         ["columns must be a list of strings"],
     ),

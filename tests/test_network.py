@@ -8,18 +8,19 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
-from nbwandb.credentials import _Secret
+from nbwandb.credentials import Secret
 from nbwandb.network import ProbeThread, probe_host
 
-KEY = _Secret("local" + "k" * 40)
+KEY = Secret("local" + "k" * 40)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     status = 200
-    body: dict = {"data": {"viewer": {"username": "ada"}}}
+    body: ClassVar[dict] = {"data": {"viewer": {"username": "ada"}}}
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -141,7 +142,7 @@ def test_init_with_a_rejected_key(http_server, monkeypatch, capsys) -> None:
     run.finish()
     from nbwandb.errors import LoginError
 
-    with pytest.raises(LoginError, match="rejected the API key.*nbwandb.login") as caught:
+    with pytest.raises(LoginError, match=r"rejected the API key.*nbwandb.login") as caught:
         nbwandb.init("rejected", mode="online")
     assert KEY.reveal() not in str(caught.value)
 

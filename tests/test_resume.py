@@ -195,7 +195,7 @@ def test_latest_checkpoint_across_segments_restores_model(isolated: Path) -> Non
 
     from nbwandb.checkpoints import load_torch, save_torch
 
-    run_id, _ = crash(steps=10, ckpt_every=4)  # checkpoints at steps 3 and 7, killed after 9
+    _run_id, _ = crash(steps=10, ckpt_every=4)  # checkpoints at steps 3 and 7, killed after 9
     run = nbwandb.init(project="p", resume="auto", mode="offline", quiet=True)
     path = run.latest_checkpoint()
     assert path is not None and path.is_file()
@@ -241,7 +241,7 @@ def test_bad_resume_input_names_what_was_looked_for(isolated: Path) -> None:
 
 
 def test_resume_right_after_the_crash_never_reuses_its_folder(isolated: Path) -> None:
-    run_id, first = crash(steps=2, after=KILL.replace("0.3", "0"))
+    _run_id, first = crash(steps=2, after=KILL.replace("0.3", "0"))
     before = next(first.glob("*.wandb")).read_bytes()
     run = nbwandb.init(project="p", resume="auto", mode="offline", quiet=True)
     assert run.run_dir.name != first.name
@@ -304,3 +304,4 @@ def test_resume_of_a_child_that_died_inside_this_kernels_wandb_service(isolated:
     run.finish()
     assert [r["global_step"] for r in read_run(run_id).history] == [0, 1, 2, 3]
     assert read_run(first, join=False).exit_code is None  # the crashed part stays as it was
+

@@ -88,7 +88,7 @@ def test_every_problem_is_listed_in_one_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "config, fragment",
+    ("config", "fragment"),
     [
         (
             {"method": "evolution", "metric": METRIC, "parameters": {"a": {"value": 1}}},
@@ -156,7 +156,7 @@ def _no_runs_written(root: Path) -> bool:
 
 
 @pytest.mark.parametrize(
-    "kwargs, error",
+    ("kwargs", "error"),
     [
         (
             {
@@ -238,7 +238,7 @@ def test_agent_params_reads_the_file_wandb_agent_writes(
     monkeypatch.setenv("WANDB_SWEEP_PARAM_PATH", str(path))
     assert agent_params() == {"lr": 0.01, "opt": {"m": 0.9}}
     monkeypatch.setenv("WANDB_SWEEP_PARAM_PATH", str(isolated / "nope.yaml"))
-    with pytest.raises(NbwandbError, match="wandb.agent"):
+    with pytest.raises(NbwandbError, match=r"wandb.agent"):
         agent_params()
 
 

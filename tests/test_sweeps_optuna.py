@@ -71,7 +71,7 @@ def test_grid_2x2_runs_exactly_four_offline_runs_in_one_group(isolated: Path) ->
     assert leet["config"]["lr"] == 0.1
 
 
-@pytest.mark.parametrize("goal, expected_x", [("minimize", -1), ("maximize", 2)])
+@pytest.mark.parametrize(("goal", "expected_x"), [("minimize", -1), ("maximize", 2)])
 def test_goal_picks_the_best_run(isolated: Path, goal: str, expected_x: int) -> None:
     # train_fn never calls init and returns the metric: the sweep records the run itself.
     config = {
@@ -271,7 +271,7 @@ def test_result_without_completed_trials_says_why() -> None:
         goal="minimize",
         trials=[TrialRecord(0, "failed", {"a": 1}, error="ValueError: x")],
     )
-    with pytest.raises(NbwandbError, match="no completed trial.*failed"):
+    with pytest.raises(NbwandbError, match=r"no completed trial.*failed"):
         _ = result.best_params
     assert "1 failed" in repr(result)
 

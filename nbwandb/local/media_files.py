@@ -1,9 +1,10 @@
 """Load the files behind media entries of a local run (images, tables) for display.
 
->>> entry = read_run(path).media[0]            # doctest: +SKIP
->>> data_uri(entry["file"])[:22]               # doctest: +SKIP
+>>> media = {entry["key"]: entry for entry in nbwandb.local.read_run(media_run_dir).media}
+>>> image, table = media["seg"], media["tab"]
+>>> data_uri(image["file"])[:22]
 'data:image/png;base64,'
->>> load_table(entry["file"], max_rows=5)      # doctest: +SKIP
+>>> load_table(table["file"], max_rows=5)
 {'columns': ['x', 'y'], 'data': [[1, 2]], 'nrows': 1, 'first_row': 0}
 
 A table with image cells: the ``files/media/table/...`` copy wandb writes next to the run
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbwandbError
+from .logfile import LogReader
+from .records import record_module
 
 MAX_EMBED_BYTES = 4 * 1024 * 1024  # larger files are listed, not embedded in an HTML report
 IMAGE_MIME = {
@@ -83,12 +86,11 @@ def staged_tables(run_file: str | Path) -> dict[str, dict[str, Path]]:
     until it is synced. One pass over the run file; only artifact records are decoded.
     Keys whose table file is gone (synced, cleaned up) are left out.
 
-    >>> files = staged_tables(run.run_file)["val/predictions"]              # doctest: +SKIP
-    >>> load_table(files["val/predictions.table.json"], 10, last=True)      # doctest: +SKIP
+    >>> run_file = nbwandb.local.read_run(media_run_dir).run_file
+    >>> files = staged_tables(run_file)["tab"]
+    >>> load_table(files["tab.table.json"], 10, last=True)["data"]
+    [[1, 2]]
     """
-    from .logfile import LogReader
-    from .records import record_module
-
     found: dict[str, dict[str, Path]] = {}
     pb = record_module()
     reader = LogReader(run_file)
@@ -126,7 +128,8 @@ def thumbnail_uri(
 
     None when the file is missing, too large, or not an image PIL can read.
 
-    >>> thumbnail_uri("files/media/images/cat.png", 64)[:22]   # doctest: +SKIP
+    >>> image = next(e for e in nbwandb.local.read_run(media_run_dir).media if e["key"] == "seg")
+    >>> thumbnail_uri(image["file"], 64)[:22]
     'data:image/png;base64,'
     """
     p = Path(path)

@@ -6,7 +6,10 @@ both named in the history row's image value. Here the mask is coloured per class
 laid over the image at 45 % opacity, and each box is a rectangle with its caption.
 Pillow colours the masks (without it, only boxes are drawn).
 
->>> image_with_overlays_svg(run_dir, row["seg"], "seg")     # doctest: +SKIP
+>>> row = nbwandb.local.read_run(media_run_dir).history[0]
+>>> svg = image_with_overlays_svg(media_run_dir, row["seg"], "seg")
+>>> svg.startswith("<svg"), "cat" in svg
+(True, True)
 """
 
 from __future__ import annotations

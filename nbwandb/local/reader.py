@@ -12,24 +12,25 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import socket
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from ..errors import NbwandbError
+from ..metrics import is_number
+from .liveness import writer_alive, writer_pid
 from .logfile import LogReader
 from .records import (
-    _decode_json,
-    _loads,
     decode_items,
+    decode_json,
     decode_row_json,
     history_json,
     item_json,
     item_path,
+    loads_json,
     media_entries,
     merge_path,
     record_module,
@@ -38,6 +39,7 @@ from .records import (
     unwrap_config,
 )
 from .segments import segment_id, segments_of
+from .series import metric_series
 
 FINISH_WAIT = 5.0  # seconds read_run waits for the exit record of a run finished here
 READ_WINDOW = 8 * 1024 * 1024  # bytes of the run file read at a time
@@ -125,7 +127,7 @@ class LocalRun:
         if self._runtime is None and not self.history and self.start_time is not None:
             # rows not kept (a runs table): the summary's last timestamp gives the duration
             last = self.summary.get("_timestamp")
-            if _is_number(last) and float(last) >= self.start_time.timestamp():
+            if is_number(last) and float(last) >= self.start_time.timestamp():
                 return float(last) - self.start_time.timestamp()
         if self._runtime is None:
             return self._runtime_before or None
@@ -176,8 +178,6 @@ class LocalRun:
         >>> steps[:3], losses[:2]
         ([0.0, 1.0, 2.0], [1.0, 0.5])
         """
-        from .series import metric_series
-
         if not self.history and self.steps:
             raise NbwandbError("this run was read with history=False; read it with read_run(path)")
         return metric_series(self.history, key, x)
@@ -200,7 +200,7 @@ class LocalRun:
         seen: set[str] = set()
         for row in self.history:
             for key, value in row.items():
-                if key not in seen and not key.startswith("_") and _is_number(value):
+                if key not in seen and not key.startswith("_") and is_number(value):
                     seen.add(key)
         return sorted(seen)
 
@@ -209,59 +209,6 @@ class LocalRun:
             f"LocalRun(id={self.id!r}, name={self.name!r}, project={self.project!r}, "
             f"state={self.state!r}, steps={self.steps}, run_dir={str(self.run_dir)!r})"
         )
-
-
-_PID_IN_DEBUG_LOG = re.compile(rb"MainThread:(\d+) ")
-
-
-def writer_pid(run_dir: Path) -> int | None:
-    """The pid of the process that started the run, from the first line of ``logs/debug.log``."""
-    try:
-        with open(run_dir / "logs" / "debug.log", "rb") as fh:
-            match = _PID_IN_DEBUG_LOG.search(fh.read(4096))
-    except OSError:
-        return None
-    return int(match.group(1)) if match else None
-
-
-def writer_alive(run_dir: Path, host: str = "", started: float | None = None) -> bool | None:
-    """Is the process that writes this run alive? None when that cannot be told.
-
-    A run with no exit record is "running" while its process lives and "crashed"
-    after (SIGKILL, OOM, a dead kernel). Runs from another host, or copied
-    without their ``logs/``, give None. ``started`` (the run's start, epoch seconds)
-    rules out a new process that got the dead writer's pid.
-    """
-    if host and host != socket.gethostname():
-        return None
-    pid = writer_pid(run_dir)
-    if pid is None:
-        return None
-    try:
-        import psutil  # a wandb dependency; also the safe check off POSIX
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        try:
-            created = psutil.Process(pid).create_time()
-        except psutil.NoSuchProcess:
-            return False
-        except psutil.Error:
-            return None
-        return started is None or created <= started + 2.0  # clocks differ by up to ~1 s
-    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: never do that
-        return None
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: the pid exists, owned by someone else
-        return True
-    return True
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def resolve_run_file(path: Any) -> tuple[Path, Path]:
@@ -323,9 +270,9 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     ``history=False`` skips decoding the history rows (and media) when only the
     config, summary and state are needed, as for a runs table.
 
-    >>> run = read_run(nbwandb_run)
-    >>> [row["train/loss"] for row in run.history][:2]
-    [1.0, 0.5]
+    >>> run = read_run(run_dir)        # or a run handle, or its .wandb file
+    >>> [row["train/loss"] for row in run.history][:3]
+    [1, 0.5, 0.333...]
     """
     if (
         hasattr(path, "flush")
@@ -364,7 +311,7 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
             time.sleep(0.01)
             run.refresh()
     if run.start_time is None:
-        run.start_time = _start_from_dir_name(first_dir.name)
+        run.start_time = start_from_dir_name(first_dir.name)
     return run
 
 
@@ -415,7 +362,7 @@ def _finished_here(handle: Any, run: LocalRun) -> bool:
 _DIR_TIME = re.compile(r"run-(\d{8}_\d{6})-")
 
 
-def _start_from_dir_name(name: str) -> _dt.datetime | None:
+def start_from_dir_name(name: str) -> _dt.datetime | None:
     """wandb names run folders ``offline-run-YYYYmmdd_HHMMSS-<id>`` in local time."""
     match = _DIR_TIME.search(name)
     if not match:
@@ -429,8 +376,9 @@ def follow_run(
 ) -> Iterator[LocalRun]:
     """Yield the run each time new records appear, until it exits or goes idle.
 
-    >>> for run in follow_run("wandb/latest-run", idle_timeout=10):   # doctest: +SKIP
-    ...     print(run.step, run.summary.get("train/loss"))
+    >>> for run in follow_run(run_dir, idle_timeout=1):   # a finished run: yielded once
+    ...     print(run.state, run.summary.get("train/loss"))
+    finished 0.05
     """
     run = read_run(path)
     yield run
@@ -510,7 +458,7 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
             stats = record.stats
             row = {"_timestamp": stats.timestamp.seconds + stats.timestamp.nanos / 1e9}
             for item in stats.item:
-                row[item.key] = _decode_json(item.value_json)
+                row[item.key] = decode_json(item.value_json)
             run.system.append(row)
         elif kind == "artifact":
             run.artifacts.append(_artifact_dict(record.artifact))
@@ -525,13 +473,13 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     if run.history:
         # wandb-core writes no runtime in the exit record offline; the last row's is the best we have
         last = run.history[-1].get("_runtime")
-        if _is_number(last):
+        if is_number(last):
             run._runtime = max(run._runtime or 0.0, float(last))
 
 
 def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> None:
     try:
-        rows = _loads("[" + ",".join(row_texts) + "]")
+        rows = loads_json("[" + ",".join(row_texts) + "]")
     except ValueError:  # one bad value: decode row by row, keeping what can be read
         rows = [decode_row_json(text) for text in row_texts]
     if run._step_base is not None:  # a later segment: _step goes on from the earlier ones
@@ -607,7 +555,7 @@ def _apply_run(run: LocalRun, rec: Any) -> None:
 
 def _apply_config(run: LocalRun, rec: Any) -> None:
     for item in rec.update:
-        merge_path(run._config_raw, item_path(item), _decode_json(item_json(item)))
+        merge_path(run._config_raw, item_path(item), decode_json(item_json(item)))
     for item in rec.remove:
         remove_path(run._config_raw, item_path(item))
     run.config = unwrap_config(run._config_raw)
@@ -627,7 +575,7 @@ def _apply_output(run: LocalRun, rec: Any) -> None:
 
 
 def _artifact_dict(rec: Any) -> dict[str, Any]:
-    metadata = _decode_json(rec.metadata) if rec.metadata else {}
+    metadata = decode_json(rec.metadata) if rec.metadata else {}
     return {
         "name": rec.name,
         "type": rec.type,
@@ -656,7 +604,7 @@ def _materialise_summary(summary_json: dict[str | tuple[str, ...], str | None]) 
         if text is None:
             remove_path(out, path)
         else:
-            set_path(out, path, _decode_json(text))
+            set_path(out, path, decode_json(text))
     out.pop("_wandb", None)  # wandb's own bookkeeping (runtime), as in the W&B UI
     return out
 

@@ -5,10 +5,11 @@ under a key (``key``) or a key path (``nested_key``: ``["img", "caption"]``). Th
 helpers here turn them into dicts; a history row is decoded with one ``json.loads``
 for the whole row (much faster than one per value).
 
->>> from wandb.proto import wandb_internal_pb2 as pb       # doctest: +SKIP
->>> rec = pb.Record.FromString(payload)                   # doctest: +SKIP
->>> decode_history(rec.history)                           # doctest: +SKIP
-{'_step': 3, 'train/loss': 0.25}
+>>> from nbwandb.local.reader import iter_records
+>>> rec = next(r for r in iter_records(run_dir) if r.WhichOneof("record_type") == "history")
+>>> row = decode_history(rec.history)
+>>> row["global_step"], row["train/loss"]
+(0, 1)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .._wandb import import_wandb
 from ..config import merge_config
 
 _dumps = json.dumps
-_loads = json.loads
+loads_json = json.loads
 # json.dumps(key) for keys seen before: history rows repeat the same few keys.
 _KEY_JSON: dict[str, str] = {}
 _KEY_JSON_LIMIT = 100_000
@@ -80,9 +81,9 @@ def _key_json(key: str) -> str:
     return text
 
 
-def _decode_json(text: str) -> Any:
+def decode_json(text: str) -> Any:
     try:
-        return _loads(text)
+        return loads_json(text)
     except ValueError:
         # wandb writes NaN/Infinity as bare words, which json accepts; anything else
         # unreadable is kept as its text rather than dropping the value.
@@ -130,7 +131,7 @@ def decode_items(items: Iterable[Any]) -> dict[str, Any]:
     """Decode repeated items into a (possibly nested) dict."""
     out: dict[str, Any] = {}
     for item in items:
-        set_path(out, item_path(item), _decode_json(item_json(item)))
+        set_path(out, item_path(item), decode_json(item_json(item)))
     return out
 
 
@@ -160,7 +161,7 @@ def history_json(history: Any) -> str:
 def decode_row_json(text: str) -> dict[str, Any]:
     """Decode one row's JSON text; a row with an unreadable value is kept as far as possible."""
     try:
-        return _loads(text)
+        return loads_json(text)
     except ValueError:
         return {"_unreadable_row": text}
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbwandbError
-from .reader import LocalRun, _start_from_dir_name, read_run
+from ..html_tables import format_duration, table_html
+from .reader import LocalRun, read_run, start_from_dir_name
 from .segments import segment_id, segment_key
 
 FIXED_COLUMNS = (
@@ -143,8 +144,6 @@ class RunsTable(list):
 
     def _repr_html_(self) -> str:
         """The table as pandas would show it: numbers right-aligned, durations with units, scrolling."""
-        from ..html_tables import format_duration, table_html
-
         cols = [c for c in self.columns if c not in ("path", "exit_code", "project", "job_type")]
         fixed = [c for c in cols if c in FIXED_COLUMNS]
         shown = fixed + [c for c in cols if c not in FIXED_COLUMNS][: max(0, 40 - len(fixed))]
@@ -179,8 +178,9 @@ def list_runs(
 ) -> Any:
     """The runs under ``wandb_dir`` (default ``$WANDB_DIR/wandb`` or ``./wandb``), newest first.
 
-    >>> runs = list_runs()                       # doctest: +SKIP
-    >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]   # doctest: +SKIP
+    >>> runs = list_runs(wandb_dir)
+    >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]
+    [...('example', 'finished', 0.05)...]
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []
@@ -198,7 +198,7 @@ def list_runs(
                     "name": run_dir.name,
                     "id": "",
                     "state": "unreadable",
-                    "start_time": _start_from_dir_name(run_dir.name),
+                    "start_time": start_from_dir_name(run_dir.name),
                     "path": str(run_dir),
                     "error": str(exc),
                 }

@@ -5,7 +5,7 @@ a resumed run keeps its id, so its segments lie side by side under one ``wandb/`
 
 >>> segment_id(Path("wandb/offline-run-20261206_101010-abc123"))
 'abc123'
->>> segments_of(run_dir.parent, run_id) == [run_dir]
+>>> segments_of(run_dir.parent, segment_id(run_dir)) == [run_dir]
 True
 """
 
@@ -18,7 +18,12 @@ SEGMENT_NAME = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-(.+)$")
 
 
 def segment_id(run_dir: Path) -> str | None:
-    """The run id in a segment folder's name, or None for another name."""
+    """The run id of a segment folder: its ``run-<id>.wandb`` file's, else the folder name's.
+
+    The file says it best: wandb adds ``-1``, ``-2`` to a folder name that is taken.
+    """
+    for run_file in run_dir.glob("run-*.wandb"):
+        return run_file.stem[len("run-") :]
     match = SEGMENT_NAME.match(run_dir.name)
     return match.group(3) if match else None
 
@@ -46,7 +51,7 @@ def segments_of(wandb_dir: Path, run_id: str) -> list[Path]:
     """Every folder of run ``run_id`` under ``wandb_dir`` that holds a ``.wandb`` file, oldest first."""
     found = [
         d
-        for d in wandb_dir.glob(f"*run-*-{_glob_escape(run_id)}")
-        if d.is_dir() and not d.is_symlink() and segment_id(d) == run_id and any(d.glob("*.wandb"))
+        for d in wandb_dir.glob(f"*run-*-{_glob_escape(run_id)}*")
+        if d.is_dir() and not d.is_symlink() and (d / f"run-{run_id}.wandb").is_file()
     ]
     return sorted(found, key=segment_key)

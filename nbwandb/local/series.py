@@ -1,6 +1,8 @@
 """Metric series out of history rows: x/y arrays, EMA smoothing, downsampling.
 
->>> xs, ys = metric_series(run.history, "train/loss", x_key="global_step")   # doctest: +SKIP
+>>> xs, ys = metric_series(nbwandb.local.read_run(run_dir).history, "train/loss", "global_step")
+>>> xs[:3], ys[:2]
+([0.0, 1.0, 2.0], [1.0, 0.5])
 >>> [round(v, 3) for v in smooth_ema([1.0, 0.0, 0.0], 0.5)]
 [1.0, 0.333, 0.143]
 """

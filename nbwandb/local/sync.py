@@ -13,8 +13,11 @@ machine without network fails in seconds with a message that says so, and the ru
 stay on disk for later. A run counts as synced only when ``wandb sync`` said it
 finished; one with nothing to do is reported as skipped, with the reason.
 
->>> results = sync_runs("wandb", timeout=60, jobs=2)      # doctest: +SKIP
->>> [(r.run_dir.name, r.status, r.message) for r in results]  # doctest: +SKIP
+>>> results = sync_runs(wandb_dir, timeout=60, jobs=2)   # no key here: nothing is sent
+>>> [(r.run_dir.name, r.ok) for r in results]
+[('offline-run-...', False)]
+>>> results[0].message
+'no W&B API key found ...'
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..credentials import find_key, resolve_host
 from ..errors import NbwandbError
+from ..network import probe_host
 from ..upload_state import mark as mark_upload
 from ..upload_state import upload_state
+from .repair import check_run_file, write_repaired_copy
 from .runs_table import find_run_dirs
 from .segments import segment_id, segment_key, segments_of
 
@@ -104,9 +110,6 @@ def preflight(timeout: float = NETWORK_CHECK_SECONDS) -> str | None:
     """Why syncing cannot work right now (no key, host unreachable or silent, key rejected), or None."""
     from urllib.parse import urlparse
 
-    from ..credentials import find_key, resolve_host
-    from ..network import probe_host
-
     host = resolve_host()
     secret = find_key(host)[1]
     if secret is None:
@@ -157,9 +160,6 @@ def sync_one(
     run_dir: Path, *, timeout: float, command: Sequence[str] | None = None, force: bool = False
 ) -> SyncResult:
     """Upload one run folder with ``wandb sync``; kill it (and its children) at ``timeout`` seconds."""
-    from ..credentials import find_key
-    from .repair import check_run_file, write_repaired_copy
-
     start = time.monotonic()
     online = is_online_dir(run_dir)
     skip = _skip_reason(run_dir, online, force)

@@ -8,8 +8,9 @@ step=step, prefix=prefix)``, so media share the run's step and its one row per s
 The pure converters (``to_image_array``, ``to_image_batch``, ``make_grid``, ``table_rows``,
 ...) return numpy arrays and plain lists, for previews in the notebook layer.
 
->>> from nbwandb.media import to_image_array, make_grid   # doctest: +SKIP
->>> make_grid(to_image_batch(torch.rand(16, 3, 32, 32))).shape   # doctest: +SKIP
+>>> import numpy as np
+>>> from nbwandb.media import make_grid, to_image_batch
+>>> make_grid(to_image_batch(np.random.rand(16, 3, 32, 32), key="batch")).shape
 (138, 138, 3)
 """
 

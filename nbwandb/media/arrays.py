@@ -3,7 +3,7 @@
 Every converter turns what the user holds (torch tensor on any device, numpy array,
 Python list) into a host numpy array first, so the rest of the code has one path.
 
->>> describe(np.zeros((2, 3), dtype=np.float32))   # doctest: +SKIP
+>>> describe(np.zeros((2, 3), dtype=np.float32))
 'a numpy array of shape (2, 3) and dtype float32'
 """
 
@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NbwandbError
+from .._wandb import import_wandb
+from ..errors import NbwandbError, NbwandbWarning
 
 
 class MediaError(NbwandbError, ValueError):
@@ -39,8 +40,6 @@ _MAX_WARNED_KEYS = 1000
 
 def warn_once(kind: str, key: str, message: str) -> None:
     """Warn with NbwandbWarning once per (kind, key)."""
-    from ..run import NbwandbWarning
-
     seen = _WARNED.setdefault(kind, set())
     if key in seen:
         return
@@ -195,3 +194,20 @@ def _media_list_class() -> type:
 
         _MEDIA_LIST = MediaList
     return _MEDIA_LIST
+
+
+def wandb_module() -> Any:
+    """wandb, imported on the first media call (with a clear error when it is missing)."""
+    return import_wandb("logging media")
+
+
+def array_to_pil(arr: np.ndarray) -> Any:
+    """A PIL image of an (H, W, C) uint8 array (C = 1 becomes grayscale)."""
+    from PIL import Image
+
+    return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+
+
+def check_caption(caption: Any, *, key: str) -> None:
+    if caption is not None and not isinstance(caption, str):
+        raise MediaTypeError(f"image {key!r}: caption must be a string, got {describe(caption)}")

@@ -6,7 +6,10 @@ when its first axis is the longer one. Floats are expected in ``[-1, 1]``; loude
 waveforms are scaled down by their peak with a one-time warning (wandb's 16-bit WAV would
 clip them). ``int16``/``int32`` samples are written as they are.
 
->>> run.log_audio("speech", torch.sin(torch.linspace(0, 900, 16000)), 16000)  # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_audio("speech", np.sin(np.linspace(0, 900, 16000)), 16000, step=0)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('speech', 'audio')]
 """
 
 from __future__ import annotations
@@ -15,14 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
+    MediaDependencyError,
     MediaError,
     MediaTypeError,
+    check_caption,
     check_numeric,
     describe,
     positive_int,
     to_numpy,
+    wandb_module,
     warn_once,
 )
 
@@ -79,7 +86,7 @@ def to_waveform(x: Any, *, key: str = "audio") -> np.ndarray:
 
 
 def log_audio(
-    run: Any,
+    run: RunHandle,
     key: str,
     waveform: Any,
     sample_rate: int,
@@ -89,21 +96,19 @@ def log_audio(
     prefix: str | None = None,
 ) -> None:
     """Log a waveform as a WAV file (needs ``soundfile``: ``pip install 'nbwandb[media]'``)."""
-    from .images import _check_caption, _wandb
-
     full = join_key(prefix, key)
     rate = positive_int(sample_rate, name="sample_rate", what="audio", key=full)
-    _check_caption(caption, key=full)
+    check_caption(caption, key=full)
     data = to_waveform(waveform, key=full)
     try:
         import soundfile  # noqa: F401  (wandb imports it to write the WAV)
     except ImportError:
-        from .arrays import MediaDependencyError
-
         raise MediaDependencyError(
             f"audio {full!r}: writing audio needs the soundfile package; install it "
             "with `pip install 'nbwandb[media]'` (or `pip install soundfile`)"
         ) from None
     run.log(
-        {key: _wandb().Audio(data, sample_rate=rate, caption=caption)}, step=step, prefix=prefix
+        {key: wandb_module().Audio(data, sample_rate=rate, caption=caption)},
+        step=step,
+        prefix=prefix,
     )

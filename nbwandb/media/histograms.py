@@ -3,7 +3,11 @@
 The counts are computed here with numpy in one pass (any shape is flattened) and handed
 to wandb as ``np_histogram``.
 
->>> run.log_histogram("grads/fc1", model.fc1.weight.grad, bins=64, step=step)  # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_histogram("grads/fc1", np.random.randn(1000), bins=64, step=0)
+>>> entry = nbwandb.local.read_run(run).media[0]
+>>> entry["type"], len(entry["values"])
+('histogram', 64)
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
-from .arrays import MediaError, check_numeric, describe, positive_int, to_numpy
+from .arrays import MediaError, check_numeric, describe, positive_int, to_numpy, wandb_module
 
 HISTOGRAM_ACCEPTED = "a non-empty tensor, array or list of finite numbers (any shape)"
 MAX_BINS = 512  # wandb.Histogram's limit
@@ -39,7 +44,7 @@ def histogram_counts(
 
 
 def log_histogram(
-    run: Any,
+    run: RunHandle,
     key: str,
     values: Any,
     *,
@@ -48,11 +53,9 @@ def log_histogram(
     prefix: str | None = None,
 ) -> None:
     """Log the distribution of ``values`` with ``bins`` bins (1..512)."""
-    from .images import _wandb
-
     counts, edges = histogram_counts(values, bins=bins, key=join_key(prefix, key))
     run.log(
-        {key: _wandb().Histogram(np_histogram=(counts, edges), num_bins=bins)},
+        {key: wandb_module().Histogram(np_histogram=(counts, edges), num_bins=bins)},
         step=step,
         prefix=prefix,
     )

@@ -9,9 +9,10 @@ image or batch, with a one-time ``NbwandbWarning`` per key; pass ``uint8`` to ke
 Layout: 3-D values are ``(C, H, W)`` or ``(H, W, C)`` with ``C`` in 1, 3, 4; when both fit,
 tensors are read as ``(C, H, W)`` (torch convention), numpy arrays as ``(H, W, C)``.
 
->>> to_image_array(torch.rand(3, 32, 32), key="x").shape   # doctest: +SKIP
+>>> import torch
+>>> to_image_array(torch.rand(3, 32, 32), key="x").shape
 (32, 32, 3)
->>> make_grid(to_image_batch(torch.rand(16, 3, 8, 8), key="b")).shape   # doctest: +SKIP
+>>> make_grid(to_image_batch(torch.rand(16, 3, 8, 8), key="b")).shape
 (42, 42, 3)
 """
 
@@ -26,18 +27,23 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
     MediaError,
     MediaTypeError,
+    array_to_pil,
+    check_caption,
     check_numeric,
     describe,
     is_torch_tensor,
     media_list,
     positive_int,
     to_numpy,
+    wandb_module,
     warn_once,
 )
+from .overlays import convert_boxes, convert_masks
 
 CHANNELS = (1, 3, 4)
 IMAGE_SHAPES = (
@@ -92,7 +98,7 @@ def to_image_batch(x: Any, *, key: str = "images") -> np.ndarray:
     (4, 8, 8, 3)
     """
     if isinstance(x, (list, tuple)):
-        arrays = _list_to_arrays(x, key=key)
+        arrays = list_to_arrays(x, key=key)
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise MediaError(
@@ -154,7 +160,7 @@ def figure_to_array(fig: Any) -> np.ndarray:
 
 # -- logging ------------------------------------------------------------------------------------
 def log_image(
-    run: Any,
+    run: RunHandle,
     key: str,
     image: Any,
     *,
@@ -170,13 +176,14 @@ def log_image(
     (logged as its own bytes); a matplotlib figure; or a ``wandb.Image``. Floats outside
     ``[0, 1]`` are min-max rescaled with a one-time warning (see the module docstring).
 
-    >>> run.log_image("input", torch.rand(3, 64, 64), caption="first batch", step=0)  # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_image("input", np.random.rand(3, 64, 64), caption="first batch", step=0)
+    >>> [(entry["key"], entry["caption"]) for entry in nbwandb.local.read_run(run).media]
+    [('input', 'first batch')]
     """
-    from .overlays import convert_boxes, convert_masks
-
     full = join_key(prefix, key)
-    _check_caption(caption, key=full)
-    wandb = _wandb()
+    check_caption(caption, key=full)
+    wandb = wandb_module()
     if isinstance(image, wandb.Image) and masks is None and boxes is None:
         # Already a wandb.Image: log it as is. A new caption goes on a copy; wandb's copy
         # constructor keeps the old caption, so it is set on the copy afterwards.
@@ -192,7 +199,7 @@ def log_image(
         size = None
     else:
         arr = to_image_array(image, key=full)
-        source = _array_to_pil(arr)
+        source = array_to_pil(arr)
         size = arr.shape[:2]
     wb_masks = convert_masks(masks, key=full, size=size) if masks is not None else None
     wb_boxes = convert_boxes(boxes, key=full) if boxes is not None else None
@@ -204,7 +211,7 @@ def log_image(
 
 
 def log_images(
-    run: Any,
+    run: RunHandle,
     key: str,
     images: Any,
     *,
@@ -220,7 +227,11 @@ def log_images(
     holds any number). ``captions`` must have one entry per image; a grid's caption lists
     them in order.
 
-    >>> run.log_images("samples", x[:16], captions=labels, step=epoch)   # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_images("samples", np.random.rand(4, 3, 8, 8), captions=list("abcd"), step=0)
+    ...     run.log_images("grid", np.random.rand(4, 3, 8, 8), grid=True, step=1)
+    >>> [(e["key"], e["type"], e.get("count", 1)) for e in nbwandb.local.read_run(run).media]
+    [('samples', 'images', 4), ('grid', 'image', 1)]
     """
     full = join_key(prefix, key)
     max_images = positive_int(max_images, name="max_images", what="images", key=full)
@@ -236,16 +247,16 @@ def log_images(
                 "pass one caption per image"
             )
         for caption in captions:
-            _check_caption(caption, key=full)
+            check_caption(caption, key=full)
     if count > max_images:
         images = images[:max_images]
         captions = list(captions[:max_images]) if captions is not None else None
-    wandb = _wandb()
+    wandb = wandb_module()
     if grid:
         grid_caption = " | ".join(f"{i}: {c}" for i, c in enumerate(captions)) if captions else None
         tiles = make_grid(to_image_batch(images, key=full))
         _check_size(tiles, key=full, original=tiles, accepted="a grid; lower max_images")
-        value: Any = wandb.Image(_array_to_pil(tiles), caption=grid_caption)
+        value: Any = wandb.Image(array_to_pil(tiles), caption=grid_caption)
     else:
         # A tensor/array batch is converted in one vectorised step; a list image by image
         # (its images may differ in size).
@@ -256,14 +267,14 @@ def log_images(
                 f"({WANDB_MAX_IMAGES}); lower max_images or pass grid=True"
             )
         batch: Any = (
-            _list_to_arrays(images, key=full)
+            list_to_arrays(images, key=full)
             if isinstance(images, (list, tuple))
             else to_image_batch(images, key=full)
         )
         value = media_list(
             [
                 wandb.Image(
-                    _array_to_pil(arr), caption=captions[i] if captions is not None else None
+                    array_to_pil(arr), caption=captions[i] if captions is not None else None
                 )
                 for i, arr in enumerate(batch)
             ]
@@ -272,7 +283,7 @@ def log_images(
 
 
 def log_figure(
-    run: Any,
+    run: RunHandle,
     key: str,
     fig: Any,
     *,
@@ -285,8 +296,12 @@ def log_figure(
     The figure is closed afterwards (``close=True``) so figures made in a loop do not
     pile up in pyplot's figure list.
 
-    >>> fig, ax = plt.subplots(); ax.plot(losses)                   # doctest: +SKIP
-    >>> run.log_figure("loss_curve", fig, step=epoch)               # doctest: +SKIP
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(); _ = fig.subplots().plot([3, 2, 1])
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_figure("loss_curve", fig, step=0)
+    >>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+    [('loss_curve', 'image')]
     """
     full = join_key(prefix, key)
     if not _is_figure(fig):
@@ -300,16 +315,10 @@ def log_figure(
     finally:
         if close:
             _close_figure(figure)
-    run.log({key: _wandb().Image(image)}, step=step, prefix=prefix)
+    run.log({key: wandb_module().Image(image)}, step=step, prefix=prefix)
 
 
 # -- internals ----------------------------------------------------------------------------------
-def _wandb() -> Any:
-    from .._wandb import import_wandb
-
-    return import_wandb("logging media")
-
-
 def _is_pil(x: Any) -> bool:
     return type(x).__module__.startswith("PIL.") and hasattr(x, "mode") and hasattr(x, "size")
 
@@ -381,12 +390,6 @@ def _pil_to_array(image: Any) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def _array_to_pil(arr: np.ndarray) -> Any:
-    from PIL import Image
-
-    return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
-
-
 def _to_hwc(
     arr: np.ndarray, *, prefer_chw: bool, key: str, original: Any, accepted: str
 ) -> np.ndarray:
@@ -451,7 +454,7 @@ def _to_uint8(arr: np.ndarray, *, key: str, original: Any, accepted: str) -> np.
     return (scaled + 0.5).astype(np.uint8)
 
 
-def _list_to_arrays(items: Sequence[Any], *, key: str) -> list[np.ndarray]:
+def list_to_arrays(items: Sequence[Any], *, key: str) -> list[np.ndarray]:
     if len(items) == 0:
         raise MediaError(
             f"images {key!r}: got an empty {type(items).__name__}; accepted: {BATCH_SHAPES}"
@@ -481,8 +484,3 @@ def _batch_len(images: Any, *, key: str) -> int:
             f"images {key!r}: got an empty batch, {describe(images)}; accepted: {BATCH_SHAPES}"
         )
     return int(shape[0])
-
-
-def _check_caption(caption: Any, *, key: str) -> None:
-    if caption is not None and not isinstance(caption, str):
-        raise MediaTypeError(f"image {key!r}: caption must be a string, got {describe(caption)}")

@@ -8,8 +8,12 @@ Boxes: ``{"prediction": {"box_data": [{"position": {"minX": .1, "maxX": .4, "min
 "maxY": .5}, "class_id": 1, "scores": {"p": 0.9}}], "class_labels": {1: "cat"}}}``; numbers
 may be numpy/torch scalars.
 
->>> run.log_image("seg", img, masks={"pred": {"mask_data": pred.argmax(0),   # doctest: +SKIP
-...                                           "class_labels": {0: "bg", 1: "cat"}}})
+>>> labels = {0: "bg", 1: "cat"}
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_image("seg", np.zeros((4, 4, 3)), masks={"pred": {"mask_data": np.eye(4, dtype=int),
+...                                                            "class_labels": labels}})
+>>> sorted(nbwandb.local.read_run(run).history[0]["seg"]["masks"])
+['pred']
 """
 
 from __future__ import annotations

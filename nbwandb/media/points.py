@@ -1,6 +1,9 @@
 """3-D point clouds: ``(N, 3)`` xyz, ``(N, 4)`` xyz + category, ``(N, 6)`` xyz + RGB (0-255).
 
->>> run.log_3d("lidar", torch.randn(1000, 3))   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_3d("lidar", np.random.randn(100, 3), step=0)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('lidar', 'object3d')]
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
-from .arrays import MediaError, check_numeric, describe, to_numpy
+from .arrays import MediaError, check_numeric, describe, to_numpy, wandb_module
 
 POINT_SHAPES = "(N, 3) xyz, (N, 4) xyz + category, or (N, 6) xyz + RGB in 0..255, with N >= 1"
 
@@ -35,10 +39,8 @@ def to_point_cloud(x: Any, *, key: str = "points") -> np.ndarray:
 
 
 def log_3d(
-    run: Any, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
+    run: RunHandle, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
 ) -> None:
     """Log a point cloud (wandb writes it as ``media/object3D/*.pts.json``)."""
-    from .images import _wandb
-
     data = to_point_cloud(points, key=join_key(prefix, key))
-    run.log({key: _wandb().Object3D(data)}, step=step, prefix=prefix)
+    run.log({key: wandb_module().Object3D(data)}, step=step, prefix=prefix)

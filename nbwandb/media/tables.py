@@ -5,9 +5,14 @@ Cells may hold images (tensors, arrays, PIL images, figures: converted as in
 A table over wandb's row limit (``wandb.Table.MAX_ROWS``, 10 000) raises unless you ask
 for a sample with ``sample=N`` (N rows drawn with a fixed seed, kept in their order).
 
->>> run.log_table("preds", {"image": x[:8], "label": y[:8], "pred": p[:8]}, step=1)  # doctest: +SKIP
->>> table = PredictionTable()                                                # doctest: +SKIP
->>> table.add_batch(epoch, x[:8], y[:8], p[:8], scores[:8]); table.log(run, "samples")  # doctest: +SKIP
+>>> images = np.zeros((2, 8, 8, 3), np.uint8)
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_table("preds", {"image": images, "label": ["cat", "dog"], "pred": ["cat", "cat"]})
+...     table = PredictionTable()
+...     table.add_batch(1, images, ["cat", "dog"], ["cat", "cat"], [0.9, 0.4])
+...     table.log(run, "samples", step=1)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('preds', 'table'), ('samples', 'table')]
 """
 
 from __future__ import annotations
@@ -20,16 +25,20 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
 from .arrays import (
     MediaError,
     MediaTypeError,
+    array_to_pil,
     describe,
     is_torch_tensor,
     positive_int,
     scalar,
+    wandb_module,
     warn_once,
 )
+from .images import list_to_arrays, to_image_array, to_image_batch
 
 TABLE_ACCEPTED = (
     "a list of rows (lists/tuples, or dicts), a dict {column: values}, "
@@ -40,9 +49,7 @@ SAMPLE_SEED = 0
 
 def default_max_rows() -> int:
     """wandb's row limit for a table logged to a run."""
-    from .images import _wandb
-
-    return int(_wandb().Table.MAX_ROWS)
+    return int(wandb_module().Table.MAX_ROWS)
 
 
 def table_rows(
@@ -91,7 +98,7 @@ def make_table(
 
 
 def log_table(
-    run: Any,
+    run: RunHandle,
     key: str,
     data: Any,
     *,
@@ -106,13 +113,16 @@ def log_table(
 
 
 def log_text(
-    run: Any, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
+    run: RunHandle, key: str, text: Any, *, step: int | None = None, prefix: str | None = None
 ) -> None:
     """Log text as a table: a string is one row of column ``text``, a list of strings one row each.
 
     Rows of several cells, or a dict of columns, become a table as in ``log_table``.
 
-    >>> run.log_text("generated", ["a cat sat", "a dog ran"], step=3)   # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     run.log_text("generated", ["a cat sat", "a dog ran"], step=3)
+    >>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+    [('generated', 'table')]
     """
     full = join_key(prefix, key)
     if isinstance(text, str):
@@ -136,10 +146,13 @@ class PredictionTable:
     warning), and each ``log`` writes the whole table so far, so the W&B table grows epoch
     by epoch. Each row's PNG is encoded once, at its first ``log``, and reused after.
 
-    >>> table = PredictionTable()                                     # doctest: +SKIP
-    >>> for epoch in range(3):                                        # doctest: +SKIP
-    ...     table.add(epoch, x[0], label="cat", prediction="dog", score=0.3)
-    ...     table.log(run, "predictions", step=epoch)
+    >>> table = PredictionTable()
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     for epoch in range(3):
+    ...         table.add(epoch, np.zeros((8, 8)), label="cat", prediction="dog", score=0.3)
+    ...         table.log(run, "predictions", step=epoch)
+    >>> len(table), [row[0] for row in table.rows()]
+    (3, [0, 1, 2])
     """
 
     columns = ("epoch", "image", "label", "prediction", "score")
@@ -158,8 +171,6 @@ class PredictionTable:
         self, epoch: int, image: Any, label: Any, prediction: Any, score: float | None = None
     ) -> None:
         """Add one row; ``image`` is anything ``to_image_array`` takes."""
-        from .images import to_image_array
-
         self._append(
             epoch, to_image_array(image, key="PredictionTable.add"), label, prediction, score
         )
@@ -173,11 +184,9 @@ class PredictionTable:
         scores: Sequence[float] | None = None,
     ) -> None:
         """Add one row per image of a batch (converted in one vectorised step)."""
-        from .images import _list_to_arrays, to_image_batch
-
         where = "PredictionTable.add_batch"
         arrays = (
-            _list_to_arrays(images, key=where)
+            list_to_arrays(images, key=where)
             if isinstance(images, (list, tuple))
             else to_image_batch(images, key=where)
         )
@@ -217,19 +226,17 @@ class PredictionTable:
 
     def to_wandb(self, *, key: str = "PredictionTable") -> Any:
         """A fresh ``wandb.Table`` of all rows so far."""
-        from .images import _array_to_pil, _wandb
-
-        wandb = _wandb()
+        wandb = wandb_module()
         for row in self._rows:
             if row[5] is None:  # wandb.Image encodes the PNG once; later tables reuse it
-                row[5] = wandb.Image(_array_to_pil(row[1]))
+                row[5] = wandb.Image(array_to_pil(row[1]))
         data = [
             [e, wb_image, label, pred, score] for e, _, label, pred, score, wb_image in self._rows
         ]
         return _wandb_table(list(self.columns), data, where=f"PredictionTable {key!r}")
 
     def log(
-        self, run: Any, key: str, *, step: int | None = None, prefix: str | None = None
+        self, run: RunHandle, key: str, *, step: int | None = None, prefix: str | None = None
     ) -> None:
         """Log all rows so far as one table under ``key``."""
         if not self._rows:
@@ -250,8 +257,6 @@ def _wandb_table(names: list[str], rows: list[list[Any]], *, where: str) -> Any:
 
     wandb checks this too, but its message prints every cell's repr; ours names the column.
     """
-    from .images import _wandb
-
     for j, name in enumerate(names):
         first: dict[str, int] = {}
         for i, row in enumerate(rows):
@@ -265,7 +270,7 @@ def _wandb_table(names: list[str], rows: list[list[Any]], *, where: str) -> Any:
                 "(e.g. every label a str), None is allowed"
             )
     try:
-        return _wandb().Table(columns=names, data=rows)
+        return wandb_module().Table(columns=names, data=rows)
     except TypeError as exc:
         raise MediaTypeError(
             f"{where}: {str(exc).splitlines()[0]} (keep one type per column; None is allowed)"
@@ -403,10 +408,8 @@ def _cell(value: Any, *, key: str, column: str, row: int) -> Any:
         or is_torch_tensor(value)
         or isinstance(value, np.ndarray)
     ):
-        from .images import _array_to_pil, _wandb, to_image_array
-
         image = to_image_array(value, key=f"{key}[{row}].{column}")
-        return _wandb().Image(_array_to_pil(image))
+        return wandb_module().Image(array_to_pil(image))
     if isinstance(value, (list, tuple)):
         return [_cell(v, key=key, column=column, row=row) for v in value]
     raise MediaTypeError(

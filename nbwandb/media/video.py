@@ -4,7 +4,10 @@ Pixel values follow the image rules (``nbwandb.media.images``). One-channel fram
 shown as gray RGB and an alpha channel is dropped (GIF has neither). Encoding needs
 ``moviepy`` and ``imageio`` (``pip install 'nbwandb[media]'``); the video is a GIF.
 
->>> run.log_video("rollout", torch.rand(16, 3, 64, 64), fps=8)   # doctest: +SKIP
+>>> with nbwandb.init(project="demo", quiet=True) as run:
+...     run.log_video("rollout", np.random.rand(4, 3, 16, 16), fps=8, step=0)
+>>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
+[('rollout', 'video')]
 """
 
 from __future__ import annotations
@@ -14,8 +17,17 @@ from typing import Any
 
 import numpy as np
 
+from ..handle import RunHandle
 from ..metrics import join_key
-from .arrays import MediaDependencyError, MediaError, describe, positive_int
+from .arrays import (
+    MediaDependencyError,
+    MediaError,
+    check_caption,
+    describe,
+    positive_int,
+    wandb_module,
+)
+from .images import to_image_batch
 
 VIDEO_SHAPES = (
     "(T, C, H, W) or (T, H, W, C) with C in 1, 3, 4 and T >= 1 (torch tensor or numpy array)"
@@ -29,8 +41,6 @@ def to_video_frames(x: Any, *, key: str = "video") -> np.ndarray:
     >>> to_video_frames(np.zeros((2, 3, 4, 5), dtype=np.float32), key="v").shape
     (2, 4, 5, 3)
     """
-    from .images import to_image_batch
-
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 4:
         raise MediaError(f"video {key!r}: got {describe(x)}; accepted: {VIDEO_SHAPES}")
@@ -48,7 +58,7 @@ def to_video_frames(x: Any, *, key: str = "video") -> np.ndarray:
 
 
 def log_video(
-    run: Any,
+    run: RunHandle,
     key: str,
     frames: Any,
     *,
@@ -58,15 +68,13 @@ def log_video(
     prefix: str | None = None,
 ) -> None:
     """Log frames as a GIF video played at ``fps`` frames per second."""
-    from .images import _check_caption, _wandb
-
     full = join_key(prefix, key)
     rate = positive_int(fps, name="fps", what="video", key=full, upper=240)
-    _check_caption(caption, key=full)
+    check_caption(caption, key=full)
     data = to_video_frames(frames, key=full)
     _require_encoders(full)
     # wandb takes (T, C, H, W).
-    value = _wandb().Video(
+    value = wandb_module().Video(
         np.ascontiguousarray(data.transpose(0, 3, 1, 2)),
         fps=rate,
         format=VIDEO_FORMAT,

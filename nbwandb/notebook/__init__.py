@@ -3,7 +3,9 @@
 Panels are imported on first use, so ``import nbwandb.notebook`` stays cheap and a
 missing ipywidgets fails only when a panel is built (with the install command).
 
->>> from nbwandb.notebook import RunPanel, ConfigForm    # doctest: +SKIP
+>>> from nbwandb.notebook import ConfigForm, RunPanel
+>>> RunPanel.__module__
+'nbwandb.notebook.run_panel'
 """
 
 from __future__ import annotations

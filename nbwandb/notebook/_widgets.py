@@ -3,16 +3,18 @@
 Panel modules do ``from ._widgets import widgets``: a missing (or pre-8) ipywidgets
 fails there, with the command that fixes it, and never at ``import nbwandb``.
 
->>> from nbwandb.notebook._widgets import widgets   # doctest: +SKIP
+>>> from nbwandb.notebook._widgets import widgets
+>>> int(widgets.__version__.split(".")[0]) >= 8
+True
 """
 
 from __future__ import annotations
 
 import html
-from types import ModuleType
 from typing import Any
 
 from ._html import escape
+from .published import publish
 
 INSTALL_HINT = "pip install 'ipywidgets>=8'"
 
@@ -25,12 +27,7 @@ if int(widgets.__version__.split(".")[0]) < 8:  # pragma: no cover
         f"nbwandb's notebook panels need ipywidgets 8 (found {widgets.__version__}): {INSTALL_HINT}"
     )
 
-__all__ = ["INSTALL_HINT", "TextForms", "escape", "import_widgets", "widgets"]
-
-
-def import_widgets(what: str = "this panel") -> ModuleType:
-    """The ipywidgets module (importing this module already checked it is there, version 8+)."""
-    return widgets
+__all__ = ["INSTALL_HINT", "TextForms", "escape", "widgets"]
 
 
 class TextForms:
@@ -62,8 +59,6 @@ class TextForms:
         return bundle
 
     def _ipython_display_(self) -> None:
-        from .published import publish
-
         publish(self)
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nbwandb.local.series import smooth_ema
 from nbwandb.svg_charts import HEIGHT, WIDTH, Line, format_value
 from nbwandb.svg_charts import line_chart_svg as _svg
 
@@ -36,8 +37,6 @@ def line_chart_svg(
     """
     lines = [Line(points, finite=finite)]
     if smoothing > 0 and len(points) > 1:
-        from nbwandb.local.series import smooth_ema
-
         smoothed = smooth_ema([y for _, y in points], smoothing)
         lines = [
             Line(points, faint=True, finite=finite),

@@ -9,8 +9,8 @@ else is JSON text. A message next to a field says what is wrong with it.
 ... class Config:
 ...     lr: float = dataclasses.field(default=1e-3, metadata={"min": 1e-5, "max": 1e-1})
 ...     epochs: int = 3
->>> form = ConfigForm(Config(), project="demo")      # doctest: +SKIP
->>> form.value                                       # doctest: +SKIP
+>>> form = ConfigForm(Config(), project="demo")
+>>> form.value
 {'lr': 0.001, 'epochs': 3}
 """
 
@@ -23,6 +23,12 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from .. import session
+from ..api import init
+from ..config import convert_value
+from ..errors import NbwandbError
+from ..handle import RunHandle
+from ..html_tables import CSS, key_value_table
 from ._widgets import TextForms, escape, widgets
 
 
@@ -48,10 +54,7 @@ def _default_bounds(value: float, kind: str) -> tuple[float, float]:
     error; one above the usual highest only gets a note, so 500 epochs stay possible.
     """
     magnitude = abs(value)
-    if kind == "int":
-        top = max(10 * magnitude, 100)
-    else:
-        top = max(100 * magnitude, 1.0)
+    top = max(10 * magnitude, 100) if kind == "int" else max(100 * magnitude, 1.0)
     return (0 if value >= 0 else -top), top
 
 
@@ -105,7 +108,6 @@ def field_spec(
         )
     if isinstance(value, str):
         return FieldSpec(name, "str", value)
-    from nbwandb.config import convert_value
 
     # Lists, dicts, paths, nested dataclasses, None: edited as JSON, in the form W&B stores them
     # (an unsupported type raises NbwandbError naming the key).
@@ -308,12 +310,12 @@ class ConfigForm(TextForms, widgets.VBox):
     run used (a saved notebook shows it without a kernel).
     """
 
-    def __init__(self, config: Any, *, run: Any = None, **init_kwargs: Any) -> None:
+    def __init__(self, config: Any, *, run: RunHandle | None = None, **init_kwargs: Any) -> None:
         specs, self.dataclass_type = specs_from_config(config)
         width = _label_width([spec.name for spec in specs])
         self.fields = {spec.name: _Field(spec, width) for spec in specs}
         self.init_kwargs = init_kwargs
-        self.run: Any = None
+        self.run: RunHandle | None = None
         self._target_run = run
         self._value_taken = False
         self._configured: Any = None  # a run started with form.value outside the button
@@ -371,8 +373,6 @@ class ConfigForm(TextForms, widgets.VBox):
         except ValueError as exc:
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return
-        import nbwandb
-        from nbwandb.errors import NbwandbError
 
         try:
             if self._target_run is not None:
@@ -392,9 +392,7 @@ class ConfigForm(TextForms, widgets.VBox):
                 )
                 return
             self._reset_button()
-            self.run = nbwandb.init(
-                config=config, **self.init_kwargs
-            )  # init finishes the live run first
+            self.run = init(config=config, **self.init_kwargs)  # init finishes the live run first
         except (NbwandbError, ValueError, TypeError) as exc:
             self._reset_button()
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
@@ -411,7 +409,7 @@ class ConfigForm(TextForms, widgets.VBox):
         import os
         from pathlib import Path
 
-        from nbwandb.resume import resumable_run
+        from ..resume import resumable_run
 
         root = self.init_kwargs.get("dir") or os.environ.get("WANDB_DIR") or os.getcwd()
         try:
@@ -436,12 +434,9 @@ class ConfigForm(TextForms, widgets.VBox):
         except ValueError as exc:
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return
-        import nbwandb
-        from nbwandb.errors import NbwandbError
-
         point = self._resumable
         try:
-            self.run = nbwandb.init(config=config, resume=point.run_id, **self.init_kwargs)
+            self.run = init(config=config, resume=point.run_id, **self.init_kwargs)
         except (NbwandbError, ValueError, TypeError) as exc:
             self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
             return
@@ -466,7 +461,6 @@ class ConfigForm(TextForms, widgets.VBox):
         """Notice a run started with ``form.value`` (``nbwandb.init(config=form.value)`` in a cell)."""
         if self.configured_run() is not None or not self._value_taken:
             return
-        from nbwandb import session
 
         active = session.active_run()
         if active is None or not getattr(active, "enabled", False):
@@ -496,8 +490,6 @@ class ConfigForm(TextForms, widgets.VBox):
         return "\n".join(lines)
 
     def _html(self) -> str:
-        from nbwandb.html_tables import CSS, key_value_table
-
         run = self.configured_run()
         if self._is_final():
             title = (

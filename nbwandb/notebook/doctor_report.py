@@ -1,6 +1,9 @@
 """``DoctorReport``: how ``%wandb_doctor`` shows ``nbwandb.doctor.run_checks`` results.
 
->>> DoctorReport(run_checks(service=False))     # doctest: +SKIP
+>>> from nbwandb.doctor import run_checks
+>>> report = DoctorReport(run_checks(service=False))
+>>> print(report)
+nbwandb doctor...
 """
 
 from __future__ import annotations

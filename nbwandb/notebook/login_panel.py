@@ -4,7 +4,9 @@ The key is taken out of the field the moment "Log in" is clicked, so it never st
 the widget state that a saved notebook keeps. Checking it with the server happens in
 a thread with a timeout: the kernel stays free, and no network just means "not verified".
 
->>> LoginPanel()          # doctest: +SKIP
+>>> panel = LoginPanel()       # no key here: the panel asks for one (masked)
+>>> type(panel).__name__
+'LoginPanel'
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import re
 import threading
 from typing import Any
 
+from .. import session
+from ..auth import login
+from ..credentials import key_problem
+from ..errors import NbwandbError
 from ._widgets import TextForms, escape, widgets
 
 
@@ -80,7 +86,6 @@ class LoginPanel(TextForms, widgets.VBox):
         if not key.strip():
             self._set_status("The key field is empty: paste your key, or continue offline.", False)
             return
-        from nbwandb.credentials import key_problem
 
         problem = key_problem(key)
         if problem:
@@ -94,13 +99,8 @@ class LoginPanel(TextForms, widgets.VBox):
         ).start()
 
     def _login_in_thread(self, key: str) -> None:
-        import nbwandb
-        from nbwandb.errors import NbwandbError
-
         try:
-            self.result = nbwandb.login(
-                key, host=self.host, verify=self.verify, timeout=self.timeout
-            )
+            self.result = login(key, host=self.host, verify=self.verify, timeout=self.timeout)
         except NbwandbError as exc:  # the message never contains the key
             self._set_status(str(exc), False)
         else:
@@ -112,11 +112,10 @@ class LoginPanel(TextForms, widgets.VBox):
             self._done.set()
 
     def _on_offline(self, _button: Any = None) -> None:
-        import nbwandb
 
         self.key_field.value = ""
         self.choice = "offline"
-        self.result = nbwandb.login(host=self.host)
+        self.result = login(host=self.host)
         if self.result.mode != "offline":
             # Credentials exist, but the user chose offline: make mode="auto" respect that.
             os.environ["WANDB_MODE"] = "offline"
@@ -134,7 +133,6 @@ class LoginPanel(TextForms, widgets.VBox):
         """Left untouched while a run started: what happened (the run's mode) is the outcome."""
         if self.choice is not None or self._unused or not self._done.is_set():
             return
-        from nbwandb import session
 
         run = session.active_run()
         if run is None or not getattr(run, "enabled", False):

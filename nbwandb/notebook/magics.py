@@ -21,8 +21,18 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from .. import session
+from ..api import init
+from ..auth import login
+from ..doctor import run_checks
+from ..errors import NbwandbError
+from ..network import AUTO_TIMEOUT
+from .config_form import ConfigForm
+from .doctor_report import DoctorReport
 from .environment import detect_environment, widgets_can_render
 from .history_scrub import scrub_history, scrub_text
+from .login_panel import LoginPanel
+from .run_panel import RunPanel
 
 FLUSH_TIMEOUT = 10.0
 MODES = ("auto", "online", "offline", "disabled")
@@ -125,9 +135,9 @@ def _secret_tokens(line: str) -> list[str]:
         token = tokens[i]
         if token in _LOGIN_FLAGS or token.startswith(("--host=", "--timeout=")):
             i += 1
-        elif token == "--host":
-            i += 2
-        elif token == "--timeout" and i + 1 < len(tokens) and _is_seconds(tokens[i + 1]):
+        elif token == "--host" or (
+            token == "--timeout" and i + 1 < len(tokens) and _is_seconds(tokens[i + 1])
+        ):
             i += 2
         else:
             suspicious.append(token.strip("'\""))
@@ -185,22 +195,20 @@ class NbwandbMagics(Magics):
             print(self.wandb_login.parser.format_help())
             return None
         args = parse_argstring(self.wandb_login, line)
-        import nbwandb
-        from nbwandb.network import AUTO_TIMEOUT
 
         # A found key is checked with the server (bounded): "verified", "rejected" or "not verified".
         try:
-            result = nbwandb.login(
+            result = login(
                 host=args.host,
                 relogin=False,
                 verify=not args.no_verify,
                 timeout=args.timeout or AUTO_TIMEOUT,
             )
-        except nbwandb.NbwandbError as exc:  # a rejected key: say so, offer the panel below
+        except NbwandbError as exc:  # a rejected key: say so, offer the panel below
             if args.relogin or not widgets_can_render():
                 raise UsageError(str(exc)) from None
             print(exc)
-            result = nbwandb.login(host=args.host, relogin=False)
+            result = login(host=args.host, relogin=False)
             args.relogin = True
         if result.logged_in and not args.relogin:
             print(result.message)
@@ -211,7 +219,6 @@ class NbwandbMagics(Magics):
                 + "\nTo log in here, set WANDB_API_KEY or run `wandb login` in a terminal."
             )
             return None
-        from .login_panel import LoginPanel
 
         panel = LoginPanel(host=args.host)
         _show(panel)
@@ -227,16 +234,12 @@ class NbwandbMagics(Magics):
         self._start(args)
 
     def _start(self, args: Any) -> Any:
-        import nbwandb
-        from nbwandb.errors import NbwandbError
-
         try:
-            run = nbwandb.init(**init_kwargs_from_args(args, self.shell.user_ns))
+            run = init(**init_kwargs_from_args(args, self.shell.user_ns))
         except (NbwandbError, ValueError, TypeError) as exc:
             # A one-line message in the cell (it names the value and what is accepted), not a traceback.
             raise UsageError(f"{exc}") from exc
         self.shell.user_ns[args.var] = run
-        from .run_panel import RunPanel
 
         _show(RunPanel(run))
         return run
@@ -251,9 +254,6 @@ class NbwandbMagics(Magics):
     def wandb_config(self, line: str) -> Any:
         """Show a ConfigForm for a dict/dataclass variable, or for the active run's config."""
         args = parse_argstring(self.wandb_config, line)
-        from nbwandb import session
-
-        from .config_form import ConfigForm
 
         if args.var is not None:
             config = _config_from_ns(args.var, self.shell.user_ns)
@@ -274,13 +274,10 @@ class NbwandbMagics(Magics):
     @line_magic
     def wandb_status(self, line: str = "") -> None:
         """Show the active run's panel (or say there is none)."""
-        from nbwandb import session
-
         run = session.active_run()
         if run is None:
             print("nbwandb: no active run (start one with %wandb_init or nbwandb.init)")
             return
-        from .run_panel import RunPanel
 
         _show(RunPanel(run))
 
@@ -290,7 +287,6 @@ class NbwandbMagics(Magics):
     def wandb_finish(self, line: str) -> None:
         """Finish the active run (everything logged is written first)."""
         args = parse_argstring(self.wandb_finish, line)
-        from nbwandb import session
 
         run = session.finish_active(exit_code=args.exit_code)
         if run is None:
@@ -331,9 +327,6 @@ class NbwandbMagics(Magics):
     def wandb_doctor(self, line: str) -> None:
         """Check versions, mode, credentials, wandb's service, disk and widgets; say how to fix problems."""
         args = parse_argstring(self.wandb_doctor, line)
-        from nbwandb.doctor import run_checks
-
-        from .doctor_report import DoctorReport
 
         _show(
             DoctorReport(run_checks(environment=detect_environment(), service=not args.no_service))
@@ -371,8 +364,6 @@ SLOW_FLUSH_TIMEOUT = 0.5
 
 def flush_active_run(timeout: float = FLUSH_TIMEOUT) -> bool:
     """Write the active run's logged rows now (a killed kernel then loses no finished cell's rows)."""
-    from nbwandb import session
-
     run = session.active_run()
     if run is None or not getattr(run, "enabled", False) or run.finished:
         return True

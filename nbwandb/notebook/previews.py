@@ -3,33 +3,41 @@
 Before: pass the data. After: ``from_run`` reads what a run wrote (its ``.wandb`` file and
 media files, through ``nbwandb.local.read_run``), so it works for finished offline runs too.
 
->>> TablePreview({"x": [1, 2], "y": ["a", "b"]})          # doctest: +SKIP
->>> MediaGallery([img1, img2], captions=["cat", "dog"])    # doctest: +SKIP
->>> MediaGallery.from_run(run, key="samples/pred")         # doctest: +SKIP
+>>> import numpy as np
+>>> preview = TablePreview({"x": [1, 2], "y": ["a", "b"]})
+>>> gallery = MediaGallery([np.zeros((8, 8)), np.ones((8, 8))], captions=["cat", "dog"])
+>>> logged = MediaGallery.from_run(media_run_dir, key="seg")   # a run handle or its folder
+>>> [type(panel).__name__ for panel in (preview, gallery, logged)]
+['TablePreview', 'MediaGallery', 'MediaGallery']
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbwandb.html_tables import cell_html, table_html
+from nbwandb.local import read_run
+
+from ..handle import RunHandle
 from ._widgets import TextForms, escape, widgets
 from .images import ACCEPTED as IMAGE_ACCEPTED
 from .images import thumbnail_png
 
 CELL_IMAGE_PX = 64  # image cells: one fixed size, as in W&B's tables
+RunOrFolder = RunHandle | str | os.PathLike[str]  # what from_run reads (via read_run)
+
 TABLE_ACCEPTED = (
     "a list of rows (lists or dicts), a dict of columns, a pandas DataFrame or a wandb.Table"
 )
 
 
-def _logged_media(run: Any, kind: str, key: str | None) -> list[dict[str, Any]]:
+def _logged_media(run: RunOrFolder, kind: str, key: str | None) -> list[dict[str, Any]]:
     """The run's logged media entries of one kind (and key), oldest first; errors name what exists."""
-    from nbwandb.local import read_run
-
     entries = [m for m in read_run(run).media if m.get("type") == kind and m.get("file")]
     if key is not None:
         chosen = [m for m in entries if m["key"] == key]
@@ -111,7 +119,7 @@ class TablePreview(TextForms, widgets.VBox):
         self.add_class("nbwandb-table-preview")
 
     @classmethod
-    def from_run(cls, run: Any, key: str, *, max_rows: int = 20) -> TablePreview:
+    def from_run(cls, run: RunOrFolder, key: str, *, max_rows: int = 20) -> TablePreview:
         """The last table logged under ``key`` in ``run`` (a run handle or a run folder)."""
         entry = _logged_media(run, "table", key)[-1]
         data = json.loads(Path(entry["file"]).read_text())
@@ -127,8 +135,6 @@ class TablePreview(TextForms, widgets.VBox):
         return True
 
     def _html(self) -> str:
-        from nbwandb.html_tables import cell_html, table_html
-
         def cell(value: Any, column: str) -> str:
             if _looks_like_image(value):
                 try:
@@ -204,7 +210,7 @@ class MediaGallery(TextForms, widgets.VBox):
 
     @classmethod
     def from_run(
-        cls, run: Any, key: str | None = None, *, max_images: int = 16, size: int = 128
+        cls, run: RunOrFolder, key: str | None = None, *, max_images: int = 16, size: int = 128
     ) -> MediaGallery:
         """The latest ``max_images`` images ``run`` logged (under ``key``, or all keys)."""
         entries = _logged_media(run, "image", key)[-max_images:]

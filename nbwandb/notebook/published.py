@@ -8,8 +8,12 @@ displayed with a display id, and after every cell the output is replaced in plac
 finished, a choice made) its output drops the widget view: JupyterLab, reopened without a
 kernel or saved widget state, then shows the final HTML instead of "model not found".
 
->>> display(panel)      # calls panel._ipython_display_, which calls publish(panel)   # doctest: +SKIP
->>> refresh_all()       # what the post-cell hook does                                # doctest: +SKIP
+>>> from nbwandb.notebook.doctor_report import DoctorReport
+>>> panel = DoctorReport([])
+>>> display_id = publish(panel)   # what display(panel) calls; outside IPython, it prints
+{'text/plain': 'nbwandb doctor: 0 problems in 0 checks', 'text/html': ...}
+>>> refresh_all()                  # what the post-cell hook does: how many outputs changed
+0
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import uuid
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
+
+from .environment import widgets_can_render
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -68,8 +74,6 @@ def refresh(panel: Any) -> bool:
     terminal would print the panel again instead of updating it.
     """
     from IPython.display import update_display
-
-    from .environment import widgets_can_render
 
     if not widgets_can_render():
         return False

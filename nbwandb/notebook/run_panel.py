@@ -5,8 +5,11 @@ so the training loop never waits on drawing). The listener only appends to bound
 downsampled buffers; a separate timer thread redraws at most ``1 / interval`` times a
 second, whatever the logging rate, and only the charts whose series changed.
 
->>> run = nbwandb.init(project="demo", mode="offline")        # doctest: +SKIP
->>> RunPanel(run)                                             # doctest: +SKIP
+>>> run = nbwandb.init(project="demo", mode="offline", quiet=True)
+>>> panel = RunPanel(run)          # display(panel): live charts as run.log writes rows
+>>> run.log({"loss": 0.5}, step=0, prefix="train"); run.finish()
+>>> print(panel)
+nbwandb run ...
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import time
 import weakref
 from typing import Any
 
-from nbwandb.local.series import section_order
+from nbwandb.local import read_run
 
+from ..handle import RunHandle
+from ..local.series import section_of, section_order
+from ..metrics import is_number
 from ._widgets import TextForms, escape, widgets
 from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
 from .images import is_image_value, thumbnail_png
 from .series import Series
 
-ROOT_SECTION = "charts"
 PANEL_CSS = """<style>
 .nbwandb-run-panel .nbw-head{font:13px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#333;
 line-height:1.5;overflow-wrap:anywhere}
@@ -43,15 +48,6 @@ _STATE_COLORS = {
 }
 
 
-def section_of(key: str) -> str:
-    """W&B's workspace groups ``train/loss`` under "train"; keys without a prefix under "charts"."""
-    return key.split("/", 1)[0] if "/" in key else ROOT_SECTION
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 class RunData:
     """The points, last values and latest images of one run, shared by all its panels.
 
@@ -60,7 +56,7 @@ class RunData:
     """
 
     def __init__(
-        self, run: Any, *, capacity: int = 256, max_series: int = 48, max_images: int = 8
+        self, run: RunHandle, *, capacity: int = 256, max_series: int = 48, max_images: int = 8
     ) -> None:
         self.step_metric = getattr(run, "step_metric", "global_step")
         self.capacity = capacity
@@ -82,7 +78,7 @@ class RunData:
         for key, value in row.items():
             if key == self.step_metric:
                 continue
-            if _is_scalar(value):
+            if is_number(value):
                 self.last_values[key] = value
                 series = self.series.get(key)
                 if series is None:
@@ -106,14 +102,12 @@ class RunData:
         if event in self._subscribers:
             self._subscribers.remove(event)
 
-    def backfill(self, run: Any) -> None:
+    def backfill(self, run: RunHandle) -> None:
         """Rows already in the run's files (a panel for a run that had none), when they can be read."""
         run_dir = getattr(run, "run_dir", None)
         if run_dir is None:
             return
         try:
-            from nbwandb.local import read_run
-
             history = read_run(run_dir).history
         except Exception:  # noqa: BLE001 - a run still being written, or no reader: start empty
             return
@@ -125,7 +119,7 @@ _run_data: weakref.WeakKeyDictionary[Any, RunData] = weakref.WeakKeyDictionary()
 _run_data_lock = threading.Lock()
 
 
-def run_data(run: Any, **options: Any) -> RunData:
+def run_data(run: RunHandle, **options: Any) -> RunData:
     """The shared ``RunData`` of ``run`` (created, listening and backfilled on first use)."""
     with _run_data_lock:
         try:
@@ -156,7 +150,7 @@ class RunPanel(TextForms, widgets.VBox):
 
     def __init__(
         self,
-        run: Any,
+        run: RunHandle,
         *,
         interval: float = 0.25,
         capacity: int = 256,
@@ -366,8 +360,7 @@ class RunPanel(TextForms, widgets.VBox):
         ]
         steps = f"{self._data.rows_seen} rows"
         shown = " · ".join(
-            f"{escape(k)} <b>{escape(format_value(v) if _is_scalar(v) else v)}</b>"
-            for k, v in extra
+            f"{escape(k)} <b>{escape(format_value(v) if is_number(v) else v)}</b>" for k, v in extra
         )
         return f"<div class='nbw-strip nbwandb-last-values'>{steps}{' · ' + shown if shown else ''}</div>"
 
@@ -380,7 +373,7 @@ class RunPanel(TextForms, widgets.VBox):
         lines += [f"  {label}: {value}" for label, value in self._where()]
         if self._data.last_values:
             shown = ", ".join(
-                f"{k}={format_value(v) if _is_scalar(v) else v}"
+                f"{k}={format_value(v) if is_number(v) else v}"
                 for k, v in sorted(self._data.last_values.items())
             )
             lines.append(f"  last: {shown}")

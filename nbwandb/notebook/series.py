@@ -22,19 +22,19 @@ class Series:
     """One metric's points, averaged into buckets of ``stride`` raw samples."""
 
     __slots__ = (
-        "capacity",
-        "_xs",
-        "_ys",
-        "_stride",
+        "_acc_n",
         "_acc_x",
         "_acc_y",
-        "_acc_n",
+        "_lock",
+        "_stride",
+        "_xs",
+        "_ys",
+        "capacity",
+        "count",
+        "high",
         "last",
         "last_step",
-        "count",
         "low",
-        "high",
-        "_lock",
     )
 
     def __init__(self, capacity: int = 256) -> None:

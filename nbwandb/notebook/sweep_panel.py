@@ -5,9 +5,12 @@ panel after each trial (or ``panel.run(config, train_fn, ...)`` does both). The 
 with matplotlib's Agg canvas on a ``Figure`` that pyplot never sees (so no figure is left
 open), at most once per ``plot_interval`` seconds, from at most ``max_lines`` trials.
 
->>> panel = SweepPanel()                                           # doctest: +SKIP
->>> display(panel)                                                 # doctest: +SKIP
->>> result = panel.run(sweep_config, train, count=20)              # doctest: +SKIP
+>>> panel = SweepPanel()                       # then display(panel) in a notebook
+>>> config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+...           "parameters": {"x": {"values": [1, 2]}}}
+>>> result = panel.run(config, lambda cfg: cfg["x"] ** 2, count=2)
+>>> result.best_params
+{'x': 1}
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Any
 
 from nbwandb.html_tables import format_cell, format_number
 
+from ..metrics import is_number
+from ..sweeps import sweep
+from ..sweeps.result import flatten_params
 from ._widgets import TextForms, escape, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -27,9 +33,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]]]:
     """Positions in [0, 1] for one axis and its tick labels (numbers, log when wide, or categories)."""
-    numeric = all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
-    )
+    numeric = all(is_number(v) and math.isfinite(v) for v in values)
     if numeric:
         lo, hi = min(values), max(values)
         use_log = lo > 0 and hi / lo > 100  # a learning rate: spread its decades evenly
@@ -59,8 +63,6 @@ def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from ..sweeps.result import flatten_params
 
     ranked = result.ranked()
     if len(ranked) < 2:
@@ -134,8 +136,6 @@ def parallel_coordinates_svg(
     in red, pruned trials are grey dashes. Hovering a line names its run. None when fewer
     than two trials have parameters.
     """
-    from ..sweeps.result import flatten_params
-
     ranked = result.ranked()
     others = [t for t in result.trials if t not in ranked and t.params]
     if len(ranked) + len(others) < 2:
@@ -190,7 +190,7 @@ def parallel_coordinates_svg(
             continue
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         params = ", ".join(f"{k}={format_cell(v)}" for k, v in flatten_params(trial.params).items())
-        value = format_cell(trial.value) if trial.value is not None else "–"
+        value = format_cell(trial.value) if trial.value is not None else "–"  # noqa: RUF001 - an en dash for "no value", on purpose
         tip = f"{trial.run_name or trial.run_id or trial.number} ({trial.state}): {result.metric}={value}; {params}"
         if trial.state != "complete":
             style = "stroke='#999' stroke-width='1' stroke-dasharray='4,3'"
@@ -294,8 +294,6 @@ class SweepPanel(TextForms, widgets.VBox):
         self, sweep_config: dict[str, Any], train_fn: Callable[[dict[str, Any]], Any], **kwargs: Any
     ) -> Any:
         """``nbwandb.sweep(...)`` with this panel updated after each trial; returns its result."""
-        from ..sweeps import sweep
-
         user_callback = kwargs.pop("callback", None)
 
         def callback(result: Any, trial: Any) -> None:

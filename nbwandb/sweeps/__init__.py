@@ -21,8 +21,13 @@ shared disk, and the same ``study_name`` in every worker. Optuna's storage hands
 numbers atomically, so workers split a grid without duplicates; ``count`` is per worker and
 ``run_cap`` in the config caps the whole study. See docs/sweeps.md.
 
->>> result = nbwandb.sweep(config, train, count=8, backend="optuna")  # doctest: +SKIP
->>> result.best_params, result.best_value, result.best_run_dir        # doctest: +SKIP
+>>> def train(config):
+...     return (config["lr"] - 0.01) ** 2              # the objective (or log it to a run)
+>>> config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+...           "parameters": {"lr": {"values": [0.1, 0.01]}}}
+>>> result = nbwandb.sweep(config, train, count=2, backend="optuna")
+>>> result.best_params, result.best_value
+({'lr': 0.01}, 0.0)
 """
 
 from __future__ import annotations

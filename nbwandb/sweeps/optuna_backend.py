@@ -13,7 +13,12 @@ trial number ``n < grid size`` to grid point ``n`` (the same shuffled order in e
 which is why workers split a grid without duplicates. A worker that draws a number past the
 grid (or ``run_cap``) marks that trial skipped and stops.
 
->>> study = create_study(spec, name="s", storage="sweep.journal", seed=0)  # doctest: +SKIP
+>>> from nbwandb.sweeps.spec import parse_sweep_config
+>>> spec = parse_sweep_config({"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+...                            "parameters": {"lr": {"values": [0.1, 0.01]}}})
+>>> study = create_study(spec, name="s", storage="sweep.journal", seed=0)  # a file other workers share
+>>> study.study_name
+'s'
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 from ..errors import NbwandbError
 from .result import TrialRecord
-from .spec import ParamSpec, SweepSpec, _tidy
+from .spec import ParamSpec, SweepSpec, tidy
 
 CONFIG_ATTR = "nbwandb.config"
 SKIPPED_ATTR = "nbwandb.skipped"
@@ -62,7 +67,7 @@ def _choices(p: ParamSpec) -> tuple[list[Any], dict[Any, Any] | None]:
 
 def _quantize(value: float, q: float | None) -> float | int:
     q = q or 1
-    return _tidy(round(value / q) * q, q)
+    return tidy(round(value / q) * q, q)
 
 
 def _all_int(*values: Any) -> bool:
@@ -73,7 +78,7 @@ def _q_high(p: ParamSpec) -> float | int:
     """The largest ``min + k*q`` not above ``max`` (Optuna wants ``max - min`` divisible by q)."""
     assert p.low is not None and p.high is not None and p.q is not None
     steps = math.floor((p.high - p.low) / p.q + 1e-9)
-    return _tidy(p.low + steps * p.q, p.q)
+    return tidy(p.low + steps * p.q, p.q)
 
 
 def grid_choices(p: ParamSpec) -> list[Any]:
@@ -107,7 +112,7 @@ def suggest(trial: Any, p: ParamSpec) -> Any:
         assert p.q is not None
         if _all_int(p.low, p.high, p.q):
             return trial.suggest_int(p.name, p.low, _q_high(p), step=p.q)
-        return _tidy(trial.suggest_float(p.name, p.low, _q_high(p), step=p.q), p.q)
+        return tidy(trial.suggest_float(p.name, p.low, _q_high(p), step=p.q), p.q)
     if d in ("log_uniform", "q_log_uniform"):
         # W&B's log_uniform takes natural-log bounds: the values run from e**min to e**max.
         x = trial.suggest_float(p.name, math.exp(p.low), math.exp(p.high), log=True)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import NbwandbError
+from ..html_tables import format_cell, format_duration, table_html
 
 LEADERBOARD_ROWS = 10
 
@@ -142,8 +143,6 @@ class SweepResult:
         line = f"sweep {self.name!r} ({self.method}, {self.backend}): {len(self.trials)}{of} trials ({done})"
         best = self.best
         if best is not None:
-            from ..html_tables import format_cell
-
             params = ", ".join(
                 f"{k}={format_cell(v)}" for k, v in flatten_params(best.params).items()
             )
@@ -155,8 +154,6 @@ class SweepResult:
 
     def leaderboard_html(self, rows: int = LEADERBOARD_ROWS) -> str:
         """The best ``rows`` completed trials, then the pruned, failed and running ones, as a table."""
-        from ..html_tables import table_html
-
         ranked = self.ranked()[:rows]
         rest = [t for t in sorted(self.trials, key=lambda t: t.number) if t not in self.completed][
             :rows
@@ -191,6 +188,4 @@ class SweepResult:
 
 
 def _seconds(duration: float | None) -> str | None:
-    from ..html_tables import format_duration
-
     return format_duration(duration) or None

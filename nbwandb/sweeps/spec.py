@@ -16,12 +16,12 @@ in one error that names the key and says what is accepted.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NbwandbError
+from ..metrics import is_number
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
@@ -111,8 +111,8 @@ class ParamSpec:
             return list(range(int(self.low), int(self.high) + 1))
         if self.distribution == "q_uniform":
             q = self.q or 1
-            count = int(math.floor((self.high - self.low) / q + 1e-9)) + 1
-            return [_tidy(self.low + i * q, q) for i in range(count)]
+            count = math.floor((self.high - self.low) / q + 1e-9) + 1
+            return [tidy(self.low + i * q, q) for i in range(count)]
         raise NbwandbError(f"parameter {self.name!r}: {self.distribution} has no finite grid")
 
 
@@ -149,15 +149,11 @@ class SweepSpec:
         return tuple(p for p in self.params if p.distribution != "constant")
 
 
-def _tidy(value: float, q: float) -> float | int:
+def tidy(value: float, q: float) -> float | int:
     """Round away float noise from ``k * q`` (0.30000000000000004 -> 0.3); ints stay ints."""
     if isinstance(q, int) and float(value).is_integer():
         return int(value)
     return round(float(value), 12)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def parse_sweep_config(config: Any, *, backend: str = "optuna") -> SweepSpec:
@@ -273,7 +269,7 @@ def _parse_metric(metric: Any, problems: list[str]) -> tuple[str | None, str, fl
         problems.append(f"metric goal={goal!r} is not accepted; use 'minimize' or 'maximize'")
         goal = "minimize"
     target = metric.get("target")
-    if target is not None and not _is_number(target):
+    if target is not None and not is_number(target):
         problems.append(f"metric target={target!r} is not accepted; use a number")
         target = None
     return name, goal, target
@@ -352,7 +348,7 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
         return None
     before = len(problems)
     for key in ("min", "max", "q", "mu", "sigma", "a", "b"):
-        if key in spec and not _is_number(spec[key]):
+        if key in spec and not is_number(spec[key]):
             problems.append(
                 f"parameter {name!r}: {key}={spec[key]!r} is not accepted; use a number"
             )
@@ -371,7 +367,7 @@ def _parse_one(name: str, spec: Mapping[str, Any], problems: list[str]) -> Param
         if probs is not None and (
             not isinstance(probs, (list, tuple))
             or len(probs) != len(values)
-            or not all(_is_number(p) and p >= 0 for p in probs)
+            or not all(is_number(p) and p >= 0 for p in probs)
             or abs(sum(probs) - 1) > 1e-6
         ):
             problems.append(

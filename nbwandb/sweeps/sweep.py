@@ -1,14 +1,14 @@
 """``nbwandb.sweep``: one W&B sweep config, run by W&B Sweeps online or by Optuna offline.
 
 >>> def train(config):
-...     run = nbwandb.init(project="demo")          # the trial's run, config = trial params
+...     run = nbwandb.init(project="demo", quiet=True)   # the trial's run, config = its params
 ...     for epoch in range(3):
 ...         run.log({"loss": config["lr"] * (3 - epoch)}, step=epoch, prefix="val")
 ...     run.finish()
 >>> result = nbwandb.sweep({"method": "grid",
 ...                         "metric": {"name": "val/loss", "goal": "minimize"},
-...                         "parameters": {"lr": {"values": [0.1, 0.01]}}}, train)  # doctest: +SKIP
->>> result.best_params                                                              # doctest: +SKIP
+...                         "parameters": {"lr": {"values": [0.1, 0.01]}}}, train)
+>>> result.best_params
 {'lr': 0.01}
 """
 
@@ -22,8 +22,11 @@ from typing import Any
 
 from ..errors import NbwandbError
 from ..modes import resolve_mode
+from . import optuna_backend as ob
 from .result import SweepResult, TrialRecord
 from .spec import SweepSpec, parse_sweep_config
+from .trial import run_trial
+from .wandb_backend import run_wandb_sweep
 
 BACKENDS = ("auto", "wandb", "optuna")
 TrialCallback = Callable[[SweepResult, TrialRecord], None]
@@ -108,8 +111,6 @@ def sweep(
     spec = parse_sweep_config(sweep_config, backend=chosen)
     project = project or spec.project
     if chosen == "wandb":
-        from .wandb_backend import run_wandb_sweep
-
         return run_wandb_sweep(
             spec,
             train_fn,
@@ -149,8 +150,6 @@ def _run_optuna(
     catch: tuple[type[BaseException], ...],
     callback: TrialCallback | None,
 ) -> SweepResult:
-    from . import optuna_backend as ob
-
     optuna = ob.import_optuna()
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # nbwandb prints one line per run already
@@ -184,9 +183,6 @@ def _optimize(
     catch: tuple[type[BaseException], ...],
     callback: TrialCallback | None,
 ) -> SweepResult:
-    from . import optuna_backend as ob
-    from .trial import run_trial
-
     study = ob.create_study(spec, name=name, storage=storage, seed=seed)
     cap = ob.trial_cap(spec)
     defaults: dict[str, Any] = {"group": name}

@@ -14,8 +14,8 @@ W&B); when the pruner says stop, the run is finished (exit code 0) and ``optuna.
 is raised from that ``run.log`` call, which ends ``train_fn`` like any exception.
 
 >>> outcome = run_trial(lambda cfg: cfg["x"] ** 2, {"x": 3}, metric="loss",
-...                     defaults={"group": "demo"})              # doctest: +SKIP
->>> outcome.state, outcome.value                                  # doctest: +SKIP
+...                     defaults={"group": "demo"})
+>>> outcome.state, outcome.value
 ('complete', 9.0)
 """
 
@@ -25,7 +25,6 @@ import contextlib
 import copy
 import functools
 import math
-import numbers
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,8 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import session
+from ..api import init
 from ..errors import NbwandbError
-from ..metrics import flatten_metrics
+from ..handle import RunHandle
+from ..metrics import flatten_metrics, is_number
 
 
 class Reporter(Protocol):
@@ -78,7 +79,7 @@ class _RunHooks:
         self.summaries: dict[int, dict[str, Any]] = {}
         self.pruned = False
 
-    def attach(self, run: Any) -> None:
+    def attach(self, run: RunHandle) -> None:
         if not getattr(run, "enabled", False):
             return
         self.runs.append(run)
@@ -94,7 +95,7 @@ class _RunHooks:
                 return
             flat = flatten_metrics(metrics, kwargs.get("prefix"))
             value = flat.get(self.metric)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            if not is_number(value):
                 return
             if run.step == iteration["step"]:
                 return  # the same step again: its first value is the report
@@ -115,8 +116,8 @@ class _RunHooks:
                     self.summaries[id(run)] = dict(run.wandb_run.summary)
             original_finish(exit_code, **kwargs)
 
-        run.log = log
-        run.finish = finish
+        run.log = log  # type: ignore[method-assign]
+        run.finish = finish  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
@@ -128,7 +129,7 @@ def _watch_new_runs(on_start: Callable[[Any], None]) -> Iterator[None]:
     """
     original = session.set_active
 
-    def set_active(run: Any) -> None:
+    def set_active(run: RunHandle) -> None:
         original(run)
         if run is not None:
             on_start(run)
@@ -141,7 +142,7 @@ def _watch_new_runs(on_start: Callable[[Any], None]) -> Iterator[None]:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if is_number(value):
         return float(value)
     if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # numpy / torch scalars
         return _number(value.item())
@@ -254,8 +255,6 @@ def _run_trial(
 
 def _record_run_for(returned: Any, metric: str | None) -> None:
     """Start, fill and finish a run for a ``train_fn`` that did not call ``nbwandb.init``."""
-    from ..api import init
-
     run = init(quiet=True)
     if isinstance(returned, Mapping):
         try:

@@ -123,7 +123,7 @@ def test_magic_and_config_form_fall_back_the_same_way(online_env, capsys) -> Non
         from IPython.core.error import UsageError
 
         start = time.monotonic()
-        with pytest.raises(UsageError, match="mode='online': the W&B host .* network_timeout=2s"):
+        with pytest.raises(UsageError, match=r"mode='online': the W&B host .* network_timeout=2s"):
             shell.run_line_magic(
                 "wandb_init", "-p unreachable-magic --mode online --network-timeout 2"
             )

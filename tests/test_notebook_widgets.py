@@ -166,7 +166,7 @@ def test_config_form_edits_validation_and_start_run():
     assert "below the minimum 0" in form.fields["epochs"].message.value
     form.fields["layers"].input.value = "[64,"
     assert "not valid JSON" in form.fields["layers"].message.value
-    with pytest.raises(ValueError, match="epochs=-3 is below the minimum 0.*layers"):
+    with pytest.raises(ValueError, match=r"epochs=-3 is below the minimum 0.*layers"):
         form.value  # noqa: B018
     form.button.click()
     assert form.run is None and "invalid" in form.status.value

@@ -1,4 +1,4 @@
-"""``nbwandb.login``: find or store a key, never prompt, never echo it.
+"""``nbwandb.login`` (this module is ``nbwandb.auth``): find or store a key, never prompt, never echo it.
 
 >>> result = login()             # nothing found here: no env key, no netrc
 >>> result.source, result.mode   # ("netrc", "online") where a key is found
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .credentials import _Secret, find_key, key_problem, resolve_host, write_netrc
+from .credentials import Secret, find_key, key_problem, resolve_host, write_netrc
 from .errors import LoginError
 from .network import AUTO_TIMEOUT, probe_host
 
@@ -35,7 +35,7 @@ class LoginResult:
         return self.message
 
 
-def verify_key(secret: _Secret, host: str, timeout: float) -> tuple[bool | None, str]:
+def verify_key(secret: Secret, host: str, timeout: float) -> tuple[bool | None, str]:
     """Ask the server who owns the key; (True, user), (False, why) or (None, why) on no answer.
 
     Bounded: the probe runs in a daemon thread and gives up after ``timeout`` seconds.

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import NbwandbError
+from ..errors import NbwandbError
 
 _RUN_GLOBS = ("offline-run-*", "run-*")
 
@@ -103,6 +103,10 @@ def _stop(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
             continue
 
 
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
 def launch(
     script: str | os.PathLike[str],
     nproc: int = 2,
@@ -150,11 +154,9 @@ def launch(
     before = _run_dirs(root)
     child_env = {**os.environ, **env, "WANDB_DIR": str(root), "PYTHONUNBUFFERED": "1"}
     command = torchrun_command(script, nproc, args, torchrun_args)
-    show: Callable[[str], object] | None
-    if callable(echo):
-        show = echo
-    else:
-        show = (lambda line: print(line, flush=True)) if echo else None
+    show: Callable[[str], object] | None = (
+        echo if callable(echo) else (_print_line if echo else None)
+    )
 
     start = time.monotonic()
     proc = subprocess.Popen(

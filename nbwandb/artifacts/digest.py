@@ -5,9 +5,12 @@ The digest is computed the way wandb computes an artifact's manifest digest
 folder: so an unchanged checkpoint is recognised, and skipped, before wandb
 makes a staged copy of it.
 
->>> files = local_files("checkpoints/epoch-3")   # doctest: +SKIP
->>> files.digest, files.size, len(files.entries)  # doctest: +SKIP
-('9f0c...', 48213, 2)
+>>> from pathlib import Path
+>>> Path("epoch-3").mkdir()
+>>> _ = Path("epoch-3/model.pt").write_bytes(b"weights"), Path("epoch-3/opt.pt").write_bytes(b"adam")
+>>> files = local_files("epoch-3")
+>>> len(files.digest), files.size, [entry.path for entry in files.entries]
+(32, 11, ['model.pt', 'opt.pt'])
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifact_refs import ArtifactInputError
+from .refs import ArtifactInputError
 
 _HEADER = b"wandb-artifact-manifest-v1\n"
 _CHUNK = 1 << 20  # hash in 1 MiB pieces: memory stays flat for multi-GB checkpoints

@@ -6,9 +6,10 @@ the call, with the value that was wrong and what is accepted.
 
 >>> parse_ref("my-team/vision/flowers:v3")
 ArtifactRef(entity='my-team', project='vision', name='flowers', alias='v3')
->>> check_name("model/best")  # doctest: +SKIP
+>>> check_name("model/best")
 Traceback (most recent call last):
-ArtifactInputError: artifact name 'model/best' is not accepted: ...
+...
+nbwandb.artifacts.refs.ArtifactInputError: artifact name 'model/best' is not accepted: ...
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import NbwandbError
+from ..errors import NbwandbError
 
 MAX_LEN = 128
 # The W&B server accepts these characters in artifact names (the client only checks "/").
@@ -58,33 +59,32 @@ def check_name(name: object, what: str = "artifact name") -> str:
     return name
 
 
+def _check_label(value: object, what: str, example: str) -> str:
+    """A non-empty string of at most MAX_LEN characters without '/' or ':' (types, aliases)."""
+    if not isinstance(value, str) or not value:
+        raise ArtifactInputError(
+            f"{what} {value!r} is not accepted; pass a non-empty string such as {example!r}"
+        )
+    if len(value) > MAX_LEN or set(value) & {"/", ":"}:
+        raise ArtifactInputError(
+            f"{what} {value!r} is not accepted: at most {MAX_LEN} characters, without '/' or ':'"
+        )
+    return value
+
+
 def check_type(kind: object) -> str:
     """Return ``kind`` if W&B accepts it as an artifact type ("model", "dataset", ...)."""
-    if not isinstance(kind, str) or not kind:
-        raise ArtifactInputError(
-            f"artifact type {kind!r} is not accepted; pass a non-empty string such as 'model'"
-        )
+    kind = _check_label(kind, "artifact type", "model")
     if kind.startswith("wandb-"):
         raise ArtifactInputError(
             f"artifact type {kind!r} is not accepted: the 'wandb-' prefix is reserved by W&B"
-        )
-    if len(kind) > MAX_LEN or set(kind) & {"/", ":"}:
-        raise ArtifactInputError(
-            f"artifact type {kind!r} is not accepted: at most {MAX_LEN} characters, without '/' or ':'"
         )
     return kind
 
 
 def check_alias(alias: object) -> str:
     """Return ``alias`` if W&B accepts it as a user alias ("best", "epoch-10", ...)."""
-    if not isinstance(alias, str) or not alias:
-        raise ArtifactInputError(
-            f"alias {alias!r} is not accepted; pass a non-empty string such as 'best'"
-        )
-    if set(alias) & {"/", ":"} or len(alias) > MAX_LEN:
-        raise ArtifactInputError(
-            f"alias {alias!r} is not accepted: at most {MAX_LEN} characters, without '/' or ':'"
-        )
+    alias = _check_label(alias, "alias", "best")
     if _VERSION.match(alias):
         # W&B numbers versions itself (v0, v1, ...); a user alias of that form is refused at upload.
         raise ArtifactInputError(

@@ -15,9 +15,8 @@ import torch
 from leet import leet_history
 
 import nbwandb
-from nbwandb import NbwandbError, WriterError
+from nbwandb import NbwandbError, NbwandbWarning, WriterError
 from nbwandb.local import read_run
-from nbwandb.run import NbwandbWarning
 
 
 def metric_rows(run):
@@ -112,7 +111,7 @@ def test_nan_and_inf_are_kept_and_warned_about_once_per_key():
 
 
 @pytest.mark.parametrize(
-    "metrics, match, error",
+    ("metrics", "match", "error"),
     [
         ({"img": np.zeros((2, 2))}, r"metric 'img': an array of shape \(2, 2\)", NbwandbError),
         ({"t": torch.ones(3)}, r"metric 't': a tensor of shape \(3,\)", NbwandbError),

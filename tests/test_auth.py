@@ -74,7 +74,7 @@ def test_lookup_order_env_then_colab_then_netrc(monkeypatch, colab_secret):
 
 
 @pytest.mark.parametrize(
-    "bad, why",
+    ("bad", "why"),
     [
         ("", "empty"),
         ("qzq9x", "too short"),

@@ -1,18 +1,5 @@
-"""Artifacts: model checkpoints out, datasets in, downloads without a run.
-
-``log_checkpoint`` names checkpoints ``model-{run.id}``, always moves ``latest``,
-moves ``best`` when a monitored metric improves, logs only every N steps on
-request and skips a checkpoint whose files did not change (same digest).
-``log_dataset``/``use_artifact`` mark a run's inputs; offline (where wandb refuses
-``use_artifact``) the local input is logged as an artifact with
-``metadata["role"] == "input"`` and listed in the run's config under
-``_nbwandb_inputs``, both of which ``wandb sync`` uploads.
-
->>> run = nbwandb.init(project="demo", mode="offline")            # doctest: +SKIP
->>> run.log({"loss": 0.31}, step=3, prefix="val")                  # doctest: +SKIP
->>> run.log_checkpoint("ckpt.pt", step=3, monitor="val/loss")      # doctest: +SKIP
-CheckpointResult(name='model-abc123', aliases=('latest', 'best'), logged=True, ...)
-"""
+"""Artifacts of a run: checkpoints out (``log_checkpoint``), datasets in (``log_dataset``,
+``use_artifact``), and ``download`` without a run."""
 
 from __future__ import annotations
 
@@ -25,8 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .artifact_digest import LocalFiles, local_files
-from .artifact_refs import (
+from .._wandb import import_wandb
+from ..config import convert_value
+from ..errors import NbwandbError, RunFinishedError
+from ..handle import RunHandle
+from ..metrics import check_step
+from ..modes import resolve_mode
+from .digest import LocalFiles, local_files
+from .refs import (
     ArtifactInputError,
     check_aliases,
     check_name,
@@ -34,8 +27,6 @@ from .artifact_refs import (
     name_from_path,
     parse_ref,
 )
-from .config import convert_value
-from .errors import NbwandbError
 
 INPUTS_KEY = "_nbwandb_inputs"  # config key listing a run's inputs (uploaded by `wandb sync`)
 LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large" from 50 MB
@@ -97,7 +88,15 @@ class CheckpointPolicy:
     """The checkpoint options a library exposes to its users (the guide's advice).
 
     >>> policy = CheckpointPolicy(every=2, monitor="val/loss", mode="min")
-    >>> policy.log(run, "ckpt.pt", step=epoch)   # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     for epoch in range(4):                     # the loss gets worse: only every 2nd
+    ...         run.log({"val/loss": float(epoch)}, step=epoch)
+    ...         _ = open("ckpt.pt", "wb").write(bytes([epoch]))
+    ...         print(epoch, policy.log(run, "ckpt.pt", step=epoch).logged)
+    0 True
+    1 False
+    2 True
+    3 False
     """
 
     enabled: bool = True
@@ -115,7 +114,7 @@ class CheckpointPolicy:
 
     def log(
         self,
-        run: Any,
+        run: RunHandle,
         path: str | os.PathLike[str],
         *,
         step: int | None = None,
@@ -140,7 +139,8 @@ class CheckpointPolicy:
                 reason=why,
                 step=step,
             )
-        result: CheckpointResult = run.log_checkpoint(
+        return log_checkpoint(
+            run,
             path,
             name=name,
             metadata=metadata,
@@ -151,7 +151,6 @@ class CheckpointPolicy:
             mode=self.mode,
             value=value,
         )
-        return result
 
 
 # -- per-run memory: what was logged under which name (so unchanged files are skipped) -------
@@ -175,7 +174,7 @@ _STATE: weakref.WeakKeyDictionary[Any, _RunArtifacts] = weakref.WeakKeyDictionar
 _STATE_LOCK = threading.Lock()
 
 
-def _state(run: Any) -> _RunArtifacts:
+def _state(run: RunHandle) -> _RunArtifacts:
     with _STATE_LOCK:
         if run not in _STATE:
             _STATE[run] = _RunArtifacts()
@@ -205,11 +204,10 @@ def _check_monitor(monitor: Any, mode: Any) -> None:
 def _check_step(step: Any) -> int | None:
     if step is None:
         return None
-    if hasattr(step, "item"):  # numpy / torch scalars
-        step = step.item()
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ArtifactInputError(f"step={step!r} is not accepted; use a non-negative int")
-    return step
+    try:
+        return check_step(step)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactInputError(str(exc)) from None
 
 
 def _check_metadata(metadata: Any) -> dict[str, Any]:
@@ -247,20 +245,16 @@ def _as_number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _check_run(run: Any, what: str) -> None:
+def _check_run(run: RunHandle, what: str) -> None:
     if not getattr(run, "enabled", False) or getattr(run, "wandb_run", None) is None:
         raise NbwandbError(f"{what} needs a run started with nbwandb.init(...); got {run!r}")
     if getattr(run, "finished", False):
-        from .errors import RunFinishedError
-
         raise RunFinishedError(
             f"run.{what}: run {run.id} has finished; start a new one with nbwandb.init(...)"
         )
 
 
 def _wandb_artifact(name: str, kind: str, metadata: dict[str, Any], files: LocalFiles) -> Any:
-    from ._wandb import import_wandb
-
     wandb = import_wandb("nbwandb artifacts")
     artifact = wandb.Artifact(name=name, type=kind, metadata=metadata)
     for entry in files.entries:
@@ -270,7 +264,7 @@ def _wandb_artifact(name: str, kind: str, metadata: dict[str, Any], files: Local
     return artifact
 
 
-def _latest_value(run: Any, key: str) -> float | None:
+def _latest_value(run: RunHandle, key: str) -> float | None:
     """The run's latest logged value of ``key`` (wandb's summary holds the last value)."""
     summary = run.wandb_run.summary
     try:
@@ -282,7 +276,7 @@ def _latest_value(run: Any, key: str) -> float | None:
 
 # -- checkpoints ---------------------------------------------------------------------------
 def log_checkpoint(
-    run: Any,
+    run: RunHandle,
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
@@ -305,7 +299,13 @@ def log_checkpoint(
 
     The run's pending row is written first, so log a step's metrics before its checkpoint.
 
-    >>> run.log_checkpoint("ckpt.pt", step=10, monitor="val/acc", mode="max")  # doctest: +SKIP
+    >>> run = nbwandb.init(project="demo", quiet=True)
+    >>> _ = open("ckpt.pt", "wb").write(b"weights")
+    >>> run.log({"val/acc": 0.9}, step=10)
+    >>> result = run.log_checkpoint("ckpt.pt", step=10, monitor="val/acc", mode="max")
+    >>> result.name == f"model-{run.id}", result.aliases, result.best
+    (True, ('latest', 'best'), True)
+    >>> run.finish()
     """
     _check_run(run, "log_checkpoint")
     name = check_name(name if name is not None else f"model-{run.id}")
@@ -356,7 +356,7 @@ def log_checkpoint(
             or (step is not None and step - coll.last_step >= every)
         )
         new_aliases = ("latest", *user_aliases, *(("best",) if improved else ()))
-        meta = {"step": step} if step is not None else {}
+        meta: dict[str, Any] = {"step": step} if step is not None else {}
         if monitor is not None:
             # NaN/inf as text: JSON metadata has no number for them (as in nbwandb configs).
             shown = current if current is not None and math.isfinite(current) else str(current)
@@ -456,7 +456,7 @@ def _is_local(ref: Any) -> bool:
     return isinstance(ref, str) and bool(ref.strip()) and Path(ref).expanduser().exists()
 
 
-def _remember_input(run: Any, record: dict[str, Any]) -> None:
+def _remember_input(run: RunHandle, record: dict[str, Any]) -> None:
     state = _state(run)
     with state.lock:
         state.inputs.append(record)
@@ -465,7 +465,11 @@ def _remember_input(run: Any, record: dict[str, Any]) -> None:
 
 
 def _record_local_input(
-    run: Any, path: str | os.PathLike[str], name: str, kind: str, metadata: Mapping[str, Any] | None
+    run: RunHandle,
+    path: str | os.PathLike[str],
+    name: str,
+    kind: str,
+    metadata: Mapping[str, Any] | None,
 ) -> InputResult:
     name = check_name(name, "dataset name")
     kind = check_type(kind)
@@ -526,7 +530,7 @@ def _record_local_input(
 
 
 def log_dataset(
-    run: Any,
+    run: RunHandle,
     path: str | os.PathLike[str],
     name: str,
     *,
@@ -535,7 +539,11 @@ def log_dataset(
 ) -> InputResult:
     """Log a local dataset file or folder as an input of ``run`` (works offline too).
 
-    >>> run.log_dataset("data/flowers.npy", "flowers", metadata={"rows": 3670})  # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     _ = open("flowers.csv", "w").write("x,y\\n1,2\\n")
+    ...     result = run.log_dataset("flowers.csv", "flowers", metadata={"rows": 1})
+    >>> result.name, result.type, result.logged
+    ('flowers', 'dataset', True)
     """
     _check_run(run, "log_dataset")
     return _record_local_input(run, path, name, type, metadata)
@@ -550,7 +558,7 @@ def _offline_message(what: str, ref: str, reason: str) -> str:
 
 
 def use_artifact(
-    run: Any,
+    run: RunHandle,
     ref: str | os.PathLike[str],
     *,
     download: bool = True,
@@ -562,9 +570,15 @@ def use_artifact(
     ``ref`` is a local file/folder (recorded as an input artifact, online or offline) or
     a W&B reference ``[entity/][project/]name[:alias]`` (online only).
 
-    >>> inp = run.use_artifact("my-team/vision/flowers:v3", root="data")  # doctest: +SKIP
-    >>> inp.path                                                           # doctest: +SKIP
-    PosixPath('data')
+    >>> run = nbwandb.init(project="demo", quiet=True)
+    >>> _ = open("labels.csv", "w").write("cat")
+    >>> run.use_artifact("labels.csv").path.name           # offline too: a local input
+    'labels.csv'
+    >>> run.use_artifact("my-team/vision/flowers:v3", root="data")  # W&B's copy needs online
+    Traceback (most recent call last):
+    ...
+    nbwandb.artifacts.run_artifacts.OfflineArtifactError: ...
+    >>> run.finish()
     """
     _check_run(run, "use_artifact")
     if _is_local(ref):
@@ -609,7 +623,7 @@ def use_artifact(
 
 
 def use_inputs(
-    run: Any,
+    run: RunHandle,
     refs: Sequence[str | os.PathLike[str]],
     *,
     download: bool = True,
@@ -617,7 +631,11 @@ def use_inputs(
 ) -> list[InputResult]:
     """``use_artifact`` for each input a library's user configured; every ref is checked first.
 
-    >>> use_inputs(run, ["data/train.npy", "data/labels.csv"])  # doctest: +SKIP
+    >>> with nbwandb.init(project="demo", quiet=True) as run:
+    ...     _ = open("train.csv", "w").write("1"), open("labels.csv", "w").write("cat")
+    ...     inputs = use_inputs(run, ["train.csv", "labels.csv"])
+    >>> [(i.name, i.logged) for i in inputs]
+    [('train.csv', True), ('labels.csv', True)]
     """
     if isinstance(refs, (str, os.PathLike)):
         refs = [refs]
@@ -646,6 +664,9 @@ def download(
     A local path is returned as is, so code works the same offline with local data.
     ``progress=None`` shows a tqdm bar for artifacts of 50 MB or more.
 
+    >>> _ = open("model.pt", "wb").write(b"weights")
+    >>> nbwandb.download("model.pt")      # a local path comes back as it is
+    PosixPath('model.pt')
     >>> path = nbwandb.download("my-team/vision/model-abc123:best", root="weights")  # doctest: +SKIP
     """
     if _is_local(ref):
@@ -653,14 +674,12 @@ def download(
     parsed = parse_ref(ref)
     if type is not None:
         check_type(type)
-    from .modes import resolve_mode
 
     decision = resolve_mode("auto")
     if decision.mode != "online":
         raise OfflineArtifactError(
             _offline_message("download", str(ref), f"mode is {decision.mode}: {decision.reason}")
         )
-    from ._wandb import import_wandb
 
     wandb = import_wandb("nbwandb.download")
     try:

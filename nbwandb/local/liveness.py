@@ -1,0 +1,60 @@
+"""Is the process that writes a local run still alive? (From the pid in its ``logs/debug.log``.)
+
+``LocalRun.state`` uses it to tell a run still being written ("running") from one
+whose process died without an exit record ("crashed").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+
+_PID_IN_DEBUG_LOG = re.compile(rb"MainThread:(\d+) ")
+
+
+def writer_pid(run_dir: Path) -> int | None:
+    """The pid of the process that started the run, from the first line of ``logs/debug.log``."""
+    try:
+        with open(run_dir / "logs" / "debug.log", "rb") as fh:
+            match = _PID_IN_DEBUG_LOG.search(fh.read(4096))
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def writer_alive(run_dir: Path, host: str = "", started: float | None = None) -> bool | None:
+    """Is the process that writes this run alive? None when that cannot be told.
+
+    A run with no exit record is "running" while its process lives and "crashed"
+    after (SIGKILL, OOM, a dead kernel). Runs from another host, or copied
+    without their ``logs/``, give None. ``started`` (the run's start, epoch seconds)
+    rules out a new process that got the dead writer's pid.
+    """
+    if host and host != socket.gethostname():
+        return None
+    pid = writer_pid(run_dir)
+    if pid is None:
+        return None
+    try:
+        import psutil  # a wandb dependency; also the safe check off POSIX
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            created = psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.Error:
+            return None
+        return started is None or created <= started + 2.0  # clocks differ by up to ~1 s
+    if os.name != "posix":  # os.kill(pid, 0) would send Ctrl-C on Windows: never do that
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: the pid exists, owned by someone else
+        return True
+    return True

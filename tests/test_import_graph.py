@@ -1,0 +1,120 @@
+"""The package's import graph, built from source: no cycle among nbwandb's modules.
+
+Every ``import`` counts, at module level or inside a function (except under
+``if TYPE_CHECKING:``, which never runs). ``from pkg import name`` is an edge to
+``pkg.name`` when that is a module, else to ``pkg``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nbwandb"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _skipped(tree: ast.AST) -> set[int]:
+    """Nodes under ``if TYPE_CHECKING:``."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            out.update(id(sub) for sub in ast.walk(node))
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = _skipped(tree)
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here[: len(here) - node.level + 1]
+                    source = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    source = node.module or ""
+                targets = [
+                    f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source
+                    for alias in node.names
+                ]
+            else:
+                continue
+            graph[name].update(t for t in targets if t in modules and t != name)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle as a path ``[a, b, ..., a]``, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_the_graph_sees_every_module_and_real_edges():
+    graph = import_graph()
+    assert {"nbwandb", "nbwandb.run", "nbwandb.errors", "nbwandb.distributed.handles"} <= set(graph)
+    assert "nbwandb.run" in graph["nbwandb.distributed.handles"]  # FollowerRun subclasses NoOpRun
+    assert graph["nbwandb.errors"] == set()  # the bottom of the graph
+
+
+def test_find_cycle_reports_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_among_the_package_modules():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_core_never_imports_the_notebook_layer():
+    graph = import_graph()
+    core = [m for m in graph if not m.startswith("nbwandb.notebook") and m != "nbwandb"]
+    for module in core:
+        assert not any(t.startswith("nbwandb.notebook") for t in graph[module]), module
+
+
+def test_every_public_name_is_what_the_lazy_table_says_after_every_module_is_imported():
+    # A submodule named like a public function (nbwandb.login, nbwandb.launch) would replace
+    # the function on the package once imported: no module may share a public name.
+    import importlib
+
+    import nbwandb
+
+    for name in sorted(import_graph()):
+        if not name.startswith("nbwandb.notebook"):
+            importlib.import_module(name)
+    for name, (module, attr) in nbwandb._LAZY.items():
+        expected = importlib.import_module(module)
+        if attr is not None:
+            expected = getattr(expected, attr)
+        assert getattr(nbwandb, name) is expected, name
+    assert callable(nbwandb.login) and callable(nbwandb.launch) and callable(nbwandb.show)

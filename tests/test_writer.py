@@ -1,0 +1,78 @@
+"""``nbwandb.writer.BackgroundWriter`` on its own: no wandb, no run (runs in well under a second)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from nbwandb.errors import WriterError
+from nbwandb.writer import BackgroundWriter
+
+
+@pytest.fixture
+def writer():
+    w = BackgroundWriter(maxsize=4, name="test-writer", linger=0.001)
+    yield w
+    w.close(timeout=5)
+
+
+def test_calls_run_in_order_in_the_writer_thread(writer):
+    seen: list[tuple[int, str]] = []
+    for i in range(20):  # more than maxsize: submit waits, nothing is dropped
+        writer.submit(lambda i=i: seen.append((i, threading.current_thread().name)))
+    assert writer.flush(timeout=5)
+    assert [i for i, _ in seen] == list(range(20))
+    assert {name for _, name in seen} == {"test-writer"}
+
+
+def test_consecutive_batched_items_reach_their_function_as_lists():
+    batches: list[list[int]] = []
+    gate = threading.Event()
+    w = BackgroundWriter(maxsize=100, linger=0.001)
+    w.submit(gate.wait, 5)  # hold the thread so the next items queue up as one burst
+    for i in range(5):
+        w.submit_batched(batches.append, i)
+    w.submit(lambda: None)  # a plain call ends the batch
+    w.submit_batched(batches.append, 99)
+    gate.set()
+    assert w.close(timeout=5)
+    assert batches == [[0, 1, 2, 3, 4], [99]]
+
+
+def test_an_error_is_reraised_once_in_full_then_briefly_and_later_work_is_skipped(writer):
+    ran: list[int] = []
+
+    def boom() -> None:
+        raise ConnectionError("service gone")
+
+    writer.submit(boom)
+    writer.submit(ran.append, 1)
+    with pytest.raises(WriterError, match=r"ConnectionError: service gone.*wandb-core"):
+        writer.flush(timeout=5)
+    with pytest.raises(WriterError, match="stopped after an earlier error"):
+        writer.submit(ran.append, 2)
+    assert ran == []
+
+
+def test_flush_times_out_while_a_call_is_still_running(writer):
+    gate = threading.Event()
+    writer.submit(gate.wait, 5)
+    start = time.monotonic()
+    assert writer.flush(timeout=0.05) is False
+    assert time.monotonic() - start < 2
+    gate.set()
+    assert writer.flush(timeout=5) is True
+
+
+def test_close_stops_the_thread_and_later_submits_fail(writer):
+    assert writer.close(timeout=5) and not writer.alive
+    assert writer.flush() is True  # nothing left to wait for
+    with pytest.raises(WriterError, match="closed"):
+        writer.submit(print)
+
+
+def test_queue_size_must_be_positive():
+    with pytest.raises(ValueError, match="queue_size=0"):
+        BackgroundWriter(maxsize=0)
