@@ -304,4 +304,3 @@ def test_resume_of_a_child_that_died_inside_this_kernels_wandb_service(isolated:
     run.finish()
     assert [r["global_step"] for r in read_run(run_id).history] == [0, 1, 2, 3]
     assert read_run(first, join=False).exit_code is None  # the crashed part stays as it was
-
