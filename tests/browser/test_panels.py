@@ -61,6 +61,14 @@ CELLS = {
     "doctor_report": "%wandb_doctor --no-service",
     "dashboard": "nbwandb.show(run.run_dir)",
     "runs_table": "from nbwandb.local import list_runs\nlist_runs()",
+    # Saved while still live: a form nobody used and the panel of a run not yet finished.
+    "unused_form": "unused = ConfigForm({'lr': 0.1, 'layers': 2}, project='panels', mode='offline')\n"
+    "unused",
+    "live_run_panel": "from nbwandb.notebook import RunPanel\n"
+    "live = nbwandb.init(project='panels', mode='offline')\n"
+    "for step in range(5):\n"
+    "    live.log({'loss': 1 / (step + 1)}, step=step)\n"
+    "RunPanel(live)",
 }
 
 # Elements wider than their cell must sit in a scroll box inside the cell (JS: runs in the page).
