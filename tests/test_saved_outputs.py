@@ -168,6 +168,9 @@ def test_nbconvert_html_shows_the_final_panels(executed):
     assert re.search(rf'data-points="{STEPS}" data-title="train/loss"', page)
     assert "<polyline" in page and ">finished</span>" in page
     assert "no values logged yet" not in page and "Error displaying widget" not in page
+    # Panels still live when saved (widget views, no widget state): nbconvert shows their HTML.
+    assert re.search(r'data-points="2" data-title="x"', page)
+    assert "<td>act</td>" in page and "config form" in page
 
 
 def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatch):
