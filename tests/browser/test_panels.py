@@ -209,6 +209,16 @@ def test_every_panel_fits_reads_and_survives_reopening(
         # Saving leaves the page's live widgets alone; the file holds their HTML forms alone.
         for live in (".nbwandb-config-form", ".nbwandb-run-panel"):
             assert page.locator(f".jupyter-widgets{live}").count() == 1, f"{live} live after saving"
+        # The file now differs from the page: a second save must not raise JupyterLab's
+        # "changed on disk" conflict (it compares the file's hash with the last save's).
+        before = (lab_root / NOTEBOOK).stat().st_mtime_ns
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (lab_root / NOTEBOOK).stat().st_mtime_ns == before:
+            time.sleep(0.3)
+        assert (lab_root / NOTEBOOK).stat().st_mtime_ns != before, "the second save"
+        page.wait_for_timeout(500)
+        assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
         saved = nbformat.read(lab_root / NOTEBOOK, as_version=4)
         for name in ("unused_form", "live_run_panel"):
             outputs = saved.cells[names.index(name)].outputs
