@@ -296,3 +296,16 @@ def test_installing_nbwandb_enables_the_save_hook(tmp_path: Path):
     out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert re.search(r"nbwandb\.notebook\.save_hook\s+enabled", out), out
     assert re.search(r"nbwandb\.notebook\.save_hook\s+OK", out), out
+
+
+def test_the_save_hook_imports_nothing_heavy():
+    """The server imports the hook at start-up: it must not load wandb, IPython or ipywidgets."""
+    code = (
+        "import sys, nbwandb.notebook.save_hook\n"
+        "print(sorted(m for m in ('wandb', 'IPython', 'ipywidgets', 'torch', 'matplotlib')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
