@@ -8,20 +8,27 @@ for a panel whose job is done.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 
 from nbwandb.local import read_run
+from nbwandb.notebook import save_hook
 
 nbclient = pytest.importorskip("nbclient")
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STEPS = 30
+REPO = Path(__file__).resolve().parents[1]
+SERVER_CONFIG = REPO / "jupyter-config" / "jupyter_server_config.d" / "nbwandb.json"
 
 CELLS = [
     # 0: the form, shown as the cell's value
@@ -48,6 +55,9 @@ CELLS = [
     # 5: a panel of a run still live when the notebook is saved keeps its widget view
     "live = nbwandb.init(project='saved', mode='offline')\nlive.log({'x': 1.0}, step=0)\nRunPanel(live)",
     "live.log({'x': 2.0}, step=1)",
+    # 7: a form nobody used (live at save time), and a widget that is not nbwandb's
+    "unused = ConfigForm({'layers': 2, 'act': 'relu'})\ndisplay(unused)\n"
+    "import ipywidgets\nipywidgets.IntSlider(value=3)",
 ]
 
 
@@ -158,6 +168,9 @@ def test_nbconvert_html_shows_the_final_panels(executed):
     assert re.search(rf'data-points="{STEPS}" data-title="train/loss"', page)
     assert "<polyline" in page and ">finished</span>" in page
     assert "no values logged yet" not in page and "Error displaying widget" not in page
+    # Panels still live when saved (widget views, no widget state): nbconvert shows their HTML.
+    assert re.search(r'data-points="2" data-title="x"', page)
+    assert "<td>act</td>" in page and "config form" in page
 
 
 def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatch):
@@ -169,15 +182,22 @@ def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatc
 
     shown: list[tuple[dict, str]] = []
     updates: list[tuple[dict, str]] = []
+    marks: list[dict] = []  # output metadata: what the server's save hook looks for
     monkeypatch.setattr(
         IPython.display,
         "display",
-        lambda bundle, raw, display_id: shown.append((bundle, display_id)),
+        lambda bundle, raw, metadata, display_id: (
+            shown.append((bundle, display_id)),
+            marks.append(metadata),
+        ),
     )
     monkeypatch.setattr(
         IPython.display,
         "update_display",
-        lambda bundle, raw, display_id: updates.append((bundle, display_id)),
+        lambda bundle, raw, metadata, display_id: (
+            updates.append((bundle, display_id)),
+            marks.append(metadata),
+        ),
     )
     form = ConfigForm({"lr": 0.1, "epochs": 3})
     form._ipython_display_()
@@ -211,3 +231,81 @@ def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatc
         assert (
             not published.refresh(form) and published.refresh_all() == 0
         )  # final: never sent again
+    assert marks and all(m == {"nbwandb": {"panel": "ConfigForm"}} for m in marks), marks
+
+
+def test_server_save_hook_writes_live_panels_as_html(executed, tmp_path: Path):
+    """A save through jupyter_server's contents manager (what JupyterLab and Notebook 7 do),
+    with nbwandb's server extension loaded: a panel still live at save time is written as its
+    up-to-date HTML form, so the file reopened without a kernel has no widget to look for.
+    Other widgets and every other output are written as the page sent them."""
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+
+    nb, _path = executed
+    (live,) = _data(nb.cells[5])
+    unused, slider = _data(nb.cells[7])
+    # as the page holds them: live widgets, each with its HTML beside it
+    assert WIDGET_VIEW in live and WIDGET_VIEW in unused and WIDGET_VIEW in slider
+    marks = [o.get("metadata", {}).get("nbwandb") for o in nb.cells[7].outputs]
+    assert marks == [{"panel": "ConfigForm"}, None]
+
+    manager = FileContentsManager(root_dir=str(tmp_path))
+    save_hook._load_jupyter_server_extension(
+        SimpleNamespace(contents_manager=manager, log=logging.getLogger("test"))
+    )
+    content = json.loads(nbformat.writes(nb))  # the JSON a frontend sends to be saved
+    manager.save({"type": "notebook", "format": "json", "content": content}, "saved.ipynb")
+    saved = nbformat.read(tmp_path / "saved.ipynb", as_version=4)
+
+    (live_saved,) = _data(saved.cells[5])
+    assert WIDGET_VIEW not in live_saved and live_saved["text/html"] == live["text/html"]
+    assert re.search(r'data-points="2" data-title="x"', live_saved["text/html"])
+    unused_saved, slider_saved = _data(saved.cells[7])
+    assert WIDGET_VIEW not in unused_saved
+    assert (
+        "config form" in unused_saved["text/html"] and "<td>act</td>" in unused_saved["text/html"]
+    )
+    assert slider_saved == slider, "a widget that is not nbwandb's keeps its view"
+    untouched = [i for i in range(len(nb.cells)) if i not in (5, 7)]
+    assert [saved.cells[i].outputs for i in untouched] == [nb.cells[i].outputs for i in untouched]
+    assert [c.outputs for c in nb.cells] != [c.outputs for c in saved.cells], "kept in memory"
+    # a file that is not a notebook is saved as it came
+    manager.save({"type": "file", "format": "text", "content": WIDGET_VIEW}, "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == WIDGET_VIEW
+
+
+def test_installing_nbwandb_enables_the_save_hook(tmp_path: Path):
+    """The config file that ``pip install`` puts in ``etc/jupyter/jupyter_server_config.d``
+    enables the hook: jupyter_server itself finds, imports and validates the extension."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    with open(REPO / "pyproject.toml", "rb") as f:
+        data_files = tomllib.load(f)["tool"]["setuptools"]["data-files"]
+    assert data_files["etc/jupyter/jupyter_server_config.d"] == [
+        str(SERVER_CONFIG.relative_to(REPO))
+    ]
+    config_dir = tmp_path / "jupyter-config"
+    (config_dir / "jupyter_server_config.d").mkdir(parents=True)
+    (config_dir / "jupyter_server_config.d" / "nbwandb.json").write_text(SERVER_CONFIG.read_text())
+    listed = subprocess.run(
+        [sys.executable, "-m", "jupyter", "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "NO_COLOR": "1"},
+    )
+    out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
+    assert re.search(r"nbwandb\.notebook\.save_hook\s+enabled", out), out
+    assert re.search(r"nbwandb\.notebook\.save_hook\s+OK", out), out
+
+
+def test_the_save_hook_imports_nothing_heavy():
+    """The server imports the hook at start-up: it must not load wandb, IPython or ipywidgets."""
+    code = (
+        "import sys, nbwandb.notebook.save_hook\n"
+        "print(sorted(m for m in ('wandb', 'IPython', 'ipywidgets', 'torch', 'matplotlib')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

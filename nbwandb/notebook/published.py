@@ -7,6 +7,9 @@ displayed with a display id, and after every cell the output is replaced in plac
 (``update_display``) with the panel's current forms. Once a panel's job is done (its run
 finished, a choice made) its output drops the widget view: JupyterLab, reopened without a
 kernel or saved widget state, then shows the final HTML instead of "model not found".
+A panel still live when the notebook is saved keeps its widget view in the page; the server's
+save hook (``save_hook``, marked by the output metadata set here) writes its HTML form alone
+to the file.
 
 >>> from nbwandb.notebook.doctor_report import DoctorReport
 >>> panel = DoctorReport([])
@@ -25,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .environment import widgets_can_render
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+from .save_hook import MARK, WIDGET_VIEW
 
 
 @dataclass
@@ -43,6 +45,11 @@ _outputs: dict[int, _Output] = {}
 _hooked_shells: set[int] = set()
 
 
+def _metadata(panel: Any) -> dict[str, Any]:
+    """Output metadata that marks a panel's output, for the server's save hook (``save_hook``)."""
+    return {MARK: {"panel": type(panel).__name__}}
+
+
 def _bundle(panel: Any) -> dict[str, Any]:
     prepare = getattr(panel, "_before_publish", None)
     if prepare is not None:
@@ -56,7 +63,7 @@ def publish(panel: Any) -> str:
 
     bundle = _bundle(panel)
     display_id = uuid.uuid4().hex
-    display(bundle, raw=True, display_id=display_id)
+    display(bundle, raw=True, metadata=_metadata(panel), display_id=display_id)
     entry = _outputs.get(id(panel))
     if entry is None or entry.panel() is not panel:
         entry = _outputs[id(panel)] = _Output(weakref.ref(panel))
@@ -85,7 +92,7 @@ def refresh(panel: Any) -> bool:
     if bundle.get("text/html") == entry.html and not final:
         return False  # nothing new: no need to re-render the live view
     for display_id in entry.display_ids:
-        update_display(bundle, raw=True, display_id=display_id)
+        update_display(bundle, raw=True, metadata=_metadata(panel), display_id=display_id)
     entry.html = bundle.get("text/html")
     entry.final = final
     return True

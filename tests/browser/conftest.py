@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,6 +39,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# What `pip install nbwandb` puts in etc/jupyter: it enables the server's save hook.
+SERVER_CONFIG = REPO_ROOT / "jupyter-config" / "jupyter_server_config.d" / "nbwandb.json"
 SCREENSHOTS = REPO_ROOT / "out" / "screenshots"
 SERVER_START_TIMEOUT = 60.0
 
@@ -145,6 +148,9 @@ def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
     home = tmp_path / "lab-home"
     settings = home / "settings"
     _write_lab_settings(settings)
+    # The config folder is the test's own, so the installed file is put there as installed.
+    (home / "config" / "jupyter_server_config.d").mkdir(parents=True)
+    shutil.copyfile(SERVER_CONFIG, home / "config" / "jupyter_server_config.d" / SERVER_CONFIG.name)
     env = dict(os.environ)
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),

@@ -6,8 +6,10 @@ the import path). Every wait is bounded.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -71,10 +73,28 @@ def assert_cell_ok(page, index: int) -> None:
     assert not ERROR_OUTPUT.search(text), f"cell {index} failed:\n{text[-2000:]}"
 
 
+def shut_down_kernels(jupyterlab) -> int:
+    """End every kernel session of the server (its REST API), as closing the notebook and
+    coming back later would; returns how many there were."""
+    with urllib.request.urlopen(jupyterlab.url("api/sessions"), timeout=10) as response:
+        sessions = json.load(response)
+    for session in sessions:
+        request = urllib.request.Request(
+            jupyterlab.url(f"api/sessions/{session['id']}"), method="DELETE"
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+    return len(sessions)
+
+
 def reopen_without_widget_state(page, jupyterlab, path: Path) -> None:
-    """Open the saved notebook again, as GitHub or a fresh JupyterLab would: no widget state, no
-    cell run. A panel whose job is done must show its HTML, not "Error displaying widget"."""
+    """Open the saved notebook again, as a fresh JupyterLab would: its kernel ended, no widget
+    state, no cell run. Every panel must show its HTML, not "Error displaying widget"."""
     from nbformat.sign import NotebookNotary
+
+    page.goto("about:blank")
+    # A kernel still alive would hand its widget models to the reopened page.
+    assert shut_down_kernels(jupyterlab) >= 1
 
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)  # JupyterLab's default: widget state is not saved
@@ -82,7 +102,6 @@ def reopen_without_widget_state(page, jupyterlab, path: Path) -> None:
     # trusted, so its HTML is shown as saved rather than sanitized.
     NotebookNotary().sign(nb)
     nbformat.write(nb, path)
-    page.goto("about:blank")
     page.goto(jupyterlab.url(f"doc/tree/{path.name}"), timeout=60_000)
     page.wait_for_function(
         "n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n",

@@ -21,6 +21,7 @@ from lab_cells import assert_cell_ok, reopen_without_widget_state, run_cell
 pytestmark = pytest.mark.timeout(240)
 
 NOTEBOOK = "panels.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"  # as save_screenshot's
 WIDTHS = (800, 1300)
 CELLS = {
@@ -61,6 +62,14 @@ CELLS = {
     "doctor_report": "%wandb_doctor --no-service",
     "dashboard": "nbwandb.show(run.run_dir)",
     "runs_table": "from nbwandb.local import list_runs\nlist_runs()",
+    # Saved while still live: a form nobody used and the panel of a run not yet finished.
+    "unused_form": "unused = ConfigForm({'lr': 0.1, 'layers': 2}, project='panels', mode='offline')\n"
+    "unused",
+    "live_run_panel": "from nbwandb.notebook import RunPanel\n"
+    "live = nbwandb.init(project='panels', mode='offline')\n"
+    "display(RunPanel(live))\n"
+    "for step in range(5):\n"
+    "    live.log({'loss': 1 / (step + 1)}, step=step)",
 }
 
 # Elements wider than their cell must sit in a scroll box inside the cell (JS: runs in the page).
@@ -197,9 +206,34 @@ def test_every_panel_fits_reads_and_survives_reopening(
             if all(c.get("outputs") for c in saved.cells):
                 break
             time.sleep(0.3)
+        # Saving leaves the page's live widgets alone; the file holds their HTML forms alone.
+        for live in (".nbwandb-config-form", ".nbwandb-run-panel"):
+            assert page.locator(f".jupyter-widgets{live}").count() == 1, f"{live} live after saving"
+        # The file now differs from the page: a second save must not raise JupyterLab's
+        # "changed on disk" conflict (it compares the file's hash with the last save's).
+        before = (lab_root / NOTEBOOK).stat().st_mtime_ns
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (lab_root / NOTEBOOK).stat().st_mtime_ns == before:
+            time.sleep(0.3)
+        assert (lab_root / NOTEBOOK).stat().st_mtime_ns != before, "the second save"
+        page.wait_for_timeout(500)
+        assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
+        saved = nbformat.read(lab_root / NOTEBOOK, as_version=4)
+        for name in ("unused_form", "live_run_panel"):
+            outputs = saved.cells[names.index(name)].outputs
+            (output,) = [o for o in outputs if o["output_type"] == "display_data"]
+            assert WIDGET_VIEW not in output["data"] and "text/html" in output["data"], outputs
         reopen_without_widget_state(page, jupyterlab, lab_root / NOTEBOOK)
         chart.wait_for(timeout=30_000)
         assert chart.get_attribute("data-points") == "240"
+        # The form nobody used and the panel of the run that was live: their last HTML forms.
+        unused = _cell_outputs(page, names.index("unused_form"))
+        assert "config form" in unused.inner_text() and "layers" in unused.inner_text()
+        live_chart = _cell_outputs(page, names.index("live_run_panel")).locator(
+            ".nbwandb-run-panel svg[data-title='loss']"
+        )
+        assert live_chart.get_attribute("data-points") == "5"
         for marker in (
             ".nbwandb-config-form",
             ".nbwandb-sweep-panel svg",
