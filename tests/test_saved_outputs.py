@@ -199,6 +199,8 @@ def test_refresh_updates_live_outputs_until_final(monkeypatch: pytest.MonkeyPatc
             marks.append(metadata),
         ),
     )
+    # Only this test's panel: panels other tests displayed in this process stay out of it.
+    monkeypatch.setattr(published, "_outputs", {})
     form = ConfigForm({"lr": 0.1, "epochs": 3})
     form._ipython_display_()
     ((bundle, display_id),) = shown
