@@ -35,6 +35,7 @@ TUTORIALS = (
     "06_local_runs",
     "07_add_to_your_library",
     "08_integrations",
+    "09_resume",
 )
 
 

@@ -88,6 +88,18 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
         lambda f: f"rows lost **{f['rows_lost']}** of {f['rows_logged']}; run state `{f['state']}`",
     ),
     (
+        "kernel_sigkill_resume",
+        'Kernel SIGKILLed mid-training, then `init(resume="auto")` in a new kernel',
+        "test_kernel_kill_resume.py",
+        lambda f: (
+            f"rows kept **{f['rows_kept']}** of {f['rows_logged']} logged before the kill; went on at "
+            f"step **{f['start_step']}** (last kept {f['last_kept_step']}), same id, checkpoint of step "
+            f"{f['checkpoint_step']} restored in {f['seconds_restore_checkpoint']} s; `init` "
+            f"{f['seconds_init']} s, first new row on disk {f['seconds_to_first_row_on_disk']} s after "
+            f"calling it; read back: {f['rows_read_back']} rows, one per step, {f['segments']} segments"
+        ),
+    ),
+    (
         "wandb_core_killed",
         "wandb-core SIGKILLed mid-run",
         "test_service_faults.py",
