@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import NbwandbError
@@ -125,36 +126,8 @@ def sweep(
             "forever offline; pass count=N (or run_cap in the config)"
         )
     name = study_name or spec.name or default_study_name(spec, shared=storage is not None)
-    return _run_optuna(
-        spec,
-        train_fn,
-        name=name,
-        count=count,
-        project=project,
-        storage=storage,
-        seed=seed,
-        catch=catch,
-        callback=callback,
-    )
-
-
-def _run_optuna(
-    spec: SweepSpec,
-    train_fn: Callable[[dict[str, Any]], Any],
-    *,
-    name: str,
-    count: int | None,
-    project: str | None,
-    storage: Any,
-    seed: int | None,
-    catch: tuple[type[BaseException], ...],
-    callback: TrialCallback | None,
-) -> SweepResult:
-    optuna = ob.import_optuna()
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # nbwandb prints one line per run already
-    try:
-        return _optimize(
+    with _optuna_quiet() as optuna:
+        return _run_optuna(
             spec,
             train_fn,
             optuna,
@@ -166,11 +139,21 @@ def _run_optuna(
             catch=catch,
             callback=callback,
         )
+
+
+@contextmanager
+def _optuna_quiet() -> Iterator[Any]:
+    """Optuna, logging at WARNING only inside: nbwandb prints one line per run already."""
+    optuna = ob.import_optuna()
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield optuna
     finally:
         optuna.logging.set_verbosity(verbosity)
 
 
-def _optimize(
+def _run_optuna(
     spec: SweepSpec,
     train_fn: Callable[[dict[str, Any]], Any],
     optuna: Any,
