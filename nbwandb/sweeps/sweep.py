@@ -127,15 +127,15 @@ def sweep(
         )
     name = study_name or spec.name or default_study_name(spec, shared=storage is not None)
     with _optuna_quiet() as optuna:
+        study = ob.create_study(spec, name=name, storage=storage, seed=seed)
         return _run_optuna(
             spec,
             train_fn,
             optuna,
-            name=name,
+            study,
             count=count,
             project=project,
             storage=storage,
-            seed=seed,
             catch=catch,
             callback=callback,
         )
@@ -157,16 +157,16 @@ def _run_optuna(
     spec: SweepSpec,
     train_fn: Callable[[dict[str, Any]], Any],
     optuna: Any,
+    study: Any,
     *,
-    name: str,
     count: int | None,
     project: str | None,
     storage: Any,
-    seed: int | None,
     catch: tuple[type[BaseException], ...],
     callback: TrialCallback | None,
 ) -> SweepResult:
-    study = ob.create_study(spec, name=name, storage=storage, seed=seed)
+    """Run up to ``count`` trials of ``study`` (its name is the runs' group)."""
+    name = study.study_name
     cap = ob.trial_cap(spec)
     defaults: dict[str, Any] = {"group": name}
     if project:
