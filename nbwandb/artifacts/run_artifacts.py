@@ -8,7 +8,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -363,7 +363,8 @@ def log_checkpoint(
             meta.update({monitor: shown, "monitor": monitor, "mode": mode, "best": improved})
         meta.update(user_meta)
 
-        def skipped(reason: str) -> CheckpointResult:
+        def result(reason: str) -> CheckpointResult:
+            """The result when nothing is logged (a logged checkpoint's adds its version)."""
             return CheckpointResult(
                 name=name,
                 type=kind,
@@ -378,14 +379,14 @@ def log_checkpoint(
             )
 
         if not due and not improved:
-            return skipped(
+            return result(
                 f"not due: every={every}, last logged at step {coll.last_step}, now step {step}"
             )
         held = coll.aliases.get(files.digest, set())
         if files.digest == coll.digest and set(new_aliases) <= held:
             if improved:
                 coll.best = current
-            return skipped(
+            return result(
                 f"unchanged: digest {files.digest} is already logged as {name!r}; not logged again"
             )
 
@@ -410,18 +411,12 @@ def log_checkpoint(
         if improved:
             coll.best = current
         reason = "logged" + (f"; new best {monitor}={current:g}" if improved else "")
-        return CheckpointResult(
-            name=name,
-            type=kind,
+        return replace(
+            result(reason),
             aliases=new_aliases,
             digest=digest,
             logged=True,
-            reason=reason,
-            step=step,
             best=improved,
-            size=files.size,
-            metadata=meta,
-            path=files.root,
             artifact=artifact,
         )
 
@@ -478,16 +473,17 @@ def _record_local_input(
     state = _state(run)
     with state.lock:
         seen = any(r["name"] == name and r["digest"] == files.digest for r in state.inputs)
+    unchanged = InputResult(
+        name=name,
+        type=kind,
+        digest=files.digest,
+        path=files.root,
+        ref=None,
+        logged=False,
+        reason=f"unchanged: {name!r} with this digest is already an input",
+    )
     if seen:
-        return InputResult(
-            name=name,
-            type=kind,
-            digest=files.digest,
-            path=files.root,
-            ref=None,
-            logged=False,
-            reason=f"unchanged: {name!r} with this digest is already an input",
-        )
+        return unchanged
     meta = {"role": "input", "source_path": str(files.root), **user_meta}
     artifact = _wandb_artifact(name, kind, meta, files)
     run.flush()
@@ -517,16 +513,7 @@ def _record_local_input(
         if run.mode == "online"
         else f"logged with role=input (wandb cannot use artifacts {run.mode})"
     )
-    return InputResult(
-        name=name,
-        type=kind,
-        digest=digest,
-        path=files.root,
-        ref=None,
-        logged=True,
-        reason=how,
-        artifact=artifact,
-    )
+    return replace(unchanged, digest=digest, logged=True, reason=how, artifact=artifact)
 
 
 def log_dataset(

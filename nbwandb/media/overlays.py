@@ -18,7 +18,7 @@ may be numpy/torch scalars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,13 +39,8 @@ def convert_masks(
     masks: Any, *, key: str, size: tuple[int, int] | None
 ) -> dict[str, dict[str, Any]]:
     """Check masks and turn their arrays into the uint8 numpy maps wandb stores."""
-    if not isinstance(masks, Mapping) or not masks:
-        raise MediaTypeError(
-            f"image {key!r}: masks got {describe(masks)}; accepted: {MASK_ACCEPTED}"
-        )
-    out: dict[str, dict[str, Any]] = {}
-    for name, spec in masks.items():
-        where = f"image {key!r} mask {name!r}"
+
+    def convert(spec: Any, where: str) -> dict[str, Any]:
         if not isinstance(spec, Mapping):
             spec = {"mask_data": spec}
         if "mask_data" not in spec:
@@ -70,22 +65,17 @@ def convert_masks(
             raise MediaError(
                 f"{where}: class ids span [{data.min()}, {data.max()}]; accepted: 0..255"
             )
-        converted: dict[str, Any] = {"mask_data": data.astype(np.uint8)}
-        if "class_labels" in spec:
-            converted["class_labels"] = _class_labels(spec["class_labels"], where=where)
-        out[str(name)] = converted
-    return out
+        return {"mask_data": data.astype(np.uint8)}
+
+    return _convert_overlays(
+        masks, convert, key=key, kind="masks", item="mask", accepted=MASK_ACCEPTED
+    )
 
 
 def convert_boxes(boxes: Any, *, key: str) -> dict[str, dict[str, Any]]:
     """Check boxes and replace numpy/torch numbers with plain ones."""
-    if not isinstance(boxes, Mapping) or not boxes:
-        raise MediaTypeError(
-            f"image {key!r}: boxes got {describe(boxes)}; accepted: {BOX_ACCEPTED}"
-        )
-    out: dict[str, dict[str, Any]] = {}
-    for name, spec in boxes.items():
-        where = f"image {key!r} boxes {name!r}"
+
+    def convert(spec: Any, where: str) -> dict[str, Any]:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("box_data"), (list, tuple)):
             raise MediaError(
                 f"{where}: got {describe(spec)} without a 'box_data' list; accepted: {BOX_ACCEPTED}"
@@ -97,8 +87,33 @@ def convert_boxes(boxes: Any, *, key: str) -> dict[str, dict[str, Any]]:
                     f"{where}: box {i} needs 'position' and 'class_id'; accepted: {BOX_ACCEPTED}"
                 )
             box_data.append(_plain(box))
-        converted: dict[str, Any] = {"box_data": box_data}
-        if "class_labels" in spec:
+        return {"box_data": box_data}
+
+    return _convert_overlays(
+        boxes, convert, key=key, kind="boxes", item="boxes", accepted=BOX_ACCEPTED
+    )
+
+
+def _convert_overlays(
+    overlays: Any,
+    convert: Callable[[Any, str], dict[str, Any]],
+    *,
+    key: str,
+    kind: str,
+    item: str,
+    accepted: str,
+) -> dict[str, dict[str, Any]]:
+    """``{name: convert(spec, where)}`` for a non-empty dict of masks or boxes, with each one's
+    ``class_labels`` (where given) checked."""
+    if not isinstance(overlays, Mapping) or not overlays:
+        raise MediaTypeError(
+            f"image {key!r}: {kind} got {describe(overlays)}; accepted: {accepted}"
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in overlays.items():
+        where = f"image {key!r} {item} {name!r}"
+        converted = convert(spec, where)
+        if isinstance(spec, Mapping) and "class_labels" in spec:
             converted["class_labels"] = _class_labels(spec["class_labels"], where=where)
         out[str(name)] = converted
     return out

@@ -8,6 +8,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from nbwandb.local.series import smooth_ema
 from nbwandb.svg_charts import HEIGHT, WIDTH, Line, format_value
@@ -45,18 +46,7 @@ def line_chart_svg(
     return _svg(title, lines, last=last, x_range=x_range, log_y=log_y, width=width, height=height)
 
 
-def chart_html(
-    title: str,
-    points: Sequence[tuple[float, float]],
-    *,
-    last: float | None = None,
-    x_range: tuple[float, float] | None = None,
-    log_y: bool = False,
-    smoothing: float = 0.0,
-    finite: bool = False,
-) -> str:
-    """The chart wrapped in a ``div.nbwandb-chart`` (for the static text/html form)."""
-    svg = line_chart_svg(
-        title, points, last=last, x_range=x_range, log_y=log_y, smoothing=smoothing, finite=finite
-    )
+def chart_html(title: str, points: Sequence[tuple[float, float]], **options: Any) -> str:
+    """``line_chart_svg(title, points, **options)`` in a ``div.nbwandb-chart`` (static text/html)."""
+    svg = line_chart_svg(title, points, **options)
     return f'<div class="{CHART_CLASS}" style="display:inline-block;margin:2px">{svg}</div>'

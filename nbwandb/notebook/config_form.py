@@ -367,13 +367,21 @@ class ConfigForm(TextForms, widgets.VBox):
             raise TypeError("this form was built from a dict; use form.value")
         return self.dataclass_type(**self.value)
 
-    def _on_click(self, _button: Any = None) -> None:
+    def _checked_value(self) -> dict[str, Any] | None:
+        """The form's value, or None after showing in the status line why it is invalid."""
         try:
-            config = self.value
+            return self.value
         except ValueError as exc:
-            self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
-            return
+            self._show_error(exc)
+            return None
 
+    def _show_error(self, exc: Exception) -> None:
+        self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
+
+    def _on_click(self, _button: Any = None) -> None:
+        config = self._checked_value()
+        if config is None:
+            return
         try:
             if self._target_run is not None:
                 self._target_run.update_config(config)
@@ -395,7 +403,7 @@ class ConfigForm(TextForms, widgets.VBox):
             self.run = init(config=config, **self.init_kwargs)  # init finishes the live run first
         except (NbwandbError, ValueError, TypeError) as exc:
             self._reset_button()
-            self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
+            self._show_error(exc)
             return
         where = self.run.url or self.run.run_dir or self.run.mode_reason
         finished = f"finished run {escape(live.name)}, then " if live is not None else ""
@@ -429,16 +437,14 @@ class ConfigForm(TextForms, widgets.VBox):
         return button
 
     def _on_resume(self, _button: Any = None) -> None:
-        try:
-            config = self.value
-        except ValueError as exc:
-            self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
+        config = self._checked_value()
+        if config is None:
             return
         point = self._resumable
         try:
             self.run = init(config=config, resume=point.run_id, **self.init_kwargs)
         except (NbwandbError, ValueError, TypeError) as exc:
-            self.status.value = f"<span style='color:#c62828'>{escape(exc)}</span>"
+            self._show_error(exc)
             return
         if self.resume_button is not None:
             self.resume_button.disabled = True

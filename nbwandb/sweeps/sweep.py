@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import NbwandbError
@@ -125,65 +126,47 @@ def sweep(
             "forever offline; pass count=N (or run_cap in the config)"
         )
     name = study_name or spec.name or default_study_name(spec, shared=storage is not None)
-    return _run_optuna(
-        spec,
-        train_fn,
-        name=name,
-        count=count,
-        project=project,
-        storage=storage,
-        seed=seed,
-        catch=catch,
-        callback=callback,
-    )
+    with _optuna_quiet() as optuna:
+        study = ob.create_study(spec, name=name, storage=storage, seed=seed)
+        return _run_optuna(
+            spec,
+            train_fn,
+            optuna,
+            study,
+            count=count,
+            project=project,
+            storage=storage,
+            catch=catch,
+            callback=callback,
+        )
+
+
+@contextmanager
+def _optuna_quiet() -> Iterator[Any]:
+    """Optuna, logging at WARNING only inside: nbwandb prints one line per run already."""
+    optuna = ob.import_optuna()
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield optuna
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def _run_optuna(
     spec: SweepSpec,
     train_fn: Callable[[dict[str, Any]], Any],
-    *,
-    name: str,
-    count: int | None,
-    project: str | None,
-    storage: Any,
-    seed: int | None,
-    catch: tuple[type[BaseException], ...],
-    callback: TrialCallback | None,
-) -> SweepResult:
-    optuna = ob.import_optuna()
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # nbwandb prints one line per run already
-    try:
-        return _optimize(
-            spec,
-            train_fn,
-            optuna,
-            name=name,
-            count=count,
-            project=project,
-            storage=storage,
-            seed=seed,
-            catch=catch,
-            callback=callback,
-        )
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-
-
-def _optimize(
-    spec: SweepSpec,
-    train_fn: Callable[[dict[str, Any]], Any],
     optuna: Any,
+    study: Any,
     *,
-    name: str,
     count: int | None,
     project: str | None,
     storage: Any,
-    seed: int | None,
     catch: tuple[type[BaseException], ...],
     callback: TrialCallback | None,
 ) -> SweepResult:
-    study = ob.create_study(spec, name=name, storage=storage, seed=seed)
+    """Run up to ``count`` trials of ``study`` (its name is the runs' group)."""
+    name = study.study_name
     cap = ob.trial_cap(spec)
     defaults: dict[str, Any] = {"group": name}
     if project:
