@@ -190,8 +190,10 @@ def init(
     # Ask the host now: the answer comes while wandb is imported and its service starts.
     probe = _start_probe(decision, settings, network_timeout)
 
+    from . import preload
     from ._wandb import import_wandb
 
+    preload.join()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()

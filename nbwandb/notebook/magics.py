@@ -406,6 +406,10 @@ def load_ipython_extension(ipython: Any) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     if id(ipython) in _loaded:
         return
+    from nbwandb import preload
+
+    # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
+    preload.start(extra_modules=("nbwandb.notebook.run_panel",))
     magics = NbwandbMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.post_run_cell)
