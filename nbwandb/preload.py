@@ -38,6 +38,18 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _setup: Any = None  # the wandb setup the preload made (its settings come from the environment then)
 _error: BaseException | None = None
+_background_init = False
+
+
+def background_init_enabled() -> bool:
+    """Whether ``nbwandb.init`` starts offline runs in the background (``nbwandb.background_init``)."""
+    return _background_init
+
+
+def set_background_init(enabled: bool) -> None:
+    """On with ``%load_ext nbwandb``, off again with ``%unload_ext nbwandb``."""
+    global _background_init
+    _background_init = bool(enabled)
 
 
 def start(extra_modules: Sequence[str] = ()) -> bool:
@@ -99,7 +111,8 @@ def _reload_changed_settings() -> None:
     # Once: the first run after the preload sees the environment as it is then, as it would
     # have without the preload; later changes are ignored, as wandb ignores them.
     global _setup
-    setup, _setup = _setup, None
+    setup: Any = _setup
+    _setup = None
     if setup is None:
         return
     try:

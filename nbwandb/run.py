@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from .background_init import START_TIMEOUT, RunStart
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
 from .errors import NbwandbError, RunFinishedError
@@ -66,40 +67,126 @@ class Run:
         step_metric: str = "global_step",
         queue_size: int = 1000,
     ) -> None:
-        self.wandb_run = wandb_run
         self.mode = mode
         self.mode_reason = mode_reason
         self.step_metric = step_metric
         self.state = "running"
         self.exit_code: int | None = None
         self._lock = threading.RLock()
-        self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{wandb_run.id}")
         self._listeners: list[RowListener] = []
-        self._publisher = BatchPublisher.attach(
-            wandb_run
-        )  # None: every row goes through wandb_run.log
         self._pending: dict[str, Any] | None = None
         self._pending_step: int | None = None
         self._last_committed: int | None = None
         self._warned_backwards: set[str] = set()
         self._warned_nonfinite: set[str] = set()
         self.rows_written = 0
-        initial = wandb_run.config.as_dict() if hasattr(wandb_run.config, "as_dict") else {}
-        self._config_cache = merge_config({}, initial)  # as wandb-core stores it (no empty dicts)
-        settings = wandb_run.settings
-        self.run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
-        self.files_dir = Path(wandb_run.dir)
-        self.run_dir = self.files_dir.parent
-        self.host = str(getattr(settings, "base_url", "") or "") if mode == "online" else ""
+        self.rows_logged = 0
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
+        self._publisher: BatchPublisher | None = None  # None: every row goes through wandb_run.log
+        self._wandb_run: Any = None
+        self._id = ""
+        # A RunStart: wandb.init still runs in the background (see nbwandb.background_init).
+        self._start: RunStart | None = None
+        if isinstance(wandb_run, RunStart):
+            self._start = wandb_run
+            self._id = wandb_run.run_id
+            self._config_cache = merge_config({}, wandb_run.config)
+        else:
+            self._config_cache = {}
+            self._bind(wandb_run)
+        self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{self._id}")
+
+    def _bind(self, wandb_run: Any) -> None:
+        """Take what the handle needs from the wandb run (once it exists)."""
+        initial = wandb_run.config.as_dict() if hasattr(wandb_run.config, "as_dict") else {}
+        with self._lock:
+            # as wandb-core stores it (no empty dicts); updates made while it started win
+            self._config_cache = merge_config(merge_config({}, initial), self._config_cache)
+        settings = wandb_run.settings
+        self._run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
+        self._files_dir = Path(wandb_run.dir)
+        self._run_dir = self._files_dir.parent
+        self._host = str(getattr(settings, "base_url", "") or "") if self.mode == "online" else ""
+        self._id = str(wandb_run.id)
+        self._publisher = BatchPublisher.attach(wandb_run)
+        self._wandb_run = wandb_run
+
+    @property
+    def wandb_run(self) -> Any:
+        """The wandb run; a run still starting in the background is waited for (bounded)."""
+        wandb_run = self._wandb_run
+        if wandb_run is None:
+            wandb_run = self._await_start()
+        return wandb_run
+
+    def _await_start(self, timeout: float | None = None) -> Any:
+        start = self._start
+        assert start is not None
+        try:
+            wandb_run = start.result(START_TIMEOUT if timeout is None else timeout)
+        except NbwandbError:
+            failure = start.failure(self.rows_logged)
+            if failure is not None:
+                start.error_reported = True
+                raise failure from start.error
+            raise
+        with self._lock:
+            if self._wandb_run is None:
+                self._bind(wandb_run)
+        self._start = None
+        return wandb_run
+
+    # -- where it lives (known once wandb has created the run) --------------------------------
+    @property
+    def run_dir(self) -> Path:
+        """The ``offline-run-*``/``run-*`` folder."""
+        if self._wandb_run is None:
+            self._await_start()
+        return self._run_dir
+
+    @property
+    def files_dir(self) -> Path:
+        if self._wandb_run is None:
+            self._await_start()
+        return self._files_dir
+
+    @property
+    def run_file(self) -> Path | None:
+        """The run's ``.wandb`` log."""
+        if self._wandb_run is None:
+            self._await_start()
+        return self._run_file
+
+    @property
+    def host(self) -> str:
+        if self._wandb_run is None:
+            self._await_start()
+        return self._host
+
+    @property
+    def starting(self) -> bool:
+        """True while wandb still creates this run in the background."""
+        return self._wandb_run is None and self._start is not None and not self._start.done
+
+    def _check_started(self) -> None:
+        """Raise a failed background start at the first call after it (once)."""
+        start = self._start
+        if self._wandb_run is None and start is not None and start.done:
+            if start.error is None:
+                self._await_start()
+            elif not start.error_reported:
+                self._await_start()  # raises the failure, with what wandb said
 
     # -- identity ---------------------------------------------------------------------------
     @property
     def id(self) -> str:
-        return str(self.wandb_run.id)
+        return self._id
 
     @property
     def name(self) -> str:
+        if self.starting:
+            assert self._start is not None
+            return self._start.name or self._id
         return str(self.wandb_run.name or self.wandb_run.id)
 
     @property
@@ -261,6 +348,7 @@ class Run:
         # Hand the row over before forgetting it: Ctrl-C while submit waits on a full queue
         # must leave the row pending (the next call commits it), not drop it.
         self._writer.submit_batched(self._write_rows, (row, time.time()))
+        self.rows_logged += 1
         self._pending, self._pending_step = None, None
         self._last_committed = (
             step if self._last_committed is None else max(step, self._last_committed)
@@ -270,6 +358,8 @@ class Run:
         # Runs in the writer thread with a burst of rows: runs of plain-scalar rows go to
         # wandb-core in one hop each, others (media) through wandb's public Run.log.
         # wandb's own step advances once per row; the x-axis comes from the step metric.
+        if self._wandb_run is None:
+            self._await_start()  # rows logged while wandb started the run waited in the queue
         publisher = self._publisher
         start = 0
         while start < len(rows):
@@ -335,12 +425,17 @@ class Run:
         """Commit the pending row and wait until everything is written; False on timeout."""
         if self.finished:
             return True
+        if self._start is not None:
+            self._check_started()
         with self._lock:
             self._commit_pending()
         done = self._writer.flush(timeout)
-        from .disk_space import warn_if_disk_full
+        if self._wandb_run is not None:  # (a run still starting has written nothing yet)
+            from .disk_space import warn_if_disk_full
 
-        warn_if_disk_full(self.run_dir)  # wandb-core drops records on a full disk without a word
+            warn_if_disk_full(
+                self.run_dir
+            )  # wandb-core drops records on a full disk without a word
         return done
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
@@ -571,6 +666,8 @@ class Run:
         from .disk_space import warn_if_disk_full
 
         session.forget(self)
+        if self._wandb_run is None and not self._finish_start(exit_code, timeout):
+            return
         warn_if_disk_full(self.run_dir)
         error: BaseException | None = None
         try:
@@ -634,6 +731,29 @@ class Run:
         if error is not None:
             raise error
 
+    def _finish_start(self, exit_code: int, timeout: float) -> bool:
+        """``finish`` of a run started in the background: wait for wandb's run (bounded).
+
+        False when there is none to finish: the start failed (raised here unless an earlier
+        call raised it already) or did not end within ``timeout`` (raised here).
+        """
+        start = self._start
+        assert start is not None
+        reported = start.error_reported
+        try:
+            self._await_start(timeout)
+        except NbwandbError:
+            self.exit_code = int(exit_code or 1)
+            self.state = "failed"
+            try:
+                self._writer.close(0.1)  # its rows cannot be written: there is no wandb run
+            except NbwandbError:
+                pass
+            if reported:
+                return False
+            raise
+        return True
+
     def __enter__(self) -> Run:
         return self
 
@@ -646,8 +766,12 @@ class Run:
             raise RunFinishedError(
                 f"run.{what}: run {self.id} has finished; start a new one with nbwandb.init(...)"
             )
+        if self._start is not None:
+            self._check_started()
 
     def __repr__(self) -> str:
+        if self.starting:  # never wait in a repr
+            return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state=starting>"
         where = self.url or str(self.run_dir)
         return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={self.state} at {where}>"
 

@@ -410,6 +410,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
     # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
     preload.start(extra_modules=("nbwandb.notebook.run_panel",))
+    # ... and an offline %wandb_init returns before wandb has created the run (it waits for nothing).
+    preload.set_background_init(True)
     magics = NbwandbMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.post_run_cell)
@@ -421,6 +423,10 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = _loaded.pop(id(ipython), None)
     if magics is None:
         return
+    if not _loaded:
+        from nbwandb import preload
+
+        preload.set_background_init(False)
     try:
         ipython.events.unregister("post_run_cell", magics.post_run_cell)
     except ValueError:
