@@ -118,7 +118,8 @@ def _reload_changed_settings() -> None:
     try:
         from wandb.sdk import wandb_setup
 
-        if wandb_setup._singleton is not setup or getattr(setup, "_active_runs", None):
+        current: Any = wandb_setup._singleton
+        if current is not setup or getattr(setup, "_active_runs", None):
             return  # someone set wandb up again, or started a run: their settings stay
         if setup.did_environment_change():
             setup._load_settings(system_settings_path=None, disable_sagemaker=False)
