@@ -34,6 +34,20 @@ class NbwandbWarning(UserWarning):
     """Something was accepted but probably not what the user meant (logged anyway)."""
 
 
+EXIT_RECORD_WAIT = 2.0  # seconds finish waits for wandb-core to write the run's last records
+
+
+def _is_exit_record(payload: bytes) -> bool:
+    try:
+        from wandb.proto import wandb_internal_pb2 as pb
+
+        record = pb.Record()
+        record.ParseFromString(payload)
+    except Exception:  # noqa: BLE001 - not a record this wandb knows: do not wait on it
+        return True
+    return record.WhichOneof("record_type") == "exit"
+
+
 def _as_step(step: Any) -> int:
     if isinstance(step, bool):
         raise TypeError(f"step={step!r} is not accepted; use a non-negative int")
@@ -705,7 +719,9 @@ class Run:
                 done.set()
 
         threading.Thread(target=_finish, name="nbwandb-finish", daemon=True).start()
-        if not done.wait(timeout):
+        if done.wait(timeout) and not box:
+            self._wait_for_exit_record()
+        if not done.is_set():
             self.state = "finish-timeout"
             if online:
                 self.upload_complete = False
@@ -730,6 +746,28 @@ class Run:
             raise NbwandbError(f"run {self.id}: wandb failed to finish: {box[0]!r}") from box[0]
         if error is not None:
             raise error
+
+    def _wait_for_exit_record(self, bound: float = EXIT_RECORD_WAIT) -> bool:
+        """Wait (at most ``bound`` s) until the run file ends with wandb's exit record.
+
+        wandb's ``finish`` returns before wandb-core has closed the run's stream, and the
+        stream writes its last records to disk (within 0.1 s, or when it closes). Waiting
+        here means that what ``finish`` returns to (a read of the run, a killed kernel)
+        finds every record on disk. True once it is there.
+        """
+        path = self._run_file
+        if path is None:
+            return False
+        from .local.logfile import last_record
+
+        deadline = time.monotonic() + bound
+        while True:
+            payload = last_record(path)
+            if payload is not None and _is_exit_record(payload):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
 
     def _finish_start(self, exit_code: int, timeout: float) -> bool:
         """``finish`` of a run started in the background: wait for wandb's run (bounded).
