@@ -41,7 +41,7 @@ def _is_exit_record(payload: bytes) -> bool:
     try:
         from wandb.proto import wandb_internal_pb2 as pb
 
-        record = pb.Record()
+        record = pb.Record()  # type: ignore[attr-defined]  # generated code
         record.ParseFromString(payload)
     except Exception:  # noqa: BLE001 - not a record this wandb knows: do not wait on it
         return True
