@@ -103,8 +103,10 @@ def _after_probe(decision: ModeDecision, probe: HostProbe) -> ModeDecision:
 
 
 def _start_service(wandb: Any) -> None:
+    from ._wandb import setup_in_thread
+
     try:
-        wandb.setup().ensure_service()
+        setup_in_thread(wandb).ensure_service()
     except Exception:  # noqa: BLE001 - wandb.init reports the same failure, with its context
         pass
 
@@ -182,6 +184,30 @@ def _start_in_background(
         step_metric=step_metric,
         queue_size=queue_size,
     )
+
+
+def _warm_up(wandb: Any) -> None:
+    """Start wandb-core in a thread while this one imports what wandb.init imports on first use.
+
+    wandb.init does both one after the other (~0.2 s waiting for the service to answer, ~0.1 s
+    importing ``wandb.sdk.launch``); overlapped, a cold init is quicker than wandb's own.
+    wandb.init then finds the service started, or waits for it under wandb's own lock.
+    Does nothing once wandb's service runs (a later run, or after ``%load_ext nbwandb``).
+    """
+    import importlib
+    import threading
+
+    from .recovery import service_started
+
+    if service_started(wandb) or os.environ.get("WANDB_MODE", "").lower() == "disabled":
+        return
+    threading.Thread(
+        target=_start_service, args=(wandb,), name="nbwandb-service", daemon=True
+    ).start()
+    try:
+        importlib.import_module("wandb.sdk.launch.inputs.internal")
+    except Exception:  # noqa: BLE001 - wandb.init imports it again and reports what broke
+        pass
 
 
 def _service_error_line(exc: BaseException) -> str:
@@ -278,6 +304,8 @@ def init(
 
     preload.join()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
+    if probe is None:
+        _warm_up(wandb)  # the first run in this process: start wandb-core while preparing the rest
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
     _check_run_dir(run_root)

@@ -82,8 +82,10 @@ def _preload(extra_modules: tuple[str, ...]) -> None:
         os.environ.setdefault("WANDB_SILENT", "true")
         import wandb
 
+        from ._wandb import setup_in_thread
+
         # Starts wandb-core unless the environment says mode "disabled".
-        _setup = wandb.setup()
+        _setup = setup_in_thread(wandb)
         for name in (*WARM_MODULES, *extra_modules):
             importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001 - init meets it again and reports it with context
