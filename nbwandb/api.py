@@ -13,15 +13,17 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import session
 from .config import to_config_dict
 from .errors import NbwandbError
 from .modes import ModeDecision, resolve_mode
-from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, HostProbe, ProbeThread
 from .run import NoOpRun, Run
 from .upload_state import mark as mark_upload
+
+if TYPE_CHECKING:  # pragma: no cover - network (http.client, ssl) is imported by online runs only
+    from .network import HostProbe, ProbeThread
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 TRANSACTION_LOG_FLUSH_S = 0.1
@@ -72,6 +74,7 @@ def _start_probe(
     if decision.mode != "online":
         return None
     from .credentials import find_key, resolve_host
+    from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, ProbeThread
 
     host = resolve_host(settings.get("base_url"))
     timeout = (
@@ -186,30 +189,6 @@ def _start_in_background(
     )
 
 
-def _warm_up(wandb: Any) -> None:
-    """Start wandb-core in a thread while this one imports what wandb.init imports on first use.
-
-    wandb.init does both one after the other (~0.2 s waiting for the service to answer, ~0.1 s
-    importing ``wandb.sdk.launch``); overlapped, a cold init is quicker than wandb's own.
-    wandb.init then finds the service started, or waits for it under wandb's own lock.
-    Does nothing once wandb's service runs (a later run, or after ``%load_ext nbwandb``).
-    """
-    import importlib
-    import threading
-
-    from .recovery import service_started
-
-    if service_started(wandb) or os.environ.get("WANDB_MODE", "").lower() == "disabled":
-        return
-    threading.Thread(
-        target=_start_service, args=(wandb,), name="nbwandb-service", daemon=True
-    ).start()
-    try:
-        importlib.import_module("wandb.sdk.launch.inputs.internal")
-    except Exception:  # noqa: BLE001 - wandb.init imports it again and reports what broke
-        pass
-
-
 def _service_error_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
@@ -304,8 +283,6 @@ def init(
 
     preload.join()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
-    if probe is None:
-        _warm_up(wandb)  # the first run in this process: start wandb-core while preparing the rest
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
     _check_run_dir(run_root)

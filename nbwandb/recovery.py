@@ -33,11 +33,6 @@ def _connection(wandb: ModuleType) -> Any:
     return getattr(setup, "_connection", None)
 
 
-def service_started(wandb: ModuleType) -> bool:
-    """True when this process already has a connection to wandb-core."""
-    return _connection(wandb) is not None
-
-
 def service_is_dead(wandb: ModuleType) -> bool:
     """True when this process's wandb-core has exited or its socket is broken."""
     conn = _connection(wandb)
