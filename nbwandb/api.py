@@ -281,7 +281,7 @@ def init(
     from . import preload
     from ._wandb import import_wandb
 
-    preload.join()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
+    preload.before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()

@@ -111,7 +111,9 @@ class RunStart:
         if not self.done or self.error is None:
             return None
         exc = self.error
-        text = str(exc).strip().splitlines()
+        said = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        if len(said) > 400:
+            said = said[:400] + "..."
         lost = (
             f"; {unwritten} logged row(s) were not written"
             if unwritten
@@ -119,7 +121,7 @@ class RunStart:
         )
         error = NbwandbError(
             f"wandb could not start run {self.run_id} (nbwandb.init started it in the background): "
-            f"{type(exc).__name__}: {text[0] if text else ''}{lost}. "
+            f"{type(exc).__name__}: {said}{lost}. "
             "Start a new run with nbwandb.init(...) or %wandb_init"
         )
         error.__cause__ = exc

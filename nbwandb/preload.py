@@ -3,16 +3,16 @@
 ``%load_ext nbwandb`` calls ``start()``: a daemon thread imports wandb, sets it up and
 starts its service process (wandb-core), and imports what wandb's first ``init`` would
 import. It never prints and never raises: a failure is left for ``nbwandb.init`` to meet
-again and report with its context. ``nbwandb.init`` calls ``join()`` first, so it never
+again and report with its context. ``nbwandb.init`` calls ``before_init()`` first, so it never
 races the thread (two threads starting two services).
 
 wandb keeps the settings of its first setup for the whole process; the preload takes
 them from the environment as it is at ``%load_ext``. If ``WANDB_*`` variables change
-before the first run, ``join()`` loads them again (wandb itself would ignore the change),
+before the first run, ``before_init()`` loads them again (wandb itself would ignore the change),
 so a run started after the preload sees what a run started without it would see.
 
 >>> start()                    # doctest: +SKIP
->>> join(timeout=30)           # doctest: +SKIP
+>>> before_init()              # what nbwandb.init calls first   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -81,11 +81,15 @@ def _preload(extra_modules: tuple[str, ...]) -> None:
         # The same quiet default as nbwandb.init: wandb's banners stay out of cell outputs.
         os.environ.setdefault("WANDB_SILENT", "true")
         import wandb
+        from wandb.sdk import wandb_setup
 
         from ._wandb import setup_in_thread
 
+        existing = wandb_setup._singleton
         # Starts wandb-core unless the environment says mode "disabled".
-        _setup = setup_in_thread(wandb)
+        setup = setup_in_thread(wandb)
+        if existing is None:  # ours: its settings may be reloaded once (see before_init)
+            _setup = setup
         for name in (*WARM_MODULES, *extra_modules):
             importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001 - init meets it again and reports it with context
@@ -93,20 +97,22 @@ def _preload(extra_modules: tuple[str, ...]) -> None:
 
 
 def join(timeout: float = JOIN_TIMEOUT) -> bool:
-    """Wait (at most ``timeout`` s) for the preload; True if it is done or never started.
-
-    The first time, if the ``WANDB_*`` environment changed since the preload set wandb up
-    and no wandb run has started since, wandb's settings are loaded again from it.
-    """
+    """Wait (at most ``timeout`` s) for the preload; True if it is done or never started."""
     thread = _thread
     if thread is None:
         return True
     if thread is not threading.current_thread():
         thread.join(timeout)
-    if thread.is_alive():
-        return False
-    _reload_changed_settings()
-    return True
+    return not thread.is_alive()
+
+
+def before_init(timeout: float = JOIN_TIMEOUT) -> None:
+    """What ``nbwandb.init`` calls first: wait for the preload (never race it), then, the first
+    time, load wandb's settings again if the ``WANDB_*`` environment changed since the
+    preload set wandb up and no wandb run has started since.
+    """
+    if join(timeout):
+        _reload_changed_settings()
 
 
 def _reload_changed_settings() -> None:
