@@ -767,7 +767,7 @@ class Run:
                 return True
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(0.002)
+            time.sleep(0.0005)
 
     def _finish_start(self, exit_code: int, timeout: float) -> bool:
         """``finish`` of a run started in the background: wait for wandb's run (bounded).
