@@ -49,7 +49,7 @@ def _check_run_dir(directory: Path) -> None:
 
 
 def _announce(run: Run) -> None:
-    if run.starting:  # wandb names the folder once it has created the run: say where it will be
+    if not run.has_wandb_run:  # wandb names the folder once it has created the run: say where
         start = run._start
         assert start is not None
         folder = start.root / (".wandb" if (start.root / ".wandb").exists() else "wandb")

@@ -98,6 +98,7 @@ class Run:
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
         self._publisher: BatchPublisher | None = None  # None: every row goes through wandb_run.log
         self._wandb_run: Any = None
+        self._bind_lock = threading.Lock()
         self._id = ""
         # A RunStart: wandb.init still runs in the background (see nbwandb.background_init).
         self._start: RunStart | None = None
@@ -113,9 +114,11 @@ class Run:
     def _bind(self, wandb_run: Any) -> None:
         """Take what the handle needs from the wandb run (once it exists)."""
         initial = wandb_run.config.as_dict() if hasattr(wandb_run.config, "as_dict") else {}
-        with self._lock:
-            # as wandb-core stores it (no empty dicts); updates made while it started win
-            self._config_cache = merge_config(merge_config({}, initial), self._config_cache)
+        # As wandb-core stores it (no empty dicts); updates made while it started win. In
+        # place and without self._lock: the writer thread binds while log() may hold that
+        # lock, waiting for room in the queue that this thread empties.
+        for key, value in merge_config({}, initial).items():
+            self._config_cache.setdefault(key, value)
         settings = wandb_run.settings
         self._run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
         self._files_dir = Path(wandb_run.dir)
@@ -144,7 +147,7 @@ class Run:
                 start.error_reported = True
                 raise failure from start.error
             raise
-        with self._lock:
+        with self._bind_lock:
             if self._wandb_run is None:
                 self._bind(wandb_run)
         self._start = None
@@ -182,6 +185,11 @@ class Run:
         """True while wandb still creates this run in the background."""
         return self._wandb_run is None and self._start is not None and not self._start.done
 
+    @property
+    def has_wandb_run(self) -> bool:
+        """True once wandb's run exists (False while it starts, or if its start failed)."""
+        return self._wandb_run is not None
+
     def _check_started(self) -> None:
         """Raise a failed background start at the first call after it (once)."""
         start = self._start
@@ -198,7 +206,7 @@ class Run:
 
     @property
     def name(self) -> str:
-        if self.starting:
+        if not self.has_wandb_run and self._start is not None:
             assert self._start is not None
             return self._start.name or self._id
         return str(self.wandb_run.name or self.wandb_run.id)
@@ -808,8 +816,9 @@ class Run:
             self._check_started()
 
     def __repr__(self) -> str:
-        if self.starting:  # never wait in a repr
-            return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state=starting>"
+        if not self.has_wandb_run:  # never wait (or raise) in a repr
+            state = "starting" if self.starting else f"{self.state}, wandb could not start it"
+            return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={state}>"
         where = self.url or str(self.run_dir)
         return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={self.state} at {where}>"
 

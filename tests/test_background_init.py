@@ -59,6 +59,17 @@ def test_rows_logged_while_the_run_starts_are_all_written(background):
     assert run.config == {"lr": 0.1, "epochs": 3}
 
 
+def test_a_full_queue_while_the_run_starts_loses_nothing(background):
+    # More rows than the queue holds before wandb has the run: log() waits for room,
+    # the writer waits for wandb's run, then empties the queue.
+    run = nbwandb.init(project="bg", queue_size=8, quiet=True)
+    n = 2000
+    for step in range(n):
+        run.log({"x": float(step)}, step=step)
+    run.finish()
+    assert [r["x"] for r in metric_rows(run)] == [float(s) for s in range(n)]
+
+
 def test_the_run_knows_its_folder_once_wandb_created_it(background):
     run = nbwandb.init(project="bg", quiet=True)
     run_dir = run.run_dir  # waits for wandb's run

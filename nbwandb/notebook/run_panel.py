@@ -108,7 +108,7 @@ class RunData:
 
     def backfill(self, run: Any) -> None:
         """Rows already in the run's files (a panel for a run that had none), when they can be read."""
-        if getattr(run, "starting", False):
+        if getattr(run, "has_wandb_run", True) is False:
             return  # a run wandb is still creating has no rows on disk (and is not waited for)
         run_dir = getattr(run, "run_dir", None)
         if run_dir is None:
@@ -338,8 +338,10 @@ class RunPanel(TextForms, widgets.VBox):
         run = self.run
         if not getattr(run, "enabled", False):
             return [("logging", f"off ({run.mode_reason})")]
-        if getattr(run, "starting", False):
-            return [("directory", "(wandb is creating the run)")]
+        if getattr(run, "has_wandb_run", True) is False:
+            if getattr(run, "starting", False):
+                return [("directory", "(wandb is creating the run)")]
+            return [("directory", "(wandb could not create the run)")]
         if run.mode == "online" and run.url:
             return [("url", run.url)]
         return [("directory", str(run.run_dir)), ("upload later", run.sync_command or "")]
