@@ -286,6 +286,9 @@ class NbwandbMagics(Magics):
         if run is None:
             print("nbwandb: no active run to finish")
             return
+        if getattr(run, "has_wandb_run", True) is False:
+            print(f"nbwandb: run {run.id} ended; wandb could not start it, so nothing was written")
+            return
         where = run.url or run.run_dir
         line_out = (
             f"nbwandb: finished run {run.name!r} ({run.id}), exit code {run.exit_code}, in {where}"
