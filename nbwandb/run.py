@@ -191,13 +191,10 @@ class Run:
         return self._wandb_run is not None
 
     def _check_started(self) -> None:
-        """Raise a failed background start at the first call after it (once)."""
+        """Bind a background start that ended; raise it at every call if it failed."""
         start = self._start
         if self._wandb_run is None and start is not None and start.done:
-            if start.error is None:
-                self._await_start()
-            elif not start.error_reported:
-                self._await_start()  # raises the failure, with what wandb said
+            self._await_start()  # a failure raises, with what wandb said
 
     # -- identity ---------------------------------------------------------------------------
     @property

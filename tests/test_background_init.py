@@ -125,6 +125,8 @@ def test_a_failed_background_start_is_raised_at_the_next_call(background):
     assert "64 characters" in message  # what wandb said
     assert "row(s) were not written" in message or "nothing was written" in message
     assert "nbwandb.init" in message  # what to do
+    with pytest.raises(nbwandb.NbwandbError, match="could not start"):
+        run.log({"x": 0.0}, step=0)  # and again at every later call: no row is taken silently
     run.finish()  # already reported: finish does not raise it again
     assert run.state == "failed" and session.active_run() is None
     again = nbwandb.init(project="bg", quiet=True)  # the next run works
@@ -192,3 +194,56 @@ def test_wandb_settings_changed_after_the_preload_are_seen(tmp_path, monkeypatch
     assert proc.returncode == 0, proc.stderr
     run_dir = proc.stdout.split("RUN_DIR ")[1].strip()
     assert read_run(run_dir).project == "from-env"
+
+
+@pytest.fixture
+def shell():
+    """IPython's shell after ``%load_ext nbwandb`` (unloaded afterwards: init waits again)."""
+    pytest.importorskip("IPython")
+    pytest.importorskip("ipywidgets")
+    from ipython_shell import shared_shell
+
+    ip = shared_shell()
+    ip.run_line_magic("load_ext", "nbwandb")
+    yield ip
+    ip.run_line_magic("unload_ext", "nbwandb")
+    ip.user_ns.pop("run", None)
+    active = session.active_run()
+    if active is not None:
+        try:
+            active.finish()
+        except nbwandb.NbwandbError:
+            pass
+
+
+def test_load_ext_makes_wandb_init_cells_return_before_the_run_exists(shell, capsys):
+    assert preload.started() and preload.background_init_enabled()
+    result = shell.run_cell(
+        "%wandb_init -p cells --mode offline\n"
+        "starting = run.starting\n"
+        "for step in range(50):\n"
+        "    run.log({'loss': 1 / (step + 1)}, step=step)"
+    )
+    assert result.success, result.error_in_exec
+    run = shell.user_ns["run"]
+    assert isinstance(shell.user_ns["starting"], bool)  # True unless wandb was quicker
+    assert shell.run_cell("%wandb_finish").success
+    assert run.state == "finished"
+    assert [r["global_step"] for r in metric_rows(run)] == list(range(50))
+    assert f"finished run {run.name!r} ({run.id})" in capsys.readouterr().out
+    shell.run_line_magic("unload_ext", "nbwandb")
+    assert not preload.background_init_enabled()
+    shell.run_line_magic("load_ext", "nbwandb")
+
+
+def test_a_failed_start_shows_in_the_next_cell(shell, capsys):
+    long_tag = "t" * 70
+    assert shell.run_cell(f"%wandb_init -p cells --mode offline --tags {long_tag}").success
+    result = shell.run_cell(
+        "import time\nwhile run.starting:\n    time.sleep(0.01)\nrun.log({'x': 1.0}, step=0)"
+    )
+    assert isinstance(result.error_in_exec, nbwandb.NbwandbError)
+    assert "64 characters" in str(result.error_in_exec)
+    assert shell.run_cell("%wandb_finish").success
+    assert "wandb could not start it" in capsys.readouterr().out
+    assert session.active_run() is None
