@@ -247,3 +247,52 @@ def test_a_failed_start_shows_in_the_next_cell(shell, capsys):
     assert shell.run_cell("%wandb_finish").success
     assert "wandb could not start it" in capsys.readouterr().out
     assert session.active_run() is None
+
+
+def test_lightning_wandb_logger_gets_the_run_that_is_still_starting(background):
+    pytest.importorskip("lightning")
+    import warnings
+
+    import lightning as L
+    import torch
+    from lightning.pytorch.loggers import WandbLogger
+
+    class Tiny(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            loss = torch.nn.functional.mse_loss(self.layer(x).squeeze(-1), y)
+            self.log("lightning/loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    run = nbwandb.init(project="bg", quiet=True)
+    run.log({"loss": 1.0}, step=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Lightning says it reuses the active run
+        logger = WandbLogger(log_model=False)
+        assert logger.experiment is run.wandb_run  # the run nbwandb started, not a second one
+        x = torch.randn(16, 2)
+        data = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(x, x.sum(1)), batch_size=4
+        )
+        run.use_x_axis("trainer/global_step")
+        trainer = L.Trainer(
+            max_epochs=2,
+            logger=logger,
+            log_every_n_steps=1,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        trainer.fit(Tiny(), data)
+    run.use_x_axis()
+    run.finish()
+    history = read_run(run.run_dir).history
+    assert [r["loss"] for r in history if "loss" in r] == [1.0]
+    assert len([r for r in history if "lightning/loss" in r]) == 8  # 2 epochs x 4 batches
