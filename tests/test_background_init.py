@@ -296,3 +296,34 @@ def test_lightning_wandb_logger_gets_the_run_that_is_still_starting(background):
     history = read_run(run.run_dir).history
     assert [r["loss"] for r in history if "loss" in r] == [1.0]
     assert len([r for r in history if "lightning/loss" in r]) == 8  # 2 epochs x 4 batches
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.4])
+def test_a_raw_wandb_init_beside_the_preload_does_not_hang(tmp_path, delay):
+    """wandb.setup() in one thread beside wandb.init() in another deadlocks in wandb itself;
+    the preload must not, whenever the user's own wandb.init comes (a child process)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import time, wandb\n"
+        "from nbwandb import preload\n"
+        f"preload.start(); time.sleep({delay})\n"
+        "run = wandb.init(project='raw')\n"
+        "run.log({'x': 1}); run.finish()\n"
+        "print('RUN_DIR', run.settings.sync_dir)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_dir = proc.stdout.split("RUN_DIR ")[1].strip()
+    assert [r["x"] for r in read_run(run_dir).history] == [1]
