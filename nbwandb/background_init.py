@@ -145,12 +145,18 @@ def _waiting_global(name: str) -> property:
         pending = _pending
         if pending is not None and pending.caller == threading.get_ident():
             pending.wait()  # the thread that called nbwandb.init sees the run it asked for
-        return module.__dict__.get(name)
+        try:
+            return module.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module 'wandb' has no attribute {name!r}") from None
 
     def set_(module: types.ModuleType, value: Any) -> None:
         module.__dict__[name] = value
 
-    return property(get, set_)
+    def del_(module: types.ModuleType) -> None:
+        module.__dict__.pop(name, None)
+
+    return property(get, set_, del_)
 
 
 class _WandbModule(types.ModuleType):
