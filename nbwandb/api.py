@@ -14,15 +14,17 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import session
 from .config import merge_config, to_config_dict
 from .errors import NbwandbError
 from .modes import ModeDecision, resolve_mode
-from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, HostProbe, ProbeThread
 from .run import NoOpRun, Run
 from .upload_state import mark as mark_upload
+
+if TYPE_CHECKING:  # pragma: no cover - network (http.client, ssl) is imported by online runs only
+    from .network import HostProbe, ProbeThread
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 TRANSACTION_LOG_FLUSH_S = 0.1
@@ -48,7 +50,15 @@ def _check_run_dir(directory: Path) -> None:
 
 
 def _announce(run: Run) -> None:
-    if run.mode == "online":
+    if not run.has_wandb_run:  # wandb names the folder once it has created the run: say where
+        start = run._start
+        assert start is not None
+        folder = start.root / (".wandb" if (start.root / ".wandb").exists() else "wandb")
+        print(
+            f"nbwandb: {run.mode} run {run.name!r} ({run.id}) starting in {folder} [{run.mode_reason}]; "
+            f"upload later with `wandb sync {folder}/offline-run-*-{run.id}`"
+        )
+    elif run.mode == "online":
         where = run.url or "W&B"
         print(f"nbwandb: online run {run.name!r} ({run.id}) at {where} [{run.mode_reason}]")
     else:
@@ -77,6 +87,7 @@ def _start_probe(
     if decision.mode != "online":
         return None
     from .credentials import find_key, resolve_host
+    from .network import AUTO_TIMEOUT, ONLINE_TIMEOUT, ProbeThread
 
     host = resolve_host(settings.get("base_url"))
     timeout = (
@@ -108,8 +119,10 @@ def _after_probe(decision: ModeDecision, probe: HostProbe) -> ModeDecision:
 
 
 def _start_service(wandb: Any) -> None:
+    from ._wandb import setup_in_thread
+
     try:
-        wandb.setup().ensure_service()
+        setup_in_thread(wandb).ensure_service()
     except Exception:  # noqa: BLE001 - wandb.init reports the same failure, with its context
         pass
 
@@ -120,6 +133,81 @@ def _release_stream(wandb: Any, run_id: str, wait: float = 0.2) -> None:
     except Exception:  # noqa: BLE001 - the retried wandb.init reports what is wrong
         return
     time.sleep(wait)  # wandb-core closes the stream asynchronously
+
+
+# wandb.init arguments that choose the run's id (or need wandb to find an earlier run first).
+_OWN_ID_ARGS = ("id", "resume", "resume_from", "fork_from")
+
+
+def _can_start_in_background(
+    decision: ModeDecision,
+    make_run: Any,
+    settings: dict[str, Any],
+    wandb_init_kwargs: dict[str, Any],
+    defaults: dict[str, Any],
+) -> bool:
+    """After ``%load_ext nbwandb``: an offline run whose id nbwandb may choose starts in the background."""
+    from . import preload
+
+    return (
+        preload.background_init_enabled()
+        and decision.mode == "offline"
+        and make_run is Run
+        and not defaults  # a sweep trial: its agent decides the run
+        and not any(wandb_init_kwargs.get(k) for k in _OWN_ID_ARGS)
+        and not settings.get("run_id")
+        and not any(os.environ.get(k) for k in ("WANDB_RUN_ID", "WANDB_RESUME", "WANDB_SWEEP_ID"))
+    )
+
+
+def _start_in_background(
+    wandb: Any,
+    start: Any,
+    decision: ModeDecision,
+    *,
+    settings: dict[str, Any],
+    wandb_init_kwargs: dict[str, Any],
+    name: str | None,
+    config: dict[str, Any],
+    root: Path,
+    step_metric: str,
+    queue_size: int,
+) -> Run:
+    """A ``Run`` at once, its wandb run created by ``start`` in a thread (``nbwandb.background_init``)."""
+    import inspect
+
+    from .at_exit import install as flush_at_exit
+    from .background_init import RunStart, new_run_id, wait_in_wandb_globals
+    from .recovery import reset_dead_service
+
+    # What can be checked here fails here, in the cell that called init, not later.
+    wandb.Settings(**settings)
+    try:
+        inspect.signature(wandb.init).bind(**wandb_init_kwargs)
+    except TypeError as exc:
+        raise TypeError(f"nbwandb.init: {exc} (the argument goes on to wandb.init)") from None
+    run_id = wandb_init_kwargs["id"] = new_run_id()
+
+    def create() -> Any:
+        try:
+            wandb_run = start(decision.mode)
+        except Exception:
+            if not reset_dead_service(wandb):  # wandb-core died since the preload: once more
+                raise
+            wandb_run = start(decision.mode)
+        wandb_run.define_metric(step_metric)
+        wandb_run.define_metric("*", step_metric=step_metric)
+        flush_at_exit()  # after wandb.init added its own exit hook: ours must run first
+        return wandb_run
+
+    wait_in_wandb_globals(wandb)
+    return Run(
+        RunStart(create, run_id=run_id, name=name, config=config, root=root),
+        mode=decision.mode,
+        mode_reason=decision.reason,
+        step_metric=step_metric,
+        queue_size=queue_size,
+    )
 
 
 def _service_error_line(exc: BaseException) -> str:
@@ -216,8 +304,10 @@ def init(
     # Ask the host now: the answer comes while wandb is imported and its service starts.
     probe = _start_probe(decision, settings, network_timeout)
 
+    from . import preload
     from ._wandb import import_wandb
 
+    preload.before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
@@ -310,6 +400,25 @@ def init(
             settings=wandb.Settings(**settings),
             **wandb_init_kwargs,
         )
+
+    if _can_start_in_background(decision, make_run, settings, wandb_init_kwargs, defaults):
+        run = _start_in_background(
+            wandb,
+            start,
+            decision,
+            settings=settings,
+            wandb_init_kwargs=wandb_init_kwargs,
+            name=name,
+            config=config_dict,
+            root=run_root,
+            step_metric=step_metric,
+            queue_size=queue_size,
+        )
+        session.set_active(run)
+        if not quiet:
+            _announce(run)
+            sys.stdout.flush()
+        return run
 
     try:
         wandb_run = start(decision.mode)

@@ -25,7 +25,12 @@ EXIT_FINISH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
 
 def _exit_code(run: RunHandle) -> int:
     # wandb's exit hooks saw sys.exit(N) or an uncaught exception; 0 otherwise.
-    hooks = getattr(getattr(run, "wandb_run", None), "_hooks", None)
+    if getattr(run, "starting", False):
+        return 0  # wandb has not created the run yet: no exit hook of it saw anything
+    try:
+        hooks = getattr(getattr(run, "wandb_run", None), "_hooks", None)
+    except Exception:  # noqa: BLE001 - its start failed: finish() reports what it can
+        return 1
     code = getattr(hooks, "exit_code", 0)
     return code if isinstance(code, int) else 1
 

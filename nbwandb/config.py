@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import enum
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
@@ -17,6 +17,12 @@ from typing import Any
 from .errors import NbwandbError
 
 ACCEPTED = "numbers, str, bool, None, lists/tuples, dicts, numpy/torch values, paths and enums"
+
+
+def _is_namespace(value: Any) -> bool:
+    # Without argparse imported there is no Namespace to meet (and init need not import it).
+    argparse = sys.modules.get("argparse")
+    return argparse is not None and isinstance(value, argparse.Namespace)
 
 
 def to_config_dict(config: Any) -> dict[str, Any]:
@@ -27,7 +33,7 @@ def to_config_dict(config: Any) -> dict[str, Any]:
         raw: Mapping[str, Any] = {
             f.name: getattr(config, f.name) for f in dataclasses.fields(config)
         }
-    elif isinstance(config, argparse.Namespace):
+    elif _is_namespace(config):
         raw = vars(config)
     elif isinstance(config, Mapping):
         raw = config

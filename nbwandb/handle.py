@@ -87,9 +87,6 @@ class RunHandle:
     step_metric: str
     state: str
     exit_code: int | None
-    run_dir: Path | None
-    run_file: Path | None
-    files_dir: Path | None
     wandb_run: Any
     rows_written: int
     resumed_from: tuple[Path, ...]  # earlier segments of a resumed run, oldest first
@@ -114,6 +111,12 @@ class RunHandle:
         def url(self) -> str | None: ...
         @property
         def sync_command(self) -> str | None: ...
+        @property
+        def run_dir(self) -> Path | None: ...
+        @property
+        def run_file(self) -> Path | None: ...
+        @property
+        def files_dir(self) -> Path | None: ...
         @property
         def step(self) -> int | None: ...
         @property

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from . import session
+from .background_init import START_TIMEOUT, RunStart
 from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
 from .disk_space import warn_if_disk_full
@@ -30,6 +31,19 @@ from .handle import RowListener, RunHandle
 from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
 from .writer import BackgroundWriter
+
+EXIT_RECORD_WAIT = 2.0  # seconds finish waits for wandb-core to write the run's last records
+
+
+def _is_exit_record(payload: bytes) -> bool:
+    try:
+        from wandb.proto import wandb_internal_pb2 as pb
+
+        record = pb.Record()  # type: ignore[attr-defined]  # generated code
+        record.ParseFromString(payload)
+    except Exception:  # noqa: BLE001 - not a record this wandb knows: do not wait on it
+        return True
+    return record.WhichOneof("record_type") == "exit"
 
 
 class Run(RunHandle):
@@ -41,8 +55,6 @@ class Run(RunHandle):
     """
 
     enabled = True
-    run_dir: Path  # a Run always has its folder
-    files_dir: Path
 
     def __init__(
         self,
@@ -53,34 +65,38 @@ class Run(RunHandle):
         step_metric: str = "global_step",
         queue_size: int = 1000,
     ) -> None:
-        self.wandb_run = wandb_run
         self.mode = mode
         self.mode_reason = mode_reason
         self.step_metric = step_metric
         self.state = "running"
         self.exit_code: int | None = None
         self._lock = threading.RLock()
-        self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{wandb_run.id}")
         self._listeners: list[RowListener] = []
-        self._publisher = BatchPublisher.attach(
-            wandb_run
-        )  # None: every row goes through wandb_run.log
         self._pending: dict[str, Any] | None = None
         self._pending_step: int | None = None
         self._last_committed: int | None = None
         self._warned_backwards: set[str] = set()
         self._warned_nonfinite: set[str] = set()
         self.rows_written = 0
-        initial = wandb_run.config.as_dict() if hasattr(wandb_run.config, "as_dict") else {}
-        self._config_cache = merge_config({}, initial)  # as wandb-core stores it (no empty dicts)
-        settings = wandb_run.settings
-        self.run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
-        self.files_dir = Path(wandb_run.dir)
-        self.run_dir = self.files_dir.parent
-        self.host = str(getattr(settings, "base_url", "") or "") if mode == "online" else ""
+        self.rows_logged = 0
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
         self.resumed_from: tuple[Path, ...] = ()  # earlier segments of a resumed run, oldest first
         self.start_step = 0  # the first step this segment logs without step=
+
+        self._publisher: BatchPublisher | None = None  # None: every row goes through wandb_run.log
+        self._wandb_run: Any = None
+        self._bind_lock = threading.Lock()
+        self._id = ""
+        # A RunStart: wandb.init still runs in the background (see nbwandb.background_init).
+        self._start: RunStart | None = None
+        if isinstance(wandb_run, RunStart):
+            self._start = wandb_run
+            self._id = wandb_run.run_id
+            self._config_cache = merge_config({}, wandb_run.config)
+        else:
+            self._config_cache = {}
+            self._bind(wandb_run)
+        self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{self._id}")
 
     def _continue_from(self, point: Any) -> None:
         """A resumed run: ``log()`` without ``step=`` goes on after the earlier segments' last step."""
@@ -88,13 +104,101 @@ class Run(RunHandle):
         self.start_step = point.start_step
         self._last_committed = point.last_step
 
+    def _bind(self, wandb_run: Any) -> None:
+        """Take what the handle needs from the wandb run (once it exists)."""
+        initial = wandb_run.config.as_dict() if hasattr(wandb_run.config, "as_dict") else {}
+        # As wandb-core stores it (no empty dicts); updates made while it started win. In
+        # place and without self._lock: the writer thread binds while log() may hold that
+        # lock, waiting for room in the queue that this thread empties.
+        for key, value in merge_config({}, initial).items():
+            self._config_cache.setdefault(key, value)
+        settings = wandb_run.settings
+        self._run_file = Path(settings.sync_file) if getattr(settings, "sync_file", None) else None
+        self._files_dir = Path(wandb_run.dir)
+        self._run_dir = self._files_dir.parent
+        self._host = str(getattr(settings, "base_url", "") or "") if self.mode == "online" else ""
+        self._id = str(wandb_run.id)
+        self._publisher = BatchPublisher.attach(wandb_run)
+        self._wandb_run = wandb_run
+
+    @property
+    def wandb_run(self) -> Any:
+        """The wandb run; a run still starting in the background is waited for (bounded)."""
+        wandb_run = self._wandb_run
+        if wandb_run is None:
+            wandb_run = self._await_start()
+        return wandb_run
+
+    def _await_start(self, timeout: float | None = None) -> Any:
+        start = self._start
+        assert start is not None
+        try:
+            wandb_run = start.result(START_TIMEOUT if timeout is None else timeout)
+        except NbwandbError:
+            failure = start.failure(self.rows_logged)
+            if failure is not None:
+                start.error_reported = True
+                raise failure from start.error
+            raise
+        with self._bind_lock:
+            if self._wandb_run is None:
+                self._bind(wandb_run)
+        self._start = None
+        return wandb_run
+
+    # -- where it lives (known once wandb has created the run) --------------------------------
+    @property
+    def run_dir(self) -> Path:
+        """The ``offline-run-*``/``run-*`` folder."""
+        if self._wandb_run is None:
+            self._await_start()
+        return self._run_dir
+
+    @property
+    def files_dir(self) -> Path:
+        if self._wandb_run is None:
+            self._await_start()
+        return self._files_dir
+
+    @property
+    def run_file(self) -> Path | None:
+        """The run's ``.wandb`` log."""
+        if self._wandb_run is None:
+            self._await_start()
+        return self._run_file
+
+    @property
+    def host(self) -> str:
+        if self._wandb_run is None:
+            self._await_start()
+        return self._host
+
+    @property
+    def starting(self) -> bool:
+        """True while wandb still creates this run in the background."""
+        return self._wandb_run is None and self._start is not None and not self._start.done
+
+    @property
+    def has_wandb_run(self) -> bool:
+        """True once wandb's run exists (False while it starts, or if its start failed)."""
+        return self._wandb_run is not None
+
+    def _check_started(self) -> None:
+        """Bind a background start that ended; raise it at every call if it failed."""
+        start = self._start
+        if self._wandb_run is None and start is not None and start.done:
+            self._await_start()  # a failure raises, with what wandb said
+
     # -- identity ---------------------------------------------------------------------------
     @property
     def id(self) -> str:
-        return str(self.wandb_run.id)
+        return self._id
 
     @property
     def name(self) -> str:
+        if not self.has_wandb_run and self._start is not None:
+            assert self._start is not None
+            return self._start.name or self._id
         return str(self.wandb_run.name or self.wandb_run.id)
 
     @property
@@ -240,6 +344,7 @@ class Run(RunHandle):
         # Hand the row over before forgetting it: Ctrl-C while submit waits on a full queue
         # must leave the row pending (the next call commits it), not drop it.
         self._writer.submit_batched(self._write_rows, (row, time.time()))
+        self.rows_logged += 1
         self._pending, self._pending_step = None, None
         self._last_committed = (
             step if self._last_committed is None else max(step, self._last_committed)
@@ -249,6 +354,8 @@ class Run(RunHandle):
         # Runs in the writer thread with a burst of rows: runs of plain-scalar rows go to
         # wandb-core in one hop each, others (media) through wandb's public Run.log.
         # wandb's own step advances once per row; the x-axis comes from the step metric.
+        if self._wandb_run is None:
+            self._await_start()  # rows logged while wandb started the run waited in the queue
         publisher = self._publisher
         start = 0
         while start < len(rows):
@@ -319,11 +426,15 @@ class Run(RunHandle):
         """Commit the pending row and wait until everything is written; False on timeout."""
         if self.finished:
             return True
+        if self._start is not None:
+            self._check_started()
         with self._lock:
             self._commit_pending()
         done = self._writer.flush(timeout)
-
-        warn_if_disk_full(self.run_dir)  # wandb-core drops records on a full disk without a word
+        if self._wandb_run is not None:  # (a run still starting has written nothing yet)
+            warn_if_disk_full(
+                self.run_dir
+            )  # wandb-core drops records on a full disk without a word
         return done
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
@@ -376,6 +487,8 @@ class Run(RunHandle):
             except NbwandbError:
                 pass  # the writer failed earlier; still end the wandb run below
         session.forget(self)
+        if self._wandb_run is None and not self._finish_start(exit_code, timeout):
+            return
         warn_if_disk_full(self.run_dir)
         error: BaseException | None = None
         try:
@@ -413,7 +526,9 @@ class Run(RunHandle):
                 done.set()
 
         threading.Thread(target=_finish, name="nbwandb-finish", daemon=True).start()
-        if not done.wait(timeout):
+        if done.wait(timeout) and not box:
+            self._wait_for_exit_record()
+        if not done.is_set():
             self.state = "finish-timeout"
             if online:
                 self.upload_complete = False
@@ -439,13 +554,63 @@ class Run(RunHandle):
         if error is not None:
             raise error
 
+    def _wait_for_exit_record(self, bound: float = EXIT_RECORD_WAIT) -> bool:
+        """Wait (at most ``bound`` s) until the run file ends with wandb's exit record.
+
+        wandb's ``finish`` returns before wandb-core has closed the run's stream, and the
+        stream writes its last records to disk (within 0.1 s, or when it closes). Waiting
+        here means that what ``finish`` returns to (a read of the run, a killed kernel)
+        finds every record on disk. True once it is there.
+        """
+        path = self._run_file
+        if path is None:
+            return False
+        from .local.logfile import last_record
+
+        deadline = time.monotonic() + bound
+        while True:
+            payload = last_record(path)
+            if payload is not None and _is_exit_record(payload):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.0005)
+
+    def _finish_start(self, exit_code: int, timeout: float) -> bool:
+        """``finish`` of a run started in the background: wait for wandb's run (bounded).
+
+        False when there is none to finish: the start failed (raised here unless an earlier
+        call raised it already) or did not end within ``timeout`` (raised here).
+        """
+        start = self._start
+        assert start is not None
+        reported = start.error_reported
+        try:
+            self._await_start(timeout)
+        except NbwandbError:
+            self.exit_code = int(exit_code or 1)
+            self.state = "failed"
+            try:
+                self._writer.close(0.1)  # its rows cannot be written: there is no wandb run
+            except NbwandbError:
+                pass
+            if reported:
+                return False
+            raise
+        return True
+
     def _check_open(self, what: str) -> None:
         if self.state != "running":
             raise RunFinishedError(
                 f"run.{what}: run {self.id} has finished; start a new one with nbwandb.init(...)"
             )
+        if self._start is not None:
+            self._check_started()
 
     def __repr__(self) -> str:
+        if not self.has_wandb_run:  # never wait (or raise) in a repr
+            state = "starting" if self.starting else f"{self.state}, wandb could not start it"
+            return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={state}>"
         where = self.url or str(self.run_dir)
         return f"<nbwandb.Run {self.name!r} id={self.id} mode={self.mode} state={self.state} at {where}>"
 

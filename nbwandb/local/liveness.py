@@ -11,7 +11,9 @@ import re
 import socket
 from pathlib import Path
 
-_PID_IN_DEBUG_LOG = re.compile(rb"MainThread:(\d+) ")
+# "2026-12-06 10:14:30,059 INFO    MainThread:15709 [wandb_setup.py:...]": the thread that
+# called wandb.init (nbwandb's background init names its own), then the pid.
+_PID_IN_DEBUG_LOG = re.compile(rb"(?m)^[\d-]+ [\d:,]+ +[A-Z]+ +[^\s:]+:(\d+) \[")
 
 
 def writer_pid(run_dir: Path) -> int | None:

@@ -167,6 +167,31 @@ def parse_chunks(data: bytes, start: int) -> tuple[list[bytes], int, str]:
             consumed = pos
 
 
+def last_record(path: str | os.PathLike[str], max_len: int = 512) -> bytes | None:
+    """The payload of the file's last record if it is one FULL chunk of at most ``max_len``
+    bytes that ends the file (checksum valid), else None. Reads only the file's tail.
+
+    >>> last_record(next(run_dir.glob("*.wandb"))) is not None   # a finished run ends with its exit record
+    True
+    """
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            start = max(FILE_HEADER_LEN, size - max_len - CHUNK_HEADER_LEN)
+            fh.seek(start)
+            tail = fh.read()
+    except OSError:
+        return None
+    for length in range(min(max_len, len(tail) - CHUNK_HEADER_LEN) + 1):
+        pos = len(tail) - length - CHUNK_HEADER_LEN
+        crc, got, kind = _unpack_header(tail, pos)
+        if got == length and kind == FULL:
+            body = tail[pos + CHUNK_HEADER_LEN :]
+            if zlib.crc32(body, _TYPE_CRC[FULL]) == crc:
+                return body
+    return None
+
+
 def frame_records(payloads: list[bytes]) -> bytes:
     """The bytes of a ``.wandb`` file holding ``payloads``, framed as wandb-core frames them.
 

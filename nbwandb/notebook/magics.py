@@ -292,6 +292,9 @@ class NbwandbMagics(Magics):
         if run is None:
             print("nbwandb: no active run to finish")
             return
+        if getattr(run, "has_wandb_run", True) is False:
+            print(f"nbwandb: run {run.id} ended; wandb could not start it, so nothing was written")
+            return
         where = run.url or run.run_dir
         line_out = (
             f"nbwandb: finished run {run.name!r} ({run.id}), exit code {run.exit_code}, in {where}"
@@ -407,6 +410,12 @@ def load_ipython_extension(ipython: Any) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     if id(ipython) in _loaded:
         return
+    from nbwandb import preload
+
+    # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
+    preload.start(extra_modules=("nbwandb.notebook.run_panel",))
+    # ... and an offline %wandb_init returns before wandb has created the run (it waits for nothing).
+    preload.set_background_init(True)
     magics = NbwandbMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.post_run_cell)
@@ -418,6 +427,10 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = _loaded.pop(id(ipython), None)
     if magics is None:
         return
+    if not _loaded:
+        from nbwandb import preload
+
+        preload.set_background_init(False)
     try:
         ipython.events.unregister("post_run_cell", magics.post_run_cell)
     except ValueError:

@@ -104,6 +104,8 @@ class RunData:
 
     def backfill(self, run: RunHandle) -> None:
         """Rows already in the run's files (a panel for a run that had none), when they can be read."""
+        if getattr(run, "has_wandb_run", True) is False:
+            return  # a run wandb is still creating has no rows on disk (and is not waited for)
         run_dir = getattr(run, "run_dir", None)
         if run_dir is None:
             return
@@ -217,8 +219,12 @@ class RunPanel(TextForms, widgets.VBox):
 
     # -- drawing (timer thread) ------------------------------------------------------------
     def _redraw_loop(self) -> None:
+        starting = bool(getattr(self.run, "starting", False))
         while not self._stop.wait(self.interval):
             finished = self.run.finished
+            if starting and not getattr(self.run, "starting", False):
+                starting = False
+                self._dirty.set()  # wandb created the run: the header shows its folder now
             if self._dirty.is_set() or finished:
                 self.redraw()
             if finished:
@@ -326,6 +332,10 @@ class RunPanel(TextForms, widgets.VBox):
         run = self.run
         if not getattr(run, "enabled", False):
             return [("logging", f"off ({run.mode_reason})")]
+        if getattr(run, "has_wandb_run", True) is False:
+            if getattr(run, "starting", False):
+                return [("directory", "(wandb is creating the run)")]
+            return [("directory", "(wandb could not create the run)")]
         if run.mode == "online" and run.url:
             return [("url", run.url)]
         return [("directory", str(run.run_dir)), ("upload later", run.sync_command or "")]

@@ -1,0 +1,281 @@
+"""How long starting and finishing a run takes, against raw wandb, offline.
+
+(1) cold init: a fresh Python process times ``import nbwandb; nbwandb.init(...)`` against
+    ``import wandb; wandb.init(...)`` (each from before its import to a usable run).
+(2) init after ``%load_ext nbwandb``, through a real Jupyter kernel (jupyter_client): a cell
+    runs ``%load_ext nbwandb``, the next (``--gap`` s later, as a person types) times
+    ``nbwandb.init(...)`` inside the kernel and the round trip of a ``%wandb_init`` cell.
+    The baseline is a kernel whose first cell ran ``import wandb; wandb.setup()`` (wandb
+    imported and its service started, as the preload does) and whose next cell times
+    ``wandb.init(...)``.
+(3) finish: after 1,000 logged rows, in a tight loop (nbwandb's are then still queued)
+    and at a 1 ms step, ``run.finish()`` against ``wandb.finish()`` after the same rows
+    through ``wandb.log``; and wandb's finish until its exit record is on disk (what
+    nbwandb's finish waits for).
+
+Processes and kernels alternate (nbwandb, raw, nbwandb, ...) so that other load on a
+shared machine weighs on both; medians and ratios are printed. Every nbwandb run is read
+back (``nbwandb.local.read_run``) to check its rows.
+
+    .venv/bin/python benchmarks/bench_init.py [--repeat 5] [--gap 3] [--rows 1000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+COLD_NBWANDB = """
+import time, json
+t0 = time.perf_counter()
+import nbwandb
+run = nbwandb.init(project="bench", mode="offline", quiet=True)
+t1 = time.perf_counter()
+run.log({"x": 1.0}, step=0)
+run.finish()
+print("RESULT " + json.dumps({"init": t1 - t0}))
+"""
+
+COLD_RAW = """
+import time, json
+t0 = time.perf_counter()
+import wandb
+run = wandb.init(project="bench", mode="offline")
+t1 = time.perf_counter()
+run.log({"x": 1.0})
+run.finish()
+print("RESULT " + json.dumps({"init": t1 - t0}))
+"""
+
+FINISH = """
+import time, json, sys
+rows, pace = int(sys.argv[1]), float(sys.argv[2])
+import wandb
+import nbwandb
+from nbwandb.local.logfile import last_record
+from nbwandb.run import _is_exit_record
+
+run = nbwandb.init(project="bench", mode="offline", quiet=True)
+for i in range(rows):
+    run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-3}, step=i)
+    if pace:
+        time.sleep(pace)
+queued = run._writer.pending()
+t = time.perf_counter(); run.finish(); nb = time.perf_counter() - t
+from nbwandb.local import read_run
+ok = len(read_run(run.run_dir).history) == rows
+
+raw = wandb.init(project="bench", mode="offline", settings=wandb.Settings(silent=True))
+for i in range(rows):
+    raw.log({"loss": 1.0 / (i + 1), "acc": i * 1e-3})
+    if pace:
+        time.sleep(pace)
+path = raw.settings.sync_file
+t = time.perf_counter(); raw.finish(); wb = time.perf_counter() - t
+while True:
+    payload = last_record(path)
+    if payload is not None and _is_exit_record(payload):
+        break
+    time.sleep(0.001)
+wb_disk = time.perf_counter() - t
+print("RESULT " + json.dumps({"nbwandb": nb, "wandb": wb, "wandb_on_disk": wb_disk, "ok": ok,
+                              "queued": queued}))
+"""
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE", "WANDB_API_KEY")}
+    out.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "WANDB_MODE": "offline",
+            "WANDB_SILENT": "true",
+            "WANDB_DISABLE_GIT": "true",
+            "WANDB_BASE_URL": "http://127.0.0.1:9",
+            "MPLBACKEND": "Agg",
+        }
+    )
+    return out
+
+
+def run_script(code: str, *args: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env={**env(), "WANDB_DIR": folder},
+            timeout=300,
+        )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT ") :]))
+    raise RuntimeError(f"no result:\n{proc.stdout}\n{proc.stderr}")
+
+
+class Kernel:
+    """A real IPython kernel (jupyter_client), started in its own empty folder."""
+
+    def __init__(self) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.folder = tempfile.TemporaryDirectory()
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=self.folder.name, env={**env(), "WANDB_DIR": self.folder.name})
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str) -> tuple[float, str]:
+        """Execute a cell; (round-trip seconds, its stdout)."""
+        out: list[str] = []
+
+        def keep(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                out.append("\n".join(msg["content"]["traceback"]))
+
+        start = time.perf_counter()
+        reply = self.kc.execute_interactive(code, timeout=120, output_hook=keep)
+        seconds = time.perf_counter() - start
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError("".join(out))
+        return seconds, "".join(out)
+
+    def value(self, code: str) -> float:
+        _, out = self.run(code)
+        return float(out.strip().splitlines()[-1])
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+        self.folder.cleanup()
+
+
+def kernel_nbwandb(gap: float) -> dict[str, float]:
+    kernel = Kernel()
+    try:
+        load, _ = kernel.run("%load_ext nbwandb")
+        time.sleep(gap)
+        init = kernel.value(
+            "import time, nbwandb\n"
+            "t = time.perf_counter(); run = nbwandb.init(project='bench', mode='offline', quiet=True)\n"
+            "print(time.perf_counter() - t)"
+        )
+        # wandb.run is the run nbwandb started (waited for, in this thread, if still starting).
+        kernel.run("import wandb\nassert wandb.run is run.wandb_run\nrun.finish()")
+        time.sleep(gap)
+        cell, _ = kernel.run("%wandb_init -p bench --mode offline")
+        kernel.run(
+            "for i in range(100): run.log({'x': float(i)}, step=i)\n"
+            "run.finish()\n"
+            "from nbwandb.local import read_run\n"
+            "assert len(read_run(run.run_dir).history) == 100"
+        )
+        return {"load_ext": load, "init": init, "magic_cell": cell}
+    finally:
+        kernel.close()
+
+
+def kernel_raw(gap: float) -> dict[str, float]:
+    kernel = Kernel()
+    try:
+        load, _ = kernel.run("import wandb\nwandb.setup()")
+        time.sleep(gap)
+        init = kernel.value(
+            "import time\n"
+            "t = time.perf_counter(); r = wandb.init(project='bench', mode='offline')\n"
+            "print(time.perf_counter() - t)"
+        )
+        kernel.run("r.finish()")
+        time.sleep(gap)
+        cell, _ = kernel.run("r = wandb.init(project='bench', mode='offline')")
+        kernel.run("r.finish()")
+        return {"load_ext": load, "init": init, "magic_cell": cell}
+    finally:
+        kernel.close()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.3f}-{max(values):.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--gap", type=float, default=3.0, help="seconds between cells")
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="2 repeats")
+    args = parser.parse_args()
+    repeat = 2 if args.quick else args.repeat
+    print(f"{os.cpu_count()} cores; {repeat} repeats; medians (min-max) in seconds\n")
+
+    cold: dict[str, list[float]] = {"nbwandb": [], "wandb": []}
+    for _ in range(repeat):
+        cold["nbwandb"].append(run_script(COLD_NBWANDB)["init"])
+        cold["wandb"].append(run_script(COLD_RAW)["init"])
+    nb, wb = median(cold["nbwandb"]), median(cold["wandb"])
+    print("(1) cold init, import included")
+    print(f"    nbwandb.init   {nb:.3f} ({spread(cold['nbwandb'])})")
+    print(f"    wandb.init     {wb:.3f} ({spread(cold['wandb'])})")
+    print(f"    ratio nbwandb / wandb = {nb / wb:.2f}\n")
+
+    kern: dict[str, list[dict[str, float]]] = {"nbwandb": [], "wandb": []}
+    for _ in range(repeat):
+        kern["nbwandb"].append(kernel_nbwandb(args.gap))
+        kern["wandb"].append(kernel_raw(args.gap))
+    print(f"(2) in a Jupyter kernel, {args.gap:g} s after the first cell")
+    for key, label in [
+        ("load_ext", "first cell: %load_ext nbwandb | import wandb; wandb.setup()"),
+        ("init", "init call, timed in the kernel"),
+        ("magic_cell", "cell round trip: %wandb_init | wandb.init(...)"),
+    ]:
+        a = [r[key] for r in kern["nbwandb"]]
+        b = [r[key] for r in kern["wandb"]]
+        print(f"    {label}")
+        print(
+            f"      nbwandb {median(a):.3f} ({spread(a)})   wandb {median(b):.3f} ({spread(b)})"
+            f"   ratio {median(a) / median(b):.2f}"
+        )
+    print()
+
+    for pace, label in [(0.0, "logged in a tight loop"), (0.001, "logged at a 1 ms step")]:
+        fin: dict[str, list[float]] = {
+            "nbwandb": [],
+            "wandb": [],
+            "wandb_on_disk": [],
+            "queued": [],
+        }
+        for _ in range(repeat):
+            result = run_script(FINISH, str(args.rows), str(pace))
+            assert result["ok"], "nbwandb run lost rows"
+            for key in fin:
+                fin[key].append(result[key])
+        nb, wb, wd = median(fin["nbwandb"]), median(fin["wandb"]), median(fin["wandb_on_disk"])
+        print(
+            f"(3) finish after {args.rows} rows {label} (still queued in nbwandb: "
+            f"{median(fin['queued']):.0f}; every nbwandb row read back)"
+        )
+        print(f"    run.finish()                      {nb:.3f} ({spread(fin['nbwandb'])})")
+        print(f"    wandb finish()                    {wb:.3f} ({spread(fin['wandb'])})")
+        print(f"    wandb finish() + exit on disk     {wd:.3f} ({spread(fin['wandb_on_disk'])})")
+        print(f"    ratio to wandb's finish = {nb / wb:.2f}; to finish + on disk = {nb / wd:.2f}")
+
+
+if __name__ == "__main__":
+    main()
