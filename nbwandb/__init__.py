@@ -12,9 +12,9 @@ imported only by the calls that need them.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_getattr
 from .errors import (
     NbwandbError,
     NbwandbWarning,
@@ -89,14 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sweeps.sweep import sweep
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'nbwandb' has no attribute {name!r}")
-    module_name, attr = _LAZY[name]
-    module = importlib.import_module(module_name)
-    value = module if attr is None else getattr(module, attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -147,31 +147,29 @@ class Run(RunHandle):
         return wandb_run
 
     # -- where it lives (known once wandb has created the run) --------------------------------
+    def _started(self) -> Run:
+        """This run, once wandb has created its run (waited for, bounded, if still starting)."""
+        if self._wandb_run is None:
+            self._await_start()
+        return self
+
     @property
     def run_dir(self) -> Path:
         """The ``offline-run-*``/``run-*`` folder."""
-        if self._wandb_run is None:
-            self._await_start()
-        return self._run_dir
+        return self._started()._run_dir
 
     @property
     def files_dir(self) -> Path:
-        if self._wandb_run is None:
-            self._await_start()
-        return self._files_dir
+        return self._started()._files_dir
 
     @property
     def run_file(self) -> Path | None:
         """The run's ``.wandb`` log."""
-        if self._wandb_run is None:
-            self._await_start()
-        return self._run_file
+        return self._started()._run_file
 
     @property
     def host(self) -> str:
-        if self._wandb_run is None:
-            self._await_start()
-        return self._host
+        return self._started()._host
 
     @property
     def starting(self) -> bool:

@@ -10,8 +10,9 @@ missing ipywidgets fails only when a panel is built (with the install command).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 _LAZY = {
     "LoginPanel": "nbwandb.notebook.login_panel",
@@ -44,9 +45,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run_panel import RunPanel
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'nbwandb.notebook' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, {k: (v, k) for k, v in _LAZY.items()}, globals())
