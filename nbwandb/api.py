@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,20 +161,25 @@ def _can_start_in_background(
     )
 
 
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a run started in the background shows before wandb has created it."""
+
+    name: str | None
+    config: dict[str, Any]
+    root: Path
+
+
 def _start_in_background(
     wandb: Any,
     start: Any,
     decision: ModeDecision,
-    *,
     settings: dict[str, Any],
     wandb_init_kwargs: dict[str, Any],
-    name: str | None,
-    config: dict[str, Any],
-    root: Path,
     step_metric: str,
-    queue_size: int,
-) -> Run:
-    """A ``Run`` at once, its wandb run created by ``start`` in a thread (``nbwandb.background_init``)."""
+    identity: RunIdentity,
+) -> Any:
+    """A ``RunStart`` for ``Run``: its wandb run is created by ``start`` in a thread (``nbwandb.background_init``)."""
     import inspect
 
     from .at_exit import install as flush_at_exit
@@ -201,13 +207,32 @@ def _start_in_background(
         return wandb_run
 
     wait_in_wandb_globals(wandb)
-    return Run(
-        RunStart(create, run_id=run_id, name=name, config=config, root=root),
-        mode=decision.mode,
-        mode_reason=decision.reason,
-        step_metric=step_metric,
-        queue_size=queue_size,
+    return RunStart(
+        create, run_id=run_id, name=identity.name, config=identity.config, root=identity.root
     )
+
+
+def _start_now(
+    start: Any, decision: ModeDecision, host: str, step_metric: str
+) -> tuple[Any, ModeDecision]:
+    """``wandb.init`` in this thread: the wandb run, and the mode it got (auto falls back offline)."""
+    try:
+        wandb_run = start(decision.mode)
+    except Exception as exc:
+        if decision.mode != "online":
+            raise
+        # The host answered the probe, then wandb's own start-up failed or timed out.
+        why = f"wandb could not start the run on {host} ({_service_error_line(exc)})"
+        if not decision.fallback:
+            raise NbwandbError(
+                f"mode='online': {why}; use mode='auto' to fall back to an offline run"
+            ) from None
+        decision = ModeDecision("offline", f"{why}; this run is offline")
+        wandb_run = start("offline")
+    # The guide's fix for x-axis mismatch: every metric is plotted against the step metric.
+    wandb_run.define_metric(step_metric)
+    wandb_run.define_metric("*", step_metric=step_metric)
+    return wandb_run, decision
 
 
 def _service_error_line(exc: BaseException) -> str:
@@ -401,41 +426,20 @@ def init(
             **wandb_init_kwargs,
         )
 
-    if _can_start_in_background(decision, make_run, settings, wandb_init_kwargs, defaults):
-        run = _start_in_background(
+    background = _can_start_in_background(decision, make_run, settings, wandb_init_kwargs, defaults)
+    if background:
+        # wandb.init runs in a thread; the Run takes rows at once (nbwandb.background_init).
+        wandb_run = _start_in_background(
             wandb,
             start,
             decision,
-            settings=settings,
-            wandb_init_kwargs=wandb_init_kwargs,
-            name=name,
-            config=config_dict,
-            root=run_root,
-            step_metric=step_metric,
-            queue_size=queue_size,
+            settings,
+            wandb_init_kwargs,
+            step_metric,
+            RunIdentity(name=name, config=config_dict, root=run_root),
         )
-        session.set_active(run)
-        if not quiet:
-            _announce(run)
-            sys.stdout.flush()
-        return run
-
-    try:
-        wandb_run = start(decision.mode)
-    except Exception as exc:
-        if decision.mode != "online":
-            raise
-        # The host answered the probe, then wandb's own start-up failed or timed out.
-        why = f"wandb could not start the run on {host} ({_service_error_line(exc)})"
-        if not decision.fallback:
-            raise NbwandbError(
-                f"mode='online': {why}; use mode='auto' to fall back to an offline run"
-            ) from None
-        decision = ModeDecision("offline", f"{why}; this run is offline")
-        wandb_run = start("offline")
-    # The guide's fix for x-axis mismatch: every metric is plotted against the step metric.
-    wandb_run.define_metric(step_metric)
-    wandb_run.define_metric("*", step_metric=step_metric)
+    else:
+        wandb_run, decision = _start_now(start, decision, host, step_metric)
     run = make_run(
         wandb_run,
         mode=decision.mode,
@@ -448,9 +452,10 @@ def init(
     if decision.mode == "online":
         mark_upload(run.run_dir, "uploading", host=host)
     session.set_active(run)
-    from .at_exit import install as flush_at_exit
+    if not background:  # (a background start installs it once wandb.init has added its own)
+        from .at_exit import install as flush_at_exit
 
-    flush_at_exit()  # rows still queued when Python exits reach wandb before it finishes the run
+        flush_at_exit()  # rows still queued when Python exits reach wandb before it finishes the run
     if not quiet:
         _announce(run)
         if point is not None:
