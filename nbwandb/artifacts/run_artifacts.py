@@ -145,12 +145,18 @@ class CheckpointPolicy:
             name=name,
             metadata=metadata,
             aliases=aliases,
-            every=self.every,
             step=step,
-            monitor=self.monitor,
-            mode=self.mode,
             value=value,
+            **self.options(),
         )
+
+    def options(self) -> dict[str, Any]:
+        """The ``log_checkpoint`` options this policy sets.
+
+        >>> CheckpointPolicy(every=2, monitor="val/loss").options()
+        {'every': 2, 'monitor': 'val/loss', 'mode': 'min'}
+        """
+        return {"every": self.every, "monitor": self.monitor, "mode": self.mode}
 
 
 # -- per-run memory: what was logged under which name (so unchanged files are skipped) -------
