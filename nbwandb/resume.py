@@ -19,14 +19,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NbwandbError
 from .local.liveness import writer_alive, writer_pid
-from .local.reader import read_run, resolve_run_file
+from .local.reader import LocalRun, read_run, resolve_run_file
 from .local.runs_table import find_run_dirs
 from .local.segments import segment_id, segment_key, segments_of
 from .upload_state import upload_state
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .handle import RunHandle
 
 RESUMABLE_STATES = ("crashed", "failed")  # "failed" includes a kill that ran the exit hook
 DEFAULT_PROJECT = "uncategorized"  # what wandb names a run's project when none is given
@@ -79,7 +82,7 @@ def _read(run_dir: Path, *, history: bool) -> Any:
         ) from None
 
 
-def _live_pid(run: Any) -> int | None:
+def _live_pid(run: LocalRun) -> int | None:
     """The pid writing ``run`` when that process is alive on this host, else None."""
     if run.exit_code is not None:
         return None
@@ -334,11 +337,13 @@ def checkpoint_records(segments: list[Path], name: str) -> list[dict[str, Any]]:
     return out
 
 
-def latest_checkpoint(run: Any, name: str) -> tuple[Path | None, str]:
+def latest_checkpoint(run: RunHandle, name: str) -> tuple[Path | None, str]:
     """``(path, why)`` of the newest checkpoint ``name`` of ``run`` in any of its segments;
     ``path`` is None when none was logged or its staged files are gone (``why`` says which)."""
     from .artifacts.run_artifacts import logged_checkpoint
 
+    if run.run_dir is None:  # a handle that writes nothing has no checkpoints
+        return None, ""
     record = logged_checkpoint(run, name)  # this segment's newest, known without reading files
     if record is None:
         records = checkpoint_records([*run.resumed_from, run.run_dir], name)

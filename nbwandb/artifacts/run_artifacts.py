@@ -444,7 +444,7 @@ def _as_record(name: str, artifact: Any) -> dict[str, Any]:
     }
 
 
-def logged_checkpoint(run: Any, name: str) -> dict[str, Any] | None:
+def logged_checkpoint(run: RunHandle, name: str) -> dict[str, Any] | None:
     """The newest version of ``name`` that ``run`` logged in this process, or None."""
     coll = _state(run).collections.get(name)
     return coll.last_logged if coll is not None else None
