@@ -529,3 +529,18 @@ def test_environment_detection_is_one_overridable_function(monkeypatch):
         detect_environment()
     with pytest.raises(ValueError, match="environment 'x'"), force_environment("x"):
         pass
+
+
+def test_run_panel_made_after_logging_shows_every_row_once(isolated):
+    run = nbwandb.init(project="late-panel", mode="offline", quiet=True)
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1)}, step=step, prefix="train")
+    panel = RunPanel(run)  # right after the calls: the rows are not in the file yet
+    assert panel.rows_seen == 5
+    for step in range(5, 8):
+        run.log({"loss": 1.0 / (step + 1)}, step=step, prefix="train")
+    run.flush()
+    assert panel.rows_seen == 8
+    points = panel._data.series["train/loss"].points()
+    assert [x for x, _ in points] == list(range(8)) and points[-1][1] == 1.0 / 8
+    run.finish()

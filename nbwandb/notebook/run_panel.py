@@ -102,19 +102,74 @@ class RunData:
         if event in self._subscribers:
             self._subscribers.remove(event)
 
-    def backfill(self, run: RunHandle) -> None:
-        """Rows already in the run's files (a panel for a run that had none), when they can be read."""
+    def backfill(self, run: RunHandle) -> float | None:
+        """Rows already in the run's files (a panel for a run that had none), when they can be
+        read; returns the last step they hold (None: none).
+
+        For a live run, rows still on their way to the file are waited for (bounded): a
+        panel made after ``run.log`` calls shows them too.
+        """
         if getattr(run, "has_wandb_run", True) is False:
-            return  # a run wandb is still creating has no rows on disk (and is not waited for)
+            return None  # a run wandb is still creating has no rows on disk (and is not waited for)
         run_dir = getattr(run, "run_dir", None)
         if run_dir is None:
-            return
+            return None
         try:
+            if getattr(run, "enabled", False) and not run.finished:
+                _wait_for_rows_on_disk(run, run_dir)
             history = read_run(run_dir).history
         except Exception:  # noqa: BLE001 - a run still being written, or no reader: start empty
-            return
+            return None
+        last: float | None = None
         for row in history:
             self.on_row(dict(row))
+            step = row.get(self.step_metric)
+            if is_number(step) and (last is None or step > last):
+                last = step
+        return last
+
+
+BACKFILL_WAIT = 1.0  # seconds a new panel waits for a live run's rows to reach its file
+
+
+def _wait_for_rows_on_disk(run: RunHandle, run_dir: Any) -> None:
+    """Hand the run's queued rows to wandb, then wait (bounded) until its file holds them.
+
+    wandb-core writes the file every 0.1 s, so right after ``run.log`` the rows are not
+    there yet.
+    """
+    run.flush(timeout=BACKFILL_WAIT)
+    written = getattr(run, "rows_written", 0)
+    deadline = time.monotonic() + BACKFILL_WAIT
+    while time.monotonic() < deadline:
+        if read_run(run_dir, history=False, join=False).steps >= written:
+            return
+        time.sleep(0.02)
+
+
+class _Handover:
+    """The listener of a new ``RunData``: rows written while the files are read wait here, then
+    go to the data unless the files held them already (a later step than the files' last)."""
+
+    def __init__(self, data: RunData) -> None:
+        self.data = data
+        self.lock = threading.Lock()
+        self.pending: list[dict[str, Any]] | None = []
+
+    def __call__(self, row: dict[str, Any]) -> None:
+        with self.lock:
+            if self.pending is not None:
+                self.pending.append(row)
+                return
+        self.data.on_row(row)
+
+    def switch(self, last_on_disk: float | None) -> None:
+        with self.lock:
+            pending, self.pending = self.pending or [], None
+            for row in pending:
+                step = row.get(self.data.step_metric)
+                if last_on_disk is None or not is_number(step) or step > last_on_disk:
+                    self.data.on_row(row)
 
 
 _run_data: weakref.WeakKeyDictionary[Any, RunData] = weakref.WeakKeyDictionary()
@@ -134,9 +189,14 @@ def run_data(run: RunHandle, **options: Any) -> RunData:
                 _run_data[run] = data
             except TypeError:
                 pass
-            data.backfill(run)
-            if getattr(run, "enabled", False) and not run.finished:
-                run.add_listener(data.on_row)
+            live = getattr(run, "enabled", False) and not run.finished
+            if not live:
+                data.backfill(run)
+                return data
+            # Listen first, then read the files: no row is missed in between, none counted twice.
+            handover = _Handover(data)
+            run.add_listener(handover)
+            handover.switch(data.backfill(run))
         return data
 
 
