@@ -25,8 +25,8 @@ from .errors import NbwandbError
 from .local.liveness import writer_alive, writer_pid
 from .local.reader import LocalRun, read_run, resolve_run_file
 from .local.runs_table import find_run_dirs
-from .local.segments import segment_id, segment_key, segments_of
-from .upload_state import upload_state
+from .local.segments import group_by_run, segment_id, segment_key, segment_stamp, segments_of
+from .metrics import is_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from .handle import RunHandle
@@ -55,7 +55,6 @@ class ResumePoint:
     last_step: int | None = None  # the last value of the step metric, None before any row
     rows: int = 0  # history rows in all segments
     next_wandb_step: int = 0  # wandb's own _step for the first row of the new segment
-    online: bool = False  # some segment reached the server already
 
     @property
     def start_step(self) -> int:
@@ -92,22 +91,10 @@ def _live_pid(run: LocalRun) -> int | None:
     return None
 
 
-def _was_uploaded(run_dir: Path) -> bool:
-    if run_dir.name.startswith("run-") or any(run_dir.glob("*.wandb.synced")):
-        return True
-    return upload_state(run_dir).state != "unknown"
-
-
-def _last_step(rows: list[dict[str, Any]], step_metric: str) -> int | None:
-    steps = [
-        row[step_metric]
-        for row in rows
-        if isinstance(row.get(step_metric), (int, float))
-        and not isinstance(row.get(step_metric), bool)
-    ]
-    if steps:
-        return int(max(steps))
-    return None
+def _last_step(rows: list[dict[str, Any]], key: str) -> int | None:
+    """The largest number under ``key`` in ``rows`` (None: none there)."""
+    steps = [row[key] for row in rows if is_number(row.get(key))]
+    return int(max(steps)) if steps else None
 
 
 def point_for(segments: list[Path], *, step_metric: str = "global_step") -> ResumePoint:
@@ -123,10 +110,10 @@ def point_for(segments: list[Path], *, step_metric: str = "global_step") -> Resu
             "that process first"
         )
     joined = read_run(segments[-1])  # all segments, one row per step
+    last_wandb_step = _last_step(joined.history, "_step")
     last = _last_step(joined.history, step_metric)
     if last is None:
-        last = _last_step(joined.history, "_step")
-    steps = [r["_step"] for r in joined.history if isinstance(r.get("_step"), int)]
+        last = last_wandb_step
     return ResumePoint(
         run_id=joined.id,
         project=joined.project or DEFAULT_PROJECT,
@@ -139,8 +126,7 @@ def point_for(segments: list[Path], *, step_metric: str = "global_step") -> Resu
         config={k: v for k, v in joined.config.items() if k != "_wandb"},
         last_step=last,
         rows=len(joined.history),
-        next_wandb_step=(max(steps) + 1) if steps else 0,
-        online=any(_was_uploaded(seg) for seg in segments),
+        next_wandb_step=0 if last_wandb_step is None else last_wandb_step + 1,
     )
 
 
@@ -150,14 +136,8 @@ def _newest_resumable(wandb_dir: Path, project: str) -> tuple[list[Path] | None,
     notes: list[str] = []
     if not wandb_dir.is_dir():
         return None, notes
-    by_id: dict[str, list[Path]] = {}
-    for d in find_run_dirs(wandb_dir):
-        rid = segment_id(d)
-        if rid is not None:
-            by_id.setdefault(rid, []).append(d)
     candidates: list[tuple[tuple[str, float], list[Path]]] = []
-    for rid, dirs in by_id.items():
-        dirs.sort(key=segment_key)
+    for rid, dirs in group_by_run(find_run_dirs(wandb_dir)).items():
         try:
             newest = _read(dirs[-1], history=False)
         except ResumeError as exc:
@@ -287,7 +267,7 @@ def wait_for_new_folder_name(point: ResumePoint) -> None:
     earlier segment's folder and replace its run file.
     """
     deadline = time.monotonic() + 2.0
-    taken = {segment_key(seg)[0] for seg in point.segments}
+    taken = {segment_stamp(seg) for seg in point.segments}
     while time.strftime("%Y%m%d_%H%M%S") in taken and time.monotonic() < deadline:
         time.sleep(0.05)
 

@@ -7,6 +7,9 @@ integration finds, and a ``wandb.init`` that fails in the background reaches the
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -169,12 +172,25 @@ def test_without_the_extension_init_waits_for_wandb():
     assert [r["x"] for r in metric_rows(run)] == [1.0]
 
 
+def _run_dir_of_child(code: str, cwd: Path, drop: tuple[str, ...] = ()) -> str:
+    """Run ``code`` in a fresh Python (its own wandb service, without ``drop`` variables);
+    the run folder it printed after ``RUN_DIR``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE", *drop)}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split("RUN_DIR ")[1].strip()
+
+
 def test_wandb_settings_changed_after_the_preload_are_seen(tmp_path, monkeypatch):
     """A child process: the preload sets wandb up, then WANDB_PROJECT changes, then init."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     code = (
         "import os, nbwandb\n"
         "from nbwandb import preload\n"
@@ -184,18 +200,7 @@ def test_wandb_settings_changed_after_the_preload_are_seen(tmp_path, monkeypatch
         "run.log({'x': 1.0}, step=0); run.finish()\n"
         "print('RUN_DIR', run.run_dir)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE", "WANDB_PROJECT")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    run_dir = proc.stdout.split("RUN_DIR ")[1].strip()
+    run_dir = _run_dir_of_child(code, tmp_path, drop=("WANDB_PROJECT",))
     assert read_run(run_dir).project == "from-env"
 
 
@@ -305,10 +310,6 @@ def test_lightning_wandb_logger_gets_the_run_that_is_still_starting(background):
 def test_a_raw_wandb_init_beside_the_preload_does_not_hang(tmp_path, delay):
     """wandb.setup() in one thread beside wandb.init() in another deadlocks in wandb itself;
     the preload must not, whenever the user's own wandb.init comes (a child process)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     code = (
         "import time, wandb\n"
         "from nbwandb import preload\n"
@@ -317,16 +318,5 @@ def test_a_raw_wandb_init_beside_the_preload_does_not_hang(tmp_path, delay):
         "run.log({'x': 1}); run.finish()\n"
         "print('RUN_DIR', run.settings.sync_dir)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    run_dir = proc.stdout.split("RUN_DIR ")[1].strip()
+    run_dir = _run_dir_of_child(code, tmp_path)
     assert [r["x"] for r in read_run(run_dir).history] == [1]

@@ -19,7 +19,7 @@ import pytest
 
 import nbwandb
 from nbwandb.local import list_runs, read_run
-from nbwandb.local.sync import _by_run
+from nbwandb.local.segments import group_by_run
 from nbwandb.resume import ResumeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -258,7 +258,7 @@ def test_sync_uploads_segments_in_order_one_job_per_run(isolated: Path) -> None:
             "offline-run-20260101_000001-bbb",
         )
     )
-    assert sorted(map(sorted, _by_run([a1, b1, a2]))) == [[a2, a1], [b1]]
+    assert group_by_run([a1, b1, a2]) == {"aaa": [a2, a1], "bbb": [b1]}
 
 
 def test_init_magic_resume(isolated: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import NbwandbError
 from ..html_tables import format_duration, table_html
 from .reader import LocalRun, read_run, start_from_dir_name
-from .segments import segment_id, segment_key
+from .segments import group_by_run
 
 FIXED_COLUMNS = (
     "name",
@@ -184,12 +184,9 @@ def list_runs(
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []
-    newest: dict[str, Path] = {}  # a resumed run is one row: its newest segment joins the rest
-    for run_dir in find_run_dirs(wandb_dir):
-        run_id = segment_id(run_dir) or str(run_dir)
-        if run_id not in newest or segment_key(run_dir) > segment_key(newest[run_id]):
-            newest[run_id] = run_dir
-    for run_dir in sorted(newest.values()):
+    # a resumed run is one row: its newest segment joins the rest
+    newest = [segments[-1] for segments in group_by_run(find_run_dirs(wandb_dir)).values()]
+    for run_dir in sorted(newest):
         try:
             runs.append(read_run(run_dir, history=False))
         except (NbwandbError, OSError) as exc:  # one broken folder does not hide the others

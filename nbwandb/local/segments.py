@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 SEGMENT_NAME = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-(.+)$")
@@ -55,3 +56,13 @@ def segments_of(wandb_dir: Path, run_id: str) -> list[Path]:
         if d.is_dir() and not d.is_symlink() and (d / f"run-{run_id}.wandb").is_file()
     ]
     return sorted(found, key=segment_key)
+
+
+def group_by_run(run_dirs: Iterable[Path]) -> dict[str, list[Path]]:
+    """Run folders by run id, each run's segments oldest first (a folder with no id is its own)."""
+    groups: dict[str, list[Path]] = {}
+    for run_dir in run_dirs:
+        groups.setdefault(segment_id(run_dir) or str(run_dir), []).append(run_dir)
+    for segments in groups.values():
+        segments.sort(key=segment_key)
+    return groups

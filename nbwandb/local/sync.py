@@ -41,7 +41,7 @@ from ..upload_state import mark as mark_upload
 from ..upload_state import upload_state
 from .repair import check_run_file, write_repaired_copy
 from .runs_table import find_run_dirs
-from .segments import segment_id, segment_key, segments_of
+from .segments import group_by_run, segment_id, segments_of
 
 NETWORK_CHECK_SECONDS = 5.0
 
@@ -232,14 +232,6 @@ def classify_output(returncode: int, output: str) -> tuple[bool, str]:
     return not failed, message
 
 
-def _by_run(run_dirs: list[Path]) -> list[list[Path]]:
-    """Run folders grouped by run id (the segments of a resumed run together, oldest first)."""
-    groups: dict[str, list[Path]] = {}
-    for run_dir in run_dirs:
-        groups.setdefault(segment_id(run_dir) or str(run_dir), []).append(run_dir)
-    return [sorted(group, key=segment_key) for group in groups.values()]
-
-
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     killpg = getattr(os, "killpg", None)  # POSIX; elsewhere only the direct child can be killed
     try:
@@ -312,7 +304,7 @@ def sync_runs(
         return done
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nbwandb-sync") as pool:
-        futures = [pool.submit(sync_run, segments) for segments in _by_run(run_dirs)]
+        futures = [pool.submit(sync_run, segments) for segments in group_by_run(run_dirs).values()]
         for future in as_completed(futures):
             results += future.result()
     order = {d: i for i, d in enumerate(run_dirs)}
