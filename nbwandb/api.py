@@ -396,11 +396,11 @@ def init(
             return _init_taking_over_stream(mode)
 
     def _init_taking_over_stream(mode: str) -> Any:
-        for attempt in range(3):
+        for attempt in range(2):
             try:
                 return _wandb_init(mode)
             except Exception as exc:
-                if "is in use" not in str(exc) or attempt == 2:
+                if "is in use" not in str(exc):
                     raise
                 # A process that logged through this kernel's wandb service (a child that
                 # inherited WANDB_SERVICE) died with the run open there, or a failed start left
@@ -408,7 +408,7 @@ def init(
                 # stream, as finishing it would, and start again.
                 assert point is not None
                 _release_stream(wandb, point.run_id, wait=0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return _wandb_init(mode)  # a third time; what fails now is raised
 
     def _wandb_init(mode: str) -> Any:
         return wandb.init(
