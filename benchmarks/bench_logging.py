@@ -9,20 +9,23 @@ matmul chain on 1 thread), logging 5 scalars in two calls per step (train and va
   (d) nbwandb ``run.log`` twice per step with ``step=``
 
 For each step size it prints steps/s and the ratio to (a) side by side, and reads
-each run back to check every row. (d)'s time includes a flush at the end of its
-loop, so rows the writer still holds count against it. ``--block N`` alternates
-(a) and (d) in blocks of N steps (one nbwandb run throughout) so other load on a
-shared machine weighs on both alike; by default each runs its steps in one go,
-as a training loop does (short blocks shrink the measured cost of a slow writer). Then the writer alone: 10-key rows/s and the
-queue length at a paced 2,000 rows/s, and process memory over 100,000 rows.
+each run back to check every row. (a) and (d) alternate in blocks of ``--block``
+steps (500: half a second at 1 ms), one nbwandb run throughout, so that a busy
+moment on a shared machine weighs on both alike; each (d) block ends with a flush,
+timed with it, so rows the writer still holds count against (d) and none carry over
+into the next (a) block. The ratio is total (a) time over total (d) time; the
+median and range of the per-block ratios show the noise (``--block 0``: one block
+each). Then the writer alone: 10-key rows/s and the queue length at a paced 2,000
+rows/s, and process memory over 100,000 rows.
 
-    .venv/bin/python benchmarks/bench_logging.py [--steps 3000] [--step-ms 1 2] [--block N] [--quick]
+    .venv/bin/python benchmarks/bench_logging.py [--steps 8000] [--step-ms 1 2] [--block 500] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 
@@ -113,9 +116,11 @@ def compare(
     # (a) and (d) alternate in blocks of `block` steps (one block each by default).
     nb = nbwandb.init(project="bench", mode="offline", dir=root, quiet=True)
     plain = secs = 0.0
+    ratios = []
     for first in range(0, steps, block):
         n = min(block, steps - first)
-        plain += loop(n, work, nothing, nothing)
+        a_secs = loop(n, work, nothing, nothing)
+        plain += a_secs
         start = time.perf_counter()
         loop(
             n,
@@ -125,8 +130,11 @@ def compare(
             first,
         )
         nb.flush()  # the block's rows handed to wandb-core: a writer's backlog counts here, not in (a)
-        secs += time.perf_counter() - start
+        d_secs = time.perf_counter() - start
+        secs += d_secs
+        ratios.append(a_secs / d_secs)
     out["a"] = (plain, 0, True)
+    out["blocks"] = (statistics.median(ratios), min(ratios), max(ratios))  # type: ignore[assignment]
     nb.finish()
     history = read_run(nb.run_dir).history
     complete = all(row.keys() >= TRAIN for row in history) and [
@@ -198,10 +206,10 @@ def memory(root: str, rows: int = 100_000) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=8000)
     parser.add_argument("--step-ms", type=float, nargs="+", default=[1.0, 2.0])
     parser.add_argument(
-        "--block", type=int, default=0, help="alternate (a) and (d) every N steps (0: no)"
+        "--block", type=int, default=500, help="alternate (a) and (d) every N steps (0: no)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="only (a) and (d); no writer or memory figures"
@@ -214,7 +222,7 @@ def main() -> None:
         "c": "raw wandb.log x1/step + define_metric",
         "d": "nbwandb run.log x2/step",
     }
-    block = args.block if args.block > 0 else args.steps
+    block = steps_per_block = args.block if args.block > 0 else args.steps
     results = {
         ms: compare(args.steps, ms, root, raw=not args.quick, block=block) for ms in args.step_ms
     }
@@ -236,6 +244,12 @@ def main() -> None:
             f"{ms:g} ms: step {a / args.steps * 1000:.2f} ms; (d) rows read back {rows}/{args.steps}, "
             f"all complete and in order: {complete}; ratio {a / secs:.3f}"
         )
+        if steps_per_block < args.steps:
+            med, low, high = results[ms]["blocks"]
+            print(
+                f"{ms:g} ms: (d)/(a) per block of {steps_per_block} steps: median {med:.3f} "
+                f"(range {low:.3f}-{high:.3f})"
+            )
     if not args.quick:
         writer_throughput(root)
         memory(root)

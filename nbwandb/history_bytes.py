@@ -29,6 +29,7 @@ from typing import Any
 _LEN = 2  # the wire type of strings, bytes and embedded messages
 _FRAME_HEADER = struct.Struct("<BI")  # wandb's framing: b"W", the length, the message
 _W = 87
+_BYTE = [bytes((n,)) for n in range(128)]  # a one-byte varint, looked up instead of built
 
 
 def varint(value: int) -> bytes:
@@ -108,12 +109,24 @@ class RowFramer:
 
     def frame(self, row: dict[str, Any], logged_at: float) -> bytes:
         """The framed request for ``row`` (plain numbers and bools) logged at ``logged_at``."""
-        key = self._key
+        heads = self._key_bytes
         parts = []
+        add = parts.append
         for name, value in [*row.items(), ("_timestamp", logged_at)]:
-            text = json_text(value).encode()
-            item = key(name) + varint(len(text)) + text
-            parts.append(b"\x0a" + varint(len(item)) + item)  # PartialHistoryRequest.item = 1
+            kind = type(value)
+            if kind is bool:
+                text = b"true" if value else b"false"
+            elif kind is float and value - value != 0:
+                text = json.dumps(value).encode()  # NaN, Infinity, -Infinity, as wandb writes them
+            else:
+                text = repr(value).encode()  # what json.dumps writes for an int or a finite float
+            head = heads.get(name) or self._key(name)
+            size = len(head) + 1 + len(text)
+            if size < 128:  # one-byte lengths: any number with a key under ~120 bytes
+                add(b"\x0a" + _BYTE[size] + head + _BYTE[len(text)] + text)
+            else:
+                item = head + varint(len(text)) + text
+                add(b"\x0a" + varint(len(item)) + item)  # PartialHistoryRequest.item = 1
         ph = self._ph_rest + b"".join(parts)
         req = self._req_rest + b"\x52" + varint(len(ph)) + ph  # Request.partial_history = 10
         record = self._record_rest + b"\xa2\x06" + varint(len(req)) + req  # Record.request = 100

@@ -35,10 +35,10 @@ def parse(frame: bytes):
     return spb.ServerRequest.FromString(frame[5:])
 
 
-@pytest.fixture(scope="module")
-def template():
+@pytest.fixture
+def template(tmp_path):
     # the template a live run builds: stream id, control flags, partial history action
-    with nbwandb.init(project="p", quiet=True) as run:
+    with nbwandb.init(project="p", quiet=True, dir=str(tmp_path)) as run:
         run.log({"x": 1.0}, step=0)
         run.flush()
         publisher = run._publisher
