@@ -100,3 +100,20 @@ def test_a_run_written_through_the_byte_path_reads_back_whole():
     assert [r["ok"] for r in history] == [s % 3 == 0 for s in range(n)]
     assert [r["n"] for r in history] == [-s for s in range(n)]
     assert [r["global_step"] for r in leet_history(run.run_dir)] == list(range(n))
+
+
+def test_a_wandb_with_another_layout_falls_back_to_building_messages(monkeypatch):
+    import nbwandb.history_bytes as history_bytes
+
+    # as if this wandb numbered value_json differently: the framer is refused at the first
+    # row and every row goes through the message-building path instead
+    monkeypatch.setattr(
+        history_bytes, "_EXPECTED", (*history_bytes._EXPECTED, ("HistoryItem", "value_json", 17))
+    )
+    with nbwandb.init(project="p", quiet=True) as run:
+        for step in range(300):
+            run.log({"x": step, "y": step / 7}, step=step)
+        run.flush()
+        assert run._publisher is not None and run._publisher._framer is None
+    history = read_run(run.run_dir).history
+    assert [(r["x"], r["y"]) for r in history] == [(s, s / 7) for s in range(300)]
