@@ -110,7 +110,7 @@ class RowFramer:
     def frame(self, row: dict[str, Any], logged_at: float) -> bytes:
         """The framed request for ``row`` (plain numbers and bools) logged at ``logged_at``."""
         heads = self._key_bytes
-        parts = []
+        parts: list[bytes] = []
         add = parts.append
         for name, value in [*row.items(), ("_timestamp", logged_at)]:
             kind = type(value)
