@@ -3,8 +3,10 @@
 wandb's public ``Run.log`` costs ~0.6 ms of Python per row on a busy two-core
 machine: one asyncio hop into wandb's loop thread per row, a client-side
 OpenTelemetry histogram, and media-aware encoding. For rows that hold only
-numbers and bools, this module builds the same ``PartialHistoryRequest``
-records wandb builds and sends a whole burst of them in one hop.
+numbers and bools, this module sends the same ``PartialHistoryRequest``
+records wandb builds, a whole burst of them in one socket write: written as
+bytes by ``history_bytes.RowFramer`` where wandb's message layout is the one
+it knows, else built as protobuf messages from a template.
 
 It uses wandb internals, so ``BatchPublisher.attach`` checks each one and
 returns None when any is missing; the caller then uses the public
