@@ -29,6 +29,7 @@ from typing import Any
 _LEN = 2  # the wire type of strings, bytes and embedded messages
 _FRAME_HEADER = struct.Struct("<BI")  # wandb's framing: b"W", the length, the message
 _W = 87
+MAX_CACHED_KEYS = 4096
 _BYTE = [bytes((n,)) for n in range(128)]  # a one-byte varint, looked up instead of built
 
 
@@ -102,6 +103,8 @@ class RowFramer:
         # HistoryItem.key (field 1) and the tag of value_json (field 16), cached per key
         head = self._key_bytes.get(key)
         if head is None:
+            if len(self._key_bytes) >= MAX_CACHED_KEYS:
+                self._key_bytes.clear()  # a run logging new keys each step keeps memory flat
             encoded = key.encode()
             head = b"\x0a" + varint(len(encoded)) + encoded + b"\x82\x01"
             self._key_bytes[key] = head

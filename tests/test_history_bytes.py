@@ -117,3 +117,14 @@ def test_a_wandb_with_another_layout_falls_back_to_building_messages(monkeypatch
         assert run._publisher is not None and run._publisher._framer is None
     history = read_run(run.run_dir).history
     assert [(r["x"], r["y"]) for r in history] == [(s, s / 7) for s in range(300)]
+
+
+def test_the_key_cache_stays_bounded_when_every_row_has_new_keys(template, monkeypatch):
+    import nbwandb.history_bytes as history_bytes
+
+    monkeypatch.setattr(history_bytes, "MAX_CACHED_KEYS", 50)
+    framer = RowFramer.for_template(template)
+    for step in range(500):
+        row = {f"loss_{step}": 0.5, "global_step": step}
+        assert parse(framer.frame(row, 1.7e9)) == reference(template, row, 1.7e9)
+        assert len(framer._key_bytes) <= 50
