@@ -24,6 +24,7 @@ from . import api, session
 from .credentials import find_key, key_problem
 from .modes import resolve_mode
 from .network import AUTO_TIMEOUT, probe_host
+from .save_hook_marker import hook_state
 
 MIN_PYTHON = (3, 9)
 SERVICE_TIMEOUT = 60.0
@@ -225,6 +226,34 @@ def check_widgets(environment: str | None) -> CheckResult:
     return CheckResult("widgets", True, f"{environment} renders ipywidgets 8 core widgets")
 
 
+def check_save_hook(in_kernel: bool | None = None) -> CheckResult:
+    """Whether the Jupyter server running this kernel saves live panels as HTML."""
+    if in_kernel is None:
+        in_kernel = "ipykernel" in sys.modules
+    if not in_kernel:
+        return CheckResult("save hook", None, "not in a notebook kernel")
+    state = hook_state()
+    server = f"the Jupyter server (pid {os.getppid()})"
+    if state == "active":
+        return CheckResult("save hook", True, f"{server} saves live panels as HTML")
+    if state == "missing":
+        return CheckResult(
+            "save hook",
+            False,
+            f"{server} runs without nbwandb's save hook (nbwandb is not installed in its "
+            "environment): a notebook saved while a run is live reopens with 'model not found'",
+            "pip install nbwandb in the environment that runs Jupyter (or run `jupyter server "
+            "extension enable nbwandb.notebook.save_hook` there) and restart it; until then, "
+            "finish runs before saving",
+        )
+    return CheckResult(
+        "save hook",
+        None,
+        "not started by a local Jupyter server (VS Code, Colab or a gateway): finish runs "
+        "before saving, and panels are saved as HTML",
+    )
+
+
 def run_checks(
     *,
     environment: str | None = None,
@@ -246,5 +275,5 @@ def run_checks(
     ]
     if service:
         results.append(check_service())
-    results += [check_disk(run_dir), check_widgets(environment)]
+    results += [check_disk(run_dir), check_widgets(environment), check_save_hook()]
     return results

@@ -35,6 +35,7 @@ def test_run_checks_reports_every_check_and_never_the_key(monkeypatch):
         "W&B host",
         "disk",
         "widgets",
+        "save hook",
     ]
     assert checks["W&B host"].ok is False and "refused the connection" in checks["W&B host"].detail
     assert "fall back to offline" in checks["W&B host"].fix

@@ -420,6 +420,20 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.post_run_cell)
     _loaded[id(ipython)] = magics
+    _hint_if_server_lacks_save_hook()
+
+
+def _hint_if_server_lacks_save_hook() -> None:
+    # nbwandb installed in the kernel's environment only: the Jupyter server never loads
+    # the hook that saves live panels as HTML, and the user would find out on reopening.
+    from nbwandb.save_hook_marker import hook_state
+
+    if hook_state() == "missing":
+        print(
+            "nbwandb: this Jupyter server does not have nbwandb's save hook, so a notebook saved "
+            "while a run is live reopens with 'model not found'. Install nbwandb where Jupyter "
+            "runs and restart it, or finish runs before saving (%wandb_doctor has details)."
+        )
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -15,7 +15,9 @@ being edited is not touched: it keeps its live widgets until it is reloaded. Out
 other widgets are never changed.
 
 Installing nbwandb enables it (``etc/jupyter/jupyter_server_config.d/nbwandb.json``); by hand:
-``jupyter server extension enable nbwandb.notebook.save_hook``.
+``jupyter server extension enable nbwandb.notebook.save_hook``. Once loaded it leaves a marker
+in Jupyter's runtime folder, so that ``%wandb_doctor`` in a kernel can say whether the server
+saves panels as HTML (``nbwandb.save_hook_marker``).
 
 >>> nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data",
 ...     "metadata": {"nbwandb": {"panel": "RunPanel"}},
@@ -30,6 +32,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+
+from nbwandb.save_hook_marker import write_marker
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # The output metadata key that marks an output as a panel's (set by ``published.publish``).
@@ -86,6 +90,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         )
         return
     register(pre_save_hook)
+    # so that a kernel this server starts can tell its user the hook is on (%wandb_doctor)
+    runtime_dir = getattr(serverapp, "runtime_dir", None)
+    if runtime_dir:
+        write_marker(runtime_dir, remove_at_exit=True)
 
 
 __all__ = ["MARK", "WIDGET_VIEW", "pre_save_hook", "strip_panel_widgets"]
