@@ -226,12 +226,19 @@ def check_widgets(environment: str | None) -> CheckResult:
     return CheckResult("widgets", True, f"{environment} renders ipywidgets 8 core widgets")
 
 
-def check_save_hook(in_kernel: bool | None = None) -> CheckResult:
+def check_save_hook(environment: str | None = None, in_kernel: bool | None = None) -> CheckResult:
     """Whether the Jupyter server running this kernel saves live panels as HTML."""
     if in_kernel is None:
         in_kernel = "ipykernel" in sys.modules
     if not in_kernel:
         return CheckResult("save hook", None, "not in a notebook kernel")
+    if environment in ("colab", "vscode"):
+        return CheckResult(
+            "save hook",
+            None,
+            f"{environment} saves notebooks itself, not through a Jupyter server: finish runs "
+            "before saving, and panels are saved as HTML",
+        )
     state = hook_state()
     server = f"the Jupyter server (pid {os.getppid()})"
     if state == "active":
@@ -275,5 +282,5 @@ def run_checks(
     ]
     if service:
         results.append(check_service())
-    results += [check_disk(run_dir), check_widgets(environment), check_save_hook()]
+    results += [check_disk(run_dir), check_widgets(environment), check_save_hook(environment)]
     return results

@@ -155,3 +155,6 @@ def test_outside_a_kernel_and_without_a_server_the_doctor_only_informs(tmp_path:
     assert hook_state(server_pid=os.getpid(), runtime_dir=tmp_path) == "no-server"
     result = check_save_hook(in_kernel=True)  # this test process was not started by a server
     assert result.ok is None and "finish runs before saving" in result.detail
+    for environment in ("colab", "vscode"):  # they save without a Jupyter server
+        result = check_save_hook(environment, in_kernel=True)
+        assert result.ok is None and f"{environment} saves notebooks itself" in result.detail

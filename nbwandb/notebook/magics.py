@@ -428,7 +428,9 @@ def _hint_if_server_lacks_save_hook() -> None:
     # the hook that saves live panels as HTML, and the user would find out on reopening.
     from nbwandb.save_hook_marker import hook_state
 
-    if hook_state() == "missing":
+    from .environment import detect_environment
+
+    if detect_environment() == "jupyter" and hook_state() == "missing":
         print(
             "nbwandb: this Jupyter server does not have nbwandb's save hook, so a notebook saved "
             "while a run is live reopens with 'model not found'. Install nbwandb where Jupyter "
