@@ -412,6 +412,7 @@ def load_ipython_extension(ipython: Any) -> None:
         return
     from nbwandb import preload
 
+    _hint_if_server_lacks_save_hook()  # ~5 ms: two small files looked up
     # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
     preload.start(extra_modules=("nbwandb.notebook.run_panel",))
     # ... and an offline %wandb_init returns before wandb has created the run (it waits for nothing).
@@ -420,7 +421,6 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.post_run_cell)
     _loaded[id(ipython)] = magics
-    _hint_if_server_lacks_save_hook()
 
 
 def _hint_if_server_lacks_save_hook() -> None:
