@@ -34,9 +34,9 @@ def _free_port() -> int:
 class Server:
     def __init__(self, tmp: Path, *, hook: bool):
         self.runtime = tmp / "runtime"
-        self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE",)}
-        env.update(
+        self.tmp = tmp
+        self.env = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE",)}
+        self.env.update(
             JUPYTER_RUNTIME_DIR=str(self.runtime),
             JUPYTER_CONFIG_DIR=str(tmp / "config"),
             IPYTHONDIR=str(tmp / "ipython"),
@@ -45,7 +45,13 @@ class Server:
         )
         # The hook is enabled by the file installed with nbwandb; a server from an environment
         # without nbwandb is modelled by switching that extension off on the command line.
-        enabled = "True" if hook else "False"
+        self.enabled = "True" if hook else "False"
+        for attempt in range(3):  # a free port can be taken by another process before the server
+            if self._start(last=attempt == 2):
+                return
+
+    def _start(self, *, last: bool) -> bool:
+        self.port = _free_port()
         cmd = [
             sys.executable,
             "-m",
@@ -56,22 +62,40 @@ class Server:
             "--ServerApp.port_retries=0",
             "--IdentityProvider.token=",
             "--ServerApp.disable_check_xsrf=True",
-            f"--ServerApp.root_dir={tmp}",
-            f"--ServerApp.jpserver_extensions={{'nbwandb.notebook.save_hook': {enabled}}}",
+            f"--ServerApp.root_dir={self.tmp}",
+            f"--ServerApp.jpserver_extensions={{'nbwandb.notebook.save_hook': {self.enabled}}}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
-        self.log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        log_path = self.tmp / "server.log"
+        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            cmd, cwd=tmp, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            cwd=self.tmp,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        self.tmp = tmp
+        # Up once its info file is written and its API answers (the file can come first).
         deadline = time.monotonic() + START_TIMEOUT
-        while not (self.runtime / f"jpserver-{self.process.pid}.json").exists():
+        while not (
+            (self.runtime / f"jpserver-{self.process.pid}.json").exists() and self._answers()
+        ):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                pytest.fail((tmp / "server.log").read_text(errors="replace")[-3000:])
+                if last or self.process.returncode is None:
+                    pytest.fail(log_path.read_text(errors="replace")[-3000:])
+                return False
             time.sleep(0.1)
+        return True
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/status", timeout=5):
+                return True
+        except OSError:  # refused, reset or timed out: not up yet
+            return False
 
     def start_kernel(self):
         from jupyter_client import BlockingKernelClient
