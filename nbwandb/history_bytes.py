@@ -116,13 +116,7 @@ class RowFramer:
         parts: list[bytes] = []
         add = parts.append
         for name, value in [*row.items(), ("_timestamp", logged_at)]:
-            kind = type(value)
-            if kind is bool:
-                text = b"true" if value else b"false"
-            elif kind is float and value - value != 0:
-                text = json.dumps(value).encode()  # NaN, Infinity, -Infinity, as wandb writes them
-            else:
-                text = repr(value).encode()  # what json.dumps writes for an int or a finite float
+            text = json_text(value).encode()
             head = heads.get(name) or self._key(name)
             size = len(head) + 1 + len(text)
             if size < 128:  # one-byte lengths: any number with a key under ~120 bytes
