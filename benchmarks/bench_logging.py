@@ -222,7 +222,7 @@ def main() -> None:
         "c": "raw wandb.log x1/step + define_metric",
         "d": "nbwandb run.log x2/step",
     }
-    block = steps_per_block = args.block if args.block > 0 else args.steps
+    block = args.block if args.block > 0 else args.steps
     results = {
         ms: compare(args.steps, ms, root, raw=not args.quick, block=block) for ms in args.step_ms
     }
@@ -244,10 +244,10 @@ def main() -> None:
             f"{ms:g} ms: step {a / args.steps * 1000:.2f} ms; (d) rows read back {rows}/{args.steps}, "
             f"all complete and in order: {complete}; ratio {a / secs:.3f}"
         )
-        if steps_per_block < args.steps:
+        if block < args.steps:
             med, low, high = results[ms]["blocks"]
             print(
-                f"{ms:g} ms: (d)/(a) per block of {steps_per_block} steps: median {med:.3f} "
+                f"{ms:g} ms: (d)/(a) per block of {block} steps: median {med:.3f} "
                 f"(range {low:.3f}-{high:.3f})"
             )
     if not args.quick:

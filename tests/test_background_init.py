@@ -6,6 +6,7 @@ integration finds, and a ``wandb.init`` that fails in the background reaches the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -26,12 +27,8 @@ def background():
     preload.set_background_init(True)
     yield
     preload.set_background_init(False)
-    active = session.active_run()
-    if active is not None:
-        try:
-            active.finish()
-        except nbwandb.NbwandbError:
-            pass
+    with contextlib.suppress(nbwandb.NbwandbError):  # a run whose start failed
+        session.finish_active()
 
 
 def metric_rows(run):
@@ -216,12 +213,8 @@ def shell():
     yield ip
     ip.run_line_magic("unload_ext", "nbwandb")
     ip.user_ns.pop("run", None)
-    active = session.active_run()
-    if active is not None:
-        try:
-            active.finish()
-        except nbwandb.NbwandbError:
-            pass
+    with contextlib.suppress(nbwandb.NbwandbError):  # a run whose start failed
+        session.finish_active()
 
 
 def test_load_ext_makes_wandb_init_cells_return_before_the_run_exists(shell, capsys):
