@@ -35,6 +35,10 @@ _PLAIN = (float, int, bool)
 
 Row = tuple[dict[str, Any], float]  # (row, the time.time() it was logged at)
 
+# Bytes handed to wandb's asyncio thread but not yet in the socket, plus those waiting in
+# the socket's buffer, above which a burst waits for the socket as wandb's own send does.
+MAX_UNSENT = 1 << 20
+
 
 def is_plain(row: dict[str, Any]) -> bool:
     """True if every value is a Python number or bool (a row the batch path can write)."""
@@ -62,6 +66,11 @@ class BatchPublisher:
         self._template: Any = None
         self._one_write = False  # True: the burst goes out as one socket write (see _send_framed)
         self._framer: RowFramer | None = None  # rows framed as bytes directly (json encoding only)
+        self._loop: Any = None  # wandb's asyncio loop, for sends that do not wait (see _send_bytes)
+        # Bytes scheduled (written by the writer thread only) and put into the socket (by
+        # wandb's asyncio thread only): one writer each, so no lock is needed.
+        self._scheduled = 0
+        self._written = 0
         encoding = str(getattr(wandb_run.settings, "x_history_value_encoding", "json")).split(",")
         self._json_form = "json" in encoding
         self._typed_form = "typed" in encoding
@@ -86,6 +95,9 @@ class BatchPublisher:
                 set_history_value,
             )
             publisher._one_write = _can_write_framed(iface._client)
+            loop = getattr(iface._asyncer, "_loop", None)
+            if publisher._one_write and callable(getattr(loop, "call_soon_threadsafe", None)):
+                publisher._loop = loop
             return publisher
         except Exception:  # noqa: BLE001 - any missing piece means: use the public path
             return None
@@ -160,13 +172,70 @@ class BatchPublisher:
 
     def _send_bytes(self, data: bytes) -> None:
         client = self._iface._client
+        if client._broken_exc is not None:
+            raise client._broken_exc  # the socket failed earlier, as wandb's publish raises it
+        if self._loop is not None and self.unsent() + len(data) <= MAX_UNSENT:
+            # Handed to wandb's asyncio thread without waiting for it: waiting costs a round
+            # trip of two thread wake-ups a burst, and on two cores the training thread
+            # waits for the GIL while they happen. It is FIFO with every later request
+            # (wandb's own included), and ``settle`` reports what did not reach the socket.
+            self._scheduled += len(data)
+            self._loop.call_soon_threadsafe(self._write_soon, data)
+            return
 
         async def send() -> None:
             if client._broken_exc is not None:
-                raise client._broken_exc  # the socket failed earlier, as wandb's publish raises it
+                raise client._broken_exc
             await _write(client, data)
 
-        self._iface._asyncer.run(send)
+        self._iface._asyncer.run(send)  # waits for the socket's flow control, as wandb does
+
+    def _write_soon(self, data: bytes) -> None:
+        # in wandb's asyncio thread
+        client = self._iface._client
+        try:
+            if client._broken_exc is None:
+                if client._writer.transport.is_closing():
+                    raise ConnectionResetError("wandb-core closed the connection")
+                client._writer.write(data)
+        except Exception as exc:  # noqa: BLE001 - recorded as wandb's client records it
+            client._broken_exc, client._broken_tb = exc, exc.__traceback__
+        else:
+            if client._broken_exc is None:
+                self._written += len(data)
+
+    def unsent(self) -> int:
+        """Bytes handed over but not yet sent: in wandb's asyncio queue or the socket's buffer."""
+        pending = self._scheduled - self._written
+        try:
+            pending += self._iface._client._writer.transport.get_write_buffer_size()
+        except Exception:  # noqa: BLE001 - a transport without the method: count the queue only
+            pass
+        return pending
+
+    def settle(self) -> None:
+        """Wait until every row handed over is in the socket; raise if some could not be sent.
+
+        >>> run = nbwandb.init(project="demo", quiet=True)
+        >>> run.log({"loss": 0.5}); run.flush()   # flush settles the publisher
+        True
+        >>> run._publisher.unsent() if run._publisher else 0
+        0
+        >>> run.finish()
+        """
+        if self._scheduled == 0:
+            return
+        client = self._iface._client
+
+        async def drain() -> None:
+            if client._broken_exc is not None:
+                raise client._broken_exc
+            await _write(client, b"")
+
+        self._iface._asyncer.run(drain)  # runs after every write scheduled before it
+        lost = self._scheduled - self._written
+        if lost:
+            raise ConnectionError(f"{lost} bytes of history rows did not reach wandb-core")
 
 
 def _can_write_framed(client: Any) -> bool:

@@ -115,20 +115,39 @@ class RowFramer:
         heads = self._key_bytes
         parts: list[bytes] = []
         add = parts.append
-        for name, value in [*row.items(), ("_timestamp", logged_at)]:
-            text = json_text(value).encode()
+        for name, value in row.items():
+            if type(value) is float and value - value == 0:
+                text = repr(value).encode()  # json_text's answer for a finite float, inlined
+            else:
+                text = json_text(value).encode()
             head = heads.get(name) or self._key(name)
             size = len(head) + 1 + len(text)
             if size < 128:  # one-byte lengths: any number with a key under ~120 bytes
-                add(b"\x0a" + _BYTE[size] + head + _BYTE[len(text)] + text)
+                add(b"".join((b"\x0a", _BYTE[size], head, _BYTE[len(text)], text)))
             else:
                 item = head + varint(len(text)) + text
                 add(b"\x0a" + varint(len(item)) + item)  # PartialHistoryRequest.item = 1
+        text = json_text(logged_at).encode()
+        size = len(_TIMESTAMP_HEAD) + 1 + len(text)
+        add(b"".join((b"\x0a", _BYTE[size], _TIMESTAMP_HEAD, _BYTE[len(text)], text)))
         ph = self._ph_rest + b"".join(parts)
-        req = self._req_rest + b"\x52" + varint(len(ph)) + ph  # Request.partial_history = 10
-        record = self._record_rest + b"\xa2\x06" + varint(len(req)) + req  # Record.request = 100
-        message = self._request_rest + b"\x0a" + varint(len(record)) + record  # record_publish = 1
+        # Request.partial_history = 10, Record.request = 100, ServerRequest.record_publish = 1
+        req = b"".join((self._req_rest, b"\x52", _length(len(ph)), ph))
+        record = b"".join((self._record_rest, b"\xa2\x06", _length(len(req)), req))
+        message = b"".join((self._request_rest, b"\x0a", _length(len(record)), record))
         return _FRAME_HEADER.pack(_W, len(message)) + message
+
+
+def _length(n: int) -> bytes:
+    # a varint for a message length: one or two bytes for any row under 16 KiB
+    if n < 128:
+        return _BYTE[n]
+    if n < 16384:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    return varint(n)
+
+
+_TIMESTAMP_HEAD = b"\x0a\x0a_timestamp\x82\x01"  # HistoryItem.key "_timestamp", value_json's tag
 
 
 # (message, field name, number the hard-coded tags above assume)

@@ -97,6 +97,8 @@ class Run(RunHandle):
             self._config_cache = {}
             self._bind(wandb_run)
         self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{self._id}")
+        self._writer.settle = self._settle_rows
+        self._write_rows_fn = self._write_rows  # one bound method, not a new one per row
 
     def _continue_from(self, point: Any) -> None:
         """A resumed run: ``log()`` without ``step=`` goes on after the earlier segments' last step."""
@@ -255,6 +257,30 @@ class Run(RunHandle):
     def _log(
         self, metrics: Mapping[str, Any], step: int | None, prefix: str | None, reduce: str | None
     ) -> None:
+        if (
+            reduce is None
+            and type(step) is int
+            and step >= 0
+            and self.state == "running"
+            and self._start is None
+            and self._writer.healthy
+        ):
+            # The call at every training step (an int step, a flat dict of finite floats and
+            # ints), in as few Python calls as can be: on two cores it runs right after the
+            # step's torch work has pushed it out of the CPU caches, where it costs ~4x its
+            # warm time (measured: 25-33 us a step for two calls, against 7 us warm).
+            row = self._plain_row(metrics, prefix)
+            if row is not None:
+                with self._lock:
+                    if step == self._pending_step:
+                        self._pending.update(row)  # type: ignore[union-attr]  # set with the step
+                        return
+                    self._commit_pending()
+                    last = self._last_committed
+                    if last is not None and step < last:
+                        self._warn_backwards(row, step)
+                    self._pending, self._pending_step = row, step
+                return
         self._check_open("log")
         self._writer.raise_error(again=True)
         row = self._prepare_row(metrics, prefix)
@@ -341,7 +367,7 @@ class Run(RunHandle):
         row[self.step_metric] = step
         # Hand the row over before forgetting it: Ctrl-C while submit waits on a full queue
         # must leave the row pending (the next call commits it), not drop it.
-        self._writer.submit_batched(self._write_rows, (row, time.time()))
+        self._writer.submit_batched(self._write_rows_fn, (row, time.time()))
         self.rows_logged += 1
         self._pending, self._pending_step = None, None
         self._last_committed = (
@@ -370,6 +396,12 @@ class Run(RunHandle):
                 self.rows_written += 1
                 self._notify(row)
             start = end
+
+    def _settle_rows(self) -> None:
+        # in the writer thread, before a flush or finish completes: rows sent without
+        # waiting are in wandb-core's socket, or the error that stopped them is raised
+        if self._publisher is not None:
+            self._publisher.settle()
 
     def _notify(self, row: dict[str, Any]) -> None:
         for listener in list(self._listeners):

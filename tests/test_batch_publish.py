@@ -222,3 +222,41 @@ def test_the_one_write_path_is_the_one_in_use():
         assert run._publisher is not None and run._publisher._one_write is True
         run.log({"x": 1.5}, step=0)
     assert metric_rows(run) == [{"x": 1.5, "global_step": 0}]
+
+
+def test_rows_are_handed_over_without_waiting_and_a_flush_settles_them():
+    with nbwandb.init(project="p", quiet=True) as run:
+        publisher = run._publisher
+        assert publisher is not None and publisher._loop is not None  # the path without a wait
+        for step in range(2000):
+            run.log({"x": step, "y": 0.25 * step}, step=step)
+        assert run.flush(timeout=30)
+        # every byte scheduled is in the socket once the flush returns
+        assert publisher._scheduled == publisher._written > 0
+        assert publisher.unsent() == 0
+    assert [(r["x"], r["y"]) for r in metric_rows(run)] == [(s, 0.25 * s) for s in range(2000)]
+
+
+def test_a_socket_that_fails_after_the_handover_is_reported_at_the_flush(monkeypatch):
+    run = nbwandb.init(project="p", quiet=True)
+    try:
+        run.log({"x": 0}, step=0)
+        assert run.flush(timeout=30)
+        client = run._publisher._iface._client
+        real_write = client._writer.write
+
+        def refuse(data):
+            raise ConnectionResetError("socket gone (test)")
+
+        monkeypatch.setattr(client._writer, "write", refuse)
+        for step in range(1, 50):
+            run.log({"x": step}, step=step)
+        # the rows went to wandb's asyncio thread without a wait; the flush finds they failed
+        with pytest.raises(nbwandb.errors.WriterError, match="ConnectionResetError: socket gone"):
+            run.flush(timeout=30)
+        assert run._publisher._written < run._publisher._scheduled
+    finally:
+        monkeypatch.setattr(client._writer, "write", real_write)
+        client._broken_exc = client._broken_tb = None  # let wandb finish the run
+        run.finish()  # the error was reported at the flush; finish does not raise it again
+    assert [r["x"] for r in metric_rows(run)] == [0]  # only the row sent before the failure

@@ -76,3 +76,29 @@ def test_close_stops_the_thread_and_later_submits_fail(writer):
 def test_queue_size_must_be_positive():
     with pytest.raises(ValueError, match="queue_size=0"):
         BackgroundWriter(maxsize=0)
+
+
+def test_a_long_linger_never_delays_a_flush_the_first_item_or_a_filling_queue():
+    ran: list[int] = []
+    w = BackgroundWriter(maxsize=40, linger=600)  # a linger no test would wait out
+    try:
+        w.submit(ran.append, 0)  # the writer was idle: the first item wakes it
+        deadline = time.monotonic() + 10
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ran == [0]
+        time.sleep(0.05)  # the writer now lingers
+        for i in range(1, 11):  # a quarter of the queue: wakes it before the linger ends
+            w.submit_batched(ran.extend, i)
+        deadline = time.monotonic() + 10
+        while len(ran) < 11 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ran == list(range(11))
+        w.submit(ran.append, 11)
+        assert w.flush(timeout=10) and ran[-1] == 11  # a flush wakes it at once
+        for i in range(12, 500):  # far more than the queue holds: callers wait, nothing is lost
+            w.submit_batched(ran.extend, i)
+            assert w.pending() <= 40
+    finally:
+        assert w.close(timeout=10)
+    assert ran == list(range(500))
