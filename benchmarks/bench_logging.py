@@ -15,7 +15,9 @@ moment on a shared machine weighs on both alike; each (d) block ends with a flus
 timed with it, so rows the writer still holds count against (d) and none carry over
 into the next (a) block. The ratio is total (a) time over total (d) time; the
 median and range of the per-block ratios show the noise (``--block 0``: one block
-each). Then the writer alone: 10-key rows/s and the queue length at a paced 2,000
+each). Where (d)'s extra time goes is printed per step: time the training thread waited
+(for the GIL, or a core), time in the ``run.log`` calls, and its extra CPU time; the
+first is the steadiest figure between runs. Then the writer alone: 10-key rows/s and the queue length at a paced 2,000
 rows/s, and process memory over 100,000 rows.
 
     .venv/bin/python benchmarks/bench_logging.py [--steps 8000] [--step-ms 1 2] [--block 500] [--quick]
@@ -59,13 +61,23 @@ def make_work(target_ms: float = 2.0):
     return step, reps
 
 
-def loop(steps: int, work, log_train, log_val, first: int = 0) -> float:
-    start = time.perf_counter()
+def loop(steps: int, work, log_train, log_val, first: int = 0, spent: list | None = None) -> float:
+    """Seconds for ``steps`` steps; ``spent`` (if given) gets [thread CPU s, s in the two log calls] added."""
+    clock = time.perf_counter
+    in_log = 0.0
+    cpu = time.thread_time()
+    start = clock()
     for i in range(first, first + steps):
         x = work()
+        before = clock()
         log_train(i, x)
         log_val(i, x)
-    return time.perf_counter() - start
+        in_log += clock() - before
+    secs = clock() - start
+    if spent is not None:
+        spent[0] += time.thread_time() - cpu
+        spent[1] += in_log
+    return secs
 
 
 def compare(
@@ -115,19 +127,21 @@ def compare(
 
     # (a) and (d) alternate in blocks of `block` steps (one block each by default).
     nb = nbwandb.init(project="bench", mode="offline", dir=root, quiet=True)
-    plain = secs = 0.0
+    plain = secs = d_loop = 0.0
     ratios = []
+    a_spent, d_spent = [0.0, 0.0], [0.0, 0.0]
     for first in range(0, steps, block):
         n = min(block, steps - first)
-        a_secs = loop(n, work, nothing, nothing)
+        a_secs = loop(n, work, nothing, nothing, spent=a_spent)
         plain += a_secs
         start = time.perf_counter()
-        loop(
+        d_loop += loop(
             n,
             work,
             lambda i, x: nb.log({"loss": x, "acc": 0.5, "lr": 0.1}, step=i, prefix="train"),
             lambda i, x: nb.log({"loss": x, "acc": 0.4}, step=i, prefix="val"),
             first,
+            spent=d_spent,
         )
         nb.flush()  # the block's rows handed to wandb-core: a writer's backlog counts here, not in (a)
         d_secs = time.perf_counter() - start
@@ -135,6 +149,16 @@ def compare(
         ratios.append(a_secs / d_secs)
     out["a"] = (plain, 0, True)
     out["blocks"] = (statistics.median(ratios), min(ratios), max(ratios))  # type: ignore[assignment]
+    # Per step, in microseconds: where (d)'s extra time went. "waited" is wall time the
+    # training thread was not running (the GIL held by the writer or wandb's asyncio
+    # thread, or no free core); "in log" the two run.log calls; "CPU" its own CPU time.
+    us = 1e6 / steps
+    out["where"] = (  # type: ignore[assignment]
+        (d_loop - d_spent[0]) * us,
+        (plain - a_spent[0]) * us,
+        d_spent[1] * us,
+        (d_spent[0] - a_spent[0]) * us,
+    )
     nb.finish()
     history = read_run(nb.run_dir).history
     complete = all(row.keys() >= TRAIN for row in history) and [
@@ -243,6 +267,11 @@ def main() -> None:
         print(
             f"{ms:g} ms: step {a / args.steps * 1000:.2f} ms; (d) rows read back {rows}/{args.steps}, "
             f"all complete and in order: {complete}; ratio {a / secs:.3f}"
+        )
+        waited, a_waited, in_log, cpu = results[ms]["where"]
+        print(
+            f"{ms:g} ms: per step, the training thread waited {waited:.1f} us ({a_waited:.1f} in (a)), "
+            f"spent {in_log:.1f} us in the two run.log calls, and used {cpu:+.1f} us more CPU than in (a)"
         )
         if block < args.steps:
             med, low, high = results[ms]["blocks"]
