@@ -118,3 +118,19 @@ def test_every_public_name_is_what_the_lazy_table_says_after_every_module_is_imp
             expected = getattr(expected, attr)
         assert getattr(nbwandb, name) is expected, name
     assert callable(nbwandb.login) and callable(nbwandb.launch) and callable(nbwandb.show)
+
+
+def test_load_ext_leaves_the_panels_and_ipywidgets_to_the_background_preload():
+    # %load_ext imports nbwandb.notebook.magics in the cell; ipywidgets alone takes ~65 ms.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nbwandb.notebook.magics; "
+        "print(sorted(m for m in sys.modules if m.startswith('ipywidgets') or m in "
+        "('nbwandb.notebook.run_panel', 'nbwandb.notebook.config_form', 'wandb')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"

@@ -21,18 +21,16 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+# The panels (and ipywidgets, ~65 ms to import) are imported by the magics that show them,
+# not here: %load_ext stays quick, and the preload imports them in the background meanwhile.
 from .. import session
 from ..api import init
 from ..auth import login
 from ..doctor import run_checks
 from ..errors import NbwandbError
 from ..network import AUTO_TIMEOUT
-from .config_form import ConfigForm
-from .doctor_report import DoctorReport
 from .environment import detect_environment, widgets_can_render
 from .history_scrub import scrub_history, scrub_text
-from .login_panel import LoginPanel
-from .run_panel import RunPanel
 
 FLUSH_TIMEOUT = 10.0
 MODES = ("auto", "online", "offline", "disabled")
@@ -220,6 +218,8 @@ class NbwandbMagics(Magics):
             )
             return None
 
+        from .login_panel import LoginPanel
+
         panel = LoginPanel(host=args.host)
         _show(panel)
         return None
@@ -240,6 +240,7 @@ class NbwandbMagics(Magics):
             # A one-line message in the cell (it names the value and what is accepted), not a traceback.
             raise UsageError(f"{exc}") from exc
         self.shell.user_ns[args.var] = run
+        from .run_panel import RunPanel
 
         _show(RunPanel(run))
         return run
@@ -254,6 +255,7 @@ class NbwandbMagics(Magics):
     def wandb_config(self, line: str) -> Any:
         """Show a ConfigForm for a dict/dataclass variable, or for the active run's config."""
         args = parse_argstring(self.wandb_config, line)
+        from .config_form import ConfigForm
 
         if args.var is not None:
             config = _config_from_ns(args.var, self.shell.user_ns)
@@ -278,6 +280,7 @@ class NbwandbMagics(Magics):
         if run is None:
             print("nbwandb: no active run (start one with %wandb_init or nbwandb.init)")
             return
+        from .run_panel import RunPanel
 
         _show(RunPanel(run))
 
@@ -330,6 +333,7 @@ class NbwandbMagics(Magics):
     def wandb_doctor(self, line: str) -> None:
         """Check versions, mode, credentials, wandb's service, disk and widgets; say how to fix problems."""
         args = parse_argstring(self.wandb_doctor, line)
+        from .doctor_report import DoctorReport
 
         _show(
             DoctorReport(run_checks(environment=detect_environment(), service=not args.no_service))
@@ -414,7 +418,14 @@ def load_ipython_extension(ipython: Any) -> None:
 
     _hint_if_server_lacks_save_hook()  # ~5 ms: two small files looked up
     # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
-    preload.start(extra_modules=("nbwandb.notebook.run_panel",))
+    # (and the panels, which this module imports only when a magic shows one)
+    preload.start(
+        extra_modules=(
+            "nbwandb.notebook.run_panel",
+            "nbwandb.notebook.config_form",
+            "nbwandb.notebook.login_panel",
+        )
+    )
     # ... and an offline %wandb_init returns before wandb has created the run (it waits for nothing).
     preload.set_background_init(True)
     magics = NbwandbMagics(ipython)
