@@ -260,3 +260,17 @@ def test_a_socket_that_fails_after_the_handover_is_reported_at_the_flush(monkeyp
         client._broken_exc = client._broken_tb = None  # let wandb finish the run
         run.finish()  # the error was reported at the flush; finish does not raise it again
     assert [r["x"] for r in metric_rows(run)] == [0]  # only the row sent before the failure
+
+
+def test_past_the_unsent_limit_a_burst_waits_for_the_socket_and_nothing_is_lost(monkeypatch):
+    import nbwandb.batch_publish as batch_publish
+
+    monkeypatch.setattr(batch_publish, "MAX_UNSENT", 1)  # every burst takes the waiting send
+    with nbwandb.init(project="p", quiet=True) as run:
+        for step in range(1500):
+            run.log({"x": step}, step=step)
+            if step % 500 == 0:
+                assert run.flush(timeout=30)
+        assert run.flush(timeout=30)
+        assert run._publisher._scheduled == 0  # no burst went without waiting
+    assert [r["x"] for r in metric_rows(run)] == list(range(1500))
