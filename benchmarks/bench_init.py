@@ -13,7 +13,9 @@
     through ``wandb.log``; and wandb's finish until its exit record is on disk (what
     nbwandb's finish waits for). Also the whole: the logging loop plus finish, because
     wandb-core's work on each row is done during ``wandb.log``'s loop but during
-    ``run.finish()`` for rows nbwandb still held.
+    ``run.finish()`` for rows nbwandb still held. In the kernel of (2), a cell logs 1,000
+    rows at a 1 ms step and the next cell (``--gap`` s later) times ``finish``, as a
+    notebook is used: every cell ends with a flush that hands the rows to wandb-core.
 
 Processes and kernels alternate (nbwandb, raw, nbwandb, ...) so that other load on a
 shared machine weighs on both; medians and ratios are printed. Every nbwandb run is read
@@ -35,6 +37,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+ROWS = 1000  # rows the kernel's logging cell logs before the finish cell
 
 COLD_NBWANDB = """
 import time, json
@@ -183,13 +186,26 @@ def kernel_nbwandb(gap: float) -> dict[str, float]:
         kernel.run("import wandb\nassert wandb.run is run.wandb_run\nrun.finish()")
         time.sleep(gap)
         cell, _ = kernel.run("%wandb_init -p bench --mode offline")
-        kernel.run(
-            "for i in range(100): run.log({'x': float(i)}, step=i)\n"
-            "run.finish()\n"
-            "from nbwandb.local import read_run\n"
-            "assert len(read_run(run.run_dir).history) == 100"
+        log_cell, _ = kernel.run(
+            f"for i in range({ROWS}):\n"
+            "    run.log({'loss': 1.0 / (i + 1), 'acc': i * 1e-3}, step=i)\n"
+            "    time.sleep(0.001)"
         )
-        return {"load_ext": load, "init": init, "magic_cell": cell}
+        time.sleep(gap)
+        finish = kernel.value(
+            "t = time.perf_counter(); run.finish(); print(time.perf_counter() - t)"
+        )
+        kernel.run(
+            "from nbwandb.local import read_run\n"
+            f"assert len(read_run(run.run_dir).history) == {ROWS}"
+        )
+        return {
+            "load_ext": load,
+            "init": init,
+            "magic_cell": cell,
+            "log_cell": log_cell,
+            "finish_next_cell": finish,
+        }
     finally:
         kernel.close()
 
@@ -207,8 +223,20 @@ def kernel_raw(gap: float) -> dict[str, float]:
         kernel.run("r.finish()")
         time.sleep(gap)
         cell, _ = kernel.run("r = wandb.init(project='bench', mode='offline')")
-        kernel.run("r.finish()")
-        return {"load_ext": load, "init": init, "magic_cell": cell}
+        log_cell, _ = kernel.run(
+            f"for i in range({ROWS}):\n"
+            "    r.log({'loss': 1.0 / (i + 1), 'acc': i * 1e-3})\n"
+            "    time.sleep(0.001)"
+        )
+        time.sleep(gap)
+        finish = kernel.value("t = time.perf_counter(); r.finish(); print(time.perf_counter() - t)")
+        return {
+            "load_ext": load,
+            "init": init,
+            "magic_cell": cell,
+            "log_cell": log_cell,
+            "finish_next_cell": finish,
+        }
     finally:
         kernel.close()
 
@@ -250,6 +278,8 @@ def main() -> None:
         ("load_ext", "first cell: %load_ext nbwandb | import wandb; wandb.setup()"),
         ("init", "init call, timed in the kernel"),
         ("magic_cell", "cell round trip: %wandb_init | wandb.init(...)"),
+        ("log_cell", f"cell round trip: {ROWS} rows logged at a 1 ms step (sleep)"),
+        ("finish_next_cell", f"finish in the next cell, {args.gap:g} s later, timed in the kernel"),
     ]:
         a = [r[key] for r in kern["nbwandb"]]
         b = [r[key] for r in kern["wandb"]]

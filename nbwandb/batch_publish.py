@@ -71,6 +71,7 @@ class BatchPublisher:
         # wandb's asyncio thread only): one writer each, so no lock is needed.
         self._scheduled = 0
         self._written = 0
+        self._settled = 0  # _scheduled at the last settle that found every byte sent
         encoding = str(getattr(wandb_run.settings, "x_history_value_encoding", "json")).split(",")
         self._json_form = "json" in encoding
         self._typed_form = "typed" in encoding
@@ -223,8 +224,8 @@ class BatchPublisher:
         0
         >>> run.finish()
         """
-        if self._scheduled == 0:
-            return
+        if self._scheduled == self._settled:
+            return  # nothing handed over since the last settle (a finish right after a flush)
         client = self._iface._client
 
         async def drain() -> None:
@@ -236,6 +237,7 @@ class BatchPublisher:
         lost = self._scheduled - self._written
         if lost:
             raise ConnectionError(f"{lost} bytes of history rows did not reach wandb-core")
+        self._settled = self._scheduled
 
 
 def _can_write_framed(client: Any) -> bool:

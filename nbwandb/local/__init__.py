@@ -14,9 +14,24 @@ the raw protobuf records; ``follow_run`` reads on while a run is being written).
 
 from __future__ import annotations
 
-from .reader import LocalRun, follow_run, iter_records, read_run, resolve_run_file
-from .runs_table import RunsTable, list_runs
-from .sync import SyncResult, sync_runs
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
+
+# Imported on first use: ``finish`` reads the run file's last record through
+# ``nbwandb.local.logfile``, and importing this package whole (reader, runs table, sync,
+# HTML tables) took ~10 ms of the first ``finish`` in a process.
+_LAZY = {
+    "LocalRun": "nbwandb.local.reader",
+    "follow_run": "nbwandb.local.reader",
+    "iter_records": "nbwandb.local.reader",
+    "read_run": "nbwandb.local.reader",
+    "resolve_run_file": "nbwandb.local.reader",
+    "RunsTable": "nbwandb.local.runs_table",
+    "list_runs": "nbwandb.local.runs_table",
+    "SyncResult": "nbwandb.local.sync",
+    "sync_runs": "nbwandb.local.sync",
+}
 
 __all__ = [
     "LocalRun",
@@ -29,3 +44,15 @@ __all__ = [
     "resolve_run_file",
     "sync_runs",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .reader import LocalRun, follow_run, iter_records, read_run, resolve_run_file
+    from .runs_table import RunsTable, list_runs
+    from .sync import SyncResult, sync_runs
+
+
+__getattr__ = lazy_getattr(__name__, {k: (v, k) for k, v in _LAZY.items()}, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
