@@ -172,6 +172,12 @@ class Kernel:
         self.folder.cleanup()
 
 
+def cell_times(*seconds: float) -> dict[str, float]:
+    """What a kernel run measured, by name (the same for nbwandb and raw wandb)."""
+    names = ("load_ext", "init", "magic_cell", "log_cell", "finish_next_cell")
+    return dict(zip(names, seconds, strict=True))
+
+
 def kernel_nbwandb(gap: float) -> dict[str, float]:
     kernel = Kernel()
     try:
@@ -199,13 +205,7 @@ def kernel_nbwandb(gap: float) -> dict[str, float]:
             "from nbwandb.local import read_run\n"
             f"assert len(read_run(run.run_dir).history) == {ROWS}"
         )
-        return {
-            "load_ext": load,
-            "init": init,
-            "magic_cell": cell,
-            "log_cell": log_cell,
-            "finish_next_cell": finish,
-        }
+        return cell_times(load, init, cell, log_cell, finish)
     finally:
         kernel.close()
 
@@ -230,13 +230,7 @@ def kernel_raw(gap: float) -> dict[str, float]:
         )
         time.sleep(gap)
         finish = kernel.value("t = time.perf_counter(); r.finish(); print(time.perf_counter() - t)")
-        return {
-            "load_ext": load,
-            "init": init,
-            "magic_cell": cell,
-            "log_cell": log_cell,
-            "finish_next_cell": finish,
-        }
+        return cell_times(load, init, cell, log_cell, finish)
     finally:
         kernel.close()
 
