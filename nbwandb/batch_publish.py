@@ -183,27 +183,33 @@ class BatchPublisher:
             self._scheduled += len(data)
             self._loop.call_soon_threadsafe(self._write_soon, data)
             return
+        self._send_and_wait(data)
+
+    def _send_and_wait(self, data: bytes) -> None:
+        """Write ``data`` in wandb's asyncio thread and wait for the socket's flow control, as
+        wandb's own send does; it runs after every write scheduled before it."""
+        client = self._iface._client
 
         async def send() -> None:
             if client._broken_exc is not None:
                 raise client._broken_exc
             await _write(client, data)
 
-        self._iface._asyncer.run(send)  # waits for the socket's flow control, as wandb does
+        self._iface._asyncer.run(send)
 
     def _write_soon(self, data: bytes) -> None:
         # in wandb's asyncio thread
         client = self._iface._client
+        if client._broken_exc is not None:
+            return  # an earlier write failed: settle counts these bytes as not sent
         try:
-            if client._broken_exc is None:
-                if client._writer.transport.is_closing():
-                    raise ConnectionResetError("wandb-core closed the connection")
-                client._writer.write(data)
+            if client._writer.transport.is_closing():
+                raise ConnectionResetError("wandb-core closed the connection")
+            client._writer.write(data)
         except Exception as exc:  # noqa: BLE001 - recorded as wandb's client records it
             client._broken_exc, client._broken_tb = exc, exc.__traceback__
-        else:
-            if client._broken_exc is None:
-                self._written += len(data)
+            return
+        self._written += len(data)
 
     def unsent(self) -> int:
         """Bytes handed over but not yet sent: in wandb's asyncio queue or the socket's buffer."""
@@ -228,14 +234,7 @@ class BatchPublisher:
         """
         if self._scheduled == self._settled:
             return  # nothing handed over since the last settle (a finish right after a flush)
-        client = self._iface._client
-
-        async def drain() -> None:
-            if client._broken_exc is not None:
-                raise client._broken_exc
-            await _write(client, b"")
-
-        self._iface._asyncer.run(drain)  # runs after every write scheduled before it
+        self._send_and_wait(b"")
         lost = self._scheduled - self._written
         if lost:
             raise ConnectionError(f"{lost} bytes of history rows did not reach wandb-core")

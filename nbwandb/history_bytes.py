@@ -26,7 +26,6 @@ import json
 import struct
 from typing import Any
 
-_LEN = 2  # the wire type of strings, bytes and embedded messages
 _FRAME_HEADER = struct.Struct("<BI")  # wandb's framing: b"W", the length, the message
 _W = 87
 MAX_CACHED_KEYS = 4096
@@ -45,11 +44,6 @@ def varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
-
-
-def field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field: its tag, the payload's length, the payload."""
-    return varint(number << 3 | _LEN) + varint(len(payload)) + payload
 
 
 def json_text(value: float | int | bool) -> str:

@@ -120,13 +120,7 @@ class BackgroundWriter:
             self.raise_error(again=True)
         if not self._thread.is_alive():
             raise WriterError("the background writer is closed; the run has finished")
-        # _put, inlined for the row-per-step caller
-        items = self._items
-        if len(items) >= self._maxsize:
-            self._wait_for_space(None)
-        items.append((_BATCHED, fn, item))
-        if self._idle or len(items) >= self._early:
-            self._wake.set()
+        self._put((_BATCHED, fn, item))
 
     def _put(self, item: Any, timeout: float | None = None) -> None:
         """Append ``item``, waiting (up to ``timeout``) while the queue is full; queue.Full after it."""

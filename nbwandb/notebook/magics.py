@@ -439,8 +439,6 @@ def _hint_if_server_lacks_save_hook() -> None:
     # the hook that saves live panels as HTML, and the user would find out on reopening.
     from nbwandb.save_hook_marker import hook_state
 
-    from .environment import detect_environment
-
     if detect_environment() == "jupyter" and hook_state() == "missing":
         print(
             "nbwandb: this Jupyter server does not have nbwandb's save hook, so a notebook saved "
