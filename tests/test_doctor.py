@@ -88,16 +88,19 @@ def test_doctor_report_text_and_html():
 
     report = DoctorReport(
         [
-            CheckResult("disk", False, "1 MiB free", "free space"),
+            CheckResult("disk", False, "1 MiB free <here>", "free space, then `nbwandb sync`"),
             CheckResult("python", True, "3.11"),
         ]
     )
     assert len(report.problems) == 1
     text = repr(report)
-    assert "1 problem in" in text and "PROBLEM" in text and "fix: free space" in text
+    assert "1 problem in" in text and "PROBLEM" in text and "fix: free space, then `nbwandb" in text
     bundle = report._repr_mimebundle_()
     assert (
         bundle["text/plain"] == text
         and "<table class='nbwandb-doctor'" in bundle["text/html"]
         and "1 problem<" in bundle["text/html"]
     )
+    # commands as code, not with literal backticks; the rest escaped
+    assert "then <code>nbwandb sync</code>" in bundle["text/html"]
+    assert "`" not in bundle["text/html"] and "free &lt;here&gt;" in bundle["text/html"]

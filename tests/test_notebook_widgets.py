@@ -277,8 +277,14 @@ def test_run_panel_live_charts_sections_and_text_forms():
         run.log({"loss": 2 / (step + 1)}, step=step, prefix="val")
     run.log({"lr": 0.1}, step=200)
     assert panel.wait_idle(10)
-    sections = {s.children[0].value for s in panel._sections_box.children}
-    assert sections == {"<b>train</b>", "<b>val</b>", "<b>charts</b>"}
+    sections = [s.children[0].value for s in panel._sections_box.children]
+    assert sections == ["<b>train</b>", "<b>val</b>", "<b>charts</b>"]
+    # within a section, charts sorted by key (as nbwandb.show draws them), not in logging order
+    train_grid = panel._sections_box.children[0].children[1]
+    assert [re.search(r'data-title="([^"]+)"', w.value)[1] for w in train_grid.children] == [
+        "train/acc",
+        "train/loss",
+    ]
     charts = [w for w in all_widgets(panel) if "nbwandb-chart" in w._dom_classes]
     assert len(charts) == 4
     loss_chart = panel._charts["train/loss"]
@@ -290,6 +296,8 @@ def test_run_panel_live_charts_sections_and_text_forms():
     assert run.id in bundle["text/plain"] and run.sync_command in bundle["text/plain"]
     assert "train/loss=0.005" in bundle["text/plain"]
     assert bundle["text/html"].count('class="nbwandb-chart"') == 4
+    titles = re.findall(r'data-title="([^"]+)"', bundle["text/html"])
+    assert titles == ["train/acc", "train/loss", "val/loss", "lr"], titles
     run.finish()
     panel._thread.join(5)  # the timer draws the final state, then stops
     assert not panel._thread.is_alive() and ">finished</span>" in panel._header.value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._html import escape
+from ._html import escape, with_code
 
 _MARK = {True: "ok", False: "PROBLEM", None: "info"}
 _COLOR = {True: "#2e7d32", False: "#c62828", None: "#555"}
@@ -44,7 +44,7 @@ class DoctorReport:
         cell = "style='text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px solid #eee'"
         rows = "".join(
             f"<tr><td {cell}><span style='color:{_COLOR[r.ok]};font-weight:600'>{_MARK[r.ok]}</span></td>"
-            f"<td {cell}>{escape(r.name)}</td><td {cell}>{escape(r.detail)}</td><td {cell}>{escape(r.fix)}</td></tr>"
+            f"<td {cell}>{escape(r.name)}</td><td {cell}>{with_code(r.detail)}</td><td {cell}>{with_code(r.fix)}</td></tr>"
             for r in self.results
         )
         count = len(self.problems)

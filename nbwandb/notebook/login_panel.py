@@ -12,7 +12,6 @@ a thread with a timeout: the kernel stays free, and no network just means "not v
 from __future__ import annotations
 
 import os
-import re
 import threading
 from typing import Any
 
@@ -20,7 +19,8 @@ from .. import session
 from ..auth import login
 from ..credentials import key_problem
 from ..errors import NbwandbError
-from ._widgets import TextForms, escape, widgets
+from ._html import with_code
+from ._widgets import TextForms, widgets
 
 
 class LoginPanel(TextForms, widgets.VBox):
@@ -71,8 +71,7 @@ class LoginPanel(TextForms, widgets.VBox):
     @staticmethod
     def _status_text(message: str, ok: bool | None = None) -> str:
         color = {True: "#2e7d32", False: "#c62828", None: "#555"}[ok]
-        # Commands in messages are written `like this`: shown as code, not with literal backticks.
-        shown = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(message))
+        shown = with_code(message)  # `commands` as code, not with literal backticks
         return f"<span class='nbwandb-status' style='color:{color}'>{shown}</span>"
 
     def _set_status(self, message: str, ok: bool | None = None) -> None:

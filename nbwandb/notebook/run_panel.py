@@ -350,8 +350,10 @@ class RunPanel(TextForms, widgets.VBox):
                     section = self._sections[name] = widgets.VBox([title, grid])
                     section.add_class("nbwandb-section")
                     new_sections = True
+                # Sorted within a section, as in nbwandb.show (a run file keeps no key order).
                 grid = section.children[1]
-                grid.children = (*grid.children, chart)
+                keys = sorted(k for k in self._charts if section_of(k) == name)
+                grid.children = tuple(self._charts[k] for k in keys)
             else:
                 chart.value = svg
         if new_sections:
@@ -454,18 +456,26 @@ class RunPanel(TextForms, widgets.VBox):
             f"<div class='nbwandb-run-panel'>{PANEL_CSS}{self._header_html()}{self._values_html()}"
         ]
         ranges = self._section_ranges()
-        by_section: dict[str, list[str]] = {}
+        by_section: dict[str, list[tuple[str, str]]] = {}
         for key, series in list(self._data.series.items()):
             name = section_of(key)
             by_section.setdefault(name, []).append(
-                chart_html(
-                    key, series.points(), last=series.last, x_range=ranges.get(name), **self._view()
+                (
+                    key,
+                    chart_html(
+                        key,
+                        series.points(),
+                        last=series.last,
+                        x_range=ranges.get(name),
+                        **self._view(),
+                    ),
                 )
             )
         for name in sorted(by_section, key=section_order):
+            by_section[name].sort()  # (key, html) pairs: sorted by key, as in nbwandb.show
             parts.append(
                 f"<div class='nbwandb-section'><div class='nbw-section-title'>{escape(name)}</div>"
-                f"<div>{''.join(by_section[name])}</div></div>"
+                f"<div>{''.join(html for _key, html in by_section[name])}</div></div>"
             )
         figures = []
         for key, image in list(self._data.images.items()):
