@@ -69,7 +69,30 @@ import nbwandb
 from nbwandb.local.logfile import last_record
 from nbwandb.run import _is_exit_record
 
+def core_cpu():
+    # CPU seconds of this process's wandb-core children, summed over their threads from
+    # /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat counts 10 ms ticks). None
+    # where there is no /proc.
+    import glob, os
+    total, found = 0, False
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = open(stat).read()
+        except OSError:
+            continue
+        name, rest = text.split(" (", 1)[1].rsplit(") ", 1)
+        if "wandb-core" not in name or int(rest.split()[1]) != os.getpid():
+            continue
+        for task in glob.glob(stat[: -len("stat")] + "task/*/schedstat"):
+            try:
+                total += int(open(task).read().split()[0])
+                found = True
+            except OSError:
+                pass
+    return total / 1e9 if found else None
+
 run = nbwandb.init(project="bench", mode="offline", quiet=True)
+c0 = core_cpu()
 t0 = time.perf_counter()
 for i in range(rows):
     run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-3}, step=i)
@@ -78,10 +101,12 @@ for i in range(rows):
 queued = run._writer.pending()
 t = time.perf_counter(); run.finish(); nb = time.perf_counter() - t
 nb_total = time.perf_counter() - t0
+c1 = core_cpu()
 from nbwandb.local import read_run
 ok = len(read_run(run.run_dir).history) == rows
 
 raw = wandb.init(project="bench", mode="offline", settings=wandb.Settings(silent=True))
+c2 = core_cpu()
 t0 = time.perf_counter()
 for i in range(rows):
     raw.log({"loss": 1.0 / (i + 1), "acc": i * 1e-3})
@@ -96,8 +121,12 @@ while True:
     time.sleep(0.001)
 wb_disk = time.perf_counter() - t
 wb_total = time.perf_counter() - t0
+c3 = core_cpu()
+core = {} if None in (c0, c1, c2, c3) else {"core_nbwandb": (c1 - c0) / rows,
+                                            "core_wandb": (c3 - c2) / rows}
 print("RESULT " + json.dumps({"nbwandb": nb, "wandb": wb, "wandb_on_disk": wb_disk, "ok": ok,
-                              "queued": queued, "nbwandb_total": nb_total, "wandb_total": wb_total}))
+                              "queued": queued, "nbwandb_total": nb_total, "wandb_total": wb_total,
+                              **core}))
 """
 
 
@@ -293,11 +322,15 @@ def main() -> None:
             "nbwandb_total": [],
             "wandb_total": [],
         }
+        core: dict[str, list[float]] = {"core_nbwandb": [], "core_wandb": []}
         for _ in range(repeat):
             result = run_script(FINISH, str(args.rows), str(pace))
             assert result["ok"], "nbwandb run lost rows"
             for key in fin:
                 fin[key].append(result[key])
+            for key in core:
+                if key in result:
+                    core[key].append(result[key])
         nb, wb, wd = median(fin["nbwandb"]), median(fin["wandb"]), median(fin["wandb_on_disk"])
         print(
             f"(3) finish after {args.rows} rows {label} (still queued in nbwandb: "
@@ -312,6 +345,15 @@ def main() -> None:
             f"    logging loop + finish (exit on disk): nbwandb {nt:.3f}, wandb {wt:.3f}, "
             f"ratio {nt / wt:.2f}"
         )
+        if core["core_nbwandb"] and core["core_wandb"]:
+            # The floor under a finish that waits for rows still queued: wandb-core's own
+            # work on each row, which raw wandb.log's loop pays while it runs.
+            cn, cw = median(core["core_nbwandb"]), median(core["core_wandb"])
+            print(
+                f"    wandb-core CPU per row, finish included: nbwandb "
+                f"{cn * 1e6:.0f} us, wandb {cw * 1e6:.0f} us; {median(fin['queued']):.0f} queued "
+                f"rows x {cn * 1e6:.0f} us = {median(fin['queued']) * cn:.3f} s of it left for finish"
+            )
 
 
 if __name__ == "__main__":
