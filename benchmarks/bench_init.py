@@ -15,7 +15,11 @@
     wandb-core's work on each row is done during ``wandb.log``'s loop but during
     ``run.finish()`` for rows nbwandb still held. In the kernel of (2), a cell logs 1,000
     rows at a 1 ms step and the next cell (``--gap`` s later) times ``finish``, as a
-    notebook is used: every cell ends with a flush that hands the rows to wandb-core.
+    notebook is used: every cell ends with a flush that hands the rows to wandb-core. Then a
+    run starts in a cell and, ``--gap`` s later, one cell logs 1,000 rows (tight, then at a
+    1 ms step) and finishes: the finish call
+    (in a kernel nbwandb's returns while its rows go through wandb-core in the background),
+    and the time until the run file is complete. In a script, (3) above: finish waits.
 
 Processes and kernels alternate (nbwandb, raw, nbwandb, ...) so that other load on a
 shared machine weighs on both; medians and ratios are printed. Every nbwandb run is read
@@ -207,6 +211,44 @@ def cell_times(*seconds: float) -> dict[str, float]:
     return dict(zip(names, seconds, strict=True))
 
 
+# A run started in its own cell, then one cell: ROWS rows (tight, or at a 1 ms step) and
+# finish, timed in the kernel:
+# the finish call, and until the run is complete (for nbwandb, whose finish goes on in the
+# background in a kernel, until that has ended; wandb's is complete when its call returns).
+INIT_NBWANDB = "run = nbwandb.init(project='bench', mode='offline', quiet=True)"
+INIT_RAW = "r = wandb.init(project='bench', mode='offline')"
+SAME_CELL_NBWANDB = """
+for i in range({rows}):
+    run.log({{'loss': 1.0 / (i + 1), 'acc': i * 1e-3}}, step=i)
+    {pause}
+t = time.perf_counter(); run.finish(); call = time.perf_counter() - t
+from nbwandb import finishing
+finishing.wait_all(); complete = time.perf_counter() - t
+from nbwandb.local import read_run
+assert len(read_run(run.run_dir).history) == {rows}
+print(call, complete)
+"""
+SAME_CELL_RAW = """
+for i in range({rows}):
+    r.log({{'loss': 1.0 / (i + 1), 'acc': i * 1e-3}})
+    {pause}
+t = time.perf_counter(); r.finish(); call = time.perf_counter() - t
+print(call, call)
+"""
+
+
+def same_cell(kernel: Kernel, init: str, code: str, gap: float) -> dict[str, float]:
+    """The run starts in a cell of its own, ``gap`` s before the cell that logs and finishes."""
+    out: dict[str, float] = {}
+    for label, pause in (("tight", "pass"), ("1ms", "time.sleep(0.001)")):
+        kernel.run(init)
+        time.sleep(gap)
+        _, printed = kernel.run(code.format(rows=ROWS, pause=pause))
+        call, complete = map(float, printed.strip().splitlines()[-1].split())
+        out[f"same_cell_{label}"], out[f"complete_{label}"] = call, complete
+    return out
+
+
 def kernel_nbwandb(gap: float) -> dict[str, float]:
     kernel = Kernel()
     try:
@@ -234,7 +276,10 @@ def kernel_nbwandb(gap: float) -> dict[str, float]:
             "from nbwandb.local import read_run\n"
             f"assert len(read_run(run.run_dir).history) == {ROWS}"
         )
-        return cell_times(load, init, cell, log_cell, finish)
+        return {
+            **cell_times(load, init, cell, log_cell, finish),
+            **same_cell(kernel, INIT_NBWANDB, SAME_CELL_NBWANDB, gap),
+        }
     finally:
         kernel.close()
 
@@ -259,7 +304,10 @@ def kernel_raw(gap: float) -> dict[str, float]:
         )
         time.sleep(gap)
         finish = kernel.value("t = time.perf_counter(); r.finish(); print(time.perf_counter() - t)")
-        return cell_times(load, init, cell, log_cell, finish)
+        return {
+            **cell_times(load, init, cell, log_cell, finish),
+            **same_cell(kernel, INIT_RAW, SAME_CELL_RAW, gap),
+        }
     finally:
         kernel.close()
 
@@ -303,6 +351,16 @@ def main() -> None:
         ("magic_cell", "cell round trip: %wandb_init | wandb.init(...)"),
         ("log_cell", f"cell round trip: {ROWS} rows logged at a 1 ms step (sleep)"),
         ("finish_next_cell", f"finish in the next cell, {args.gap:g} s later, timed in the kernel"),
+        (
+            "same_cell_tight",
+            f"finish in the cell that logged {ROWS} rows in a tight loop: the call",
+        ),
+        (
+            "complete_tight",
+            "  the same: until the run file is complete (nbwandb: in the background)",
+        ),
+        ("same_cell_1ms", f"finish in the cell that logged {ROWS} rows at a 1 ms step: the call"),
+        ("complete_1ms", "  the same: until the run file is complete (nbwandb: in the background)"),
     ]:
         a = [r[key] for r in kern["nbwandb"]]
         b = [r[key] for r in kern["wandb"]]

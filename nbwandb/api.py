@@ -341,8 +341,10 @@ def init(
 
     # A re-run cell: finish our previous run first, so there is never a second active one.
     # A broken previous run or a dead wandb-core gives a warning here, never a failed init.
+    from . import finishing
     from .recovery import finish_previous
 
+    finishing.wait_all()  # a run finishing in the background: wandb's run and its files done first
     finish_previous(wandb)
 
     point = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import atexit
 
-from . import session
+from . import finishing, session
 from .handle import RunHandle
 
 EXIT_FINISH_TIMEOUT = 30.0  # seconds a run may take to finish at exit
@@ -37,12 +37,12 @@ def _exit_code(run: RunHandle) -> int:
 
 def _finish_active_run() -> None:
     run = session.active_run()
-    if run is None or not getattr(run, "enabled", False):
-        return
-    try:
-        run.finish(exit_code=_exit_code(run), timeout=EXIT_FINISH_TIMEOUT)
-    except Exception:  # noqa: BLE001 - at exit there is no one to report to; the rows are on disk
-        pass
+    if run is not None and getattr(run, "enabled", False):
+        try:
+            run.finish(exit_code=_exit_code(run), timeout=EXIT_FINISH_TIMEOUT, wait=True)
+        except Exception:  # noqa: BLE001 - at exit there is no one to report to; the rows are on disk
+            pass
+    finishing.wait_all(EXIT_FINISH_TIMEOUT)  # finishes a notebook left in the background
 
 
 def install() -> None:

@@ -167,8 +167,10 @@ class RunHandle:
         """Wait until everything logged is written; False on timeout."""
         return True
 
-    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
-        """End the run; safe to call twice."""
+    def finish(
+        self, exit_code: int = 0, *, timeout: float = 60.0, wait: bool | None = None
+    ) -> None:
+        """End the run; safe to call twice (``wait``: see ``Run.finish``)."""
         if self.state == "running":
             self.exit_code = int(exit_code)
             self.state = "finished" if exit_code == 0 else "failed"

@@ -13,6 +13,7 @@ row, and hands finished rows to a background writer that feeds wandb.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import warnings
@@ -33,6 +34,13 @@ from .upload_state import mark as mark_upload
 from .writer import BackgroundWriter
 
 EXIT_RECORD_WAIT = 2.0  # seconds finish waits for wandb-core to write the run's last records
+
+
+def _in_kernel() -> bool:
+    """Is this a Jupyter kernel (where a cell should not wait for wandb-core)?"""
+    ipython = sys.modules.get("IPython") if "ipykernel" in sys.modules else None
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _is_exit_record(payload: bytes) -> bool:
@@ -80,6 +88,8 @@ class Run(RunHandle):
         self.rows_written = 0
         self.rows_logged = 0
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
+        self._finish_done: threading.Event | None = None  # set when a background finish ends
+        self._finish_error: BaseException | None = None  # what it raised, for finish(wait=True)
         self.resumed_from: tuple[Path, ...] = ()  # earlier segments of a resumed run, oldest first
         self.start_step = 0  # the first step this segment logs without step=
 
@@ -497,21 +507,73 @@ class Run(RunHandle):
         return path
 
     # -- ending -----------------------------------------------------------------------------
-    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
+    def finish(
+        self, exit_code: int = 0, *, timeout: float = 60.0, wait: bool | None = None
+    ) -> None:
         """Write everything, then finish the wandb run. Safe to call twice.
 
-        If wandb's service does not answer within ``timeout`` seconds, a warning says
-        so and the call returns (the data written so far stays in ``run_dir``).
+        ``wait=None`` (the default) waits in a script, and in a notebook kernel returns as
+        soon as the run has stopped taking rows: the rows still queued go through wandb-core
+        in a background thread (``state`` is "finishing" until the run file is complete).
+        The next ``nbwandb.init``, a read of a run in this process, ``finish(wait=True)``
+        and Python's exit wait for it; a failure there is warned about, and raised by
+        ``finish(wait=True)``. If wandb's service does not answer within ``timeout``
+        seconds, a warning says so and the finish ends (the data written so far stays in
+        ``run_dir``).
         """
         with self._lock:
-            if self.finished:
-                return
-            self.state = "finishing"
-            try:
-                self._commit_pending()
-            except NbwandbError:
-                pass  # the writer failed earlier; still end the wandb run below
+            first = not self.finished
+            if first:
+                self.state = "finishing"
+                try:
+                    self._commit_pending()
+                except NbwandbError:
+                    pass  # the writer failed earlier; still end the wandb run below
+        if not first:
+            # A second call: wait for a finish still going on in the background, if asked to.
+            background = self._finish_done
+            if background is not None and (wait or (wait is None and not _in_kernel())):
+                background.wait(timeout)
+                self._raise_finish_error()
+            return
         session.forget(self)
+        if wait is None:
+            wait = not _in_kernel()
+        if wait:
+            self._complete_finish(exit_code, timeout)
+            return
+        from . import finishing
+
+        def in_background() -> None:
+            try:
+                self._complete_finish(exit_code, timeout)
+            except BaseException as exc:  # noqa: BLE001 - kept for finish(wait=True), and said now
+                self._finish_error = exc
+                warnings.warn(
+                    f"run {self.id} did not finish cleanly: {exc} (finish(wait=True) raises it)",
+                    NbwandbWarning,
+                    stacklevel=1,
+                )
+
+        self._finish_done = threading.Event()
+        finishing.run_in_background(in_background, self._finish_done, f"nbwandb-finish-{self.id}")
+
+    def _raise_finish_error(self) -> None:
+        error, self._finish_error = self._finish_error, None
+        if error is not None:
+            raise error
+
+    def _complete_finish(self, exit_code: int, timeout: float) -> None:
+        """The work of ``finish`` once the run takes no more rows (on the caller's thread or not)."""
+        try:
+            self._end_wandb_run(exit_code, timeout)
+        finally:
+            if (
+                self.state == "finishing"
+            ):  # it raised (or was interrupted) before saying how it ended
+                self.state = "failed"
+
+    def _end_wandb_run(self, exit_code: int, timeout: float) -> None:
         if self._wandb_run is None and not self._finish_start(exit_code, timeout):
             return
         warn_if_disk_full(self.run_dir)
@@ -521,13 +583,13 @@ class Run(RunHandle):
                 warnings.warn(
                     f"rows were still being written after {timeout:g}s",
                     NbwandbWarning,
-                    stacklevel=2,
+                    stacklevel=4,
                 )
         except NbwandbError as exc:
             error = exc
             exit_code = exit_code or 1
         self.exit_code = int(exit_code)
-        self.state = "finished" if self.exit_code == 0 else "failed"
+        final_state = "finished" if self.exit_code == 0 else "failed"
         done = threading.Event()
         box: list[BaseException] = []
 
@@ -553,6 +615,7 @@ class Run(RunHandle):
         threading.Thread(target=_finish, name="nbwandb-finish", daemon=True).start()
         if done.wait(timeout) and not box:
             self._wait_for_exit_record()
+        self.state = final_state  # (after the exit record: a background finish says so only now)
         if not done.is_set():
             self.state = "finish-timeout"
             if online:
@@ -565,14 +628,14 @@ class Run(RunHandle):
                     f"(the server is not answering). Every row is saved in {self.run_dir}; once the server "
                     f"is back, run `nbwandb sync {self.run_dir}` to finish the upload. The kernel is free to go on.",
                     NbwandbWarning,
-                    stacklevel=2,
+                    stacklevel=4,
                 )
             else:
                 warnings.warn(
                     f"run {self.id}: wandb did not finish within {timeout:g}s (its service is not answering). "
                     f"The data written so far is in {self.run_dir}; the kernel is free to go on.",
                     NbwandbWarning,
-                    stacklevel=2,
+                    stacklevel=4,
                 )
         elif box:
             raise NbwandbError(f"run {self.id}: wandb failed to finish: {box[0]!r}") from box[0]

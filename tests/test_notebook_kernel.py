@@ -53,7 +53,8 @@ CELLS = [
     "run.log({'loss': 0.02}, step=21, prefix='train')\nfirst = run",
     # 9: a one-cell run that fails; the next cell still works
     "%%wandb_run -p kernel --mode offline\nrun.log({'x': 1}, step=0)\nraise ValueError('bad cell')",
-    "failed = run\nassert failed.state == 'failed'\n%wandb_finish",
+    "failed = run\nfailed.finish(wait=True)  # its finish went on in the background\n"
+    "assert failed.state == 'failed'\n%wandb_finish",
     "%wandb_doctor --no-service",
 ]
 
@@ -158,6 +159,56 @@ def test_notebook_layer_in_a_real_kernel(isolated: Path, monkeypatch: pytest.Mon
         leet_first["summary"]["train/loss"] == 0.02 and leet_first["summary"]["global_step"] == 21
     )
     assert leet_failed["exit_code"] == 1 and leet_failed["state"] == "failed"
+
+
+def test_finish_in_a_cell_goes_on_in_the_background(isolated: Path, monkeypatch):
+    """In a kernel, finish returns at once; the next read, init or cell sees the whole run."""
+    monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
+    rows = 20_000  # ~1 s of wandb-core's CPU: still going on when the cell prints
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(src)
+        for src in [
+            "%load_ext nbwandb\n%wandb_init -p bgfinish --mode offline",
+            f"for step in range({rows}):\n"
+            "    run.log({'a': step * 0.5}, step=step)\n"
+            "run.finish()\n"
+            "print('state after finish:', run.state)",
+            "from nbwandb.local import read_run\n"
+            "logged = read_run(run.run_dir)\n"
+            "print('read:', run.state, len(logged.history), logged.state)",
+            "%wandb_init -p bgfinish --mode offline",
+            f"for step in range({rows}):\n    run.log({{'a': 1.0}}, step=step)",
+            "%wandb_finish",
+            "second = run\n%wandb_init -p bgfinish --mode offline",
+            "print('previous:', second.state)\n%wandb_finish --wait\nprint('now:', run.state)",
+        ]
+    ]
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(isolated)}}
+    )
+    client.execute()
+
+    def text(i: int) -> str:
+        return "".join(
+            o.get("text", "") for o in nb.cells[i].outputs if o["output_type"] == "stream"
+        )
+
+    assert "state after finish: finishing" in text(1), nb.cells[1].outputs
+    assert f"read: finished {rows} finished" in text(2), nb.cells[2].outputs
+    # the first run's panel: its saved output became the final form once the finish ended
+    panel = next(o for o in nb.cells[0].outputs if o["output_type"] == "display_data")
+    assert WIDGET_MIME not in panel["data"] and "state=finished" in panel["data"]["text/plain"]
+    assert f"{rows} rows" in panel["data"]["text/html"]
+    assert "finishing run" in text(5) and "in the background" in text(5)
+    assert (
+        "previous: finished" in text(7) and "finished run" in text(7) and "now: finished" in text(7)
+    )
 
 
 def test_killed_kernel_keeps_rows_of_finished_cells(

@@ -64,13 +64,15 @@ class FollowerRun(NoOpRun):
         row = flatten_metrics(metrics, prefix, step_metric=self.step_metric)
         reduce_metrics({k: convert_metric(k, v) for k, v in row.items()}, reduce)
 
-    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
+    def finish(
+        self, exit_code: int = 0, *, timeout: float = 60.0, wait: bool | None = None
+    ) -> None:
         """Wait (at most ``timeout`` s) for the other ranks, then end; safe to call twice."""
         if self.finished:
             return
         if exit_code == 0:
             wait_for_all_ranks(timeout)
-        super().finish(exit_code, timeout=timeout)
+        super().finish(exit_code, timeout=timeout, wait=wait)
 
     def __repr__(self) -> str:
         return f"<nbwandb.distributed.FollowerRun rank {self.rank}/{self.world_size}: rank 0 logs>"
@@ -91,12 +93,14 @@ class DistributedRun(Run):
         self.strategy = strategy
         _guard_sigterm(self)
 
-    def finish(self, exit_code: int = 0, *, timeout: float = 60.0) -> None:
+    def finish(
+        self, exit_code: int = 0, *, timeout: float = 60.0, wait: bool | None = None
+    ) -> None:
         if self.strategy == "main" and exit_code == 0 and not self.finished:
             # Only on success: a failing rank 0 must not wait for ranks it may have broken.
             wait_for_all_ranks(timeout)
         try:
-            super().finish(exit_code, timeout=timeout)
+            super().finish(exit_code, timeout=timeout, wait=wait)
         finally:
             _release_sigterm()
 

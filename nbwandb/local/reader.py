@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import finishing
 from ..errors import NbwandbError
 from ..metrics import is_number
 from .liveness import writer_alive, writer_pid
@@ -214,6 +215,7 @@ class LocalRun:
 def resolve_run_file(path: Any) -> tuple[Path, Path]:
     """``(run_dir, run_file)`` for a run folder, a ``.wandb`` file, a wandb folder
     (its ``latest-run``) or a run handle with ``run_dir``/``run_file``."""
+    finishing.wait_all()  # a run of this process still finishing in the background: whole first
     if hasattr(path, "run_dir") and not isinstance(path, (str, os.PathLike)):
         run_file = getattr(path, "run_file", None)
         if run_file:

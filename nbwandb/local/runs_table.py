@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .. import finishing
 from ..errors import NbwandbError
 from ..html_tables import format_duration, table_html
 from .reader import LocalRun, read_run, start_from_dir_name
@@ -45,6 +46,7 @@ def default_wandb_dir() -> Path:
 
 def find_run_dirs(wandb_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """Run folders (``offline-run-*``, ``run-*``) under ``wandb_dir`` that hold a ``.wandb`` file."""
+    finishing.wait_all()  # runs of this process still finishing in the background: whole first
     root = Path(wandb_dir) if wandb_dir is not None else default_wandb_dir()
     if not root.exists():
         raise NbwandbError(

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import finishing
 from ..credentials import find_key, resolve_host
 from ..errors import NbwandbError
 from ..network import probe_host
@@ -262,6 +263,7 @@ def sync_runs(
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs={jobs!r} is not accepted; use an int >= 1")
+    finishing.wait_all()  # runs of this process still finishing in the background: whole first
     run_dirs = offline_run_dirs(paths)
     if not run_dirs:
         raise NbwandbError(

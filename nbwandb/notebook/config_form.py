@@ -27,6 +27,7 @@ from .. import session
 from ..api import init
 from ..config import convert_value
 from ..errors import NbwandbError
+from ..finishing import ended
 from ..handle import RunHandle
 from ..html_tables import CSS, key_value_table
 from ._widgets import TextForms, escape, widgets
@@ -480,7 +481,7 @@ class ConfigForm(TextForms, widgets.VBox):
 
     def _is_final(self) -> bool:
         run = self.configured_run()
-        return run is not None and bool(getattr(run, "finished", False))
+        return run is not None and ended(run)
 
     def _current(self) -> dict[str, Any]:
         return {name: field.input.value for name, field in self.fields.items()}

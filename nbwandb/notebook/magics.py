@@ -286,14 +286,27 @@ class NbwandbMagics(Magics):
 
     @magic_arguments()
     @argument("--exit-code", type=int, default=0, help="exit code to record (default 0)")
+    @argument(
+        "--wait",
+        action="store_true",
+        help="wait until the run file is complete (by default its last rows go on in the background)",
+    )
     @line_magic
     def wandb_finish(self, line: str) -> None:
-        """Finish the active run (everything logged is written first)."""
+        """Finish the active run (everything logged is written first, in the background)."""
         args = parse_argstring(self.wandb_finish, line)
 
-        run = session.finish_active(exit_code=args.exit_code)
+        run = session.finish_active(exit_code=args.exit_code, wait=True if args.wait else None)
         if run is None:
             print("nbwandb: no active run to finish")
+            return
+        if run.state == "finishing":
+            # Said as it is: the run takes no more rows, and its file is not complete yet.
+            print(
+                f"nbwandb: finishing run {run.name!r} ({run.id}), exit code {args.exit_code}: "
+                "its last rows go through wandb in the background (the next init, or a read "
+                "of the run, waits for them; `%wandb_finish --wait` waits now)"
+            )
             return
         if getattr(run, "has_wandb_run", True) is False:
             print(f"nbwandb: run {run.id} ended; wandb could not start it, so nothing was written")

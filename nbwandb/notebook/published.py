@@ -27,6 +27,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import finishing
 from .environment import widgets_can_render
 from .save_hook import MARK, WIDGET_VIEW
 
@@ -132,6 +133,9 @@ def _hook_into_shell() -> None:
     if shell is None or id(shell) in _hooked_shells:
         return
     shell.events.register("post_run_cell", refresh_all)
+    # A run's finish that ends in the background, after its cell: the saved forms become
+    # final then, not only after the next cell (a notebook may end with the finish).
+    finishing.add_listener(refresh_all)
     _hooked_shells.add(id(shell))
 
 

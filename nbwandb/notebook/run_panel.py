@@ -22,6 +22,7 @@ from typing import Any
 
 from nbwandb.local import read_run
 
+from ..finishing import ended
 from ..handle import RunHandle
 from ..local.series import section_of, section_order
 from ..metrics import is_number
@@ -233,6 +234,7 @@ class RunPanel(TextForms, widgets.VBox):
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._draw_lock = threading.Lock()
+        self._drawn_state = ""  # the run state the header last showed ("finishing", ...)
 
         self._header = widgets.HTML()
         self._values = widgets.HTML()
@@ -281,11 +283,11 @@ class RunPanel(TextForms, widgets.VBox):
     def _redraw_loop(self) -> None:
         starting = bool(getattr(self.run, "starting", False))
         while not self._stop.wait(self.interval):
-            finished = self.run.finished
+            finished = ended(self.run)
             if starting and not getattr(self.run, "starting", False):
                 starting = False
                 self._dirty.set()  # wandb created the run: the header shows its folder now
-            if self._dirty.is_set() or finished:
+            if self._dirty.is_set() or finished or self.run.state != self._drawn_state:
                 self.redraw()
             if finished:
                 return
@@ -294,6 +296,7 @@ class RunPanel(TextForms, widgets.VBox):
         """Bring every part of the panel up to date now (the timer calls this when due)."""
         with self._draw_lock:
             self._dirty.clear()
+            self._drawn_state = self.run.state
             self.redraws += 1
             self._header.value = PANEL_CSS + self._header_html()
             self._values.value = self._values_html()
@@ -437,7 +440,7 @@ class RunPanel(TextForms, widgets.VBox):
         return f"<div class='nbw-strip nbwandb-last-values'>{steps}{' · ' + shown if shown else ''}</div>"
 
     def _is_final(self) -> bool:
-        return not getattr(self.run, "enabled", False) or bool(self.run.finished)
+        return ended(self.run)
 
     def _text(self) -> str:
         run = self.run

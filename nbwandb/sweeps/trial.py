@@ -103,7 +103,7 @@ class _RunHooks:
             iteration["count"] += 1
             if self.reporter.report(float(value), iteration["count"]):
                 self.pruned = True
-                run.finish(exit_code=0)
+                run.finish(exit_code=0, wait=True)
                 raise self.pruned_error(
                     f"trial pruned by hyperband at report {iteration['count']} ({self.metric}={value})"
                 )
@@ -226,7 +226,7 @@ def _run_trial(
             if not run.finished:
                 if error is None and metric is not None and _number(returned) is not None:
                     run.set_summary({metric: _number(returned)})
-                run.finish(exit_code=1 if error is not None else 0)
+                run.finish(exit_code=1 if error is not None else 0, wait=True)
     outcome = TrialOutcome(state="complete", duration_s=time.monotonic() - started, error=error)
     if hooks.runs:
         last = hooks.runs[-1]
@@ -266,4 +266,4 @@ def _record_run_for(returned: Any, metric: str | None) -> None:
             run.log(numbers_only)
     elif metric is not None and _number(returned) is not None:
         run.log({metric: _number(returned)})
-    run.finish()
+    run.finish(wait=True)
