@@ -185,6 +185,7 @@ def test_finish_in_a_cell_goes_on_in_the_background(isolated: Path, monkeypatch)
             "%wandb_init -p bgfinish --mode offline",
             f"for step in range({rows}):\n    run.log({{'a': 1.0}}, step=step)",
             "%wandb_finish",
+            "%wandb_finish --wait\nprint('waited:', run.state)",
             "second = run\n%wandb_init -p bgfinish --mode offline",
             "print('previous:', second.state)\n%wandb_finish --wait\nprint('now:', run.state)",
         ]
@@ -206,8 +207,10 @@ def test_finish_in_a_cell_goes_on_in_the_background(isolated: Path, monkeypatch)
     assert WIDGET_MIME not in panel["data"] and "state=finished" in panel["data"]["text/plain"]
     assert f"{rows} rows" in panel["data"]["text/html"]
     assert "finishing run" in text(5) and "in the background" in text(5)
+    # --wait after the fact waits for the run the last %wandb_finish left finishing
+    assert "finished run" in text(6) and "waited: finished" in text(6), nb.cells[6].outputs
     assert (
-        "previous: finished" in text(7) and "finished run" in text(7) and "now: finished" in text(7)
+        "previous: finished" in text(8) and "finished run" in text(8) and "now: finished" in text(8)
     )
 
 

@@ -158,6 +158,7 @@ class NbwandbMagics(Magics):
         super().__init__(shell)
         # Secrets waiting to be removed from the cell's ExecutionInfo once the cell ends.
         self._pending_scrub: list[str] = []
+        self._finishing: Any = None  # the run %wandb_finish left finishing in the background
 
     # -- login ------------------------------------------------------------------------------
     @magic_arguments()
@@ -297,15 +298,20 @@ class NbwandbMagics(Magics):
         args = parse_argstring(self.wandb_finish, line)
 
         run = session.finish_active(exit_code=args.exit_code, wait=True if args.wait else None)
+        if run is None and args.wait and self._finishing is not None:
+            run = self._finishing  # the run this magic left finishing: wait for it now
+            run.finish(wait=True)
         if run is None:
             print("nbwandb: no active run to finish")
             return
+        self._finishing = None
         if run.state == "finishing":
             # Said as it is: the run takes no more rows, and its file is not complete yet.
+            self._finishing = run
             print(
-                f"nbwandb: finishing run {run.name!r} ({run.id}), exit code {args.exit_code}: "
-                "its last rows go through wandb in the background (the next init, or a read "
-                "of the run, waits for them; `%wandb_finish --wait` waits now)"
+                f"nbwandb: finishing run {run.name!r} ({run.id}) in the background: its last "
+                "rows go through wandb while you go on; the next init or a read of the run "
+                "waits for them (`%wandb_finish --wait` to wait now)"
             )
             return
         if getattr(run, "has_wandb_run", True) is False:

@@ -43,6 +43,7 @@ border-bottom:1px solid #eee}
 </style>"""
 _STATE_COLORS = {
     "running": "#1f77b4",
+    "finishing": "#5c8fc4",  # its last rows still going through wandb-core, in the background
     "finished": "#2e7d32",
     "failed": "#c62828",
     "crashed": "#c62828",

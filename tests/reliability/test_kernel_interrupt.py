@@ -27,7 +27,7 @@ print(f"done={done}")
 print(f"same_run={nbwandb.active_run() is run}")
 print(f"state={run.state}")
 run.log({"after_interrupt": 1.0}, step=done + 1)
-run.finish()
+run.finish(wait=True)  # this test reads the run from another process next
 print(f"final={run.state}")
 """
 
@@ -90,7 +90,7 @@ INIT = (
 AFTER_INIT = """
 run = nbwandb.init(project="interrupt-init", mode="offline", quiet=True)
 run.log({"a": 1.0})
-run.finish()
+run.finish(wait=True)  # this test reads the run from another process next
 print(f"state={run.state}")
 print(f"run_dir={run.run_dir}")
 """

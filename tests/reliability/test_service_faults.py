@@ -2,8 +2,13 @@
 
 1. a cell re-run 21 times: one active run, 20 finished ones, one wandb-core;
 2. wandb-core killed mid-run: the next call fails fast and clearly, a new ``init`` works;
-3. wandb-core stopped (SIGSTOP): ``finish(timeout=...)`` returns in time with a clear
-   message, and the next ``init`` still gets a working run.
+3. wandb-core stopped (SIGSTOP): ``finish(timeout=..., wait=True)`` returns in time with a
+   clear message, and the next ``init`` still gets a working run;
+4. the same with the kernel's default finish, which returns at once and goes on in the
+   background: it ends within its timeout (the run says "finish-timeout"), and the next
+   ``init`` waits for it, then gets a working run.
+
+The test reads runs from its own process: a kernel's cell finishes them with ``wait=True``.
 """
 
 from __future__ import annotations
@@ -58,11 +63,26 @@ print(f"warnings={json.dumps([str(w.message) for w in caught])}")
 print(f"new_run_dir={run.run_dir}")
 """
 
+FINISH_STUCK_BACKGROUND = """
+t0 = time.monotonic()
+stuck_run = run
+run.finish(timeout=3)
+print(f"finish_seconds={time.monotonic() - t0:.3f}")
+print(f"state={run.state}")
+"""
+
+INIT_AFTER_BACKGROUND = (
+    NEW_RUN
+    + """
+print(f"previous_state={stuck_run.state}")
+"""
+)
+
 FINISH_STUCK = """
 t0 = time.monotonic()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    run.finish(timeout=3)
+    run.finish(timeout=3, wait=True)
 print(f"finish_seconds={time.monotonic() - t0:.3f}")
 print(f"state={run.state}")
 print(f"warnings={json.dumps([str(w.message) for w in caught])}")
@@ -140,7 +160,7 @@ def test_killed_service_fails_fast_and_a_new_init_works(kernel: Kernel):
     recover_seconds = time.monotonic() - t0
     new_core = _core(kernel)
     assert new_core != core
-    kernel.run("run.finish()").check()
+    kernel.run("run.finish(wait=True)").check()
     new_dir = fresh.value("new_run_dir")
     assert read_run(new_dir).exit_code == 0
     assert leet_summary(new_dir)["summary"]["fresh"] == 1.0
@@ -172,7 +192,7 @@ def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: K
         fresh = kernel.run(NEW_RUN, timeout=120).check()
         recover_seconds = time.monotonic() - t0
         assert _core(kernel) != core
-        kernel.run("run.finish()").check()
+        kernel.run("run.finish(wait=True)").check()
         assert read_run(fresh.value("new_run_dir")).exit_code == 0
     finally:
         try:
@@ -183,5 +203,35 @@ def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: K
         "finish_with_stuck_service",
         finish_timeout_s=3,
         seconds_finish_returned=finish_seconds,
+        seconds_to_working_init=round(recover_seconds, 2),
+    )
+
+
+def test_stuck_service_background_finish_ends_within_timeout_and_init_recovers(kernel: Kernel):
+    kernel.run(NEW_RUN, timeout=120).check()
+    core = _core(kernel)
+    os.kill(core, signal.SIGSTOP)
+    try:
+        stuck = kernel.run(FINISH_STUCK_BACKGROUND, timeout=60).check()
+        assert float(stuck.value("finish_seconds")) < 3  # returned without waiting on wandb-core
+        assert stuck.value("state") == "finishing"
+        t0 = time.monotonic()
+        fresh = kernel.run(INIT_AFTER_BACKGROUND, timeout=120).check()
+        recover_seconds = time.monotonic() - t0
+        # init waited for the finish left in the background, which gave up after its 3 s
+        assert fresh.value("previous_state") == "finish-timeout"
+        warned = " ".join(json.loads(fresh.value("warnings")))
+        assert "did not finish within 3s" in warned and "wandb-core" in warned, warned
+        assert _core(kernel) != core
+        kernel.run("run.finish(wait=True)").check()
+        assert read_run(fresh.value("new_run_dir")).exit_code == 0
+    finally:
+        try:
+            os.kill(core, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    record(
+        "background_finish_with_stuck_service",
+        finish_timeout_s=3,
         seconds_to_working_init=round(recover_seconds, 2),
     )
