@@ -59,6 +59,18 @@ CELLS = [
 ]
 
 
+def _notebook(sources: list[str]):
+    """A notebook of code cells for a python3 kernel."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    return nb
+
+
 def _outputs_text(nb) -> str:
     return json.dumps([cell.get("outputs", []) for cell in nb.cells])
 
@@ -165,15 +177,8 @@ def test_finish_in_a_cell_goes_on_in_the_background(isolated: Path, monkeypatch)
     """In a kernel, finish returns at once; the next read, init or cell sees the whole run."""
     monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
     rows = 20_000  # ~1 s of wandb-core's CPU: still going on when the cell prints
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(src)
-        for src in [
+    nb = _notebook(
+        [
             "%load_ext nbwandb\n%wandb_init -p bgfinish --mode offline",
             f"for step in range({rows}):\n"
             "    run.log({'a': step * 0.5}, step=step)\n"
@@ -189,7 +194,7 @@ def test_finish_in_a_cell_goes_on_in_the_background(isolated: Path, monkeypatch)
             "second = run\n%wandb_init -p bgfinish --mode offline",
             "print('previous:', second.state)\n%wandb_finish --wait\nprint('now:', run.state)",
         ]
-    ]
+    )
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(isolated)}}
     )
@@ -219,21 +224,14 @@ def test_killed_kernel_keeps_rows_of_finished_cells(
 ):
     """The post-cell hook writes the pending row: a SIGKILLed kernel loses nothing already run."""
     monkeypatch.setenv("IPYTHONDIR", str(isolated / ".ipython"))
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(src)
-        for src in [
+    nb = _notebook(
+        [
             "%load_ext nbwandb\n%wandb_init -p killed --mode offline",
             # step 9 stays pending in nbwandb (its step has not moved on) until something flushes
             "for step in range(10):\n    run.log({'loss': 1 / (step + 1)}, step=step)",
             "import os\nprint(run.run_dir)\nprint(os.getpid())",
         ]
-    ]
+    )
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(isolated)}}
     )

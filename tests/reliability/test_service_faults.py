@@ -13,10 +13,13 @@ The test reads runs from its own process: a kernel's cell finishes them with ``w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from leet import leet_summary
@@ -174,11 +177,30 @@ def test_killed_service_fails_fast_and_a_new_init_works(kernel: Kernel):
     )
 
 
-def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: Kernel):
+@contextlib.contextmanager
+def _stopped_service(kernel: Kernel) -> Iterator[int]:
+    """A new run, then its wandb-core stopped (SIGSTOP) until the block ends; yields its pid."""
     kernel.run(NEW_RUN, timeout=120).check()
     core = _core(kernel)
     os.kill(core, signal.SIGSTOP)
     try:
+        yield core
+    finally:
+        try:
+            os.kill(core, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def _new_run_works(kernel: Kernel, fresh: Any, core: int) -> None:
+    """The run ``fresh`` started has a new wandb-core and ends cleanly."""
+    assert _core(kernel) != core
+    kernel.run("run.finish(wait=True)").check()
+    assert read_run(fresh.value("new_run_dir")).exit_code == 0
+
+
+def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: Kernel):
+    with _stopped_service(kernel) as core:
         stuck = kernel.run(FINISH_STUCK, timeout=60).check()
         finish_seconds = float(stuck.value("finish_seconds"))
         assert finish_seconds < 3 + 5, (
@@ -191,14 +213,7 @@ def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: K
         t0 = time.monotonic()
         fresh = kernel.run(NEW_RUN, timeout=120).check()
         recover_seconds = time.monotonic() - t0
-        assert _core(kernel) != core
-        kernel.run("run.finish(wait=True)").check()
-        assert read_run(fresh.value("new_run_dir")).exit_code == 0
-    finally:
-        try:
-            os.kill(core, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
+        _new_run_works(kernel, fresh, core)
     record(
         "finish_with_stuck_service",
         finish_timeout_s=3,
@@ -208,10 +223,7 @@ def test_stuck_service_finish_returns_within_timeout_and_init_recovers(kernel: K
 
 
 def test_stuck_service_background_finish_ends_within_timeout_and_init_recovers(kernel: Kernel):
-    kernel.run(NEW_RUN, timeout=120).check()
-    core = _core(kernel)
-    os.kill(core, signal.SIGSTOP)
-    try:
+    with _stopped_service(kernel) as core:
         stuck = kernel.run(FINISH_STUCK_BACKGROUND, timeout=60).check()
         assert float(stuck.value("finish_seconds")) < 3  # returned without waiting on wandb-core
         assert stuck.value("state") == "finishing"
@@ -222,14 +234,7 @@ def test_stuck_service_background_finish_ends_within_timeout_and_init_recovers(k
         assert fresh.value("previous_state") == "finish-timeout"
         warned = " ".join(json.loads(fresh.value("warnings")))
         assert "did not finish within 3s" in warned and "wandb-core" in warned, warned
-        assert _core(kernel) != core
-        kernel.run("run.finish(wait=True)").check()
-        assert read_run(fresh.value("new_run_dir")).exit_code == 0
-    finally:
-        try:
-            os.kill(core, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
+        _new_run_works(kernel, fresh, core)
     record(
         "background_finish_with_stuck_service",
         finish_timeout_s=3,
