@@ -81,6 +81,21 @@ def test_online_run_matches_the_server(server, online_env, capsys) -> None:
     assert server.state(PROJECT, run.id) == "finished"
 
 
+def test_a_finish_in_the_background_uploads_everything(server, online_env) -> None:
+    """A notebook's default finish: the call returns during the upload; a read waits for it."""
+    online_env(server.url)
+    run = nbwandb.init(PROJECT, name="background", quiet=True)
+    _log_two_prefixes(run, 200)
+    run.finish(wait=False)
+    assert run.state == "finishing" and run.upload_complete is None  # not said before it happened
+    local = read_run(run.run_dir)  # waits for the finish in the background
+    assert run.state == "finished" and run.upload_complete is True
+    assert upload_state(run.run_dir).state == "complete"
+    assert local.state == "finished" and len(local.history) == 200
+    assert_same_rows(server.rows_by_step(PROJECT, run.id), local.history)
+    assert server.state(PROJECT, run.id) == "finished"
+
+
 def test_url_shows_in_repr_status_and_run_panel(server, online_env, capsys) -> None:
     pytest.importorskip("ipywidgets")
     from IPython.testing.globalipapp import start_ipython
