@@ -14,7 +14,7 @@ import pytest
 from leet import leet_history
 
 import nbwandb
-from nbwandb.batch_publish import BatchPublisher, is_plain
+from nbwandb.batch_publish import FRAME_CHUNK, BatchPublisher, is_plain
 from nbwandb.local import read_run
 from nbwandb.writer import BackgroundWriter
 
@@ -65,6 +65,7 @@ def test_a_burst_of_rows_is_read_back_whole_and_in_order(publish_calls):
     assert (
         sum(publish_calls) == n and len(publish_calls) < n
     )  # the batch path, several rows per hop
+    assert max(publish_calls) > 2 * FRAME_CHUNK  # bursts framed in several chunks, kept in order
     assert [r["global_step"] for r in leet_history(run.run_dir)] == list(range(n))
 
 
