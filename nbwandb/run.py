@@ -568,9 +568,8 @@ class Run(RunHandle):
         try:
             self._end_wandb_run(exit_code, timeout)
         finally:
-            if (
-                self.state == "finishing"
-            ):  # it raised (or was interrupted) before saying how it ended
+            # It raised (or was interrupted) before saying how it ended.
+            if self.state == "finishing":
                 self.state = "failed"
 
     def _end_wandb_run(self, exit_code: int, timeout: float) -> None:
