@@ -13,7 +13,6 @@ row, and hands finished rows to a background writer that feeds wandb.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import warnings
@@ -29,18 +28,12 @@ from .disk_space import warn_if_disk_full
 from .distributed.reduction import reduce_metrics
 from .errors import NbwandbError, NbwandbWarning, RunFinishedError
 from .handle import RowListener, RunHandle
+from .kernel import in_kernel
 from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
 from .writer import BackgroundWriter
 
 EXIT_RECORD_WAIT = 2.0  # seconds finish waits for wandb-core to write the run's last records
-
-
-def _in_kernel() -> bool:
-    """Is this a Jupyter kernel (where a cell should not wait for wandb-core)?"""
-    ipython = sys.modules.get("IPython") if "ipykernel" in sys.modules else None
-    shell = ipython.get_ipython() if ipython is not None else None
-    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _is_exit_record(payload: bytes) -> bool:
@@ -532,13 +525,13 @@ class Run(RunHandle):
         if not first:
             # A second call: wait for a finish still going on in the background, if asked to.
             background = self._finish_done
-            if background is not None and (wait or (wait is None and not _in_kernel())):
+            if background is not None and (wait or (wait is None and not in_kernel())):
                 background.wait(timeout)
                 self._raise_finish_error()
             return
         session.forget(self)
         if wait is None:
-            wait = not _in_kernel()
+            wait = not in_kernel()
         if wait:
             self._complete_finish(exit_code, timeout)
             return

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import nbwandb
-from nbwandb import NbwandbError, NbwandbWarning, finishing, preload, session
+from nbwandb import NbwandbError, NbwandbWarning, finishing, kernel, preload, session
 from nbwandb.local import list_runs, read_run
 
 ROWS = (
@@ -42,6 +42,26 @@ def test_finish_returns_while_the_rows_go_through_and_a_read_waits_for_them():
     assert local.state == "finished" and local.exit_code == 0
     assert [row["global_step"] for row in local.history] == list(range(ROWS))
     assert local.history[-1]["a"] == (ROWS - 1) * 0.5
+
+
+def test_a_colab_kernel_finishes_in_the_background_too(monkeypatch: pytest.MonkeyPatch):
+    import ipykernel  # noqa: F401 - in sys.modules, as in any kernel
+    import IPython
+
+    class ZMQInteractiveShell:  # stands in for ipykernel's shell class (matched by name)
+        pass
+
+    class Shell(ZMQInteractiveShell):  # Colab's shell subclasses ipykernel's
+        pass
+
+    run = nbwandb.init(project="bgfinish", quiet=True)
+    _log_rows(run)
+    with monkeypatch.context() as patch:
+        patch.setattr(IPython, "get_ipython", Shell)
+        assert kernel.in_kernel()
+        run.finish()  # the default: a kernel's finish does not wait for wandb-core
+    assert run.state == "finishing"
+    assert len(read_run(run.run_dir).history) == ROWS and run.state == "finished"
 
 
 def test_the_next_init_and_the_runs_table_wait_for_a_background_finish():

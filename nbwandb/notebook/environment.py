@@ -15,6 +15,8 @@ import os
 import sys
 from collections.abc import Iterator
 
+from ..kernel import is_kernel_shell
+
 ENVIRONMENTS = ("colab", "vscode", "jupyter", "ipython", "terminal")
 # Frontends that render ipywidgets 8 core widgets without extra set-up.
 WIDGET_FRONTENDS = ("colab", "vscode", "jupyter")
@@ -45,7 +47,7 @@ def detect_environment() -> str:
         return "terminal"
     if "google.colab" in sys.modules:
         return "colab"
-    in_kernel = "ipykernel" in sys.modules and type(shell).__name__ == "ZMQInteractiveShell"
+    in_kernel = is_kernel_shell(shell)
     # VS Code starts its kernels with these variables set; Jupyter servers do not.
     if in_kernel and ("VSCODE_PID" in os.environ or "VSCODE_CWD" in os.environ):
         return "vscode"
