@@ -16,6 +16,11 @@ runs hooks last-in first-out and each ``wandb.init`` adds wandb's own: ours must
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
 
 from . import finishing, session
 from .handle import RunHandle
@@ -35,7 +40,39 @@ def _exit_code(run: RunHandle) -> int:
     return code if isinstance(code, int) else 1
 
 
+@contextlib.contextmanager
+def _sigterm_deferred() -> Iterator[None]:
+    """Hold a SIGTERM that arrives while the run finishes at exit; deliver it afterwards.
+
+    Jupyter's Restart and Shut Down ask the kernel to exit, send SIGTERM 2.5 s later and
+    SIGKILL at 5 s. A finish still going on in the background (``%wandb_finish`` right
+    before a restart) would be cut at 2.5 s by Python's default SIGTERM action; held, it
+    has the 5 s Jupyter gives. The exit finish is bounded by ``EXIT_FINISH_TIMEOUT``, so
+    the signal is only delayed; it is then delivered with its previous handler in place.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    except (ValueError, OSError):  # an embedded interpreter that owns its signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        if received:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _finish_active_run() -> None:
+    with _sigterm_deferred():
+        _finish_runs()
+
+
+def _finish_runs() -> None:
     run = session.active_run()
     if run is not None and getattr(run, "enabled", False):
         try:

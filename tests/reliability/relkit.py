@@ -155,11 +155,19 @@ class Kernel:
         return self.collect(self.submit(code), timeout)
 
     def shutdown(self) -> None:
+        """End the kernel as Jupyter does (Shut Down, or the first half of Restart).
+
+        jupyter_client asks the kernel to exit, sends SIGTERM after half of
+        ``shutdown_wait_time`` (5 s) and SIGKILL at its end. Python's exit hooks run in
+        that time, as they do for a user: a test that ended the kernel with an immediate
+        SIGKILL here raced the run's background finish (issue 30). A test that means a
+        crash kills the process itself (``os.kill(k.pid, SIGKILL)``).
+        """
         try:
             self.kc.stop_channels()
         finally:
             if self.km.has_kernel:
-                self.km.shutdown_kernel(now=True)
+                self.km.shutdown_kernel(now=False)
 
     def __enter__(self) -> Kernel:
         return self

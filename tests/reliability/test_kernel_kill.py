@@ -177,3 +177,48 @@ def test_script_ending_without_finish_keeps_every_row(tmp_path: Path):
     xs = [int(r["x"]) for r in local.history if "x" in r]
     record("script_without_finish", rows_logged=ROWS, rows_lost=ROWS - len(xs), state=local.state)
     assert local.state == "finished" and xs == list(range(ROWS)), (local.state, ROWS - len(xs))
+
+
+FINISH_ROWS = 20_000  # enough that wandb-core is still taking them when the restart comes
+
+NB_FINISH_THEN_RESTART = f"""
+%load_ext nbwandb
+import nbwandb
+run = nbwandb.init(project="restart", mode="offline", quiet=True)
+print(f"run_dir={{run.run_dir}}")
+for i in range({FINISH_ROWS}):
+    run.log({{"x": float(i)}}, step=i)
+%wandb_finish
+print(f"state_after_finish={{run.state}}")
+"""
+
+
+def test_kernel_restart_right_after_wandb_finish_completes_the_run(tmp_path: Path):
+    """``%wandb_finish`` then Kernel > Restart at once: the finish left in the background completes.
+
+    In a kernel the finish returns while wandb-core still takes the queued rows. Jupyter's
+    restart asks the kernel to exit, sends SIGTERM at 2.5 s and SIGKILL at 5 s; the exit
+    hook holds the SIGTERM and waits for the background finish, so the run ends "finished"
+    with every row instead of "crashed".
+    """
+    with Kernel(tmp_path) as k:
+        cell = k.run(NB_FINISH_THEN_RESTART, timeout=120).check()
+        t0 = time.monotonic()
+        k.km.restart_kernel(now=False)  # what Kernel > Restart does (jupyter_server, JupyterLab)
+        restart_seconds = time.monotonic() - t0
+        k.kc.wait_for_ready(timeout=120)
+        assert k.run("print(f'alive={1 + 1}')").check().value("alive") == "2"
+    from nbwandb.local import read_run
+
+    local = read_run(Path(cell.value("run_dir")))
+    xs = [int(r["x"]) for r in local.history if "x" in r]
+    record(
+        "kernel_restart_after_finish",
+        rows_logged=FINISH_ROWS,
+        state_when_cell_ended=cell.value("state_after_finish"),
+        rows_lost=FINISH_ROWS - len(xs),
+        state=local.state,
+        seconds_to_restart=round(restart_seconds, 2),
+    )
+    assert (local.state, local.exit_code) == ("finished", 0), local
+    assert xs == list(range(FINISH_ROWS)), f"{FINISH_ROWS - len(xs)} rows lost at restart"
