@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,41 @@ os.environ.setdefault("WANDB_DISABLE_GIT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+# Variables that libraries set in the test process on purpose and that no kernel or run reads
+# as a setting of the next test. Anything else a test leaves behind fails it.
+ENV_SET_BY_LIBRARIES = frozenset(
+    {
+        "KMP_DUPLICATE_LIB_OK",  # torch/OpenMP on first import
+        "KMP_INIT_AT_FORK",
+        "PYDEVD_DISABLE_FILE_VALIDATION",  # ipykernel's debugger
+    }
+)
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def environment_restored() -> Iterator[None]:
+    """Fail a test that leaves ``os.environ`` changed, then put it back.
+
+    Kernels and subprocesses inherit this process's environment: a ``WANDB_*`` variable a test
+    set and did not restore changes what every later test's kernel does (issue 30). Tests set
+    variables with ``monkeypatch`` (undone before this check runs) or restore them themselves.
+    """
+    before = dict(os.environ)
+    yield
+    after = dict(os.environ)
+    changed = sorted(
+        key
+        for key in set(before) | set(after)
+        if before.get(key) != after.get(key) and key not in ENV_SET_BY_LIBRARIES
+    )
+    os.environ.clear()
+    os.environ.update(before)
+    if changed:
+        pytest.fail(f"the test left environment variables changed: {', '.join(changed)}")
+
+
+@pytest.fixture(autouse=True)
+def isolated(environment_restored: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """cwd and WANDB_DIR in a temp folder, netrc there too, offline unless a test says otherwise."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
