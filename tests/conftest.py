@@ -20,17 +20,19 @@ ENV_SET_BY_LIBRARIES = frozenset(
         "KMP_DUPLICATE_LIB_OK",  # torch/OpenMP on first import
         "KMP_INIT_AT_FORK",
         "PYDEVD_DISABLE_FILE_VALIDATION",  # ipykernel's debugger
+        "PYTEST_CURRENT_TEST",  # pytest's own
     }
 )
 
 
-@pytest.fixture(autouse=True)
-def environment_restored() -> Iterator[None]:
-    """Fail a test that leaves ``os.environ`` changed, then put it back.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Fail a test that leaves ``os.environ`` changed once its fixtures are torn down; restore it.
 
     Kernels and subprocesses inherit this process's environment: a ``WANDB_*`` variable a test
     set and did not restore changes what every later test's kernel does (issue 30). Tests set
-    variables with ``monkeypatch`` (undone before this check runs) or restore them themselves.
+    variables with ``monkeypatch`` or restore them themselves. The check runs around the whole
+    test, setup and teardown included, so ``monkeypatch`` has been undone by then.
     """
     before = dict(os.environ)
     yield
@@ -40,14 +42,25 @@ def environment_restored() -> Iterator[None]:
         for key in set(before) | set(after)
         if before.get(key) != after.get(key) and key not in ENV_SET_BY_LIBRARIES
     )
-    os.environ.clear()
-    os.environ.update(before)
     if changed:
-        pytest.fail(f"the test left environment variables changed: {', '.join(changed)}")
+        os.environ.clear()
+        os.environ.update(before)
+        LEAKS.append((item.nodeid, changed))
+
+
+LEAKS: list[tuple[str, list[str]]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A leak fails the run: the test ran, but it changed what the tests after it saw."""
+    if LEAKS:
+        for nodeid, keys in LEAKS:
+            print(f"\nenvironment left changed by {nodeid}: {', '.join(keys)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
-def isolated(environment_restored: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """cwd and WANDB_DIR in a temp folder, netrc there too, offline unless a test says otherwise."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
