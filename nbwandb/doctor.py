@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import api, session
 from .credentials import find_key, key_problem
+from .loaded_versions import IPYWIDGETS_SPEC, ipywidgets_supported, mismatch, restart_hint
 from .modes import resolve_mode
 from .network import AUTO_TIMEOUT, probe_host
 from .save_hook_marker import hook_state
@@ -30,6 +31,12 @@ MIN_PYTHON = (3, 9)
 SERVICE_TIMEOUT = 60.0
 HOST_TIMEOUT = 3.0  # seconds the doctor waits for the W&B host
 WIDGET_FRONTENDS = ("colab", "vscode", "jupyter")
+# The frontends nbwandb's browser tests show each ipywidgets major version on (tests/browser/);
+# README's "Tested environments" table says the same. Nothing else is claimed as tested.
+TESTED_FRONTENDS = {
+    7: "classic Notebook 6.5.7 with widgetsnbextension 3.6.10 (Colab's pinned frontend packages)",
+    8: "JupyterLab 4 and Notebook 7",
+}
 
 
 @dataclass(frozen=True)
@@ -61,14 +68,34 @@ def check_python() -> CheckResult:
     return CheckResult("python", True, f"Python {version} ({sys.executable})")
 
 
-def check_package(dist: str, install: str, minimum_major: int | None = None) -> CheckResult:
+def check_package(
+    dist: str, install: str, minimum_major: int | None = None, environment: str | None = None
+) -> CheckResult:
+    """Whether ``dist`` is installed, new enough, and the copy this process runs."""
     version = _version(dist)
     if version is None:
         return CheckResult(dist, False, "not installed", f"pip install '{install}'")
+    replaced = mismatch(dist)
+    if replaced is not None:
+        # pip cannot fix a module loaded before a pip install replaced it; a restart can.
+        return CheckResult(dist, False, replaced.describe(), restart_hint(environment))
     major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
     if minimum_major is not None and major < minimum_major:
         return CheckResult(dist, False, f"{version} (too old)", f"pip install -U '{install}'")
     return CheckResult(dist, True, version)
+
+
+def check_ipywidgets(environment: str | None = None) -> CheckResult:
+    """ipywidgets: installed, in the supported range (7.7 to 8), and the copy that is loaded."""
+    result = check_package("ipywidgets", IPYWIDGETS_SPEC, environment=environment)
+    if result.ok and not ipywidgets_supported(result.detail):
+        return CheckResult(
+            "ipywidgets",
+            False,
+            f"{result.detail} (the panels need {IPYWIDGETS_SPEC})",
+            f"pip install '{IPYWIDGETS_SPEC}', then {restart_hint(environment)}",
+        )
+    return result
 
 
 def check_frontend(environment: str | None) -> CheckResult:
@@ -200,13 +227,19 @@ def check_disk(directory: str | os.PathLike[str] | None = None) -> CheckResult:
 
 
 def check_widgets(environment: str | None) -> CheckResult:
-    if _version("ipywidgets") is None:
+    """What this frontend shows of the panels with the running ipywidgets, and what is tested."""
+    version = _version("ipywidgets")
+    if version is None:
         return CheckResult(
             "widgets",
             False,
             "ipywidgets is not installed (panels show as text)",
-            "pip install 'ipywidgets>=8'",
+            f"pip install '{IPYWIDGETS_SPEC}'",
         )
+    loaded = sys.modules.get("ipywidgets")
+    version = getattr(loaded, "__version__", version)  # what the kernel runs, not what pip left
+    major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+    tested = TESTED_FRONTENDS.get(major)
     if environment is None:
         return CheckResult("widgets", None, "unknown frontend")
     if environment not in WIDGET_FRONTENDS:
@@ -216,14 +249,38 @@ def check_widgets(environment: str | None) -> CheckResult:
             f"{environment}: widgets cannot render here (panels show as text)",
             "open the notebook in JupyterLab, Notebook 7, VS Code or Colab",
         )
-    if environment == "jupyter" and _version("jupyterlab_widgets") is None:
+    core = f"ipywidgets {version} core widgets, no custom widget manager"
+    if environment == "colab":
+        if major == 7:
+            return CheckResult(
+                "widgets",
+                True,
+                f"colab: {core}; tested on a stand-in of Colab's pinned frontend ({tested}), "
+                "not on Colab itself",
+            )
+        return CheckResult(
+            "widgets",
+            None,
+            f"colab: ipywidgets {version} is not Colab's own (7.7.1) and is not tested in "
+            "Colab, whose frontend may leave its widgets blank (the panels' HTML form still shows "
+            "in saved notebooks)",
+            f"Colab's ipywidgets 7.7.1 is the tested one: pip install 'ipywidgets==7.7.1', then "
+            f"{restart_hint(environment)}",
+        )
+    if environment == "vscode":
+        return CheckResult(
+            "widgets", None, f"vscode: {core}; not tested (the panels also carry text/html)"
+        )
+    if _version("jupyterlab_widgets") is None and _version("widgetsnbextension") is None:
         return CheckResult(
             "widgets",
             False,
-            "jupyterlab_widgets is missing: JupyterLab shows no widgets",
-            "pip install jupyterlab_widgets, then reload the page",
+            "neither jupyterlab_widgets nor widgetsnbextension is installed: Jupyter shows no "
+            "widgets",
+            "pip install jupyterlab_widgets where Jupyter runs, then reload the page",
         )
-    return CheckResult("widgets", True, f"{environment} renders ipywidgets 8 core widgets")
+    where = f"tested on {tested}" if tested else "not tested with this ipywidgets"
+    return CheckResult("widgets", True, f"jupyter: {core}; {where}")
 
 
 def check_save_hook(environment: str | None = None, in_kernel: bool | None = None) -> CheckResult:
@@ -273,8 +330,8 @@ def run_checks(
     """
     results = [
         check_python(),
-        check_package("wandb", "wandb"),
-        check_package("ipywidgets", "ipywidgets>=8", minimum_major=8),
+        check_package("wandb", "wandb", environment=environment),
+        check_ipywidgets(environment),
         check_frontend(environment),
         check_mode(),
         check_credentials(),

@@ -430,7 +430,7 @@ class ConfigForm(TextForms, widgets.VBox):
         self._resumable = point
         button = widgets.Button(
             description=f"Resume last run ({point.name or point.run_id}, step {point.start_step})",
-            icon="redo",
+            icon="repeat",  # Font Awesome 4.7 (Notebook 6) and 5 (JupyterLab 4) both have it
             tooltip=f"continue run {point.run_id} ({point.state}) with this config",
             layout=widgets.Layout(margin="6px 0 4px 8px", width="auto", padding="0 16px"),
         )

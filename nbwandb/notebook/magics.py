@@ -436,6 +436,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from nbwandb import preload
 
     _hint_if_server_lacks_save_hook()  # ~5 ms: two small files looked up
+    _hint_if_modules_replaced()
     # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
     # (and the panels, which this module imports only when a magic shows one)
     preload.start(
@@ -464,6 +465,15 @@ def _hint_if_server_lacks_save_hook() -> None:
             "while a run is live reopens with 'model not found'. Install nbwandb where Jupyter "
             "runs and restart it, or finish runs before saving (%wandb_doctor has details)."
         )
+
+
+def _hint_if_modules_replaced() -> None:
+    # A %pip install that upgraded ipywidgets or wandb under this kernel: the old copy stays
+    # loaded (or a mix of old and new modules), and only a restart loads the new one.
+    from nbwandb.loaded_versions import mismatches, restart_hint
+
+    for found in mismatches():
+        print(f"nbwandb: {found.describe()}: {restart_hint(detect_environment())} to load it.")
 
 
 def unload_ipython_extension(ipython: Any) -> None:

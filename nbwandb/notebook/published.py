@@ -55,7 +55,8 @@ def _bundle(panel: Any) -> dict[str, Any]:
     prepare = getattr(panel, "_before_publish", None)
     if prepare is not None:
         prepare()
-    return dict(panel._repr_mimebundle_())
+    # The class's method: ipywidgets 8 sets the instance's ``_repr_mimebundle_`` to None on close.
+    return dict(type(panel)._repr_mimebundle_(panel))
 
 
 def publish(panel: Any) -> str:
