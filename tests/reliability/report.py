@@ -82,6 +82,16 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
         ),
     ),
     (
+        "kernel_restart_after_finish",
+        "Kernel > Restart right after `%wandb_finish` (the finish still in the background)",
+        "test_kernel_kill.py",
+        lambda f: (
+            f"run `{f['state_when_cell_ended']}` when the cell ended; rows lost "
+            f"**{f['rows_lost']}** of {f['rows_logged']}; run state `{f['state']}`; "
+            f"restart took {f['seconds_to_restart']} s (Jupyter kills at 5 s)"
+        ),
+    ),
+    (
         "script_without_finish",
         "A script that never calls `finish()`",
         "test_kernel_kill.py",
