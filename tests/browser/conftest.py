@@ -1,4 +1,5 @@
-"""Fixtures for the real-browser tests: a throwaway JupyterLab server and a headless Chromium page.
+"""Fixtures for the real-browser tests: a throwaway Jupyter server (JupyterLab 4, Notebook 7, or
+Colab's pinned classic Notebook 6.5.7) and a headless Chromium page.
 
 The server listens on a free loopback port with no token, in a temporary root folder; its
 settings, runtime files and IPython profile live there too, so nothing of the user's setup leaks
@@ -66,6 +67,7 @@ class LabServer:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    env: dict[str, str] | None = None
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
@@ -95,7 +97,7 @@ def _wait_until_up(server: LabServer, timeout: float) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(
-                f"JupyterLab exited with {server.process.returncode}:\n{server.log_tail()}"
+                f"the Jupyter server exited with {server.process.returncode}:\n{server.log_tail()}"
             )
         try:
             with urllib.request.urlopen(server.url("api/status"), timeout=2) as response:
@@ -104,7 +106,9 @@ def _wait_until_up(server: LabServer, timeout: float) -> None:
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.3)
-    raise TimeoutError(f"JupyterLab did not answer within {timeout:g}s:\n{server.log_tail()}")
+    raise TimeoutError(
+        f"the Jupyter server did not answer within {timeout:g}s:\n{server.log_tail()}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -142,58 +146,113 @@ def lab_root(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
-    """A JupyterLab server for ``lab_root``; killed (with its kernels) when the test ends."""
-    home = tmp_path / "lab-home"
-    settings = home / "settings"
-    _write_lab_settings(settings)
-    # The config folder is the test's own, so the installed file is put there as installed.
-    (home / "config" / "jupyter_server_config.d").mkdir(parents=True)
-    shutil.copyfile(SERVER_CONFIG, home / "config" / "jupyter_server_config.d" / SERVER_CONFIG.name)
+def _serve(cmd: list[str], port: int, root: Path, env: dict[str, str], log_path: Path) -> LabServer:
+    """Start a Jupyter server (``cmd``, listening on ``port``) in its own session, serving ``root``."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd = [*cmd, "--allow-root"]  # containers and CI often run as root
+    with open(log_path, "wb") as log:
+        # A new session, so the whole group (server + kernels) can be ended at once.
+        process = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return LabServer(root, port, process, log_path)
+
+
+def _jupyter_env(home: Path, root: Path) -> dict[str, str]:
+    """The server's environment: its own config, runtime and IPython folders; offline wandb."""
     env = dict(os.environ)
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         IPYTHONDIR=str(home / "ipython"),
-        WANDB_DIR=str(lab_root),
+        WANDB_DIR=str(root),
         WANDB_MODE="offline",
         WANDB_SILENT="true",
         PYTHONUNBUFFERED="1",
     )
     env.pop("MPLBACKEND", None)  # let the kernel pick its inline backend
+    return env
+
+
+def _lab_based_server(app: str, lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
+    """JupyterLab (``app="jupyterlab"``) or Notebook 7 (``app="notebook"``) from this venv, with
+    the lab settings above and nbwandb's server config; killed (with its kernels) at the end."""
+    home = tmp_path / f"{app}-home"
+    settings = home / "settings"
+    _write_lab_settings(settings)
+    # The config folder is the test's own, so the installed file is put there as installed.
+    (home / "config" / "jupyter_server_config.d").mkdir(parents=True)
+    shutil.copyfile(SERVER_CONFIG, home / "config" / "jupyter_server_config.d" / SERVER_CONFIG.name)
+    # Notebook 7's application is a JupyterLab-style app of its own name.
+    app_class = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
     port = _free_port()
-    log_path = tmp_path / "jupyterlab.log"
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
+        "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port_retries=0",
         "--IdentityProvider.token=",
         "--ServerApp.password=",
         "--ServerApp.disable_check_xsrf=True",
         f"--ServerApp.root_dir={lab_root}",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
-        "--LabApp.news_url=",
-        "--LabApp.extension_manager=readonly",  # no PyPI look-ups from the server
+        f"--{app_class}.user_settings_dir={settings}",
+        f"--{app_class}.workspaces_dir={home / 'workspaces'}",
+        f"--{app_class}.news_url=",
+        f"--{app_class}.extension_manager=readonly",  # no PyPI look-ups from the server
     ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # containers and CI often run as root
-    with open(log_path, "wb") as log:
-        # A new session, so the whole group (server + kernels) can be ended at once.
-        process = subprocess.Popen(
-            cmd, cwd=lab_root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = LabServer(lab_root, port, process, log_path)
+    server = _serve(cmd, port, lab_root, _jupyter_env(home, lab_root), tmp_path / f"{app}.log")
     try:
         _wait_until_up(server, SERVER_START_TIMEOUT)
         yield server
     finally:
-        _stop(process)
+        _stop(server.process)
+        _kill_leftover_kernels(home / "runtime")
+
+
+@pytest.fixture
+def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
+    """A JupyterLab 4 server for ``lab_root``; killed (with its kernels) when the test ends."""
+    yield from _lab_based_server("jupyterlab", lab_root, tmp_path)
+
+
+@pytest.fixture
+def notebook7(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
+    """A Notebook 7 server for ``lab_root`` (notebooks open at ``notebooks/NAME``)."""
+    yield from _lab_based_server("notebook", lab_root, tmp_path)
+
+
+@pytest.fixture
+def classic_notebook(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
+    """Colab's pinned frontend (classic Notebook 6.5.7, widgetsnbextension 3.6.10) from its own
+    venv, with the ``colab`` and ``ipywidgets8`` kernel specs (``classic.py``); notebooks open
+    at ``notebooks/NAME``. The server's ``env`` (its config and data folders) is ``server.env``."""
+    import classic
+
+    missing = classic.missing_venvs()
+    if missing:
+        pytest.fail(
+            f"the Colab stand-in is not built ({', '.join(map(str, missing))} missing): "
+            "run `make colab-venv`",
+            pytrace=False,
+        )
+    home = tmp_path / "classic-home"
+    env = _jupyter_env(home, lab_root)
+    env["JUPYTER_DATA_DIR"] = str(home / "data")
+    classic.write_kernel_specs(home / "data")
+    classic.enable_widgets_nbextension(home / "config")
+    port = _free_port()
+    server = _serve(
+        classic.server_command(port, lab_root), port, lab_root, env, tmp_path / "classic.log"
+    )
+    server.env = env
+    try:
+        _wait_until_up(server, SERVER_START_TIMEOUT)
+        yield server
+    finally:
+        _stop(server.process)
         _kill_leftover_kernels(home / "runtime")
 
 
