@@ -120,7 +120,7 @@ def _after_probe(decision: ModeDecision, probe: HostProbe) -> ModeDecision:
 
 
 def _start_service(wandb: Any) -> None:
-    from ._wandb import setup_in_thread
+    from .wandb_compat.setup import setup_in_thread
 
     try:
         setup_in_thread(wandb).ensure_service()
@@ -129,8 +129,11 @@ def _start_service(wandb: Any) -> None:
 
 
 def _release_stream(wandb: Any, run_id: str, wait: float = 0.2) -> None:
+    from .wandb_compat.service import release_stream
+
     try:
-        wandb.setup().ensure_service().inform_finish(run_id)
+        if not release_stream(wandb, run_id):
+            return
     except Exception:  # noqa: BLE001 - the retried wandb.init reports what is wrong
         return
     time.sleep(wait)  # wandb-core closes the stream asynchronously
@@ -330,7 +333,7 @@ def init(
     probe = _start_probe(decision, settings, network_timeout)
 
     from . import preload
-    from ._wandb import import_wandb
+    from .wandb_compat import import_wandb
 
     preload.before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
@@ -386,7 +389,7 @@ def init(
     def start(mode: str) -> Any:
         if point is None:
             return _wandb_init(mode)
-        from .resume import wandb_starting_step
+        from .wandb_compat.starting_step import wandb_starting_step
 
         # "allow": where the server holds the run, wandb resumes it there (as "must" would);
         # where it does not (it never got the crashed part), it starts it under the same id

@@ -33,11 +33,12 @@ def _exit_code(run: RunHandle) -> int:
     if getattr(run, "starting", False):
         return 0  # wandb has not created the run yet: no exit hook of it saw anything
     try:
-        hooks = getattr(getattr(run, "wandb_run", None), "_hooks", None)
+        wandb_run = getattr(run, "wandb_run", None)
     except Exception:  # noqa: BLE001 - its start failed: finish() reports what it can
         return 1
-    code = getattr(hooks, "exit_code", 0)
-    return code if isinstance(code, int) else 1
+    from .wandb_compat.exit_code import exit_code_seen
+
+    return exit_code_seen(wandb_run)
 
 
 @contextlib.contextmanager

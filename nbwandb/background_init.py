@@ -31,23 +31,6 @@ from .errors import NbwandbError
 START_TIMEOUT = 90.0  # wandb.init's own default init_timeout
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
-# Names wandb.init sets on the wandb module (wandb.sdk.lib.module.set_global).
-_GLOBALS = (
-    "run",
-    "config",
-    "summary",
-    "log",
-    "save",
-    "use_artifact",
-    "log_artifact",
-    "define_metric",
-    "log_model",
-    "use_model",
-    "link_model",
-    "watch",
-    "unwatch",
-)
-
 _pending: RunStart | None = None  # the start wandb.run waits for
 
 
@@ -140,34 +123,14 @@ class RunStart:
         return self._wandb_run
 
 
-def _waiting_global(name: str) -> property:
-    def get(module: types.ModuleType) -> Any:
-        pending = _pending
-        if pending is not None and pending.caller == threading.get_ident():
-            pending.wait()  # the thread that called nbwandb.init sees the run it asked for
-        try:
-            return module.__dict__[name]
-        except KeyError:
-            raise AttributeError(f"module 'wandb' has no attribute {name!r}") from None
-
-    def set_(module: types.ModuleType, value: Any) -> None:
-        module.__dict__[name] = value
-
-    def del_(module: types.ModuleType) -> None:
-        module.__dict__.pop(name, None)
-
-    return property(get, set_, del_)
-
-
-class _WandbModule(types.ModuleType):
-    """The wandb module, whose run globals wait for a run nbwandb is still starting."""
-
-
-for _name in _GLOBALS:
-    setattr(_WandbModule, _name, _waiting_global(_name))
+def _wait_for_pending() -> None:
+    pending = _pending
+    if pending is not None and pending.caller == threading.get_ident():
+        pending.wait()  # the thread that called nbwandb.init sees the run it asked for
 
 
 def wait_in_wandb_globals(wandb: types.ModuleType) -> None:
     """Make ``wandb.run`` & co. wait (bounded) for a pending start in the thread that started it."""
-    if type(wandb) is types.ModuleType:
-        wandb.__class__ = _WandbModule
+    from .wandb_compat.run_globals import wait_in_run_globals
+
+    wait_in_run_globals(wandb, _wait_for_pending)

@@ -80,12 +80,11 @@ def _preload(extra_modules: tuple[str, ...]) -> None:
     try:
         # The same quiet default as nbwandb.init: wandb's banners stay out of cell outputs.
         os.environ.setdefault("WANDB_SILENT", "true")
-        import wandb
-        from wandb.sdk import wandb_setup
+        from .wandb_compat import import_wandb
+        from .wandb_compat.setup import current_setup, setup_in_thread
 
-        from ._wandb import setup_in_thread
-
-        existing = wandb_setup._singleton
+        wandb = import_wandb("nbwandb's preload")
+        existing = current_setup()
         # Starts wandb-core unless the environment says mode "disabled".
         setup = setup_in_thread(wandb)
         if existing is None:  # ours: its settings may be reloaded once (see before_init)
@@ -121,15 +120,6 @@ def _reload_changed_settings() -> None:
     global _setup
     setup: Any = _setup
     _setup = None
-    if setup is None:
-        return
-    try:
-        from wandb.sdk import wandb_setup
+    from .wandb_compat.setup import reload_settings
 
-        current: Any = wandb_setup._singleton
-        if current is not setup or getattr(setup, "_active_runs", None):
-            return  # someone set wandb up again, or started a run: their settings stay
-        if setup.did_environment_change():
-            setup._load_settings(system_settings_path=None, disable_sagemaker=False)
-    except Exception:  # noqa: BLE001 - wandb internals moved: wandb warns about the change itself
-        pass
+    reload_settings(setup)

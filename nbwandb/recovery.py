@@ -19,31 +19,14 @@ import signal
 import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from . import session
 from .errors import NbwandbError, NbwandbWarning
+from .wandb_compat.service import is_finished, service_is_dead, service_process
 
 
 def _warn(message: str) -> None:
     warnings.warn(message, NbwandbWarning, stacklevel=4)
-
-
-def _connection(wandb: ModuleType) -> Any:
-    setup = getattr(getattr(getattr(wandb, "sdk", None), "wandb_setup", None), "_singleton", None)
-    return getattr(setup, "_connection", None)
-
-
-def service_is_dead(wandb: ModuleType) -> bool:
-    """True when this process's wandb-core has exited or its socket is broken."""
-    conn = _connection(wandb)
-    if conn is None:
-        return False
-    client = getattr(conn, "_client", None)
-    if getattr(client, "_broken_exc", None) is not None:
-        return True
-    proc = getattr(getattr(conn, "_proc", None), "_process", None)
-    return proc is not None and proc.poll() is not None
 
 
 def reset_dead_service(wandb: ModuleType) -> bool:
@@ -65,8 +48,7 @@ def kill_stuck_service(wandb: ModuleType) -> bool:
     Only called when a finish is known to be stuck. What wandb-core wrote so far stays in
     the run's ``.wandb`` file (nbwandb has it written every 0.1 s).
     """
-    conn = _connection(wandb)
-    proc = getattr(getattr(conn, "_proc", None), "_process", None)
+    proc = service_process(wandb)
     if proc is None or proc.poll() is not None:
         return False
     proc.kill()
@@ -78,8 +60,7 @@ def kill_stuck_service(wandb: ModuleType) -> bool:
 
 
 def _service_pid(wandb: ModuleType) -> int | None:
-    proc = getattr(getattr(_connection(wandb), "_proc", None), "_process", None)
-    return getattr(proc, "pid", None)
+    return getattr(service_process(wandb), "pid", None)
 
 
 def orphan_services(wandb: ModuleType) -> list[int]:
@@ -138,7 +119,7 @@ def finish_previous(wandb: ModuleType) -> None:
         _warn("wandb's service process (wandb-core) had stopped; a new one was started")
         return
     run = getattr(wandb, "run", None)
-    if run is not None and getattr(run, "_is_finished", False):
+    if run is not None and is_finished(run):
         # Its finish began (nbwandb gave up waiting on it) and never ended: the service is
         # stuck, and finishing again would hang this call too. Replace the service.
         if kill_stuck_service(wandb):

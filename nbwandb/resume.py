@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -270,38 +269,6 @@ def wait_for_new_folder_name(point: ResumePoint) -> None:
     taken = {segment_stamp(seg) for seg in point.segments}
     while time.strftime("%Y%m%d_%H%M%S") in taken and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-@contextmanager
-def wandb_starting_step(step: int) -> Iterator[None]:
-    """Make the run record that ``wandb.init`` sends start wandb's ``_step`` at ``step``.
-
-    Offline, wandb does not know where the earlier segment stopped, so its rows would
-    start again at ``_step`` 0; wandb-core honours the run record's ``starting_step``.
-    Without the internal hook (another wandb version) rows keep wandb's numbering and
-    the reader renumbers them when it joins the segments.
-    """
-    try:
-        from wandb.sdk.interface import interface as wandb_interface
-    except ImportError:  # pragma: no cover - wandb moved its internals
-        yield
-        return
-    base = getattr(wandb_interface, "InterfaceBase", None)
-    original = getattr(base, "_make_run", None)
-    if base is None or original is None or step <= 0:
-        yield
-        return
-
-    def make_run(self: Any, run: Any) -> Any:
-        if getattr(run, "_starting_step", None) == 0:
-            run._starting_step = step
-        return original(self, run)
-
-    base._make_run = make_run
-    try:
-        yield
-    finally:
-        base._make_run = original
 
 
 # -- checkpoints --------------------------------------------------------------------------

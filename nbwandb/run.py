@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 
 from . import session
 from .background_init import START_TIMEOUT, RunStart
-from .batch_publish import BatchPublisher, is_plain
 from .config import convert_value, merge_config, to_config_dict
 from .disk_space import warn_if_disk_full
 from .distributed.reduction import reduce_metrics
@@ -31,20 +30,11 @@ from .handle import RowListener, RunHandle
 from .kernel import in_kernel
 from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
+from .wandb_compat.batch_publish import BatchPublisher, is_plain
+from .wandb_compat.protobufs import is_exit_record as _is_exit_record
 from .writer import BackgroundWriter
 
 EXIT_RECORD_WAIT = 2.0  # seconds finish waits for wandb-core to write the run's last records
-
-
-def _is_exit_record(payload: bytes) -> bool:
-    try:
-        from wandb.proto import wandb_internal_pb2 as pb
-
-        record = pb.Record()  # type: ignore[attr-defined]  # generated code
-        record.ParseFromString(payload)
-    except Exception:  # noqa: BLE001 - not a record this wandb knows: do not wait on it
-        return True
-    return record.WhichOneof("record_type") == "exit"
 
 
 class Run(RunHandle):

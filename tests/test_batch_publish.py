@@ -14,8 +14,8 @@ import pytest
 from leet import leet_history
 
 import nbwandb
-from nbwandb.batch_publish import FRAME_CHUNK, BatchPublisher, is_plain
 from nbwandb.local import read_run
+from nbwandb.wandb_compat.batch_publish import FRAME_CHUNK, BatchPublisher, is_plain
 from nbwandb.writer import BackgroundWriter
 
 
@@ -206,7 +206,7 @@ def test_the_writer_keeps_order_across_batched_and_plain_items():
 def test_rows_sent_one_request_at_a_time_when_the_client_cannot_take_one_write(
     monkeypatch, publish_calls
 ):
-    import nbwandb.batch_publish as batch_publish
+    import nbwandb.wandb_compat.batch_publish as batch_publish
 
     # A wandb whose service client frames requests differently: one client.publish per row.
     monkeypatch.setattr(batch_publish, "_can_write_framed", lambda client: False)
@@ -226,7 +226,7 @@ def test_the_one_write_path_is_the_one_in_use():
 
 
 def test_rows_are_handed_over_without_waiting_and_a_flush_settles_them():
-    import nbwandb.batch_publish as batch_publish
+    import nbwandb.wandb_compat.batch_publish as batch_publish
 
     with nbwandb.init(project="p", quiet=True) as run:
         publisher = run._publisher
@@ -267,7 +267,7 @@ def test_a_socket_that_fails_after_the_handover_is_reported_at_the_flush(monkeyp
 
 
 def test_past_the_unsent_limit_a_burst_waits_for_the_socket_and_nothing_is_lost(monkeypatch):
-    import nbwandb.batch_publish as batch_publish
+    import nbwandb.wandb_compat.batch_publish as batch_publish
 
     monkeypatch.setattr(batch_publish, "MAX_UNSENT", 1)  # every burst takes the waiting send
     with nbwandb.init(project="p", quiet=True) as run:

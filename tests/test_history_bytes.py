@@ -1,4 +1,4 @@
-"""Rows framed as bytes by ``history_bytes`` are the messages wandb's own path builds.
+"""Rows framed as bytes by ``wandb_compat.history_frames`` are the messages wandb's own path builds.
 
 Each frame is parsed back with wandb's protobuf classes and compared with the message
 built the slow way (a template copy plus one ``HistoryItem`` per key); a run written
@@ -16,8 +16,8 @@ from wandb.proto import wandb_internal_pb2 as pb
 from wandb.proto import wandb_server_pb2 as spb
 
 import nbwandb
-from nbwandb.history_bytes import RowFramer, json_text, varint
 from nbwandb.local import read_run
+from nbwandb.wandb_compat.history_frames import RowFramer, json_text, varint
 
 
 def reference(template, row, logged_at):
@@ -79,7 +79,7 @@ def test_a_burst_of_frames_splits_back_into_rows(template):
 
 
 def test_a_template_with_another_layout_is_refused(monkeypatch):
-    import nbwandb.history_bytes as history_bytes
+    import nbwandb.wandb_compat.history_frames as history_bytes
 
     monkeypatch.setattr(
         history_bytes, "_EXPECTED", (*history_bytes._EXPECTED, ("HistoryItem", "value_json", 17))
@@ -103,7 +103,7 @@ def test_a_run_written_through_the_byte_path_reads_back_whole():
 
 
 def test_a_wandb_with_another_layout_falls_back_to_building_messages(monkeypatch):
-    import nbwandb.history_bytes as history_bytes
+    import nbwandb.wandb_compat.history_frames as history_bytes
 
     # as if this wandb numbered value_json differently: the framer is refused at the first
     # row and every row goes through the message-building path instead
@@ -120,7 +120,7 @@ def test_a_wandb_with_another_layout_falls_back_to_building_messages(monkeypatch
 
 
 def test_the_key_cache_stays_bounded_when_every_row_has_new_keys(template, monkeypatch):
-    import nbwandb.history_bytes as history_bytes
+    import nbwandb.wandb_compat.history_frames as history_bytes
 
     monkeypatch.setattr(history_bytes, "MAX_CACHED_KEYS", 50)
     framer = RowFramer.for_template(template)

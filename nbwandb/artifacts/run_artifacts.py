@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .._wandb import import_wandb
 from ..config import convert_value
 from ..errors import NbwandbError, RunFinishedError
 from ..handle import RunHandle
 from ..metrics import check_step
 from ..modes import resolve_mode
+from ..wandb_compat import import_wandb
 from .digest import LocalFiles, local_files
 from .refs import (
     ArtifactInputError,

@@ -22,6 +22,7 @@ from typing import Any
 from .. import finishing
 from ..errors import NbwandbError
 from ..metrics import is_number
+from ..wandb_compat.protobufs import record_module
 from .liveness import writer_alive, writer_pid
 from .logfile import LogReader
 from .records import (
@@ -34,7 +35,6 @@ from .records import (
     loads_json,
     media_entries,
     merge_path,
-    record_module,
     remove_path,
     set_path,
     unwrap_config,

@@ -18,7 +18,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .._wandb import import_wandb
 from ..config import merge_config
 
 _dumps = json.dumps
@@ -43,14 +42,6 @@ MEDIA_TYPES = {
     "bokeh-file": "bokeh",
     "histogram": "histogram",
 }
-
-
-def record_module() -> Any:
-    """wandb's generated protobuf module (imports wandb, with a clear error if missing)."""
-    import_wandb("reading a .wandb run file")
-    from wandb.proto import wandb_internal_pb2
-
-    return wandb_internal_pb2
 
 
 def item_path(item: Any) -> tuple[str, ...]:

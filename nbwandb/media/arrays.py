@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .._wandb import import_wandb
 from ..errors import NbwandbError, NbwandbWarning
+from ..wandb_compat import import_wandb
 
 
 class MediaError(NbwandbError, ValueError):
@@ -164,36 +164,6 @@ def positive_int(value: Any, *, name: str, what: str, key: str, upper: int | Non
             f"{what} {key!r}: {name}={value!r} is not accepted; use an int >= 1{limit}"
         )
     return int(value)
-
-
-def media_list(items: list[Any]) -> Any:
-    """A list of wandb media that ``run.log`` takes as one value (wandb's batch form).
-
-    ``run.log`` accepts wandb data types only; a plain list is not one. This list also
-    inherits wandb's base value class, so it passes that check while wandb still sees a
-    list of images and writes one ``images/separated`` entry with all the files.
-    """
-    return _media_list_class()(items)
-
-
-_MEDIA_LIST: type | None = None
-
-
-def _media_list_class() -> type:
-    global _MEDIA_LIST
-    if _MEDIA_LIST is None:
-        from wandb.sdk.data_types.base_types.wb_value import WBValue
-
-        class MediaList(list, WBValue):  # type: ignore[misc]
-            def __init__(self, items: list[Any]) -> None:
-                list.__init__(self, items)
-                WBValue.__init__(self)
-
-            __eq__ = list.__eq__  # type: ignore[assignment]
-            __hash__ = None  # type: ignore[assignment]
-
-        _MEDIA_LIST = MediaList
-    return _MEDIA_LIST
 
 
 def wandb_module() -> Any:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..handle import RunHandle
 from ..metrics import join_key
+from ..wandb_compat.media_list import media_list
 from .arrays import (
     MediaError,
     MediaTypeError,
@@ -37,7 +38,6 @@ from .arrays import (
     check_numeric,
     describe,
     is_torch_tensor,
-    media_list,
     positive_int,
     to_numpy,
     wandb_module,

@@ -14,8 +14,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .._wandb import import_wandb
 from ..errors import NbwandbError
+from ..wandb_compat import import_wandb
 from .result import SweepResult, TrialRecord
 from .spec import SweepSpec
 from .trial import run_trial

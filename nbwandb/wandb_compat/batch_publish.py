@@ -5,12 +5,14 @@ machine: one asyncio hop into wandb's loop thread per row, a client-side
 OpenTelemetry histogram, and media-aware encoding. For rows that hold only
 numbers and bools, this module sends the same ``PartialHistoryRequest``
 records wandb builds, a whole burst of them in one socket write: written as
-bytes by ``history_bytes.RowFramer`` where wandb's message layout is the one
+bytes by ``history_frames.RowFramer`` where wandb's message layout is the one
 it knows, else built as protobuf messages from a template.
 
-It uses wandb internals, so ``BatchPublisher.attach`` checks each one and
-returns None when any is missing; the caller then uses the public
-``wandb_run.log`` (which is also used for every row holding media).
+It uses wandb internals (capabilities ``batch_publish``, ``framed_socket_write`` and,
+for wandb's typed history values, ``history_typed_values``), so ``BatchPublisher.attach``
+checks each one and returns None when a required one is missing; the caller then uses
+the public ``wandb_run.log`` (which is also used for every row holding media). wandb
+before 0.29 has no typed values: rows are written in its JSON form only.
 
 >>> import time
 >>> run = nbwandb.init(project="demo", quiet=True)
@@ -28,7 +30,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .history_bytes import RowFramer, json_text
+from .history_frames import RowFramer, json_text
+from .registry import available, capability
+from .service import is_finished
 
 # Values wandb encodes as plain JSON scalars; anything else (media, arrays, tables)
 # goes through wandb's public Run.log, which knows how to store it.
@@ -40,6 +44,49 @@ Row = tuple[dict[str, Any], float]  # (row, the time.time() it was logged at)
 # the socket's buffer, above which a burst waits for the socket as wandb's own send does.
 MAX_UNSENT = 1 << 20
 FRAME_CHUNK = 16  # rows framed between two chances for another thread to take the GIL
+
+
+@capability(
+    "batch_publish",
+    needs="run._interface (_make_request, _assign, _asyncer.run, _client.publish), "
+    "run._local_step, wandb.proto's PartialHistoryRequest/ServerRequest",
+    fallback="wandb_run.log(row) for every row (same rows, ~0.6 ms of Python each)",
+)
+def _has_batch_internals() -> bool:
+    from wandb.proto import wandb_internal_pb2, wandb_server_pb2
+    from wandb.sdk.interface.interface_shared import InterfaceShared
+    from wandb.sdk.interface.interface_sock import InterfaceSock
+
+    return (
+        hasattr(wandb_internal_pb2, "PartialHistoryRequest")
+        and hasattr(wandb_server_pb2, "ServerRequest")
+        and callable(getattr(InterfaceShared, "_make_request", None))
+        and callable(getattr(InterfaceSock, "_assign", None))
+    )
+
+
+@capability(
+    "history_typed_values",
+    needs="wandb.sdk.interface.history_value.set_history_value (wandb 0.29+)",
+    fallback="values in wandb's JSON form only (what wandb itself writes without typed values)",
+)
+def _has_typed_values() -> bool:
+    from wandb.sdk.interface.history_value import set_history_value
+
+    return callable(set_history_value)
+
+
+@capability(
+    "framed_socket_write",
+    needs="service_client._HEADER_BYTE_INT_FMT == '<BI', client._writer, _drain_writer",
+    fallback="one client.publish(request) per row inside the burst's single hop",
+)
+def _has_framed_write() -> bool:
+    from wandb.sdk.lib.service import service_client
+
+    return getattr(service_client, "_HEADER_BYTE_INT_FMT", None) == _HEADER and callable(
+        getattr(service_client.ServiceClient, "_drain_writer", None)
+    )
 
 
 def is_plain(row: dict[str, Any]) -> bool:
@@ -74,21 +121,27 @@ class BatchPublisher:
         self._scheduled = 0
         self._written = 0
         self._settled = 0  # _scheduled at the last settle that found every byte sent
-        encoding = str(getattr(wandb_run.settings, "x_history_value_encoding", "json")).split(",")
+        encoding = _encodings(wandb_run)
         self._json_form = "json" in encoding
         self._typed_form = "typed" in encoding
 
     @classmethod
     def attach(cls, wandb_run: Any) -> BatchPublisher | None:
         """A publisher for ``wandb_run``, or None if this wandb lacks an internal it needs."""
+        if not available("batch_publish"):
+            return None
         try:
             from wandb.proto import wandb_internal_pb2, wandb_server_pb2
-            from wandb.sdk.interface.history_value import set_history_value
 
+            set_history_value: Any = None
+            if available("history_typed_values"):
+                from wandb.sdk.interface.history_value import set_history_value
             iface = wandb_run._interface
             needed = (iface._make_request, iface._assign, iface._asyncer.run, iface._client.publish)
             if not all(callable(fn) for fn in needed) or not isinstance(wandb_run._local_step, int):
                 return None
+            if set_history_value is None and "typed" in _encodings(wandb_run):
+                return None  # typed values asked for, and no way here to write them
             publisher = cls(
                 wandb_run,
                 iface,
@@ -108,7 +161,7 @@ class BatchPublisher:
     def usable(self) -> bool:
         """False once wandb's run is finished or someone wrapped its ``log`` (then theirs must run)."""
         run = self._run
-        return not getattr(run, "_is_finished", False) and "log" not in vars(run)
+        return not is_finished(run) and "log" not in vars(run)
 
     def _make_template(self) -> Any:
         # Built once by wandb's own _make_request, so the record carries what wandb sets on
@@ -252,14 +305,18 @@ class BatchPublisher:
         self._settled = self._scheduled
 
 
+def _encodings(wandb_run: Any) -> list[str]:
+    # wandb before 0.29 has no such setting: its history values are JSON text
+    return str(getattr(wandb_run.settings, "x_history_value_encoding", "json")).split(",")
+
+
 def _can_write_framed(client: Any) -> bool:
     """True if wandb's service client frames requests as this module's ``_send_framed`` does."""
+    if not available("framed_socket_write"):
+        return False
     try:
-        from wandb.sdk.lib.service import service_client
-
         return (
-            getattr(service_client, "_HEADER_BYTE_INT_FMT", None) == _HEADER
-            and client._broken_exc is None
+            client._broken_exc is None
             and callable(client._writer.write)
             and callable(client._drain_writer)
         )

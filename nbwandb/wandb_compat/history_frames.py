@@ -12,7 +12,7 @@ The result is checked against the protobuf library in the tests (parsed back, eq
 to the message built the slow way), and ``RowFramer.for_template`` refuses any
 template whose message layout differs from the one this module writes.
 
->>> from wandb.proto import wandb_server_pb2 as spb
+>>> from wandb.proto import wandb_server_pb2 as spb   # (only this docstring imports wandb)
 >>> framer = RowFramer.for_template(spb.ServerRequest())
 >>> frame = framer.frame({"loss": 0.5}, 1700000000.25)
 >>> message = spb.ServerRequest.FromString(frame[5:])
