@@ -33,7 +33,7 @@ class Mismatch:
     def describe(self) -> str:
         return (
             f"{self.dist} {self.loaded} is loaded but {self.installed} is installed "
-            "(a pip install ran under the running kernel)"
+            "(it changed on disk after this process imported it)"
         )
 
 

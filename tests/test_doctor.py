@@ -104,3 +104,40 @@ def test_doctor_report_text_and_html():
     # commands as code, not with literal backticks; the rest escaped
     assert "then <code>nbwandb sync</code>" in bundle["text/html"]
     assert "`" not in bundle["text/html"] and "free &lt;here&gt;" in bundle["text/html"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "version", "ok", "says", "never"),
+    [
+        (
+            "colab",
+            "7.7.1",
+            True,
+            [
+                "colab: ipywidgets 7.7.1 core widgets, no custom widget manager",
+                "classic Notebook 6.5.7 with widgetsnbextension 3.6.10",
+                "not on Colab itself",
+            ],
+            ["ipywidgets 8"],
+        ),
+        ("colab", "8.1.9", None, ["ipywidgets 8.1.9 is not Colab's own (7.7.1)"], ["tested on"]),
+        ("vscode", "8.1.9", None, ["vscode: ipywidgets 8.1.9 core widgets", "not tested"], []),
+        ("jupyter", "8.1.9", True, ["tested on JupyterLab 4 and Notebook 7"], ["Colab"]),
+        ("jupyter", "7.7.1", True, ["tested on classic Notebook 6.5.7"], ["JupyterLab 4"]),
+    ],
+)
+def test_widgets_line_says_what_is_tested(monkeypatch, environment, version, ok, says, never):
+    """The line names the loaded ipywidgets and the frontends tested with it, nothing more."""
+    pytest.importorskip("ipywidgets")
+    import sys
+    from types import SimpleNamespace
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", SimpleNamespace(__version__=version))
+    check = doctor.check_widgets(environment)
+    assert check.ok is ok, check
+    for text in says:
+        assert text in check.detail, check.detail
+    for text in never:
+        assert text not in check.detail, check.detail
+    if environment == "colab" and ok is None:
+        assert "Runtime > Restart session" in check.fix and ">=8" not in check.fix

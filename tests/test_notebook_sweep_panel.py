@@ -27,6 +27,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_panel_follows_a_real_sweep_trial_by_trial(isolated: Path) -> None:
+    pytest.importorskip("optuna")  # the offline backend (not in the Colab stand-in)
     import matplotlib.pyplot as plt
 
     figures_before = plt.get_fignums()
@@ -178,3 +179,39 @@ def test_pruned_trials_are_listed_and_drawn_dashed() -> None:
 def test_panel_rejects_bad_options(kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         SweepPanel(**kwargs)
+
+
+def test_panel_run_live_then_final_with_a_trial_feed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``panel.run`` on any ipywidgets, fed trial by trial by a stand-in for ``nbwandb.sweep``."""
+    from nbwandb.notebook import sweep_panel
+    from nbwandb.notebook.published import publish, refresh
+
+    view = "application/vnd.jupyter.widget-view+json"
+    trials = _records(4)
+    seen: list[dict] = []
+
+    def feed(config, train_fn, *, callback, **kwargs):
+        assert kwargs == {"count": 4}
+        for n in range(1, len(trials) + 1):
+            result = SweepResult("s", "optuna", "grid", "loss", "maximize", trials[:n], planned=4)
+            callback(result, trials[n - 1])
+            seen.append(panel._repr_mimebundle_())  # what a refresh sends meanwhile
+        return result
+
+    monkeypatch.setattr(sweep_panel, "sweep", feed)
+    panel = SweepPanel(plot_interval=0)
+    sent: list[dict] = []
+    monkeypatch.setattr("IPython.display.display", lambda data, **kw: sent.append(data))
+    monkeypatch.setattr("IPython.display.update_display", lambda data, **kw: sent.append(data))
+    publish(panel)
+    assert view in sent[0] and "waiting" in sent[0]["text/plain"]
+    result = panel.run({"method": "grid"}, lambda cfg: 0.0, count=4)
+    assert [view in b for b in seen] == [True] * 4  # live while trials come in
+    assert "1 of 4 trials" in seen[0]["text/plain"] and "4 of 4 trials" in seen[-1]["text/plain"]
+    final = panel._repr_mimebundle_()
+    assert view not in final and result.best.run_name in final["text/plain"]
+    assert "<svg" in final["text/html"] and "<polyline" in final["text/html"]
+    with monkeypatch.context() as m:
+        m.setattr("nbwandb.notebook.published.widgets_can_render", lambda: True)
+        assert refresh(panel)  # the saved output becomes the final HTML
+    assert view not in sent[-1] and sent[-1]["text/html"] == final["text/html"]

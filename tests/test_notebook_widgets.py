@@ -22,6 +22,7 @@ from nbwandb.local import read_run
 widgets = pytest.importorskip("ipywidgets")
 
 from nbwandb.notebook import ConfigForm, LoginPanel, MediaGallery, RunPanel, TablePreview  # noqa: E402
+from nbwandb.notebook._widgets import WIDGETS_MAJOR  # noqa: E402
 from nbwandb.notebook.charts import line_chart_svg  # noqa: E402
 from nbwandb.notebook.environment import detect_environment, force_environment  # noqa: E402
 from nbwandb.notebook.images import thumbnail_png  # noqa: E402
@@ -552,3 +553,105 @@ def test_run_panel_made_after_logging_shows_every_row_once(isolated):
     points = panel._data.series["train/loss"].points()
     assert [x for x, _ in points] == list(range(8)) and points[-1][1] == 1.0 / 8
     run.finish()
+
+
+# -- ipywidgets 7 and 8 ------------------------------------------------------------------------
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def ipywidgets_own_view(widget: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The widget-view entry ipywidgets itself shows ``widget`` with (8: its mime bundle; 7: what
+    its ``_ipython_display_`` hands to IPython's display)."""
+    if WIDGETS_MAJOR >= 8:
+        return widgets.Widget._repr_mimebundle_(widget)[WIDGET_VIEW]
+    shown: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        sys.modules["ipywidgets.widgets.widget"], "display", lambda data, **_kw: shown.append(data)
+    )
+    widgets.Widget._ipython_display_(widget)
+    (data,) = shown
+    return data[WIDGET_VIEW]
+
+
+def live_panels() -> list[Any]:
+    from nbwandb.notebook.sweep_panel import SweepPanel
+
+    return [
+        LoginPanel(host=UNREACHABLE, timeout=1),
+        ConfigForm({"lr": 0.1, "fast": True}),
+        RunPanel(nbwandb.init(project="views", mode="offline", quiet=True)),
+        SweepPanel(),
+    ]
+
+
+def test_widget_view_is_the_one_ipywidgets_itself_displays(monkeypatch):
+    for panel in live_panels():
+        view = panel._repr_mimebundle_()[WIDGET_VIEW]
+        assert view == ipywidgets_own_view(panel, monkeypatch), type(panel).__name__
+        assert (view["version_major"], view["version_minor"]) == (2, 0)
+        assert view["model_id"] == panel.model_id
+        # the models of the running ipywidgets' protocol (controls 1.5.0 on 7, 2.0.0 on 8)
+        assert panel._model_module_version == {7: "1.5.0", 8: "2.0.0"}[WIDGETS_MAJOR]
+
+
+def test_closed_panel_shows_its_text_forms_only():
+    from IPython.display import display
+
+    from nbwandb.notebook.published import _bundle
+
+    panel = ConfigForm({"lr": 0.1})
+    panel.close()
+    bundle = _bundle(panel)  # what publish sends
+    assert WIDGET_VIEW not in bundle and "lr" in bundle["text/html"]
+    display(panel)  # ipywidgets 7 and 8 each unset a different display method on close
+
+
+def test_button_icons_exist_in_font_awesome_4_7_and_jupyterlab():
+    """Notebook 6 (Colab's pinned frontend) bundles Font Awesome 4.7; JupyterLab 4 its own."""
+    source = "\n".join(p.read_text() for p in Path(nbwandb.__file__).parent.glob("notebook/*.py"))
+    icons = set(re.findall(r"\bicon=\"([\w-]+)\"", source))
+    assert {"play", "sign-in", "repeat"} <= icons
+    roots = [Path(sys.prefix), *Path(__file__).resolve().parents[1].glob(".venv*")]
+    fa47 = [
+        p
+        for root in roots
+        for p in root.glob(
+            "lib/python*/site-packages/*/static/components/font-awesome/css/font-awesome.css"
+        )
+    ]
+    lab = [p for root in roots for p in root.glob("share/jupyter/lab/static/*.js")]
+    lab = [p for p in lab if b".fa-play:before" in p.read_bytes()]
+    if not fa47 and not lab:
+        pytest.skip("no Notebook 6 or JupyterLab installed here")
+    for css in [*fa47[:1], *lab[:1]]:
+        text = css.read_text(errors="replace")
+        missing = sorted(icon for icon in icons if f".fa-{icon}:before" not in text)
+        assert not missing, f"{css}: no Font Awesome icon {missing}"
+
+
+def test_colab_needs_no_custom_widget_manager(monkeypatch):
+    """In Colab, panels are core widgets: nothing turns Colab's custom widget manager on."""
+    from ipython_shell import shared_shell
+
+    shell = shared_shell()
+    panels = live_panels()
+    calls: list[str] = []
+    output = SimpleNamespace(
+        enable_custom_widget_manager=lambda: calls.append("enable"),
+        disable_custom_widget_manager=lambda: calls.append("disable"),
+    )
+    monkeypatch.setitem(sys.modules, "google.colab", SimpleNamespace(output=output, __path__=[]))
+    monkeypatch.setitem(sys.modules, "google.colab.output", output)
+    monkeypatch.delenv("NBWANDB_ENVIRONMENT", raising=False)
+    assert detect_environment() == "colab"
+    shown: list[dict[str, Any]] = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, *a, **kw: shown.append(data))
+    for panel in panels:
+        from IPython.display import display
+
+        display(panel)
+    assert len(shown) == len(panels)
+    # each live panel as a widget view (a login panel nobody used is final once a run started)
+    assert [WIDGET_VIEW in data for data in shown] == [not p._is_final() for p in panels]
+    assert sum(WIDGET_VIEW in data for data in shown) >= 3
+    assert calls == []
