@@ -163,6 +163,10 @@ class RunHandle:
     def remove_listener(self, fn: RowListener) -> None:
         """Stop calling ``fn``."""
 
+    def recent_rows(self) -> list[dict[str, Any]]:
+        """The last rows handed to wandb, oldest first (rows its file may not hold yet)."""
+        return []
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything logged is written; False on timeout."""
         return True

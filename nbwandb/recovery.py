@@ -22,7 +22,12 @@ from types import ModuleType
 
 from . import session
 from .errors import NbwandbError, NbwandbWarning
-from .wandb_compat.service import is_finished, service_is_dead, service_process
+from .wandb_compat.service import (
+    is_finished,
+    sees_service_process,
+    service_is_dead,
+    service_process,
+)
 
 
 def _warn(message: str) -> None:
@@ -69,6 +74,8 @@ def orphan_services(wandb: ModuleType) -> list[int]:
     Ctrl-C while ``wandb.init`` starts the service leaves one behind: wandb has started it
     but never stored the connection. It would live until the kernel exits.
     """
+    if not sees_service_process():
+        return []  # wandb's own service cannot be told apart: never end a live one
     me, own = str(os.getpid()), _service_pid(wandb)
     found = []
     try:  # this process's children, cheaply (kernels with CONFIG_PROC_CHILDREN) ...

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ from .wandb_compat.batch_publish import BatchPublisher, is_plain
 from .wandb_compat.protobufs import is_exit_record as _is_exit_record
 from .writer import BackgroundWriter
 
+RECENT_ROWS = 5000  # rows kept in memory for panels (wandb 0.28 holds up to a 32 KiB block back)
 EXIT_RECORD_WAIT = 2.0  # seconds finish waits for wandb-core to write the run's last records
 
 
@@ -70,6 +72,9 @@ class Run(RunHandle):
         self._warned_nonfinite: set[str] = set()
         self.rows_written = 0
         self.rows_logged = 0
+        # The last rows handed to wandb: wandb before 0.29 writes its run file only every
+        # ~15 s (or a full 32 KiB block), so a panel made now reads the newest rows here.
+        self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT_ROWS)
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
         self._finish_done: threading.Event | None = None  # set when a background finish ends
         self._finish_error: BaseException | None = None  # what it raised, for finish(wait=True)
@@ -382,6 +387,7 @@ class Run(RunHandle):
                 self.wandb_run.log(rows[start][0])
             for row, _ in rows[start:end]:
                 self.rows_written += 1
+                self._recent.append(row)
                 self._notify(row)
             start = end
 
@@ -439,6 +445,21 @@ class Run(RunHandle):
     def remove_listener(self, fn: RowListener) -> None:
         if fn in self._listeners:
             self._listeners.remove(fn)
+
+    def recent_rows(self) -> list[dict[str, Any]]:
+        """The last ``RECENT_ROWS`` rows handed to wandb, oldest first, as written.
+
+        A panel shows these with the rows read from the run file: wandb may not have
+        written the newest ones to it yet (wandb before 0.29 does so every ~15 s).
+
+        >>> run = nbwandb.init(project="demo", quiet=True)
+        >>> run.log({"loss": 0.5}); run.flush()
+        True
+        >>> [row["loss"] for row in run.recent_rows()]
+        [0.5]
+        >>> run.finish()
+        """
+        return list(self._recent.copy())  # copy(): one C call, safe while the writer appends
 
     def flush(self, timeout: float | None = None) -> bool:
         """Commit the pending row and wait until everything is written; False on timeout."""

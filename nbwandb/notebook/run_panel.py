@@ -105,20 +105,21 @@ class RunData:
             self._subscribers.remove(event)
 
     def backfill(self, run: RunHandle) -> float | None:
-        """Rows already in the run's files (a panel for a run that had none), when they can be
-        read; returns the last step they hold (None: none).
-
-        For a live run, rows still on their way to the file are waited for (bounded): a
-        panel made after ``run.log`` calls shows them too.
+        """Rows already logged (a panel for a run that had none): those in the run's files,
+        then, for a live run, the rows it handed to wandb that the file does not hold yet
+        (``run.recent_rows()``: wandb writes its file every 0.1 s, or ~15 s before 0.29).
+        Returns the last step taken (None: none).
         """
         if getattr(run, "has_wandb_run", True) is False:
             return None  # a run wandb is still creating has no rows on disk (and is not waited for)
         run_dir = getattr(run, "run_dir", None)
         if run_dir is None:
             return None
+        recent: list[dict[str, Any]] = []
         try:
             if getattr(run, "enabled", False) and not run.finished:
-                _wait_for_rows_on_disk(run, run_dir)
+                run.flush(timeout=BACKFILL_WAIT)  # queued rows handed to wandb, so in memory
+                recent = run.recent_rows()
             history = read_run(run_dir).history
         except Exception:  # noqa: BLE001 - a run still being written, or no reader: start empty
             return None
@@ -128,25 +129,17 @@ class RunData:
             step = row.get(self.step_metric)
             if is_number(step) and (last is None or step > last):
                 last = step
+        on_disk = last
+        for row in recent:  # what the file does not hold yet: steps after its last one
+            step = row.get(self.step_metric)
+            if on_disk is None or not is_number(step) or step > on_disk:
+                self.on_row(dict(row))
+                if is_number(step) and (last is None or step > last):
+                    last = step
         return last
 
 
-BACKFILL_WAIT = 1.0  # seconds a new panel waits for a live run's rows to reach its file
-
-
-def _wait_for_rows_on_disk(run: RunHandle, run_dir: Any) -> None:
-    """Hand the run's queued rows to wandb, then wait (bounded) until its file holds them.
-
-    wandb-core writes the file every 0.1 s, so right after ``run.log`` the rows are not
-    there yet.
-    """
-    run.flush(timeout=BACKFILL_WAIT)
-    written = getattr(run, "rows_written", 0)
-    deadline = time.monotonic() + BACKFILL_WAIT
-    while time.monotonic() < deadline:
-        if read_run(run_dir, history=False, join=False).steps >= written:
-            return
-        time.sleep(0.02)
+BACKFILL_WAIT = 1.0  # seconds a new panel waits for the run's queued rows to reach wandb
 
 
 class _Handover:

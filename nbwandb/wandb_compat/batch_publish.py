@@ -69,6 +69,7 @@ def _has_batch_internals() -> bool:
     "history_typed_values",
     needs="wandb.sdk.interface.history_value.set_history_value (wandb 0.29+)",
     fallback="values in wandb's JSON form only (what wandb itself writes without typed values)",
+    missing_in=((0, 28, 1),),
 )
 def _has_typed_values() -> bool:
     from wandb.sdk.interface.history_value import set_history_value

@@ -45,7 +45,8 @@ class Capability:
     """One wandb internal: ``needs`` (what of wandb), ``fallback`` (what nbwandb does without it).
 
     ``required``: no public path does the same (the reader's protobufs); a wandb without it
-    is not supported, and the error says so.
+    is not supported, and the error says so. ``missing_in``: supported wandb versions
+    checked to lack it (every other supported version checked has it).
     """
 
     name: str
@@ -53,6 +54,7 @@ class Capability:
     fallback: str
     detect: Callable[[], bool]
     required: bool = False
+    missing_in: tuple[tuple[int, ...], ...] = ()
 
 
 _registry: dict[str, Capability] = {}
@@ -62,15 +64,34 @@ _lock = threading.Lock()
 
 
 def capability(
-    name: str, *, needs: str, fallback: str, required: bool = False
+    name: str,
+    *,
+    needs: str,
+    fallback: str,
+    required: bool = False,
+    missing_in: tuple[tuple[int, ...], ...] = (),
 ) -> Callable[[Callable[[], bool]], Callable[[], bool]]:
     """Register the decorated ``detect()`` (True where the installed wandb has the internal)."""
 
     def register(detect: Callable[[], bool]) -> Callable[[], bool]:
-        _registry[name] = Capability(name, needs, fallback, detect, required)
+        _registry[name] = Capability(name, needs, fallback, detect, required, missing_in)
         return detect
 
     return register
+
+
+def sets_attribute(cls: type, name: str) -> bool:
+    """Whether ``cls``'s constructor (``__init__`` or wandb's ``_init``) assigns ``self.<name>``."""
+    import inspect
+
+    for method in ("__init__", "_init"):
+        fn = getattr(cls, method, None)
+        try:
+            if fn is not None and f"self.{name} =" in inspect.getsource(fn):
+                return True
+        except (OSError, TypeError):  # no source (a compiled or built-in method)
+            continue
+    return False
 
 
 def all_capabilities() -> list[Capability]:

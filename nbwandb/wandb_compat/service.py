@@ -14,23 +14,23 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from .registry import available, capability
+from .registry import available, capability, sets_attribute
 
 
 @capability(
     "service_process",
     needs="wandb_setup._singleton._connection (._client._broken_exc, ._proc._process)",
-    fallback="the service is taken as alive; a stuck one is not ended (finish waits its timeout)",
+    fallback="the service is taken as alive; a stuck or orphaned one is not ended",
 )
 def _has_service_internals() -> bool:
-    import inspect
-
     from wandb.sdk import wandb_setup
     from wandb.sdk.lib.service import service_connection
 
-    source = inspect.getsource(service_connection.ServiceConnection.__init__)
+    cls = service_connection.ServiceConnection
     return (
-        hasattr(wandb_setup, "_singleton") and "self._client" in source and "self._proc" in source
+        hasattr(wandb_setup, "_singleton")
+        and sets_attribute(cls, "_client")
+        and sets_attribute(cls, "_proc")
     )
 
 
@@ -51,11 +51,9 @@ def _has_inform_finish() -> bool:
     fallback="a stuck finish is not seen: the next init finishes the wandb run again (bounded by its timeout)",
 )
 def _has_finished_flag() -> bool:
-    import inspect
-
     from wandb.sdk import wandb_run
 
-    return "self._is_finished" in inspect.getsource(wandb_run.Run.__init__)
+    return sets_attribute(wandb_run.Run, "_is_finished")
 
 
 def _connection(wandb: ModuleType) -> Any:
@@ -80,6 +78,11 @@ def service_is_dead(wandb: ModuleType) -> bool:
 def service_process(wandb: ModuleType) -> Any:
     """The ``Popen`` of the wandb-core this process started, or None (none, or not visible)."""
     return getattr(getattr(_connection(wandb), "_proc", None), "_process", None)
+
+
+def sees_service_process() -> bool:
+    """Whether ``service_process`` can tell this process's own wandb-core from others."""
+    return available("service_process")
 
 
 def release_stream(wandb: ModuleType, run_id: str) -> bool:

@@ -30,6 +30,7 @@ def known_setting(name: str) -> bool:
     "file_flush_interval",
     needs=f"the setting {FLUSH_SETTING} (wandb 0.29+)",
     fallback="wandb's own interval (15 s); panels show rows from memory meanwhile",
+    missing_in=((0, 28, 1),),
 )
 def _has_flush_setting() -> bool:
     return known_setting(FLUSH_SETTING)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .registry import available, capability
+from .registry import available, capability, sets_attribute
 
 
 @capability(
@@ -25,14 +25,12 @@ from .registry import available, capability
     fallback="wandb's _step starts at 0; the reader renumbers the segment when it joins it",
 )
 def _has_make_run() -> bool:
-    import inspect
-
     from wandb.sdk import wandb_run
     from wandb.sdk.interface import interface
 
     base = getattr(interface, "InterfaceBase", None)
-    return callable(getattr(base, "_make_run", None)) and "_starting_step" in inspect.getsource(
-        wandb_run.Run.__init__
+    return callable(getattr(base, "_make_run", None)) and sets_attribute(
+        wandb_run.Run, "_starting_step"
     )
 
 
