@@ -302,6 +302,8 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     while time.monotonic() < deadline:
         running = fe.running(cell("training"))
         started = started or running
+        if not started and time.monotonic() > deadline - 50:
+            raise AssertionError("the training cell never showed as running within 10 s")
         if started and not running:
             break
         if running:
