@@ -262,8 +262,8 @@ def check_widgets(environment: str | None) -> CheckResult:
             "widgets",
             None,
             f"colab: ipywidgets {version} is not Colab's own (7.7.1) and is not tested in "
-            "Colab, whose frontend may leave its widgets blank (the panels' HTML form still shows "
-            "in saved notebooks)",
+            "Colab; on a stand-in of Colab's pinned frontend, its HTML and Checkbox widgets "
+            "do not render",
             f"Colab's ipywidgets 7.7.1 is the tested one: pip install 'ipywidgets==7.7.1', then "
             f"{restart_hint(environment)}",
         )

@@ -34,13 +34,13 @@ BASE = {7: "1.2.0", 8: "2.0.0"}[MAJOR]
 class Kernel:
     """A kernel of this venv's python, with helpers that collect each cell's iopub messages."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, kernel_name: str = "python3") -> None:
         env = dict(os.environ)
         # A kernel of the Colab venv runs nbwandb from the work tree (it is not installed there).
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env.pop("WANDB_SERVICE", None)  # its own wandb-core, not this process's
         self.manager, self.client = jupyter_client.manager.start_new_kernel(
-            kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=90
+            kernel_name=kernel_name, cwd=str(cwd), env=env, startup_timeout=90
         )
         self.messages: list[dict[str, Any]] = []  # every iopub message, in order
 
@@ -218,3 +218,41 @@ def test_doctor_in_a_kernel_names_the_running_ipywidgets(kernel: Kernel) -> None
     assert f"ipywidgets {ipywidgets.__version__} core widgets" in text
     assert "ipywidgets 8 core widgets" not in text or MAJOR == 8
     assert "pip install 'ipywidgets>=8'" not in text
+
+
+def test_in_the_colab_stand_in_kernel(isolated: Path) -> None:
+    """The stand-in kernel (google.colab imported at start, as Colab does): Colab is detected,
+    the panels send ipywidgets 7.7.1 models, and the doctor says what was tested there."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("colab-standin")
+    except NoSuchKernel:
+        pytest.skip("no colab-standin kernel here (make colab-venv builds it in .venv-colab)")
+    k = Kernel(isolated, kernel_name="colab-standin")
+    try:
+        # the spec sets its own PYTHONPATH: nbwandb comes from the work tree, as the tests' does
+        k.execute(f"import sys; sys.path.insert(0, {str(REPO)!r})")
+        assert (
+            k.output(
+                "import ipywidgets; print(ipywidgets.__version__, 'google.colab' in sys.modules)"
+            )
+            == "7.7.1 True"
+        )
+        shown = k.execute(
+            "%load_ext nbwandb\n"
+            "from nbwandb.notebook import ConfigForm, detect_environment\n"
+            "print(detect_environment())\n"
+            "ConfigForm({'lr': 0.1})"
+        )
+        assert "colab" in [m["content"].get("text", "").strip() for m in _of(shown, "stream")]
+        _check_models(_of(shown, "comm_open"))
+        (bundle,) = _displays(shown)
+        assert {WIDGET_VIEW, "text/plain", "text/html"} <= set(bundle["data"])
+        (report,) = _displays(k.execute("%wandb_doctor --no-service"))
+        text = report["data"]["text/plain"]
+        assert "colab: ipywidgets 7.7.1 core widgets, no custom widget manager" in text
+        assert "widgetsnbextension 3.6.10" in text and "not on Colab itself" in text
+        assert "ipywidgets 8" not in text
+    finally:
+        k.stop()
