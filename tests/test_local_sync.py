@@ -18,10 +18,10 @@ import nbwandb
 from nbwandb.cli import main
 from nbwandb.local import read_run
 from nbwandb.local.logfile import LogReader, frame_records
-from nbwandb.local.records import record_module
 from nbwandb.local.repair import check_run_file, write_repaired_copy
 from nbwandb.local.sync import classify_output
 from nbwandb.upload_state import mark, upload_state
+from nbwandb.wandb_compat.protobufs import record_module
 
 
 def _offline_run(rows: int = 20, **config) -> Path:
