@@ -21,6 +21,9 @@ ENV_SET_BY_LIBRARIES = frozenset(
         "KMP_INIT_AT_FORK",
         "PYDEVD_DISABLE_FILE_VALIDATION",  # ipykernel's debugger
         "PYTEST_CURRENT_TEST",  # pytest's own
+        # wandb before 0.29 stores its service's address here when the process first starts
+        # wandb-core (as a user's process does); kernels started by the tests drop it (relkit).
+        "WANDB_SERVICE",
     }
 )
 
