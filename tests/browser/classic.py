@@ -179,9 +179,12 @@ def cell_prompt(page, index: int) -> str:
 
 
 def wait_for_cell(page, index: int, timeout_ms: int = 30_000) -> None:
+    """The prompt numbered (the execute reply) and the kernel idle (its status on the channel
+    that carries the outputs, after the cell's last one)."""
     deadline = time.monotonic() + timeout_ms / 1000
+    idle = page.locator("#kernel_indicator_icon.kernel_idle_icon")
     while time.monotonic() < deadline:
-        if re.fullmatch(r"In \[\d+\]:", cell_prompt(page, index)):
+        if re.fullmatch(r"In \[\d+\]:", cell_prompt(page, index)) and idle.count() == 1:
             return
         time.sleep(0.1)
     raise AssertionError(

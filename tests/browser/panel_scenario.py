@@ -7,8 +7,8 @@
    the next cell prints the run's config from the kernel, and the test reads it;
 3. ``%wandb_status``: the live ``RunPanel``; a training cell logs for a few seconds, and the
    chart must grow while the cell still runs (read from the page at least twice);
-4. ``%wandb_finish``: the panel becomes its final HTML with every step; a ``TablePreview`` and
-   a ``MediaGallery``;
+4. ``%wandb_finish``: the panel becomes its final HTML with every step; the doctor's report, a
+   ``TablePreview`` and a ``MediaGallery``;
 5. save, end the kernel, open the notebook again: every panel shows its final HTML and no
    widget error.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ CELLS = {
     "        run.log({'loss': 2.7 / step ** 0.5}, step=step, prefix='val')\n"
     f"    time.sleep({STEP_SLEEP_S})",
     "finish": "%wandb_finish",
+    "doctor": "%wandb_doctor --no-service",
     "previews": "display(TablePreview({'id': list(range(12)), 'score': rng.random(12).tolist()}))\n"
     "MediaGallery(rng.random((6, 3, 16, 16)), captions=[f'sample {i}' for i in range(6)])",
 }
@@ -176,8 +178,12 @@ class LabFrontend(Frontend):
         raise AssertionError(f"{name}: the kernel was not idle within 60 s")
 
     def _kernel_idle(self) -> bool:
-        with urllib.request.urlopen(self.server.url("api/kernels"), timeout=10) as response:
-            kernels = json.load(response)
+        try:
+            with urllib.request.urlopen(self.server.url("api/kernels"), timeout=10) as response:
+                kernels = json.load(response)
+        except (urllib.error.URLError, OSError):
+            # jupyter_server answers 500 while a kernel is half started (no last_activity yet)
+            return False
         return any(k.get("execution_state") == "idle" for k in kernels)
 
     def run(self, index: int, wait: bool = True, timeout_ms: int = 60_000) -> None:
@@ -201,6 +207,19 @@ class LabFrontend(Frontend):
         while time.monotonic() < deadline and path.stat().st_mtime_ns == before:
             time.sleep(0.2)
         assert path.stat().st_mtime_ns != before, f"{path.name} was not saved within 20 s"
+
+
+def wait_until(check, what: str, timeout_s: float = 20):
+    """Poll ``check()`` until it returns something true (returned), bounded; outputs reach the
+    page on their own channel, after or before the cell's prompt changes."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout_s:g}s: {what} (last: {last!r})")
 
 
 def _points(locator) -> int:
@@ -245,7 +264,10 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     # 1. The login panel: no credentials here, so a key field and "Continue offline".
     fe.run(cell("login"))
     fe.assert_cell_ok(cell("login"))
-    seen["ipywidgets"] = fe.outputs(cell("login")).first.inner_text().split()[-1]
+    first_line = wait_until(
+        lambda: fe.outputs(cell("login")).first.inner_text().strip(), "the version printed"
+    )
+    seen["ipywidgets"] = first_line.split()[-1]
     login = fe.widget(cell("login"), "nbwandb-login-panel")
     login.wait_for(state="visible", timeout=20_000)
     assert login.locator("input[type='password']").count() == 1
@@ -280,7 +302,9 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     # The kernel got the typed values: the run it started has them in its config.
     fe.run(cell("config"))
     fe.assert_cell_ok(cell("config"))
-    printed = fe.outputs(cell("config")).first.inner_text().strip()
+    printed = wait_until(
+        lambda: fe.outputs(cell("config")).first.inner_text().strip(), "the config printed"
+    )
     assert printed.startswith("config "), printed
     seen["config"] = config = json.loads(printed[len("config ") :])
     assert config == {
@@ -333,12 +357,19 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     assert fe.widget(cell("status"), "nbwandb-run-panel").count() == 0, "still a live widget"
     assert _points(final_chart) == STEPS
     val = fe.outputs(cell("status")).locator(".nbwandb-run-panel svg[data-title='val/loss']")
-    assert _points(val) == STEPS // VAL_EVERY
+    assert _wait_points(val, STEPS // VAL_EVERY) == STEPS // VAL_EVERY
+    fe.run(cell("doctor"))
+    fe.assert_cell_ok(cell("doctor"))
+    doctor = fe.outputs(cell("doctor")).locator(".nbwandb-doctor-report table")
+    doctor.wait_for(timeout=20_000)
+    seen["doctor"] = doctor.inner_text()
     fe.run(cell("previews"))
     fe.assert_cell_ok(cell("previews"))
     previews = fe.outputs(cell("previews"))
-    assert previews.locator(".nbwandb-table-preview table tr").count() >= 12
-    assert previews.locator(".nbwandb-media-gallery img").count() == 6
+    rows = previews.locator(".nbwandb-table-preview table tbody tr")
+    wait_until(lambda: rows.count() == 12, "the table preview's 12 rows")
+    images = previews.locator(".nbwandb-media-gallery img")
+    wait_until(lambda: images.count() == 6, "the gallery's 6 images")
     fe.assert_no_broken_widgets("after the whole notebook ran")
     fe.outputs(cell("status")).first.scroll_into_view_if_needed()
     save_screenshot(page, shot)
@@ -347,24 +378,36 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
 
     # 5. Save, end the kernel, open again: the final panels, no widget errors.
     fe.save(root / name)
-    saved = nbformat.read(root / name, as_version=4)
-    for key in ("login", "form", "status"):
-        shown = [o for o in saved.cells[cell(key)].outputs if o["output_type"] == "display_data"]
-        assert shown and all("text/html" in o["data"] for o in shown), (key, shown)
+
+    def saved_outputs():
+        try:
+            saved = nbformat.read(root / name, as_version=4)
+        except Exception:  # noqa: BLE001 - the server may still be writing it
+            return None
+        shown = {
+            key: [o for o in saved.cells[cell(key)].outputs if o["output_type"] == "display_data"]
+            for key in ("login", "form", "status")
+        }
+        return shown if all(shown.values()) else None
+
+    for key, shown in wait_until(saved_outputs, "the saved notebook with its outputs").items():
+        assert all("text/html" in o["data"] for o in shown), (key, shown)
         seen[f"saved_{key}"] = sorted({m for o in shown for m in o["data"]})
     page.goto("about:blank")
     assert shut_down_kernels(fe.server) >= 1
     fe.open(name)
     fe.wait_for_cells(len(NAMES))
     final_chart.wait_for(timeout=30_000)
-    assert _points(final_chart) == STEPS
-    assert "config of run" in fe.outputs(cell("form")).first.inner_text()
+    assert _wait_points(final_chart, STEPS) == STEPS
+    form_html = fe.outputs(cell("form")).locator(".nbwandb-config-form")
+    wait_until(lambda: "config of run" in form_html.first.inner_text(), "the form's final HTML")
     for key, marker in (
         ("login", ".nbwandb-login-panel"),
         ("previews", ".nbwandb-table-preview table"),
         ("previews", ".nbwandb-media-gallery img"),
     ):
-        assert fe.outputs(cell(key)).locator(marker).count() >= 1, f"{marker} after reopening"
+        found = fe.outputs(cell(key)).locator(marker)
+        wait_until(lambda found=found: found.count() >= 1, f"{marker} after reopening")
     fe.assert_no_broken_widgets("the reopened notebook")
     save_screenshot(page, f"{shot}_reopened")
     return seen

@@ -42,3 +42,7 @@ def test_panels_on_colab_frontend_and_colab_kernel(
         raise
     print(seen)
     assert seen["ipywidgets"] == "7.7.1"
+    # The doctor sees Colab (google.colab is loaded) and says what was tested: this stand-in.
+    widgets_line = [line for line in seen["doctor"].splitlines() if "\twidgets\t" in line]
+    assert widgets_line and widgets_line[0].startswith("ok"), seen["doctor"]
+    assert "tested on a stand-in of Colab's pinned frontend" in widgets_line[0], widgets_line
