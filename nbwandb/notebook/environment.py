@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from ..kernel import is_kernel_shell
 
 ENVIRONMENTS = ("colab", "vscode", "jupyter", "ipython", "terminal")
-# Frontends that render ipywidgets 8 core widgets without extra set-up.
+# Frontends that render ipywidgets core widgets (7.7 or 8) without a custom widget manager.
 WIDGET_FRONTENDS = ("colab", "vscode", "jupyter")
 
 _forced: str | None = None
