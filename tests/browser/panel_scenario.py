@@ -343,6 +343,8 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     assert _wait_points(chart, STEPS) == STEPS, "the live chart after the cell"
     fe.assert_cell_ok(cell("training"))
     save_screenshot(page, f"{shot}_live")
+    page.mouse.move(0, 0)  # no hover highlight in the picture
+    fe.cell(cell("status")).screenshot(path=str(SCREENSHOTS / f"{shot}_run_panel_live.png"))
 
     # 4. Finish: the panel is its final HTML (no widget) with every step.
     fe.run(cell("finish"))
