@@ -272,7 +272,8 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     login.wait_for(state="visible", timeout=20_000)
     assert login.locator("input[type='password']").count() == 1
     login.get_by_role("button", name="Continue offline").click()
-    login.get_by_text("Runs will be offline").wait_for(timeout=20_000)
+    # In the widget, or in the final HTML that replaces it once the choice is made.
+    fe.cell(cell("login")).get_by_text("Runs will be offline").first.wait_for(timeout=20_000)
 
     # 2. The config form: type into a text field and a slider's box, then "Start run".
     fe.run(cell("form"))
