@@ -373,10 +373,10 @@ def init(
         wait_for_new_folder_name(point)
 
     settings.setdefault("silent", True)
-    # wandb-core keeps the last (up to 32 KiB) records of the .wandb file in memory and
-    # writes them every 15 s by default: a killed kernel lost them. Write within 0.1 s,
-    # where this wandb has the setting (0.29+; older ones refuse the name). Panels show
-    # rows from the run's memory either way (Run.recent_rows).
+    # wandb-core keeps the last (up to 32 KiB) records of the .wandb file in memory: a
+    # killed kernel lost them. Write within 0.1 s where this wandb has the setting (0.29+;
+    # older ones refuse the name and write only full blocks: Run.flush pushes one there).
+    # Panels show rows from the run's memory either way (Run.recent_rows).
     from .wandb_compat.settings import set_file_flush_interval
 
     set_file_flush_interval(settings, TRANSACTION_LOG_FLUSH_S)

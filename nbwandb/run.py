@@ -32,6 +32,7 @@ from .kernel import in_kernel
 from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
 from .wandb_compat.batch_publish import BatchPublisher, is_plain
+from .wandb_compat.file_blocks import needs_push, push_block
 from .wandb_compat.protobufs import is_exit_record as _is_exit_record
 from .writer import BackgroundWriter
 
@@ -72,8 +73,8 @@ class Run(RunHandle):
         self._warned_nonfinite: set[str] = set()
         self.rows_written = 0
         self.rows_logged = 0
-        # The last rows handed to wandb: wandb before 0.29 writes its run file only every
-        # ~15 s (or a full 32 KiB block), so a panel made now reads the newest rows here.
+        # The last rows handed to wandb: wandb before 0.29 writes its run file only in full
+        # 32 KiB blocks (and at finish), so a panel made now reads the newest rows here.
         self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT_ROWS)
         self.upload_complete: bool | None = None  # online: set by finish (None while running)
         self._finish_done: threading.Event | None = None  # set when a background finish ends
@@ -82,6 +83,7 @@ class Run(RunHandle):
         self.start_step = 0  # the first step this segment logs without step=
 
         self._publisher: BatchPublisher | None = None  # None: every row goes through wandb_run.log
+        self._pushed_at = 0  # the writer's submitted count at the last file block push
         self._wandb_run: Any = None
         self._bind_lock = threading.Lock()
         self._id = ""
@@ -450,7 +452,7 @@ class Run(RunHandle):
         """The last ``RECENT_ROWS`` rows handed to wandb, oldest first, as written.
 
         A panel shows these with the rows read from the run file: wandb may not have
-        written the newest ones to it yet (wandb before 0.29 does so every ~15 s).
+        written the newest ones to it yet (wandb before 0.29 writes full 32 KiB blocks).
 
         >>> run = nbwandb.init(project="demo", quiet=True)
         >>> run.log({"loss": 0.5}); run.flush()
@@ -470,11 +472,24 @@ class Run(RunHandle):
         with self._lock:
             self._commit_pending()
         done = self._writer.flush(timeout)
+        if done and self._wandb_run is not None:
+            self._push_file_block()
         if self._wandb_run is not None:  # (a run still starting has written nothing yet)
             warn_if_disk_full(
                 self.run_dir
             )  # wandb-core drops records on a full disk without a word
         return done
+
+    def _push_file_block(self) -> None:
+        # wandb before 0.29 keeps the newest records in a 32 KiB buffer until the block
+        # fills: without a push, a crash after flush() would lose them (all of a short run,
+        # its project and config included). A push costs up to 32 KiB of file, so only
+        # when something was queued since the last one.
+        submitted = self._writer.submitted
+        if submitted == self._pushed_at or not needs_push():
+            return
+        self._pushed_at = submitted
+        push_block(self._wandb_run, self._run_file)
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         """Add or change config values (e.g. the parameter count once the model exists)."""

@@ -70,6 +70,7 @@ class BackgroundWriter:
         # Called before a flush or close completes, for work handed on without waiting
         # (rows sent to wandb-core): it waits for that work and raises what went wrong.
         self.settle: Callable[[], None] | None = None
+        self.submitted = 0  # calls queued so far: tells a flush whether anything is new
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -107,6 +108,7 @@ class BackgroundWriter:
         self.raise_error(again=True)
         if not self.alive:
             raise WriterError("the background writer is closed; the run has finished")
+        self.submitted += 1
         self._put((fn, args))
 
     @property
@@ -120,6 +122,7 @@ class BackgroundWriter:
             self.raise_error(again=True)
         if not self._thread.is_alive():
             raise WriterError("the background writer is closed; the run has finished")
+        self.submitted += 1
         self._put((_BATCHED, fn, item))
 
     def _put(self, item: Any, timeout: float | None = None) -> None:

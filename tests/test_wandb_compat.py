@@ -179,20 +179,70 @@ def test_a_list_of_images_is_one_entry_with_or_without_wandb_base_class():
 
 def test_a_panel_made_after_logging_shows_every_row_even_before_wandb_writes_its_file():
     # Without the flush setting (wandb 0.28.1, or forced off here) wandb-core holds the
-    # newest records back for up to 15 s; the panel takes them from the run's memory.
+    # newest records back until a 32 KiB block fills; with no block push either (forced off
+    # too), the panel can take them only from the run's memory.
     pytest.importorskip("ipywidgets")
     from nbwandb.notebook.run_panel import run_data
 
-    with registry.forced_fallback("file_flush_interval"):
+    with registry.forced_fallback("file_flush_interval", "file_block_push"):
         run = nbwandb.init(project="compat", quiet=True)
-    try:
-        for step in range(40):
-            run.log({"loss": float(step)}, step=step)
-        run.flush()  # a cell before: the rows are with wandb already, not in nbwandb's queue
-        data = run_data(run)
-        assert data.rows_seen == 40
-        assert data.last_values["loss"] == 39.0
-        assert [int(x) for x, _ in data.series["loss"].points()] == list(range(40))
-    finally:
-        run.finish()
+        try:
+            for step in range(40):
+                run.log({"loss": float(step)}, step=step)
+            run.flush()  # a cell before: the rows are with wandb already, not in nbwandb's queue
+            data = run_data(run)
+            assert data.rows_seen == 40
+            assert data.last_values["loss"] == 39.0
+            assert [int(x) for x, _ in data.series["loss"].points()] == list(range(40))
+        finally:
+            run.finish()
     assert [row["loss"] for row in read_run(run.run_dir).history] == [float(s) for s in range(40)]
+
+
+KILLED_AFTER_FLUSH = """
+import os, signal, time, nbwandb
+run = nbwandb.init(project="blocks", config={"lr": 0.1}, name="short", mode="offline", quiet=True)
+for step in range(10):
+    run.log({"loss": 1.0 / (step + 1)})
+run.flush()
+print(run.run_dir, flush=True)
+time.sleep(0.3)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _killed_after_flush(fallbacks: str) -> Path:
+    """A process logs ten rows, flushes, and dies by SIGKILL; its run folder."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}  # its own wandb-core
+    env["PYTHONPATH"] = str(PACKAGE.parent)
+    env[registry.FALLBACK_ENV] = fallbacks
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_FLUSH], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    return Path(proc.stdout.split()[-1])
+
+
+def test_a_run_killed_after_flush_has_its_records_in_the_file_without_the_flush_setting(
+    isolated,
+):
+    # wandb 0.28.1 (or any wandb with the setting switched off) writes only full 32 KiB
+    # blocks: flush() pushes one, so the run record, config and rows are on disk.
+    if not registry.detected("file_block_push"):
+        pytest.skip("this wandb lacks what file_block_push needs")
+    run = read_run(_killed_after_flush("file_flush_interval"), join=False)
+    assert (run.project, run.name, run.config, run.state) == (
+        "blocks",
+        "short",
+        {"lr": 0.1},
+        "crashed",
+    )
+    assert [row["loss"] for row in run.history] == [1.0 / (s + 1) for s in range(10)]
+    # without the push, wandb-core still held all of it when the process died
+    bare = _killed_after_flush("file_flush_interval,file_block_push")
+    assert next(bare.glob("*.wandb")).stat().st_size == 7  # the file's header alone
+    assert read_run(bare, join=False).history == []

@@ -30,6 +30,7 @@ FALLBACK_ENV = "NBWANDB_WANDB_FALLBACK"  # comma-separated capability names to s
 MODULES = (
     "batch_publish",
     "exit_code",
+    "file_blocks",
     "media_list",
     "protobufs",
     "run_globals",

@@ -29,7 +29,8 @@ def known_setting(name: str) -> bool:
 @capability(
     "file_flush_interval",
     needs=f"the setting {FLUSH_SETTING} (wandb 0.29+)",
-    fallback="wandb's own interval (15 s); panels show rows from memory meanwhile",
+    fallback="wandb-core writes full 32 KiB blocks only (and at finish); Run.flush pushes "
+    "a block (file_block_push), panels show rows from memory meanwhile",
     missing_in=((0, 28, 1),),
 )
 def _has_flush_setting() -> bool:
