@@ -30,6 +30,7 @@ from .html_tables import CSS as TABLE_CSS
 from .local.reader import LocalRun, read_run
 from .local.runs_table import RunsTable
 from .local.series import section_of, section_order, step_key
+from .metrics import is_number
 
 
 def _as_local_runs(runs: Any) -> list[LocalRun]:
@@ -56,7 +57,16 @@ def _as_local_runs(runs: Any) -> list[LocalRun]:
     return out
 
 
-def _select_keys(available: list[str], keys: Sequence[str] | None) -> list[str]:
+def _select_keys(
+    available: list[str], keys: Sequence[str] | None, hidden: Sequence[str] = ()
+) -> list[str]:
+    """The keys to chart: every available one, or those ``keys`` names. wandb's own keys
+    (``hidden``: ``_runtime``, ``_step``, ...) are charted only when named exactly or by a glob
+    that starts with ``_``.
+
+    >>> _select_keys(["train/loss", "val/loss"], ["train", "_runtime"], hidden=["_runtime"])
+    ['train/loss', '_runtime']
+    """
     if keys is None:
         return available
     if isinstance(keys, str):
@@ -69,7 +79,9 @@ def _select_keys(available: list[str], keys: Sequence[str] | None) -> list[str]:
             )
         if any(ch in pattern for ch in "*?["):
             hits = fnmatch.filter(available, pattern)
-        elif pattern in available:
+            if pattern.startswith("_"):
+                hits += fnmatch.filter(hidden, pattern)
+        elif pattern in available or pattern in hidden:
             hits = [pattern]
         else:  # a section name ("train") or a prefix ("train/")
             prefix = pattern if pattern.endswith("/") else pattern + "/"
@@ -140,7 +152,20 @@ class Dashboard:
         available = list(
             dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric)
         )
-        self.keys = _select_keys(available, self._keys_arg)
+        hidden = (
+            sorted(
+                {
+                    k
+                    for r in self.runs
+                    for row in r.history
+                    for k, v in row.items()
+                    if k.startswith("_") and k != self.step_metric and is_number(v)
+                }
+            )
+            if self._keys_arg is not None
+            else []
+        )
+        self.keys = _select_keys(available, self._keys_arg, hidden)
         self.sections: dict[str, list[str]] = {}
         # train, val, the other prefixes, then "charts" (keys without a prefix)
         for key in sorted(self.keys, key=lambda k: section_order(section_of(k))):

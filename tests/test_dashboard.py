@@ -337,3 +337,19 @@ def test_gif_video_is_an_image_and_overlays_are_drawn(isolated: Path) -> None:
     assert (
         rgba[16, 16, 3] == 255 and rgba[0, 0, 3] == 0
     )  # the class is coloured, the background clear
+
+
+def test_wandb_own_keys_are_charted_only_when_named(isolated: Path) -> None:
+    # A run file holds _runtime, _step and _timestamp in every row (issue 29, item 3).
+    run_dir = make_run("own-keys", 0.1)
+    local = read_run(run_dir)
+    assert {"_runtime", "_step", "_timestamp"} <= set(local.history[0])
+    page = nbwandb.show(local).to_html()
+    titles = re.findall(r'data-title="([^"]+)"', page)
+    assert titles == ["train/acc", "train/loss", "val/loss"], titles
+    named = nbwandb.show(local, keys=["val", "_runtime"])
+    assert named.keys == ["val/loss", "_runtime"]
+    assert re.findall(r'data-title="([^"]+)"', named.to_html()) == ["val/loss", "_runtime"]
+    assert nbwandb.show(local, keys=["_*"]).keys == ["_runtime", "_step", "_timestamp"]
+    with pytest.raises(ValueError, match="'_nope' matches no metric"):
+        nbwandb.show(local, keys=["_nope"])

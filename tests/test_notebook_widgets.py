@@ -655,3 +655,29 @@ def test_colab_needs_no_custom_widget_manager(monkeypatch):
     assert [WIDGET_VIEW in data for data in shown] == [not p._is_final() for p in panels]
     assert sum(WIDGET_VIEW in data for data in shown) >= 3
     assert calls == []
+
+
+def test_run_panel_of_a_resumed_run_charts_only_what_the_user_logged(isolated):
+    # The earlier segment's rows come from its file, where wandb wrote _runtime, _step and
+    # _timestamp next to the user's keys: those are wandb's, not charts (issue 29, item 3).
+    first = nbwandb.init(project="resumed", mode="offline", quiet=True)
+    for step in range(5):
+        first.log({"loss": 1.0 / (step + 1)}, step=step, prefix="train")
+    first.finish(exit_code=1, wait=True)  # failed: "auto" resumes it
+    assert "_runtime" in read_run(first).history[0]  # the file really holds wandb's keys
+    run = nbwandb.init(project="resumed", mode="offline", quiet=True, resume="auto")
+    assert run.id == first.id and run.resumed_from
+    panel = RunPanel(run, interval=0.05)
+    for step in range(5, 8):
+        run.log({"loss": 1.0 / (step + 1)}, step=step, prefix="train")
+    assert panel.wait_idle(10)
+    assert sorted(panel._data.series) == ["train/loss"]
+    assert panel.series("train/loss").count == 8
+    run.finish(wait=True)
+    final = assert_text_forms(RunPanel(run), live=False)
+    titles = re.findall(r'data-title="([^"]+)"', final["text/html"])
+    assert titles == ["train/loss"], titles
+    assert "_runtime" not in final["text/html"] and "_timestamp" not in final["text/plain"]
+    # named, a key of wandb's is charted all the same
+    named = RunPanel(run, include=["_runtime"])
+    assert sorted(named._data.series) == ["_runtime", "train/loss"]

@@ -18,6 +18,7 @@ import base64
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from nbwandb.local import read_run
@@ -58,9 +59,18 @@ class RunData:
     """
 
     def __init__(
-        self, run: RunHandle, *, capacity: int = 256, max_series: int = 48, max_images: int = 8
+        self,
+        run: RunHandle,
+        *,
+        capacity: int = 256,
+        max_series: int = 48,
+        max_images: int = 8,
+        include: Iterable[str] = (),
     ) -> None:
         self.step_metric = getattr(run, "step_metric", "global_step")
+        # Keys starting with "_" are wandb's own (_runtime, _step, _timestamp in the run file):
+        # charted only when named here, as W&B's workspace hides them too.
+        self.include = set(include)
         self.capacity = capacity
         self.max_series = max_series
         self.max_images = max_images
@@ -78,7 +88,7 @@ class RunData:
         step = row.get(self.step_metric, self.rows_seen)
         self.rows_seen += 1
         for key, value in row.items():
-            if key == self.step_metric:
+            if key == self.step_metric or (key.startswith("_") and key not in self.include):
                 continue
             if is_number(value):
                 self.last_values[key] = value
@@ -178,13 +188,19 @@ def run_data(run: RunHandle, **options: Any) -> RunData:
             data = _run_data.get(run)
         except TypeError:  # a run-like object without weak references: not shared
             data = None
+        live = getattr(run, "enabled", False) and not run.finished
+        include = set(options.get("include", ()))
+        if data is not None and not include <= data.include:
+            if live:
+                data.include |= include  # charted from the next row on
+            else:
+                data = None  # an ended run's files are read again, with the keys now named
         if data is None:
             data = RunData(run, **options)
             try:
                 _run_data[run] = data
             except TypeError:
                 pass
-            live = getattr(run, "enabled", False) and not run.finished
             if not live:
                 data.backfill(run)
                 return data
@@ -201,8 +217,10 @@ class RunPanel(TextForms, widgets.VBox):
     ``interval``: seconds between redraws (at most); ``capacity``: points kept per
     series; ``max_series``: charts drawn (later keys still show their last value);
     ``max_images``: image keys shown as thumbnails. These three apply when the run's
-    shared ``RunData`` is created (by its first panel). Once the run has finished, the
-    panel's output is its final static HTML (charts as inline SVG).
+    shared ``RunData`` is created (by its first panel). Keys starting with ``_`` (wandb's
+    ``_runtime``, ``_step``, ``_timestamp``) are not charted unless named in ``include``
+    (``RunPanel(run, include=["_runtime"])``; on a run's later panels, for rows from then on).
+    Once the run has finished, the panel's output is its final static HTML (charts as inline SVG).
     """
 
     def __init__(
@@ -213,14 +231,18 @@ class RunPanel(TextForms, widgets.VBox):
         capacity: int = 256,
         max_series: int = 48,
         max_images: int = 8,
+        include: Iterable[str] = (),
         **kwargs: Any,
     ) -> None:
+        include = [include] if isinstance(include, str) else list(include)
         if not (isinstance(interval, (int, float)) and interval > 0):
             raise ValueError(f"interval={interval!r} is not accepted; use seconds > 0")
         self.run = run
         self.interval = float(interval)
         self.redraws = 0
-        self._data = run_data(run, capacity=capacity, max_series=max_series, max_images=max_images)
+        self._data = run_data(
+            run, capacity=capacity, max_series=max_series, max_images=max_images, include=include
+        )
         self._drawn: dict[str, tuple[int, tuple[float, float] | None]] = {}
         self._drawn_images: dict[str, int] = {}
         self._charts: dict[str, Any] = {}
