@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -40,7 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# What `pip install nbwandb` puts in etc/jupyter: it enables the server's save hook.
+# What `pip install nbwandb` (or `-e .`) puts in etc/jupyter: it enables the server's save hook.
 SERVER_CONFIG = REPO_ROOT / "jupyter-config" / "jupyter_server_config.d" / "nbwandb.json"
 SCREENSHOTS = REPO_ROOT / "out" / "screenshots"
 SERVER_START_TIMEOUT = 60.0
@@ -180,9 +179,16 @@ def _lab_based_server(app: str, lab_root: Path, tmp_path: Path) -> Iterator[LabS
     home = tmp_path / f"{app}-home"
     settings = home / "settings"
     _write_lab_settings(settings)
-    # The config folder is the test's own, so the installed file is put there as installed.
-    (home / "config" / "jupyter_server_config.d").mkdir(parents=True)
-    shutil.copyfile(SERVER_CONFIG, home / "config" / "jupyter_server_config.d" / SERVER_CONFIG.name)
+    # The save hook is on as the README's install leaves it: `pip install -e .` (make) puts
+    # nbwandb's server config in this environment's etc/jupyter, which the server reads
+    # besides the test's own config folder. Nothing is copied in by hand (issue 29).
+    installed = (
+        Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / SERVER_CONFIG.name
+    )
+    assert installed.exists(), (
+        f"{installed} is missing: the install did not turn the save hook on (make venv)"
+    )
+    (home / "config").mkdir(parents=True)
     # Notebook 7's application is a JupyterLab-style app of its own name.
     app_class = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
     port = _free_port()
