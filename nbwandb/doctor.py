@@ -34,7 +34,7 @@ WIDGET_FRONTENDS = ("colab", "vscode", "jupyter")
 # The frontends nbwandb's browser tests show each ipywidgets major version on (tests/browser/);
 # README's "Tested environments" table says the same. Nothing else is claimed as tested.
 TESTED_FRONTENDS = {
-    7: "classic Notebook 6.5.7 with widgetsnbextension 3.6.10 (Colab's pinned frontend packages)",
+    7: "classic Notebook 6.5.7 with widgetsnbextension 3.6.10",
     8: "JupyterLab 4 and Notebook 7",
 }
 
@@ -258,12 +258,14 @@ def check_widgets(environment: str | None) -> CheckResult:
                 f"colab: {core}; tested on a stand-in of Colab's pinned frontend ({tested}), "
                 "not on Colab itself",
             )
+        # tests/browser: on Colab's pinned frontend packages, ipywidgets 8's HTML, Text and
+        # Checkbox models fail to load and the frontend shows neither them nor the text form.
         return CheckResult(
             "widgets",
-            None,
-            f"colab: ipywidgets {version} is not Colab's own (7.7.1) and is not tested in "
-            "Colab; on a stand-in of Colab's pinned frontend, its HTML and Checkbox widgets "
-            "do not render",
+            False,
+            f"colab: ipywidgets {version} is not Colab's own (7.7.1); on a stand-in of Colab's "
+            "pinned frontend, nbwandb's panels stay blank with it (ipywidgets 8's HTML, Text "
+            "and Checkbox models do not load there)",
             f"Colab's ipywidgets 7.7.1 is the tested one: pip install 'ipywidgets==7.7.1', then "
             f"{restart_hint(environment)}",
         )
