@@ -76,42 +76,78 @@ def nice_step(span: float, target: int = 5) -> float:
 def nice_ticks(lo: float, hi: float, target: int = 5, step: float | None = None) -> list[float]:
     """Tick positions at nice numbers inside [lo, hi] (every ``step``, or a nice step of its own)."""
     step = step or nice_step(hi - lo, target)
-    first = math.ceil(lo / step - 1e-9) * step
+    first = math.ceil(lo / step - 1e-9)
+    last = math.floor(hi / step + 1e-9)
+    place = _step_place(step)
     ticks: list[float] = []
-    value = first
-    while value <= hi + step * 1e-9 and len(ticks) < 50:
-        ticks.append(round(value / step) * step)
-        value += step
-    return [0.0 if t == 0 else float(f"{t:.12g}") for t in ticks]
+    for index in range(first, min(last, first + 49) + 1):
+        tick = index * step
+        # Rounded at the step's last digit: 3 * 0.1 is 0.3, not 0.30000000000000004.
+        ticks.append(0.0 if index == 0 else _round_to_place(tick, place))
+    return ticks
+
+
+def _step_place(step: float) -> int:
+    """The power of ten of the step's last digit: 2.5e-4 -> -5, 0.5 -> -1, 50 -> 1.
+
+    >>> _step_place(2.5e-4), _step_place(0.5), _step_place(50.0)
+    (-5, -1, 1)
+    """
+    if step <= 0 or not math.isfinite(step):
+        return 0
+    place = math.floor(math.log10(step) + 1e-9)
+    for _ in range(4):  # nice steps have at most two significant digits (2.5)
+        scaled = step / 10.0**place
+        if abs(scaled - round(scaled)) <= 1e-6 * scaled:
+            return place
+        place -= 1
+    return place
+
+
+def _round_to_place(value: float, place: int) -> float:
+    """``value`` rounded to a multiple of ``10**place``, without binary noise."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    digits = math.floor(math.log10(abs(value))) - place + 1
+    return float(f"{value:.{max(1, min(17, digits))}g}")
 
 
 def tick_label(value: float, step: float) -> str:
-    """A label with as many decimals as the step needs; SI suffixes for big, scientific for tiny."""
+    """A label exact to the step's last digit: plain decimals, SI suffixes for big, scientific for tiny.
+
+    Every tick of an axis gets a different label, and each label reads back as its tick:
+
+    >>> [tick_label(v, 2.5e-4) for v in (2.5e-4, 5e-4, 7.5e-4)]
+    ['2.5e-4', '5e-4', '7.5e-4']
+    >>> [tick_label(1796728335.0 + i * 5, 5) for i in range(3)]
+    ['1796728335', '1796728340', '1796728345']
+    >>> tick_label(25_000, 5000), tick_label(0.5, 0.25)
+    ('25k', '0.50')
+    """
     if value == 0:
         return "0"
+    if not math.isfinite(value):
+        return str(value)
     magnitude = abs(value)
-    if magnitude >= 1e4 and step >= 1:
-        for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-            if magnitude >= scale:
-                return f"{value / scale:.{min(_decimals(step / scale), 3)}f}{suffix}"
+    place = _step_place(step)
+    if magnitude >= 1e4 and place >= 0:
+        # A suffix when the step needs at most 2 decimals of it (1.25M), else the whole number.
+        for suffix, power in (("G", 9), ("M", 6), ("k", 3)):
+            if magnitude >= 10.0**power and power - place <= 2:
+                return f"{value / 10.0**power:.{max(0, power - place)}f}{suffix}"
+        if magnitude < 1e15:
+            return f"{round(value / 10.0**place) * 10**place:d}"
     if magnitude < 1e-3 or magnitude >= 1e6:
-        digits = max(
-            1,
-            min(
-                3,
-                math.floor(math.log10(magnitude) + 1e-9) - math.floor(math.log10(step) + 1e-9) + 1,
-            ),
-        )
-        return f"{value:.{digits - 1}e}".replace("e-0", "e-").replace("e+0", "e")
-    return f"{value:.{_decimals(step)}f}"
-
-
-def _decimals(step: float) -> int:
-    """Decimals that show every multiple of ``step`` exactly (0.25 needs 2, 0.5 needs 1)."""
-    for decimals in range(7):
-        if abs(round(step, decimals) - step) <= step * 1e-6:
-            return decimals
-    return 6
+        exponent = math.floor(math.log10(magnitude) + 1e-12)
+        mantissa = round(value / 10.0**exponent, max(0, exponent - place))
+        if abs(mantissa) >= 10:  # 9.96e-4 rounded at 1e-5 is 1.0e-3
+            exponent += 1
+            mantissa = round(value / 10.0**exponent, max(0, exponent - place))
+        text = f"{mantissa:.{max(0, exponent - place)}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")  # 5e-4, not 5.0e-4: still exact
+        return f"{text}e{exponent}"
+    return f"{value:.{max(0, -place)}f}"
 
 
 def format_value(value: float | None) -> str:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nbwandb.svg_charts import CHAR_PX, HOVER_BANDS, Line, line_chart_svg, nice_ticks, tick_label
+from nbwandb.svg_charts import (
+    CHAR_PX,
+    HOVER_BANDS,
+    Line,
+    line_chart_svg,
+    nice_step,
+    nice_ticks,
+    tick_label,
+)
 
 
 def y_labels(svg: str) -> list[str]:
@@ -50,10 +61,55 @@ def test_nice_ticks(lo, hi, target, expected):
         (0.0004979, 0.0001, "5e-4"),
         (200, 50, "200"),
         (1234.5, 0.5, "1234.5"),
+        (7.5e-4, 2.5e-4, "7.5e-4"),  # was '8e-4' (issue 29)
+        (1_796_728_335.0, 5, "1796728335"),  # was '1.797G' on every tick
+        (1_250_000, 250_000, "1.25M"),
     ],
 )
 def test_tick_labels_are_short_and_exact(value, step, label):
     assert tick_label(value, step) == label
+
+
+def read_label(label: str) -> float:
+    """What a person reads in a tick label, as a number."""
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9}.get(label[-1], 1.0)
+    return float(label[:-1] if scale != 1.0 else label) * scale
+
+
+# Ranges a chart meets: tiny (learning rates), huge (timestamps, token counts), negative,
+# spanning zero, narrow next to a big offset; and log axes' decades.
+CENTRES = st.builds(
+    lambda sign, exponent, mantissa: sign * mantissa * 10.0**exponent,
+    st.sampled_from([-1.0, 1.0]),
+    st.integers(-12, 14),
+    st.floats(1.0, 9.99),
+)
+RELATIVE_SPANS = st.builds(lambda e, m: m * 10.0**e, st.integers(-8, 2), st.floats(1.0, 9.99))
+
+
+@settings(max_examples=400, deadline=None)
+@given(centre=CENTRES, relative_span=RELATIVE_SPANS, zero=st.booleans(), target=st.integers(3, 8))
+def test_tick_labels_are_distinct_and_read_back_as_their_ticks(centre, relative_span, zero, target):
+    span = abs(centre) * relative_span
+    lo, hi = (centre - span, centre + span) if not zero else (-span, span * 0.7)  # around 0
+    step = nice_step(hi - lo, target)
+    ticks = nice_ticks(lo, hi, step=step)
+    assert ticks, (lo, hi, step)
+    labels = [tick_label(t, step) for t in ticks]
+    assert len(set(labels)) == len(labels), list(zip(ticks, labels, strict=True))
+    for tick, label in zip(ticks, labels, strict=True):
+        # exact at the step's precision: far closer than half a step (no rounding to a neighbour)
+        assert abs(read_label(label) - tick) <= step * 1e-6 + abs(tick) * 1e-12, (tick, label, step)
+
+
+@settings(max_examples=100, deadline=None)
+@given(low=st.integers(-15, 12), decades=st.integers(1, 6))
+def test_log_axis_decade_labels_are_distinct_and_exact(low, decades):
+    values = [10.0**e for e in range(low, low + decades + 1)]
+    labels = [tick_label(v, v) for v in values]
+    assert len(set(labels)) == len(labels)
+    for value, label in zip(values, labels, strict=True):
+        assert math.isclose(read_label(label), value, rel_tol=1e-9), (value, label)
 
 
 def test_constant_and_one_point_series_get_a_range_around_their_value():
