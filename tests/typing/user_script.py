@@ -41,6 +41,8 @@ def train(out: Path) -> None:
         earlier: tuple[Path, ...] = run.resumed_from
         print(latest, earlier, run.start_step + 1)
         done: bool = run.flush(timeout=5.0)
+        recent: list[dict[str, object]] = run.recent_rows()  # what a panel shows before the file
+        print(len(recent))
         identity: tuple[str | None, str | None, str | None] = (run.id, run.name, run.project)
         print(done, identity, run.url, run.run_dir, run.enabled, run.finished, run.state)
     run.finish(exit_code=0, timeout=30.0)
