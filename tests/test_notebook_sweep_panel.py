@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
+from nbwandb.notebook import sweep_panel  # noqa: E402
 from nbwandb.notebook.sweep_panel import (  # noqa: E402
     PNG_MAGIC,
     SweepPanel,
@@ -107,9 +108,9 @@ def test_parallel_coordinates_bounds_lines_and_skips_constant_parameters() -> No
     assert png is not None and png.startswith(PNG_MAGIC)
     from nbwandb.notebook.sweep_panel import _axis_values
 
-    positions, ticks = _axis_values([1e-4, 1e-2, 1e-1])  # spans decades: log axis, evenly spread
-    assert positions == pytest.approx([0.0, 2 / 3, 1.0])
-    positions, ticks = _axis_values(["sgd", "adam", "sgd"])
+    positions, ticks, log = _axis_values([1e-4, 1e-2, 1e-1])  # spans decades: log, evenly spread
+    assert positions == pytest.approx([0.0, 2 / 3, 1.0]) and log
+    positions, ticks, log = _axis_values(["sgd", "adam", "sgd"])
     assert positions == [1.0, 0.0, 1.0] and [t[1] for t in ticks] == ["adam", "sgd"]
     one = SweepResult(
         name="s",
@@ -215,3 +216,96 @@ def test_panel_run_live_then_final_with_a_trial_feed(monkeypatch: pytest.MonkeyP
         m.setattr("nbwandb.notebook.published.widgets_can_render", lambda: True)
         assert refresh(panel)  # the saved output becomes the final HTML
     assert view not in sent[-1] and sent[-1]["text/html"] == final["text/html"]
+
+
+# -- issue 29, item 5: log axes, readable PNG labels, pruned trials, counts --------------------
+def _lr_sweep() -> SweepResult:
+    """lr from 1e-3 to 0.3 (log), three complete trials and two pruned at their last report."""
+    lrs = [0.0016437, 0.023, 0.091, 0.26556, 0.004]
+    states = ["complete", "complete", "complete", "pruned", "pruned"]
+    values = [0.9, 0.4, 0.5, 1.7, 1.2]
+    trials = [
+        TrialRecord(i, state, {"lr": lr, "width": 8 * (1 + i % 2)}, v, f"r{i}", f"s-{i}", f"/r/{i}")
+        for i, (lr, state, v) in enumerate(zip(lrs, states, values, strict=True))
+    ]
+    return SweepResult("s", "optuna", "random", "val/loss", "minimize", trials, planned=10)
+
+
+def test_log_axis_is_labelled_at_decades_and_marked_log_in_svg_and_png() -> None:
+    result = _lr_sweep()
+    svg = parallel_coordinates_svg(result)
+    assert svg is not None
+    texts = re.findall(r"<text [^>]*>([^<]+)<", svg)
+    assert {"1e-2", "0.1"} <= set(texts), texts  # the decades inside 0.0016..0.27
+    assert "0.0016437" not in texts and "0.26556" not in texts  # not the raw ends
+    assert "lr (log)" in texts and "width" in texts  # a linear axis is not marked
+    fig = sweep_panel.parallel_coordinates_figure(result)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0] == "lr (log)" and labels[-1] == "val/loss", labels
+    lr_ticks = [t.get_text() for t in ax.texts if t.xy[0] == 0]
+    assert lr_ticks == ["1e-2", "0.1"], lr_ticks
+
+
+def test_png_labels_are_readable_and_never_crossed_by_a_line() -> None:
+    import numpy as np
+    from PIL import Image
+
+    result = _lr_sweep()
+    fig = sweep_panel.parallel_coordinates_figure(result)
+    png = sweep_panel.parallel_coordinates_png(result)
+    assert png is not None
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    with Image.open(io.BytesIO(png)) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    assert pixels.shape[1::-1] == (int(fig.bbox.width), int(fig.bbox.height))
+    texts = [*fig.axes[0].texts, *fig.axes[0].get_xticklabels(), fig.axes[0].title]
+    assert len(fig.axes[0].texts) == 6  # 2 decades of lr, 2 widths, 2 ends of val/loss
+    height = pixels.shape[0]
+    for text in texts:
+        # at least 11 px at the PNG's natural size (points -> pixels at the figure's dpi)
+        assert text.get_fontsize() * fig.dpi / 72 >= 11, text.get_text()
+    for text in fig.axes[0].texts:  # tick labels: on white, no coloured line through them
+        box = text.get_window_extent(renderer)
+        x0, x1 = int(box.x0) + 1, int(box.x1) - 1
+        y0, y1 = height - int(box.y1) + 1, height - int(box.y0) - 1
+        patch = pixels[y0:y1, x0:x1]
+        colourful = np.abs(patch - patch.mean(axis=2, keepdims=True)).max(axis=2) > 24
+        assert not colourful.any(), (text.get_text(), int(colourful.sum()))
+
+
+def test_pruned_trials_are_in_the_png_and_the_table_with_their_last_value() -> None:
+    result = _lr_sweep()
+    fig = sweep_panel.parallel_coordinates_figure(result)
+    dashed = [line for line in fig.axes[0].lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 2  # both pruned trials, dashed
+    # the lr axis spans every trial (0.0016 .. 0.27), not the complete ones' 0.023 .. 0.091
+    assert "1e-2" in [t.get_text() for t in fig.axes[0].texts]
+    metric_ticks = [t.get_text() for t in fig.axes[0].texts if t.xy[0] == 2]
+    assert metric_ticks == ["0.4", "1.7"], metric_ticks  # the pruned 1.7 sets the top
+    board = result.leaderboard_html()
+    row = re.search(r"<tr><td[^>]*></td><td[^>]*>s-3</td>(.*?)</tr>", board)
+    assert row is not None and "pruned" in row.group(1) and ">1.7<" in row.group(1), board
+
+
+def test_counts_agree_before_and_after_the_first_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    trials = _records(2)
+    headers: list[tuple[str, str, str]] = []
+
+    def feed(config, train_fn, *, callback, **kwargs):
+        headers.append((panel._header.value, panel._progress.description, repr(panel)))
+        result = SweepResult("s", "optuna", "random", "loss", "minimize", trials[:1], planned=10)
+        callback(result, trials[0])
+        headers.append((panel._header.value, panel._leaderboard.value, repr(panel)))
+        return result
+
+    monkeypatch.setattr(sweep_panel, "sweep", feed)
+    panel = SweepPanel()
+    panel.run({"method": "random", "parameters": {"x": {"values": [1, 2]}}}, print, count=10)
+    (head0, bar0, text0), (head1, board1, text1) = headers
+    assert "0 of 10 trials" in head0 and bar0 == "0 of 10" and "0 of 10 trials" in text0
+    assert "1 of 10 trials" in head1 and "1 of 10 trials" in board1 and "1 of 10 trials" in text1
+    assert "of 1 trials" not in board1
+    assert panel._progress.description == "1 of 10"

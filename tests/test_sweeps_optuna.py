@@ -192,7 +192,8 @@ def test_hyperband_prunes_bad_trials_and_stops_their_runs(isolated: Path) -> Non
         run = read_run(trial.run_dir)
         assert run.state == "finished"  # stopped early, not crashed
         assert len(run.history) == steps_run[trial.params["x"]]  # nothing logged after the stop
-        assert trial.value is None
+        # its value is the last one it reported, read back from its run (issue 29, item 5)
+        assert trial.value == run.history[-1]["val/loss"]
     assert min(steps_run[t.params["x"]] for t in pruned) < 9  # some stopped well before the end
     for trial in complete:
         assert len(read_run(trial.run_dir).history) == 9

@@ -31,8 +31,22 @@ from ._widgets import TextForms, escape, widgets
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]]]:
-    """Positions in [0, 1] for one axis and its tick labels (numbers, log when wide, or categories)."""
+def decade_label(exponent: int) -> str:
+    """The label of the decade 10**exponent on a log axis: 0.1, 1, 10, 100, else 1eN.
+
+    >>> [decade_label(e) for e in (-3, -2, -1, 0, 2, 3)]
+    ['1e-3', '1e-2', '0.1', '1', '100', '1e3']
+    """
+    return f"{10.0**exponent:g}" if -1 <= exponent <= 2 else f"1e{exponent}"
+
+
+def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, str]], bool]:
+    """Positions in [0, 1] for one axis, its tick labels, and whether it is log-scaled.
+
+    Numbers spanning more than two decades (a learning rate) are placed on a log scale,
+    labelled at the decades inside their range (and at the ends when fewer than two
+    decades fall inside); other numbers at their ends; anything else as categories.
+    """
     numeric = all(is_number(v) and math.isfinite(v) for v in values)
     if numeric:
         lo, hi = min(values), max(values)
@@ -40,77 +54,136 @@ def _axis_values(values: Sequence[Any]) -> tuple[list[float], list[tuple[float, 
         f = (lambda v: math.log10(v)) if use_log else (lambda v: float(v))
         a, b = f(lo), f(hi)
         span = (b - a) or 1.0
-        ticks = (
-            [(0.0, format_cell(lo)), (1.0, format_cell(hi))]
-            if hi != lo
-            else [(0.5, format_cell(lo))]
-        )
-        return [((f(v) - a) / span) if hi != lo else 0.5 for v in values], ticks
+        if hi == lo:
+            ticks = [(0.5, format_cell(lo))]
+        elif use_log:
+            decades = range(math.ceil(a - 1e-9), math.floor(b + 1e-9) + 1)
+            ticks = [((e - a) / span, decade_label(e)) for e in decades]
+            if len(ticks) < 2:
+                ticks = [(0.0, format_cell(lo)), *ticks, (1.0, format_cell(hi))]
+        else:
+            ticks = [(0.0, format_cell(lo)), (1.0, format_cell(hi))]
+        return [((f(v) - a) / span) if hi != lo else 0.5 for v in values], ticks, use_log
     labels = sorted({repr(v) for v in values})
     step = 1.0 / max(len(labels) - 1, 1)
     where = {label: (i * step if len(labels) > 1 else 0.5) for i, label in enumerate(labels)}
     shown = {repr(v): (v if isinstance(v, str) else repr(v)) for v in values}  # relu, not 'relu'
-    return [where[repr(v)] for v in values], [
-        (pos, shown[label][:12]) for label, pos in where.items()
-    ]
+    return (
+        [where[repr(v)] for v in values],
+        [(pos, shown[label][:12]) for label, pos in where.items()],
+        False,
+    )
 
 
-def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80) -> bytes | None:
-    """A PNG of the completed trials: one axis per varying parameter, the metric last.
+def _plotted(result: Any, max_lines: int) -> list[Any]:
+    """The trials a plot draws: the best, the most recent completed ones, then pruned and
+    failed ones that have parameters (up to ``max_lines`` in all)."""
+    ranked = result.ranked()
+    others = [t for t in result.trials if t not in ranked and t.params]
+    chosen = [*ranked[:1], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1) :]]
+    chosen += sorted(others, key=lambda t: t.number)[-max(0, max_lines - len(chosen)) :]
+    return chosen
 
-    None when fewer than two trials completed. The best trial is drawn on top, thick.
+
+def _finite_value(trial: Any) -> float | None:
+    value = trial.value
+    return value if value is not None and math.isfinite(value) else None
+
+
+LABEL_PX = 12  # tick and axis labels of the PNG, in pixels at its natural size
+
+
+def parallel_coordinates_figure(result: Any, *, max_lines: int = 300, dpi: int = 80) -> Any:
+    """The matplotlib ``Figure`` of ``parallel_coordinates_png`` (None below two trials).
+
+    >>> fig = parallel_coordinates_figure(result)   # fig.savefig(...), or inspect its texts
     """
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    ranked = result.ranked()
-    if len(ranked) < 2:
+    chosen = _plotted(result, max_lines)
+    if len(chosen) < 2:
         return None
-    # Keep the best and the most recent ones: the plot stays readable and cheap.
-    chosen = [ranked[0], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1) :]]
     flat = [flatten_params(t.params) for t in chosen]
     names = [
         n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
     ]
-    columns = [[f.get(n) for f in flat] for n in names] + [[t.value for t in chosen]]
-    labels = [*names, str(result.metric)]
-    positions, ticks = zip(*(_axis_values(col) for col in columns), strict=True)
+    columns: list[list[Any]] = [[f.get(n) for f in flat] for n in names]
+    columns.append([_finite_value(t) for t in chosen])
+    axes = []
+    for col in columns:
+        present = [v for v in col if v is not None]
+        positions, ticks, log = _axis_values(present) if present else ([], [], False)
+        where = iter(positions)
+        axes.append(([next(where) if v is not None else None for v in col], ticks, log))
+    labels = [
+        f"{label[-18:]} (log)" if log else label[-18:]
+        for label, (_, _, log) in zip([*names, str(result.metric)], axes, strict=True)
+    ]
+    size = LABEL_PX * 72 / dpi  # points for LABEL_PX pixels at this dpi
 
-    fig = Figure(figsize=(max(4.0, 1.3 * len(labels)), 3.2), dpi=dpi)
+    fig = Figure(figsize=(max(4.5, 1.6 * len(labels)), 3.4), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     cmap = colormaps["viridis"]
-    metric_pos = positions[-1]
     xs = list(range(len(labels)))
     for i in reversed(range(len(chosen))):  # the best (index 0) is drawn last, on top
-        ys = [axis[i] for axis in positions]
-        # Bright = good: flip the colour scale when smaller is better.
-        shade = metric_pos[i] if result.goal == "maximize" else 1.0 - metric_pos[i]
-        if i == 0:
-            ax.plot(xs, ys, color="crimson", linewidth=2.5, zorder=3)
+        trial = chosen[i]
+        pts = [(x, axis[0][i]) for x, axis in zip(xs, axes, strict=True) if axis[0][i] is not None]
+        if len(pts) < 2:
+            continue
+        px, py = zip(*pts, strict=True)
+        if trial.state != "complete":  # pruned (its last reported value) or failed: dashed
+            ax.plot(px, py, color="#999", linewidth=1.0, linestyle=(0, (4, 3)), zorder=1)
+        elif i == 0:
+            ax.plot(px, py, color="crimson", linewidth=2.5, zorder=3)
         else:
-            ax.plot(xs, ys, color=cmap(shade), linewidth=1.0, alpha=0.7)
-    for x, axis_ticks in zip(xs, ticks, strict=True):
-        ax.axvline(x, color="#444", linewidth=0.8)
+            good = axes[-1][0][i]  # the metric axis runs from its lowest value (0) to its highest
+            good = 0.5 if good is None else good
+            # Bright = good: flip the colour scale when smaller is better.
+            shade = good if result.goal == "maximize" else 1.0 - good
+            ax.plot(px, py, color=cmap(shade), linewidth=1.0, alpha=0.7, zorder=2)
+    for x, (_, axis_ticks, _) in zip(xs, axes, strict=True):
+        ax.axvline(x, color="#444", linewidth=0.8, zorder=4)
         for pos, text in axis_ticks:
+            # On a white box above the lines, so no line runs through a label.
             ax.annotate(
                 text,
                 (x, pos),
-                xytext=(3, 0),
+                xytext=(4, 0),
                 textcoords="offset points",
-                fontsize=7,
+                fontsize=size,
                 va="center",
                 color="#222",
+                zorder=5,
+                bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"},
             )
-    ax.set_xticks(xs, [label[-18:] for label in labels], fontsize=8)
+    ax.set_xticks(xs, labels, fontsize=size)
     ax.set_yticks([])
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_xlim(-0.2, len(labels) - 0.6)
+    ax.set_ylim(-0.06, 1.06)
+    ax.set_xlim(-0.2, len(labels) - 0.5)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"{len(chosen)} trials; best in red", fontsize=9)
+    pruned = sum(1 for t in chosen if t.state != "complete")
+    title = f"{len(chosen)} trials; best in red" + (
+        f"; {pruned} pruned or failed dashed" if pruned else ""
+    )
+    ax.set_title(title, fontsize=size)
     fig.tight_layout()
+    return fig
+
+
+def parallel_coordinates_png(result: Any, *, max_lines: int = 300, dpi: int = 80) -> bytes | None:
+    """A PNG of the trials: one axis per varying parameter, the metric last.
+
+    Pruned and failed trials are grey dashes (at their last reported value), the best is
+    red, on top; log axes are labelled at their decades and marked "(log)"; labels are
+    ``LABEL_PX`` pixels high at the PNG's natural size. None below two trials.
+    """
+    fig = parallel_coordinates_figure(result, max_lines=max_lines, dpi=dpi)
+    if fig is None:
+        return None
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     fig.clear()  # drop the artists now rather than when the figure is collected
@@ -136,30 +209,28 @@ def parallel_coordinates_svg(
     in red, pruned trials are grey dashes. Hovering a line names its run. None when fewer
     than two trials have parameters.
     """
-    ranked = result.ranked()
-    others = [t for t in result.trials if t not in ranked and t.params]
-    if len(ranked) + len(others) < 2:
+    chosen = _plotted(result, max_lines)
+    if len(chosen) < 2:
         return None
-    chosen = [*ranked[:1], *sorted(ranked[1:], key=lambda t: t.number)[-(max_lines - 1) :]]
-    chosen += sorted(others, key=lambda t: t.number)[-max(0, max_lines - len(chosen)) :]
     flat = [flatten_params(t.params) for t in chosen]
     names = [
         n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
     ]
     if not names:
         names = sorted({k for f in flat for k in f})[:1]
-    labels = [*names, str(result.metric)]
     columns: list[list[Any]] = [[f.get(n) for f in flat] for n in names]
-    metric_values = [t.value for t in chosen if t.value is not None and math.isfinite(t.value)]
-    columns.append(
-        [t.value if t.value is not None and math.isfinite(t.value) else None for t in chosen]
-    )
+    columns.append([_finite_value(t) for t in chosen])
+    metric_values = [v for v in columns[-1] if v is not None]
     axes = []
     for col in columns:
         present = [v for v in col if v is not None]
-        positions, ticks = _axis_values(present) if present else ([], [])
+        positions, ticks, log = _axis_values(present) if present else ([], [], False)
         where = iter(positions)
-        axes.append(([next(where) if v is not None else None for v in col], ticks))
+        axes.append(([next(where) if v is not None else None for v in col], ticks, log))
+    labels = [
+        f"{label} (log)" if log else label
+        for label, (_, _, log) in zip([*names, str(result.metric)], axes, strict=True)
+    ]
     left, top, bottom = 16, 22, height - 34
     caption = (
         f"{len(chosen)} trials · brighter = better {result.metric} · best in red · pruned dashed"
@@ -206,7 +277,7 @@ def parallel_coordinates_svg(
             f"<polyline fill='none' {style} points='{coords}'><title>{escape(tip)}</title></polyline>"
         )
     parts += lines
-    for x, label, (_, ticks) in zip(xs, labels, axes, strict=True):
+    for x, label, (_, ticks, _log) in zip(xs, labels, axes, strict=True):
         parts.append(
             f"<line x1='{x}' y1='{top}' x2='{x}' y2='{bottom}' stroke='#444' stroke-width='1'/>"
         )
@@ -215,13 +286,28 @@ def parallel_coordinates_svg(
                 f"<text x='{x + 4}' y='{y_of(pos) + 3.5:.1f}' font-size='10' fill='#222' stroke='white' "
                 f"stroke-width='3' paint-order='stroke'>{escape(text)}</text>"
             )
-        shown = label if len(label) <= 20 else "…" + label[-19:]
+        shown = label if len(label) <= 26 else "…" + label[-25:]
         parts.append(
             f"<text x='{x}' y='{height - 14}' font-size='11' text-anchor='{'start' if x == left else 'middle'}' "
             f"fill='#333'>{escape(shown)}<title>{escape(label)}</title></text>"
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _planned(sweep_config: Any, count: Any) -> int | None:
+    """How many trials a sweep plans, when known before it starts (grid, run_cap, count)."""
+    try:
+        from ..sweeps.spec import parse_sweep_config
+
+        spec = parse_sweep_config(sweep_config)
+        found = [spec.grid_size() if spec.method == "grid" else None, spec.run_cap]
+    except Exception:  # noqa: BLE001 - a bad config: nbwandb.sweep says why, right after
+        found = []
+    caps = [c for c in found if c]
+    # As the offline backend counts: the grid or run_cap when there is one, else count.
+    planned = min(caps) if caps else count
+    return planned if isinstance(planned, int) and not isinstance(planned, bool) else None
 
 
 PLOT_PLACEHOLDER = (
@@ -255,6 +341,7 @@ class SweepPanel(TextForms, widgets.VBox):
         self.plots_drawn = 0
         self.done = False
         self._svg: str | None = None
+        self._planned: int | None = None
         self._plotted_at = -math.inf
         self._header = widgets.HTML("<b>sweep</b>: waiting for the first trial")
         self._progress = widgets.IntProgress(
@@ -269,6 +356,22 @@ class SweepPanel(TextForms, widgets.VBox):
         )
         self.add_class("nbwandb-sweep-panel")
 
+    def waiting(self, planned: int | None) -> None:
+        """Before the first trial: "0 of N trials" (N: ``planned``, when known) and an empty bar."""
+        self._planned = planned
+        self._progress.max = max(planned or 0, 1)
+        self._progress.value = 0
+        self._progress.description = f"0 of {planned}" if planned else "trials"
+        self._header.value = f"<b>sweep</b>: {escape(self._waiting_line())}"
+
+    def _waiting_line(self) -> str:
+        planned = self._planned
+        return (
+            f"0 of {planned} trials; waiting for the first one"
+            if planned
+            else ("waiting for the first trial")
+        )
+
     # -- the callback ------------------------------------------------------------------------
     def update(self, result: Any, trial: Any = None, *, force_plot: bool = False) -> None:
         """Show ``result`` (a ``SweepResult``); ``trial`` is the one that just ended."""
@@ -278,6 +381,7 @@ class SweepPanel(TextForms, widgets.VBox):
         total = max(result.planned or 0, done, 1)
         self._progress.max = total
         self._progress.value = done
+        self._progress.description = f"{done} of {total}"
         self._progress.bar_style = "success" if done >= total else "info"
         self._header.value = f"<b>{escape(result.summary_line())}</b>"
         self._leaderboard.value = result.leaderboard_html(self.max_rows)
@@ -301,6 +405,7 @@ class SweepPanel(TextForms, widgets.VBox):
             if user_callback is not None:
                 user_callback(result, trial)
 
+        self.waiting(_planned(sweep_config, kwargs.get("count")))
         result = sweep(sweep_config, train_fn, callback=callback, **kwargs)
         self.update(result, force_plot=True)
         self.done = True
@@ -312,7 +417,7 @@ class SweepPanel(TextForms, widgets.VBox):
 
     def _text(self) -> str:
         if self.result is None:
-            return "SweepPanel: waiting for the first trial"
+            return f"SweepPanel: {self._waiting_line()}"
         lines = [self.result.summary_line()]
         for rank, t in enumerate(self.result.ranked()[: self.max_rows], 1):
             params = ", ".join(f"{k}={format_cell(v)}" for k, v in t.params.items())
@@ -326,7 +431,7 @@ class SweepPanel(TextForms, widgets.VBox):
         if self.result is None:
             return (
                 "<div class='nbwandb-sweep-panel' style='font:13px system-ui,sans-serif;color:#555'>"
-                "<b>sweep</b>: waiting for the first trial</div>"
+                f"<b>sweep</b>: {escape(self._waiting_line())}</div>"
             )
         plot = self._svg if self._svg is not None else PLOT_PLACEHOLDER
         return (

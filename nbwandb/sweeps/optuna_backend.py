@@ -241,6 +241,15 @@ _STATES = {
 }
 
 
+def _value(trial: Any) -> float | None:
+    """A complete trial's value; a pruned one's last reported value (where it was stopped)."""
+    if trial.state.name == "COMPLETE":
+        return trial.value  # type: ignore[no-any-return]
+    if trial.state.name == "PRUNED" and trial.intermediate_values:
+        return float(trial.intermediate_values[max(trial.intermediate_values)])
+    return None
+
+
 def to_record(trial: Any) -> TrialRecord:
     attrs = trial.user_attrs
     duration = trial.duration.total_seconds() if trial.duration is not None else None
@@ -248,7 +257,7 @@ def to_record(trial: Any) -> TrialRecord:
         number=trial.number,
         state=_STATES.get(trial.state.name, trial.state.name.lower()),
         params=dict(attrs.get(CONFIG_ATTR, {})),
-        value=trial.value if trial.state.name == "COMPLETE" else None,
+        value=_value(trial),
         run_id=attrs.get("run_id"),
         run_name=attrs.get("run_name"),
         run_dir=attrs.get("run_dir"),

@@ -21,7 +21,10 @@ LEADERBOARD_ROWS = 10
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One trial. ``state``: "complete", "pruned", "failed" or "running" (another worker's)."""
+    """One trial. ``state``: "complete", "pruned", "failed" or "running" (another worker's).
+
+    ``value``: the metric's final value; for a pruned trial, the last value it reported.
+    """
 
     number: int
     state: str
@@ -178,9 +181,9 @@ class SweepResult:
         if not body:
             return "<p class='nbw-muted'>no trial finished yet</p>"
         left = len(self.trials) - len(shown)
-        caption = f"{len(shown)} of {len(self.trials)} trials" + (
-            f" ({left} more in .trials)" if left else ""
-        )
+        # Out of the trials planned, as the summary line counts them ("1 of 10 trials").
+        total = max(self.planned or 0, len(self.trials))
+        caption = f"{len(shown)} of {total} trials" + (f" ({left} more in .trials)" if left else "")
         return table_html(columns, body, caption=caption, wrapper_class="nbwandb-leaderboard")
 
     def _repr_html_(self) -> str:
