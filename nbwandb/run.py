@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import session
+from . import session, upload_outcome
 from .background_init import START_TIMEOUT, RunStart
 from .config import convert_value, merge_config, to_config_dict
 from .disk_space import warn_if_disk_full
@@ -85,6 +85,8 @@ class Run(RunHandle):
         self._publisher: BatchPublisher | None = None  # None: every row goes through wandb_run.log
         self._pushed_at = 0  # the writer's submitted count at the last file block push
         self._wandb_run: Any = None
+        self._upload_watch: Any = None  # online: wandb-core's upload signals (upload_outcome)
+        self._upload_outcome: Any = None  # online: what finish found about the upload
         self._bind_lock = threading.Lock()
         self._id = ""
         # A RunStart: wandb.init still runs in the background (see nbwandb.background_init).
@@ -121,6 +123,8 @@ class Run(RunHandle):
         self._host = str(getattr(settings, "base_url", "") or "") if self.mode == "online" else ""
         self._id = str(wandb_run.id)
         self._publisher = BatchPublisher.attach(wandb_run)
+        if self.mode == "online":
+            self._upload_watch = upload_outcome.watch(wandb_run)
         self._wandb_run = wandb_run
 
     @property
@@ -224,10 +228,10 @@ class Run(RunHandle):
     @property
     def sync_command(self) -> str | None:
         """The command that uploads this run later: offline runs, and online runs whose upload did not complete."""
-        if self.mode == "offline" and self.resumed_from:
-            return f"nbwandb sync {self.run_dir}"  # every segment, in order, as one run
         if self.mode == "offline":
-            return f"wandb sync {self.run_dir}"
+            # nbwandb sync: every segment of a resumed run, in order, as one run; the one
+            # command for offline runs and online runs whose upload did not complete.
+            return f"nbwandb sync {self.run_dir}"
         if self.upload_complete is False:
             # `wandb sync` skips online run folders; nbwandb sync finishes their upload.
             return f"nbwandb sync {self.run_dir}"
@@ -625,15 +629,18 @@ class Run(RunHandle):
                     self.upload_complete = False
                     mark_upload(self.run_dir, "incomplete", detail="wandb's finish_timeout expired")
                 elif online:
-                    self.upload_complete = True
-                    mark_upload(self.run_dir, "complete")
+                    # A normal return is not enough: wandb-core may have given up (401/403).
+                    self._upload_outcome = upload_outcome.settle(self)
             finally:
                 done.set()
 
         threading.Thread(target=_finish, name="nbwandb-finish", daemon=True).start()
-        if done.wait(timeout) and not box:
+        in_time = done.wait(timeout)
+        if in_time and not box:
             self._wait_for_exit_record()
         self.state = final_state  # (after the exit record: a background finish says so only now)
+        if in_time and not box:
+            upload_outcome.report(self, self._upload_outcome, stacklevel=4)
         if not done.is_set():
             self.state = "finish-timeout"
             if online:

@@ -11,7 +11,8 @@ public path that gives the same rows next to it:
 - ``batch_publish`` + ``history_frames``: many history rows in one socket write;
 - ``run_globals``: ``wandb.run`` waiting for a background start;
 - ``starting_step``: a resumed run's ``_step``; ``exit_code``: wandb's exit hooks;
-- ``protobufs``: the run file's ``Record`` messages; ``media_list``: a list as one value.
+- ``protobufs``: the run file's ``Record`` messages; ``media_list``: a list as one value;
+- ``upload_signals``: wandb-core's run messages and debug log (did the upload stop?).
 
 Nothing here imports wandb at import time (``import nbwandb`` stays fast).
 

@@ -38,6 +38,7 @@ MODULES = (
     "settings",
     "setup",
     "starting_step",
+    "upload_signals",
 )
 
 
