@@ -1,7 +1,7 @@
 """``nbwandb.init``: start a run early, offline by default, never prompting, never duplicating.
 
 >>> run = init(project="demo", config={"lr": 1e-3}, mode="offline")
-nbwandb: offline run '...' (...) in .../wandb/offline-run-... [mode='offline' was asked for]; upload later with `wandb sync ...`
+nbwandb: offline run '...' (...) in .../wandb/offline-run-... [mode='offline' was asked for]; upload later with `nbwandb sync ...`
 >>> run.finish()
 """
 
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import session
 from .config import merge_config, to_config_dict
 from .errors import NbwandbError
+from .handle import run_title
 from .modes import ModeDecision, resolve_mode
 from .run import NoOpRun, Run
 from .upload_state import mark as mark_upload
@@ -56,15 +57,15 @@ def _announce(run: Run) -> None:
         assert start is not None
         folder = start.root / (".wandb" if (start.root / ".wandb").exists() else "wandb")
         print(
-            f"nbwandb: {run.mode} run {run.name!r} ({run.id}) starting in {folder} [{run.mode_reason}]; "
-            f"upload later with `wandb sync {folder}/offline-run-*-{run.id}`"
+            f"nbwandb: {run.mode} run {run_title(run)} starting in {folder} [{run.mode_reason}]; "
+            f"upload later with `nbwandb sync {folder}/offline-run-*-{run.id}`"
         )
     elif run.mode == "online":
         where = run.url or "W&B"
-        print(f"nbwandb: online run {run.name!r} ({run.id}) at {where} [{run.mode_reason}]")
+        print(f"nbwandb: online run {run_title(run)} at {where} [{run.mode_reason}]")
     else:
         print(
-            f"nbwandb: {run.mode} run {run.name!r} ({run.id}) in {run.run_dir} [{run.mode_reason}]; "
+            f"nbwandb: {run.mode} run {run_title(run)} in {run.run_dir} [{run.mode_reason}]; "
             f"upload later with `{run.sync_command}`"
         )
 
@@ -72,7 +73,7 @@ def _announce(run: Run) -> None:
 def _announce_resume(run: Run, point: Any, changes: list[str]) -> None:
     earlier = len(point.segments)
     line = (
-        f"nbwandb: resumed run {run.name!r} ({run.id}) at step {run.start_step}: "
+        f"nbwandb: resumed run {run_title(run)} at step {run.start_step}: "
         f"{point.rows} rows in {earlier} earlier segment{'s' if earlier != 1 else ''} "
         f"(last one {point.state})"
     )

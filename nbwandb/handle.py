@@ -217,3 +217,20 @@ class RunHandle:
         log_checkpoint = _Deferred("nbwandb.artifacts.run_artifacts")
         log_dataset = _Deferred("nbwandb.artifacts.run_artifacts")
         use_artifact = _Deferred("nbwandb.artifacts.run_artifacts")
+
+
+def run_title(run: Any, *details: str) -> str:
+    """How messages name a run: ``'name' (id, details)``, the id once when wandb named the run
+    after it (an offline run without ``name=``).
+
+    >>> from types import SimpleNamespace as Run
+    >>> run_title(Run(name="bright-sun-3", id="k2j4x9qa"), "finished")
+    "'bright-sun-3' (k2j4x9qa, finished)"
+    >>> run_title(Run(name="xa8jhxic", id="xa8jhxic"), "finished"), run_title(Run(name=None, id="x1"))
+    ('xa8jhxic (finished)', 'x1')
+    """
+    name, run_id = getattr(run, "name", None), str(getattr(run, "id", None))
+    inside = ", ".join(details)
+    if name and name != run_id:
+        return f"{name!r} ({', '.join([run_id, *details])})"
+    return f"{run_id} ({inside})" if inside else run_id
