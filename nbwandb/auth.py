@@ -80,7 +80,7 @@ def login(
             verified=None,
             message=(
                 "No W&B credentials found (WANDB_API_KEY, Colab secret WANDB_API_KEY, netrc): "
-                "runs will be offline; `wandb sync` uploads them later."
+                "runs will be offline; `nbwandb sync` uploads them later."
             ),
         )
     problem = key_problem(secret.reveal())

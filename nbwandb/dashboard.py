@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .dashboard_charts import Chart, draw_section
+from .dashboard_charts import Chart, draw_section, run_x_range
 from .dashboard_html import CSS, config_html, config_table, media_html, runs_html, short
 from .html_tables import CSS as TABLE_CSS
 from .local.reader import LocalRun, read_run
@@ -184,6 +184,7 @@ class Dashboard:
     @property
     def charts(self) -> list[Chart]:
         if self._charts is None:
+            shared = run_x_range(self.runs, self.keys, self.step_metric)
             self._charts = [
                 draw_section(
                     self.runs,
@@ -192,6 +193,7 @@ class Dashboard:
                     step_metric=self.step_metric,
                     smoothing=self.smoothing,
                     max_points=self.max_points,
+                    x_range=shared,
                 )
                 for name, keys in self.sections.items()
             ]
@@ -215,9 +217,8 @@ class Dashboard:
             f"x = {self.step_metric}, smoothing {self.smoothing:g})"
         ]
         for run in self.runs:
-            lines.append(
-                f"  run {run.name} ({run.id}): {run.state}, {run.steps} steps, {run.run_dir}"
-            )
+            label = f"{run.name} ({run.id})" if run.name and run.name != run.id else run.id
+            lines.append(f"  run {label}: {run.state}, {run.steps} steps, {run.run_dir}")
         for name, keys in self.sections.items():
             lines.append(f"  {name}: " + ", ".join(keys))
         if not self.sections:

@@ -38,8 +38,13 @@ def draw_section(
     step_metric: str,
     smoothing: float,
     max_points: int,
+    x_range: tuple[float, float] | None = None,
 ) -> Chart:
-    """SVG charts like the RunPanel's, one line per run, raw values faint under smoothed ones."""
+    """SVG charts like the RunPanel's, one line per run, raw values faint under smoothed ones.
+
+    ``x_range``: the x-range the charts share (``run_x_range``: every section the same);
+    None: this section's own.
+    """
     per_key: dict[str, list[Line]] = {}
     lows, highs = [], []
     for key in keys:
@@ -60,7 +65,8 @@ def draw_section(
                 dx, dy = downsample(xs, ys, max_points)
                 lines.append(Line(list(zip(dx, dy, strict=True)), run.name, color))
         per_key[key] = lines
-    x_range = (min(lows), max(highs)) if lows else None
+    if x_range is None:
+        x_range = (min(lows), max(highs)) if lows else None
     svgs = []
     for key in keys:
         last = runs[0].summary.get(key) if len(runs) == 1 else None
@@ -74,6 +80,21 @@ def draw_section(
             )
         )
     return Chart(section, keys, svgs)
+
+
+def run_x_range(
+    runs: Sequence[LocalRun], keys: Sequence[str], step_metric: str
+) -> tuple[float, float] | None:
+    """The x-range of ``keys`` over ``runs``: what every section shares, as W&B aligns its
+    panels on one step axis (train and val then put one step at one x)."""
+    lows, highs = [], []
+    for run in runs:
+        for key in keys:
+            xs, _ = metric_series(run.history, key, step_metric)
+            if xs:
+                lows.append(min(xs))
+                highs.append(max(xs))
+    return (min(lows), max(highs)) if lows else None
 
 
 def histogram_png(bins: Sequence[float], values: Sequence[float]) -> bytes:

@@ -43,7 +43,7 @@ class DemoResult:
         return (
             f"demo run ({self.backend}, {self.steps} steps, {self.state}): {self.run_dir}\n"
             f"  final: {metrics}\n  report: {self.report}\n"
-            f"  upload later with: wandb sync {self.run_dir}"
+            f"  upload later with: nbwandb sync {self.run_dir}"
         )
 
 

@@ -22,6 +22,7 @@ from html import escape
 
 WIDTH, HEIGHT = 300, 170
 PAD_TOP, PAD_RIGHT, PAD_BOTTOM = 26, 12, 20
+MARKERS_UP_TO = 12  # a line with this many points or fewer shows a dot at each
 CHAR_PX = 6.2  # width of one digit at 10 px sans-serif, with a little margin
 HOVER_BANDS = (
     20  # hover targets per chart: enough to read a curve, few enough to stay small and fast
@@ -326,9 +327,15 @@ def line_chart_svg(
             f"<polyline class='nbwandb-chart-line' fill='none' stroke='{line.color}' stroke-width='1.5'"
             f"{opacity} stroke-linejoin='round' points='{coords}'/>"
         )
-        if len(pts) == 1:
-            x, y = pts[0]
-            parts.append(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}'/>")
+        if len(pts) <= MARKERS_UP_TO and not line.faint:
+            # A few points get a dot each: three values joined by lines are not a measured curve.
+            parts.append(
+                "".join(
+                    f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='{line.color}' "
+                    "class='nbwandb-marker'/>"
+                    for x, y in pts
+                )
+            )
     parts.append(
         _hover(
             drawn, sx, sy, lambda px: x0 + (px - left) / sx_scale, left, right, top, bottom, x_label

@@ -211,7 +211,7 @@ def test_finish_in_a_cell_goes_on_in_the_background(isolated: Path, monkeypatch)
     panel = next(o for o in nb.cells[0].outputs if o["output_type"] == "display_data")
     assert WIDGET_MIME not in panel["data"] and "state=finished" in panel["data"]["text/plain"]
     assert f"{rows} rows" in panel["data"]["text/html"]
-    assert "finishing run" in text(5) and "in the background" in text(5)
+    assert "finishing in the background; the next cell can go on" in text(5)
     # --wait after the fact waits for the run the last %wandb_finish left finishing
     assert "finished run" in text(6) and "waited: finished" in text(6), nb.cells[6].outputs
     assert (

@@ -276,7 +276,7 @@ def test_status_and_finish_magics(shell, capsys):
     assert run.id in out and "wandb sync" in out
     run_cell(shell, "%wandb_finish --exit-code 3")
     out = capsys.readouterr().out
-    assert f"finished run {run.name!r}" in out and "exit code 3" in out
+    assert f"finished run {run.id}, exit code 3" in out  # offline: named after its id, once
     assert read_run(run.run_dir).exit_code == 3
     run_cell(shell, "%wandb_finish")
     assert "no active run to finish" in capsys.readouterr().out
@@ -440,3 +440,37 @@ def test_unload_removes_magics_and_hook(shell):
         )
         == 1
     )
+
+
+def test_status_shows_a_run_finishing_in_the_background_then_its_final_state(
+    shell, capsys, monkeypatch
+):
+    # In a kernel %wandb_finish returns while the run's last rows go through wandb-core
+    # (issue 29, item 6): %wandb_status shows that run, finishing, then finished.
+    from nbwandb import finishing
+
+    monkeypatch.setattr("nbwandb.run.in_kernel", lambda: True)
+    run_cell(shell, "%wandb_init -p finishing")
+    run = shell.user_ns["run"]
+    for step in range(20_000):  # ~1 s of wandb-core's CPU: still finishing after the magic
+        run.log({"a": step * 0.5}, step=step)
+    capsys.readouterr()
+    run_cell(shell, "%wandb_finish")
+    out = capsys.readouterr().out.strip()
+    assert run.name == run.id  # an offline run wandb named after its id: named once
+    assert out == f"nbwandb: run {run.id} finishing in the background; the next cell can go on"
+    shown: list = []
+    monkeypatch.setattr("nbwandb.notebook.magics._show", shown.append)
+    run_cell(shell, "%wandb_status")
+    assert "no active run" not in capsys.readouterr().out
+    (panel,) = shown
+    assert panel.run is run and "state=finishing" in repr(panel)
+    assert ">finishing</span>" in panel._header.value
+    assert finishing.wait_all(60) and run.state == "finished"
+    deadline = time.monotonic() + 10
+    while ">finished</span>" not in panel._header.value and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ">finished</span>" in panel._header.value  # the live panel moved on by itself
+    run_cell(shell, "%wandb_status")
+    assert "state=finished" in repr(shown[-1]) and shown[-1].run is run
+    assert len(read_run(run.run_dir).history) == 20_000

@@ -99,10 +99,10 @@ def test_login_panel_malformed_key_is_explained_and_not_stored(isolated):
 
 def test_login_panel_continue_offline():
     panel = LoginPanel()
-    assert "`" not in panel.status.value and "<code>wandb sync</code>" in panel.status.value
+    assert "`" not in panel.status.value and "<code>nbwandb sync</code>" in panel.status.value
     panel.offline_button.click()
     assert panel.choice == "offline" and panel.result.mode == "offline"
-    assert "offline" in panel.status.value and "wandb sync" in repr(panel)
+    assert "offline" in panel.status.value and "nbwandb sync" in repr(panel)
     assert "`" not in panel.status.value  # commands shown as code, not with literal backticks
     final = assert_text_forms(
         panel, live=False
@@ -681,3 +681,91 @@ def test_run_panel_of_a_resumed_run_charts_only_what_the_user_logged(isolated):
     # named, a key of wandb's is charted all the same
     named = RunPanel(run, include=["_runtime"])
     assert sorted(named._data.series) == ["_runtime", "train/loss"]
+
+
+# -- issue 29, item 7: small things a careful reader notices ------------------------------------
+def test_an_offline_run_named_after_its_id_is_named_once(isolated):
+    form = ConfigForm({"lr": 0.1}, project="once", mode="offline", quiet=True)
+    form.button.click()
+    run = form.run
+    assert run.name == run.id  # wandb names an offline run after its id
+    panel = RunPanel(run)
+    run.log({"loss": 1.0}, step=0)
+    run.finish(wait=True)
+    texts = [repr(form), form._repr_mimebundle_()["text/html"], repr(panel), panel._header_html()]
+    for text in texts:
+        assert text.count(run.id) == 1 or (
+            # the run folder's name holds the id too: count it outside the folder's path
+            text.replace(str(run.run_dir), "").count(run.id) == 1
+        ), text
+    assert f"config of run {run.id} (finished)" in repr(form)
+    named = nbwandb.init(project="once", name="bright-sun", mode="offline", quiet=True)
+    named.finish(wait=True)
+    assert f"'bright-sun' ({named.id}) mode=offline" in repr(RunPanel(named))
+
+
+def test_sync_hint_is_nbwandb_sync(isolated, capsys):
+    run = nbwandb.init(project="hint", mode="offline")
+    start_line = capsys.readouterr().out
+    assert "upload later with `nbwandb sync " in start_line and "`wandb sync" not in start_line
+    assert run.sync_command == f"nbwandb sync {run.run_dir}"
+    panel = RunPanel(run)
+    run.finish(wait=True)
+    assert f"nbwandb sync {run.run_dir}" in repr(panel)
+    assert not re.search(r"(?<!nb)wandb sync", panel._repr_mimebundle_()["text/html"])
+    # every tutorial notebook's text says nbwandb sync (the outputs are made by nbwandb)
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    import json
+
+    for path in sorted(notebooks.glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            assert not re.search(r"(?<!nb)wandb sync", source), (path.name, source[:200])
+
+
+def test_login_panel_is_neutral_when_a_run_started_and_nobody_was_asked(isolated, monkeypatch):
+    # After Run All, the panel's cell ran and the next cell started a run: nobody was asked.
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    panel = LoginPanel(host=UNREACHABLE, timeout=1)
+    assert panel.wait(5)
+    run = nbwandb.init(project="neutral", mode="offline", quiet=True)
+    panel._before_publish()  # what the post-cell refresh of published panels calls
+    final = assert_text_forms(panel, live=False)
+    html = final["text/html"]
+    assert "No key" not in html and "no key" not in html.lower()
+    assert "color:#555" in html and "#c62828" not in html  # neutral grey, not an error's red
+    assert "Runs are offline for now" in html and "<code>nbwandb sync</code>" in html
+    run.finish()
+
+
+def test_few_points_get_markers_and_sections_share_the_run_x_range(isolated):
+    run = nbwandb.init(project="axes", mode="offline", quiet=True)
+    panel = RunPanel(run, interval=0.05)
+    for step in range(58):
+        run.log({"loss": 1.0 / (step + 1)}, step=step, prefix="train")
+        if step in (20, 40, 57):
+            run.log({"loss": 2.0 / (step + 1)}, step=step, prefix="val")
+    assert panel.wait_idle(10)
+    val, train = panel._charts["val/loss"].value, panel._charts["train/loss"].value
+    # three points: a dot on each, so they do not read as a measured curve
+    assert val.count('class="nbwandb-marker"') + val.count("class='nbwandb-marker'") == 3
+    assert "nbwandb-marker" not in train  # 58 points: a line
+    # one step, one x: the val chart's x-axis is the run's (0-57), like train's
+
+    def x_of(svg: str) -> list[tuple[str, float]]:
+        """The x tick labels and where they sit, as a fraction of the way across the axis."""
+        ticks = re.findall(
+            r"<text class=.tick. x=.([\d.]+). y=.\d+. font-size=.10. text-anchor=.\w+. "
+            r"fill=.#666.>([^<]+)<",
+            svg,
+        )
+        first, last = float(ticks[0][0]), float(ticks[-1][0])
+        return [(label, round((float(x) - first) / (last - first), 3)) for x, label in ticks]
+
+    assert x_of(val) == x_of(train) and x_of(val)[0][0] == "0"
+    run.finish(wait=True)
+    page = nbwandb.show(run).to_html()
+    svgs = re.findall(r'(<svg[^>]*data-title="([^"]+)".*?</svg>)', page, flags=re.S)
+    by_title = {title: svg for svg, title in svgs}
+    assert x_of(by_title["val/loss"]) == x_of(by_title["train/loss"])
+    assert by_title["val/loss"].count("nbwandb-marker") == 3

@@ -28,7 +28,7 @@ from ..api import init
 from ..config import convert_value
 from ..errors import NbwandbError
 from ..finishing import ended
-from ..handle import RunHandle
+from ..handle import RunHandle, run_title
 from ..html_tables import CSS, key_value_table
 from ._widgets import TextForms, escape, widgets
 
@@ -302,6 +302,13 @@ def _same_config(run_config: Mapping[str, Any], values: Mapping[str, Any]) -> bo
     return all(k in run_config and run_config[k] == plain(v) for k, v in values.items())
 
 
+def _title_html(run: Any, *details: str) -> str:
+    """``<b>name</b> (id, details)``; the id once when the run is named after it (offline)."""
+    if run.name and run.name != run.id:
+        return f"<b>{escape(run.name)}</b> ({escape(', '.join([run.id, *details]))})"
+    return f"<b>{escape(run.id)}</b>" + (f" ({escape(', '.join(details))})" if details else "")
+
+
 class ConfigForm(TextForms, widgets.VBox):
     """A form for a dict or dataclass config; "Start run" calls ``nbwandb.init(config=form.value)``.
 
@@ -489,7 +496,7 @@ class ConfigForm(TextForms, widgets.VBox):
     def _text(self) -> str:
         run = self.configured_run()
         if self._is_final():
-            lines = [f"nbwandb config of run {run.name!r} ({run.id}, {run.state}):"]
+            lines = [f"nbwandb config of run {run_title(run, run.state)}:"]
             lines += [f"  {name} = {value!r}" for name, value in dict(run.config).items()]
         else:
             lines = ["nbwandb config form:"]
@@ -499,9 +506,7 @@ class ConfigForm(TextForms, widgets.VBox):
     def _html(self) -> str:
         run = self.configured_run()
         if self._is_final():
-            title = (
-                f"config of run <b>{escape(run.name)}</b> ({escape(run.id)}, {escape(run.state)})"
-            )
+            title = f"config of run {_title_html(run, run.state)}"
             values: dict[str, Any] = dict(run.config)
         else:
             started = f"; run <b>{escape(run.name)}</b> started" if run is not None else ""

@@ -19,6 +19,7 @@ from .. import session
 from ..auth import login
 from ..credentials import key_problem
 from ..errors import NbwandbError
+from ..handle import run_title
 from ._html import with_code
 from ._widgets import TextForms, widgets
 
@@ -53,7 +54,7 @@ class LoginPanel(TextForms, widgets.VBox):
         self.status = widgets.HTML(
             self._status_text(
                 "Paste a key, or continue offline (runs are kept locally "
-                "and uploaded later with `wandb sync`)."
+                "and uploaded later with `nbwandb sync`)."
             )
         )
         self.login_button.on_click(self._on_login)
@@ -120,7 +121,7 @@ class LoginPanel(TextForms, widgets.VBox):
             os.environ["WANDB_MODE"] = "offline"
         self._set_status(
             "Runs will be offline: they are written under ./wandb and uploaded later with "
-            "`wandb sync`.",
+            "`nbwandb sync`.",
             True,
         )
 
@@ -137,12 +138,11 @@ class LoginPanel(TextForms, widgets.VBox):
         if run is None or not getattr(run, "enabled", False):
             return
         self._unused = True
+        # Neutral: after Run All nobody was asked for a key, so nothing "was not entered".
         if run.mode == "offline":
-            self._message = (
-                "No key was entered; runs are offline and can be uploaded later with `wandb sync`."
-            )
+            self._message = "Runs are offline for now; `nbwandb sync` uploads them later."
         else:
-            self._message = f"No key was entered here; run {run.name} is {run.mode}."
+            self._message = f"Run {run_title(run)} is {run.mode}."
 
     def _is_final(self) -> bool:
         """A choice was made (logged in, offline, or a run started meanwhile): the saved output is the outcome."""

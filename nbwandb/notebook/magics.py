@@ -28,6 +28,7 @@ from ..api import init
 from ..auth import login
 from ..doctor import run_checks
 from ..errors import NbwandbError
+from ..handle import run_title
 from ..network import AUTO_TIMEOUT
 from .environment import detect_environment, widgets_can_render
 from .history_scrub import scrub_history, scrub_text
@@ -159,6 +160,7 @@ class NbwandbMagics(Magics):
         # Secrets waiting to be removed from the cell's ExecutionInfo once the cell ends.
         self._pending_scrub: list[str] = []
         self._finishing: Any = None  # the run %wandb_finish left finishing in the background
+        self._last_finished: Any = None  # the run %wandb_finish ended last: %wandb_status shows it
 
     # -- login ------------------------------------------------------------------------------
     @magic_arguments()
@@ -276,8 +278,11 @@ class NbwandbMagics(Magics):
 
     @line_magic
     def wandb_status(self, line: str = "") -> None:
-        """Show the active run's panel (or say there is none)."""
+        """Show the active run's panel; else that of the run ``%wandb_finish`` ended last (its
+        state: finishing in the background, then finished or failed); else say there is none."""
         run = session.active_run()
+        if run is None:
+            run = self._last_finished
         if run is None:
             print("nbwandb: no active run (start one with %wandb_init or nbwandb.init)")
             return
@@ -305,22 +310,20 @@ class NbwandbMagics(Magics):
             print("nbwandb: no active run to finish")
             return
         self._finishing = None
+        self._last_finished = run
         if run.state == "finishing":
-            # Said as it is: the run takes no more rows, and its file is not complete yet.
+            # The run takes no more rows; its file is completed meanwhile (%wandb_status shows it).
             self._finishing = run
             print(
-                f"nbwandb: finishing run {run.name!r} ({run.id}) in the background: its last "
-                "rows go through wandb while you go on; the next init or a read of the run "
-                "waits for them (`%wandb_finish --wait` to wait now)"
+                f"nbwandb: run {run_title(run)} finishing in the background; "
+                "the next cell can go on"
             )
             return
         if getattr(run, "has_wandb_run", True) is False:
             print(f"nbwandb: run {run.id} ended; wandb could not start it, so nothing was written")
             return
         where = run.url or run.run_dir
-        line_out = (
-            f"nbwandb: finished run {run.name!r} ({run.id}), exit code {run.exit_code}, in {where}"
-        )
+        line_out = f"nbwandb: finished run {run_title(run)}, exit code {run.exit_code}, in {where}"
         if run.sync_command:
             line_out += f"; upload later with `{run.sync_command}`"
         print(line_out)

@@ -24,7 +24,7 @@ from typing import Any
 from nbwandb.local import read_run
 
 from ..finishing import ended
-from ..handle import RunHandle
+from ..handle import RunHandle, run_title
 from ..local.series import section_of, section_order
 from ..metrics import is_number
 from ._widgets import TextForms, escape, widgets
@@ -48,6 +48,7 @@ _STATE_COLORS = {
     "finished": "#2e7d32",
     "failed": "#c62828",
     "crashed": "#c62828",
+    "upload failed": "#c62828",  # finished on disk, but wandb stopped uploading it (issue 28)
 }
 
 
@@ -283,7 +284,7 @@ class RunPanel(TextForms, widgets.VBox):
         self.add_class("nbwandb-run-panel")
 
         self._thread: threading.Thread | None = None
-        if getattr(run, "enabled", False) and not run.finished:
+        if not ended(run):  # running, or finishing in the background: its header will change
             self._data.subscribe(self._dirty)
             self._thread = threading.Thread(
                 target=self._redraw_loop, name=f"nbwandb-panel-{run.id}", daemon=True
@@ -333,18 +334,20 @@ class RunPanel(TextForms, widgets.VBox):
         }
 
     def _section_ranges(self) -> dict[str, tuple[float, float]]:
-        """The x-range each section's charts share (W&B keeps one x axis per section)."""
-        ranges: dict[str, tuple[float, float]] = {}
+        """The x-range of each section's charts: the run's, the same in every section (W&B
+        aligns panels on one step axis, so a step sits at one x in train and val alike)."""
+        lows, highs, names = [], [], set()
         for key, series in list(self._data.series.items()):
             points = series.points()
             if not points:
                 continue
-            name = section_of(key)
-            lo, hi = points[0][0], points[-1][0]
-            if name in ranges:
-                lo, hi = min(lo, ranges[name][0]), max(hi, ranges[name][1])
-            ranges[name] = (lo, hi)
-        return ranges
+            names.add(section_of(key))
+            lows.append(points[0][0])
+            highs.append(points[-1][0])
+        if not lows:
+            return {}
+        shared = (min(lows), max(highs))
+        return dict.fromkeys(names, shared)
 
     def _draw_charts(self) -> None:
         new_sections = False
@@ -418,7 +421,8 @@ class RunPanel(TextForms, widgets.VBox):
                 return [("directory", "(wandb is creating the run)")]
             return [("directory", "(wandb could not create the run)")]
         if run.mode == "online" and run.url:
-            return [("url", run.url)]
+            later = [("upload later", run.sync_command)] if run.sync_command else []
+            return [("url", run.url), *later]
         return [("directory", str(run.run_dir)), ("upload later", run.sync_command or "")]
 
     def _header_html(self) -> str:
@@ -427,7 +431,11 @@ class RunPanel(TextForms, widgets.VBox):
         color = _STATE_COLORS.get(str(run.state), "#777")
         parts = [
             f"<span class='nbw-state' style='background:{color}'>{escape(run.state)}</span> "
-            f"<b>{escape(run.name)}</b> <span style='color:#777'>({escape(run.id)}, {escape(run.mode)})</span>"
+            + (
+                f"<b>{escape(run.name)}</b> <span style='color:#777'>({escape(run.id)}, {escape(run.mode)})</span>"
+                if run.name and run.name != run.id
+                else f"<b>{escape(run.id)}</b> <span style='color:#777'>({escape(run.mode)})</span>"
+            )
         ]
         for label, value in self._where():
             if label == "url":
@@ -460,7 +468,7 @@ class RunPanel(TextForms, widgets.VBox):
 
     def _text(self) -> str:
         run = self.run
-        lines = [f"nbwandb run {run.name!r} ({run.id}) mode={run.mode} state={run.state}"]
+        lines = [f"nbwandb run {run_title(run)} mode={run.mode} state={run.state}"]
         lines += [f"  {label}: {value}" for label, value in self._where()]
         if self._data.last_values:
             shown = ", ".join(

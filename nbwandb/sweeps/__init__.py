@@ -4,7 +4,7 @@
 (W&B's format), then runs ``train_fn(config)`` once per trial. Online (credentials found)
 it is ``wandb.sweep`` + ``wandb.agent``; offline it is an Optuna study (grid -> GridSampler,
 random -> RandomSampler, bayes -> TPESampler, hyperband -> HyperbandPruner) where each trial
-is one offline wandb run in a group named after the sweep (``wandb sync`` uploads them later).
+is one offline wandb run in a group named after the sweep (``nbwandb sync`` uploads them later).
 
 Inside ``train_fn``, ``nbwandb.init(...)`` returns the trial's run, with the trial's
 parameters overriding the config passed to ``init`` (as under a W&B agent). A ``train_fn``
