@@ -32,6 +32,7 @@ from .kernel import in_kernel
 from .metrics import WANDB_OWN_KEYS, check_step, convert_metric, flatten_metrics, is_non_finite
 from .upload_state import mark as mark_upload
 from .wandb_compat.batch_publish import BatchPublisher, is_plain
+from .wandb_compat.file_blocks import WRITE_WAIT_S as FILE_WRITE_WAIT_S
 from .wandb_compat.file_blocks import needs_push, push_block
 from .wandb_compat.protobufs import is_exit_record as _is_exit_record
 from .writer import BackgroundWriter
@@ -84,6 +85,7 @@ class Run(RunHandle):
 
         self._publisher: BatchPublisher | None = None  # None: every row goes through wandb_run.log
         self._pushed_at = 0  # the writer's submitted count at the last file block push
+        self._push_lock = threading.Lock()
         self._wandb_run: Any = None
         self._upload_watch: Any = None  # online: wandb-core's upload signals (upload_outcome)
         self._upload_outcome: Any = None  # online: what finish found about the upload
@@ -100,6 +102,7 @@ class Run(RunHandle):
             self._bind(wandb_run)
         self._writer = BackgroundWriter(queue_size, name=f"nbwandb-writer-{self._id}")
         self._writer.settle = self._settle_rows
+        self._writer.on_idle = self._push_when_idle
         self._write_rows_fn = self._write_rows  # one bound method, not a new one per row
 
     def _continue_from(self, point: Any) -> None:
@@ -484,16 +487,29 @@ class Run(RunHandle):
             )  # wandb-core drops records on a full disk without a word
         return done
 
-    def _push_file_block(self) -> None:
+    def _push_file_block(self, *, wait: float = FILE_WRITE_WAIT_S) -> None:
         # wandb before 0.29 keeps the newest records in a 32 KiB buffer until the block
         # fills: without a push, a crash after flush() would lose them (all of a short run,
         # its project and config included). A push costs up to 32 KiB of file, so only
         # when something was queued since the last one.
-        submitted = self._writer.submitted
-        if submitted == self._pushed_at or not needs_push():
+        with self._push_lock:
+            submitted = self._writer.submitted
+            if submitted == self._pushed_at or self._wandb_run is None or not needs_push():
+                return
+            self._pushed_at = submitted
+        push_block(self._wandb_run, self._run_file, wait=wait)
+
+    def _push_when_idle(self) -> None:
+        # In the writer thread, once no row came for half a second (the end of a cell, or a
+        # pause in training): a kernel killed from then on loses none of the rows before.
+        # Rows that keep coming fill blocks by themselves, and cost no padding.
+        if self._wandb_run is None or not needs_push():
             return
-        self._pushed_at = submitted
-        push_block(self._wandb_run, self._run_file)
+        try:
+            self._settle_rows()  # the rows are in wandb-core's socket before the push
+            self._push_file_block(wait=0)
+        except Exception:  # noqa: BLE001 - a broken stream is reported by the next log or flush
+            return
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         """Add or change config values (e.g. the parameter count once the model exists)."""

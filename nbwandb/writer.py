@@ -71,6 +71,10 @@ class BackgroundWriter:
         # (rows sent to wandb-core): it waits for that work and raises what went wrong.
         self.settle: Callable[[], None] | None = None
         self.submitted = 0  # calls queued so far: tells a flush whether anything is new
+        # Called in this thread once the queue has stayed empty ``idle_after`` seconds after
+        # some work (the run pushes wandb's file block there; errors are the hook's own).
+        self.on_idle: Callable[[], None] | None = None
+        self.idle_after = 0.5
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -171,9 +175,14 @@ class BackgroundWriter:
 
     def _loop(self) -> None:
         items = self._items
+        worked = False  # a burst ran since the last on_idle call
         while True:
             if not items:
                 self._idle = True  # from here on, the next _put wakes this thread
+                if worked and self.on_idle is not None and not items:
+                    worked = False
+                    if not self._wake.wait(self.idle_after) and not items:
+                        self.on_idle()
                 if not items:  # (checked again: an item put just before the flag was set)
                     self._wake.wait()
                 self._idle = False
@@ -186,6 +195,7 @@ class BackgroundWriter:
                     self._space.notify_all()
             if not self._run_burst(burst):
                 return
+            worked = True
             if not self._wake.is_set():
                 self._wake.wait(self._linger)  # let rows gather instead of waking per row
 

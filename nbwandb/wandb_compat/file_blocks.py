@@ -12,8 +12,9 @@ So where the setting is missing, ``push_block`` sends one record of a full block
 empty telemetry record (wandb-core merges nothing from it) whose ``uuid`` is 32 KiB of
 padding. It fills the block in wandb-core's buffer, which is then written with every
 record before it. Its own tail waits in the next block; a crash cuts it, which readers
-take as a run file's usual torn end. The cost: up to 32 KiB of file per push, so the run
-pushes only when something was logged since its last push.
+take as a run file's usual torn end. The cost: up to 32 KiB of file per push, so a run
+pushes only when something was logged since its last push: at ``flush()``, and once its
+writer has had no row for half a second (rows that keep coming fill blocks themselves).
 
 >>> import nbwandb
 >>> run = nbwandb.init(project="demo", quiet=True)
