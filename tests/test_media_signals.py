@@ -99,6 +99,21 @@ def test_histogram_counts_and_bins_reach_the_history():
     assert histogram_counts([5.0] * 3, bins=2, key="h")[0].tolist() == [0, 3]  # constant values
 
 
+def test_histograms_of_values_numpy_cannot_bin_by_itself_are_logged():
+    # a large constant leaves numpy's +-0.5 range no room for 64 edges (numpy 2.1: IndexError,
+    # 2.4: "Too many bins"); a span wider than float64 overflows max - min
+    large = np.full((2, 2), 4.5036e15, dtype=np.float32)
+    wide = np.array([-1.79e308, 0.0, 1.79e308])
+    with nbwandb.init(project="p", quiet=True) as run:
+        run.log_histogram("large", large, step=0)
+        run.log_histogram("wide", wide, bins=4, step=0)
+    row = read_run(run.run_dir).history[0]
+    assert sum(row["large"]["values"]) == 4 and len(row["large"]["bins"]) == 65
+    assert row["large"]["bins"][0] <= float(large[0, 0]) <= row["large"]["bins"][-1]
+    assert row["wide"]["values"] == [1, 0, 1, 1]  # 0.0 is the left edge of the third bin
+    assert row["wide"]["bins"][0] == -1.79e308 and row["wide"]["bins"][-1] == 1.79e308
+
+
 @pytest.mark.parametrize(
     ("values", "bins", "words"),
     [

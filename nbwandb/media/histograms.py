@@ -39,8 +39,35 @@ def histogram_counts(
         raise MediaError(
             f"histogram {key!r}: got {describe(x)} with no values; accepted: {HISTOGRAM_ACCEPTED}"
         )
-    counts, edges = np.histogram(arr.reshape(-1).astype(np.float64), bins=bins)
-    return counts, edges
+    flat = arr.reshape(-1).astype(np.float64)
+    if not np.isfinite(float(flat.max()) - float(flat.min())):
+        # max - min overflows float64 (-1.7e308 and 1.7e308): bin the halves (exact), then
+        # double the edges, so the counts are those of the values themselves
+        counts, edges = np.histogram(flat / 2, bins=bins)
+        return counts, edges * 2
+    return np.histogram(flat, bins=bins, range=_bin_range(flat, bins))  # type: ignore[no-any-return]
+
+
+def _bin_range(flat: np.ndarray, bins: int) -> tuple[float, float] | None:
+    """numpy's own range (None), unless it leaves no room for ``bins`` distinct edges.
+
+    Near one large value (a constant 4.5e15: numpy takes 4.5e15 +- 0.5) the float64s
+    between min and max are too few; numpy 2.1 then fails with an IndexError, 2.4 with
+    "Too many bins for data range". Widen the range around its middle to 8 units in the
+    last place per bin.
+
+    >>> _bin_range(np.array([4.5e15]), 64)
+    (4499999999999872.0, 4500000000000128.0)
+    >>> _bin_range(np.array([0.0, 1.0]), 64) is None
+    True
+    """
+    lo, hi = float(flat.min()), float(flat.max())
+    width = hi - lo if hi > lo else 1.0  # numpy spreads a constant over +-0.5
+    room = 4 * bins * float(np.spacing(max(abs(lo), abs(hi))))
+    if width >= 2 * room:
+        return None
+    mid = lo / 2 + hi / 2
+    return mid - room, mid + room
 
 
 def log_histogram(
