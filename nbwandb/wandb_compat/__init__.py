@@ -6,6 +6,8 @@ public path that gives the same rows next to it:
 
 - ``loader``: ``import_wandb`` (the lazy import, with the install hint);
 - ``settings``: settings only some versions know (the run file's flush interval);
+- ``file_blocks``: where that setting is missing (0.28.1), a flush pushes wandb-core's
+  buffered 32 KiB block to the run file, so a killed process leaves its records;
 - ``setup``: starting wandb-core from a thread, reloading settings after a preload;
 - ``service``: is wandb-core alive, its process, closing a dead writer's stream;
 - ``batch_publish`` + ``history_frames``: many history rows in one socket write;
