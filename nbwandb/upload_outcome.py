@@ -6,7 +6,7 @@ is not enough. ``watch`` starts listening to wandb-core's run messages when the 
 bound; ``settle`` (after wandb's finish returned) reads them and wandb-core's debug log
 (``nbwandb.wandb_compat.upload_signals``) and marks ``nbwandb-upload.json`` "complete" or
 "incomplete"; ``report`` says it to the user once, in nbwandb's words, with the command
-that finishes the upload, and shows "upload-failed" as the run's state.
+that finishes the upload, and shows "upload failed" as the run's state.
 
 >>> outcome = UploadOutcome(False, parts=("stream",), status=401, key_refused=True)
 >>> print(outcome.why())
@@ -24,7 +24,7 @@ from typing import Any
 from .errors import NbwandbWarning
 from .upload_state import mark as mark_upload
 
-UPLOAD_FAILED = "upload-failed"  # the run's state: it finished, its upload did not
+UPLOAD_FAILED = "upload failed"  # the run's state: it finished, its upload did not (as panels show it)
 
 _PART_TEXT = {
     "stream": "the run's rows, summary and console",

@@ -50,6 +50,18 @@ def _unreachable(f: dict[str, Any]) -> str:
     )
 
 
+def _key_refused(f: dict[str, Any]) -> str:
+    return (
+        f"rows on the server: {f['rows_on_server_before_sync']} before, "
+        f"**{f['rows_on_server_after_sync']}** of {f['rows_logged']} after `nbwandb sync` "
+        f"(no `--force`; a sync while the key is still refused fails and marks nothing); "
+        f"upload state `incomplete`, run state `upload failed`, one warning naming the key and "
+        f"`nbwandb sync RUN_DIR`, {f['seconds_refusal_to_warning']} s after the refusal "
+        f"(at `finish`, {f['seconds_first_refused_request_to_warning']} s after wandb's first "
+        "refused request)"
+    )
+
+
 # (key in the JSON, scenario, test file, figures -> text)
 ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
     (
@@ -248,6 +260,15 @@ ROWS: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
             f"{f['rows_in_file']} of {f['rows_logged']} rows in complete records; **"
             f"{f['rows_on_server_after_sync']}** on the server after `nbwandb sync` (repaired copy)"
         ),
+    ),
+    *(
+        (
+            f"online_key_refused_{status}",
+            f"Key refused mid-run (the server answers {status} to every request after `init`)",
+            "online/test_upload_refused.py",
+            _key_refused,
+        )
+        for status in (401, 403)
     ),
 ]
 
