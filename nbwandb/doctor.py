@@ -25,7 +25,7 @@ from .credentials import find_key, key_problem
 from .loaded_versions import IPYWIDGETS_SPEC, ipywidgets_supported, mismatch, restart_hint
 from .modes import resolve_mode
 from .network import AUTO_TIMEOUT, probe_host
-from .save_hook_marker import hook_state
+from .save_hook_marker import ENABLE_COMMAND, ServerEnvironment, hook_state, server_environment
 
 MIN_PYTHON = (3, 9)
 SERVICE_TIMEOUT = 60.0
@@ -285,8 +285,19 @@ def check_widgets(environment: str | None) -> CheckResult:
     return CheckResult("widgets", True, f"jupyter: {core}; {where}")
 
 
-def check_save_hook(environment: str | None = None, in_kernel: bool | None = None) -> CheckResult:
-    """Whether the Jupyter server running this kernel saves live panels as HTML."""
+def check_save_hook(
+    environment: str | None = None,
+    in_kernel: bool | None = None,
+    *,
+    server_pid: int | None = None,
+    runtime_dir: str | os.PathLike[str] | None = None,
+) -> CheckResult:
+    """Whether the Jupyter server running this kernel saves live panels as HTML; when it does
+    not, the real cause (hook not enabled, or nbwandb missing from the server's environment)
+    and the one command that fixes it, first.
+
+    ``server_pid`` and ``runtime_dir`` default to this kernel's parent and Jupyter's runtime folder.
+    """
     if in_kernel is None:
         in_kernel = "ipykernel" in sys.modules
     if not in_kernel:
@@ -298,25 +309,53 @@ def check_save_hook(environment: str | None = None, in_kernel: bool | None = Non
             f"{environment} saves notebooks itself, not through a Jupyter server: finish runs "
             "before saving, and panels are saved as HTML",
         )
-    state = hook_state()
-    server = f"the Jupyter server (pid {os.getppid()})"
+    pid = os.getppid() if server_pid is None else server_pid
+    state = hook_state(server_pid=pid, runtime_dir=runtime_dir)
+    server = f"the Jupyter server (pid {pid})"
     if state == "active":
         return CheckResult("save hook", True, f"{server} saves live panels as HTML")
     if state == "missing":
-        return CheckResult(
-            "save hook",
-            False,
-            f"{server} runs without nbwandb's save hook (nbwandb is not installed in its "
-            "environment): a notebook saved while a run is live reopens with 'model not found'",
-            "pip install nbwandb in the environment that runs Jupyter (or run `jupyter server "
-            "extension enable nbwandb.notebook.save_hook` there) and restart it; until then, "
-            "finish runs before saving",
-        )
+        return _missing_hook(server, server_environment(pid))
     return CheckResult(
         "save hook",
         None,
         "not started by a local Jupyter server (VS Code, Colab or a gateway): finish runs "
         "before saving, and panels are saved as HTML",
+    )
+
+
+def _missing_hook(server: str, env: ServerEnvironment) -> CheckResult:
+    """The save-hook row for a server without the hook: what its environment says is wrong."""
+    effect = "a notebook saved while a run is live reopens with 'model not found'"
+    until = "; until then, finish runs before saving"
+    if env.has_nbwandb is False:
+        where = f" ({env.prefix})" if env.prefix else ""
+        return CheckResult(
+            "save hook",
+            False,
+            f"{server} runs in another environment{where}, and nbwandb is not installed in its "
+            f"environment: {effect}",
+            f"{env.python} -m pip install nbwandb, then restart the server{until}",
+        )
+    # nbwandb is there (or we cannot tell): the extension is not enabled, as after `pip install -e .`
+    jupyter = ENABLE_COMMAND
+    if env.same_as_kernel is False and env.python:
+        jupyter = f"{Path(env.python).parent / 'jupyter'}{ENABLE_COMMAND[len('jupyter') :]}"
+    cause = (
+        "has nbwandb, but its save hook is not enabled there"
+        if env.has_nbwandb
+        else "runs without nbwandb's save hook enabled"
+    )
+    return CheckResult(
+        "save hook",
+        False,
+        f"{server} {cause}: {effect}",
+        f"{jupyter}, then restart the server{until}"
+        + (
+            ""
+            if env.has_nbwandb
+            else " (if nbwandb is not installed where Jupyter runs, install it there first)"
+        ),
     )
 
 

@@ -27,6 +27,10 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -82,4 +86,101 @@ def hook_state(
     return "active" if marker_path(folder, pid).exists() else "missing"
 
 
-__all__ = ["HookState", "hook_state", "marker_path", "write_marker"]
+HOOK_MODULE = "nbwandb.notebook.save_hook"
+ENABLE_COMMAND = f"jupyter server extension enable --sys-prefix {HOOK_MODULE}"
+
+
+@dataclass(frozen=True)
+class ServerEnvironment:
+    """The Python environment a Jupyter server runs in, as far as a kernel can tell.
+
+    ``python``: the interpreter that started it; ``prefix``: its ``sys.prefix``;
+    ``has_nbwandb``: whether that interpreter imports nbwandb; ``same_as_kernel``: whether
+    it is this process's environment. None: could not tell (no /proc, a timeout, ...).
+    """
+
+    python: str | None = None
+    prefix: str | None = None
+    has_nbwandb: bool | None = None
+    same_as_kernel: bool | None = None
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            import psutil  # not a dependency: used where installed (macOS, Windows)
+
+            return list(psutil.Process(pid).cmdline())
+        except Exception:  # noqa: BLE001 - no psutil, or no such process
+            return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _interpreter(argv0: str, pid: int) -> str | None:
+    """The Python that runs ``argv0``: itself, or the one named by a script's #! line."""
+    if os.sep in argv0 and not os.path.isabs(argv0):  # relative to the process's folder
+        try:
+            argv0 = os.path.join(os.readlink(f"/proc/{pid}/cwd"), argv0)
+        except OSError:
+            argv0 = os.path.abspath(argv0)
+    path = argv0 if os.path.isabs(argv0) else shutil.which(argv0)
+    if not path:
+        return None
+    if Path(path).name.startswith("python"):
+        return path  # as started: a venv's bin/python keeps its venv even when it is a symlink
+    try:
+        with open(path, "rb") as script:
+            first = script.readline(512).decode(errors="replace").strip()
+    except OSError:
+        return None
+    if not first.startswith("#!"):
+        return None
+    words = first[2:].split()
+    if words and Path(words[0]).name == "env" and len(words) > 1:
+        return shutil.which(words[-1])
+    return words[0] if words else None
+
+
+_PROBE = (
+    "import importlib.util, json, sys; "
+    "print(json.dumps({'prefix': sys.prefix, 'nbwandb': importlib.util.find_spec('nbwandb') is not None}))"
+)
+
+
+def server_environment(server_pid: int | None = None, timeout: float = 5.0) -> ServerEnvironment:
+    """Ask the server's own interpreter (bounded by ``timeout``) where it lives and whether it
+    imports nbwandb, so the doctor names the real cause of a missing save hook.
+
+    >>> server_environment(os.getpid()).same_as_kernel   # this process, as its own "server"
+    True
+    """
+    pid = os.getppid() if server_pid is None else server_pid
+    argv = _command_line(pid)
+    python = _interpreter(argv[0], pid) if argv else None
+    if python is None:
+        return ServerEnvironment()
+    try:
+        # From "/": a folder holding nbwandb's sources (a checkout) must not count as installed.
+        done = subprocess.run(
+            [python, "-c", _PROBE], capture_output=True, text=True, timeout=timeout, cwd="/"
+        )
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return ServerEnvironment(python=python)
+    prefix = str(found.get("prefix"))
+    same = os.path.realpath(prefix) == os.path.realpath(sys.prefix)
+    return ServerEnvironment(python, prefix, bool(found.get("nbwandb")), same)
+
+
+__all__ = [
+    "ENABLE_COMMAND",
+    "HOOK_MODULE",
+    "HookState",
+    "ServerEnvironment",
+    "hook_state",
+    "marker_path",
+    "server_environment",
+    "write_marker",
+]

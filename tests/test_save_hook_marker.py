@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from nbwandb.doctor import check_save_hook
-from nbwandb.save_hook_marker import hook_state, marker_path
+from nbwandb.save_hook_marker import ENABLE_COMMAND, hook_state, marker_path, server_environment
 
 START_TIMEOUT = 90
 
@@ -165,7 +165,10 @@ def test_a_kernel_knows_whether_its_server_saves_panels_as_html(tmp_path: Path, 
                 assert "save hook" not in loaded
             else:
                 assert "does not have nbwandb's save hook" in loaded
-                assert "Install nbwandb where Jupyter runs" in loaded
+                # nbwandb is installed where this server runs: the cause is the switched-off
+                # extension, and the fix is the command that enables it (issue 29, item 2)
+                assert f"Fix: {ENABLE_COMMAND}, then restart the server" in loaded
+                assert "not installed" not in loaded
         finally:
             client.stop_channels()
     finally:
@@ -182,3 +185,47 @@ def test_outside_a_kernel_and_without_a_server_the_doctor_only_informs(tmp_path:
     for environment in ("colab", "vscode"):  # they save without a Jupyter server
         result = check_save_hook(environment, in_kernel=True)
         assert result.ok is None and f"{environment} saves notebooks itself" in result.detail
+
+
+REPO = Path(__file__).resolve().parents[1]
+COLAB_PYTHON = REPO / ".venv-colab" / "bin" / "python"  # Colab's pins; nbwandb not installed
+
+
+@pytest.mark.parametrize("where", ["kernel's environment", "another without nbwandb"])
+def test_the_doctor_names_the_real_cause_of_a_missing_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+):
+    """A process stands in for a server without the hook (its jpserver file, no marker); the
+    doctor asks that process's own interpreter where it lives and whether it has nbwandb."""
+    python = sys.executable if where == "kernel's environment" else str(COLAB_PYTHON)
+    if not Path(python).exists():
+        pytest.skip(f"{python} is not built here")
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # nbwandb only where it is installed
+    server = subprocess.Popen(
+        [python, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline() == "up\n"  # exec'd, running
+        (tmp_path / f"jpserver-{server.pid}.json").write_text("{}")
+        assert hook_state(server_pid=server.pid, runtime_dir=tmp_path) == "missing"
+        env = server_environment(server.pid)
+        check = check_save_hook(
+            "jupyter", in_kernel=True, server_pid=server.pid, runtime_dir=tmp_path
+        )
+    finally:
+        server.kill()
+        server.communicate()
+    assert check.ok is False and "model not found" in check.detail
+    if where == "kernel's environment":
+        assert env.same_as_kernel is True and env.has_nbwandb is True
+        assert "not installed" not in check.detail and "is not enabled" in check.detail
+        assert check.fix.startswith(f"{ENABLE_COMMAND}, then restart the server")
+        assert "pip install" not in check.fix
+    else:
+        assert env.same_as_kernel is False and env.has_nbwandb is False
+        assert "nbwandb is not installed in its environment" in check.detail
+        assert str(Path(env.prefix).resolve()) == str(COLAB_PYTHON.parent.parent.resolve())
+        assert check.fix.startswith(f"{COLAB_PYTHON} -m pip install nbwandb")

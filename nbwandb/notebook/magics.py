@@ -26,7 +26,7 @@ from IPython.display import display
 from .. import session
 from ..api import init
 from ..auth import login
-from ..doctor import run_checks
+from ..doctor import check_save_hook, run_checks
 from ..errors import NbwandbError
 from ..handle import run_title
 from ..network import AUTO_TIMEOUT
@@ -463,10 +463,11 @@ def _hint_if_server_lacks_save_hook() -> None:
     from nbwandb.save_hook_marker import hook_state
 
     if detect_environment() == "jupyter" and hook_state() == "missing":
+        # The doctor's row names the cause (hook not enabled, or no nbwandb where Jupyter runs).
+        check = check_save_hook("jupyter", in_kernel=True)
         print(
             "nbwandb: this Jupyter server does not have nbwandb's save hook, so a notebook saved "
-            "while a run is live reopens with 'model not found'. Install nbwandb where Jupyter "
-            "runs and restart it, or finish runs before saving (%wandb_doctor has details)."
+            f"while a run is live reopens with 'model not found'. Fix: {check.fix}."
         )
 
 
