@@ -18,6 +18,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ENV_SET_BY_LIBRARIES = frozenset(
     {
         "KMP_DUPLICATE_LIB_OK",  # torch/OpenMP on first import
+        "TORCHINDUCTOR_CACHE_DIR",  # torch's compiler, on first use
+        "PYTORCH_NVML_BASED_CUDA_CHECK",  # lightning, on import
         "KMP_INIT_AT_FORK",
         "PYDEVD_DISABLE_FILE_VALIDATION",  # ipykernel's debugger
         "PYTEST_CURRENT_TEST",  # pytest's own

@@ -16,8 +16,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# In Colab the first code cell installs nbwandb from the public repository, or from
+# NBWANDB_SOURCE (the Colab stand-in points it at this checkout: tests/colab/).
 COLAB_INSTALL = re.compile(
-    r'^if "google\.colab" in sys\.modules:\n\s+%pip install -q "nbwandb\[.*\] @ git\+https://github\.com/',
+    r'^if "google\.colab" in sys\.modules:\n'
+    r'\s+source = os\.environ\.get\("NBWANDB_SOURCE", "git\+https://github\.com/[^"]+"\)\n'
+    r'\s+%pip install -q "nbwandb\[[a-z,]+\] @ \{source\}"',
     re.M,
 )
 
