@@ -168,12 +168,14 @@ def test_refused_file_upload_alone_makes_the_upload_incomplete(
     run_dir = result["run_dir"]
     assert proxy.refused > 0 and all(p.startswith("PUT /files/") for p in proxy.refused_paths)
     warning = _assert_told_once(result, key_refused=False, status=403)
+    # config.yaml goes up at finish (the config changed after the refusal): always refused.
     assert "file(s) (" in warning["text"] and "config.yaml" in warning["text"], warning["text"]
-    files = private_server.run_files(PROJECT, result["id"])
-    assert not (files / "wandb-metadata.json").exists()  # refused: the server lacks it
+    refused = {p.rsplit("/", 1)[-1] for p in proxy.refused_paths}
+    assert "config.yaml" in refused
 
     done, text = _sync(cli, private_server.url, run_dir)
     assert done.returncode == 0, text
     assert upload_state(run_dir).state == "synced"
     _assert_server_has_it_all(private_server, result)
-    assert (files / "wandb-metadata.json").exists()
+    files = private_server.run_files(PROJECT, result["id"])
+    assert all((files / name).exists() for name in refused), sorted(refused)
