@@ -3,8 +3,10 @@
 wandb keeps no record of it: an online run whose server went away mid-run looks like
 any other ``run-*`` folder, and ``wandb sync`` skips online folders. nbwandb writes
 ``nbwandb-upload.json`` beside the ``.wandb`` file: "uploading" at ``init``,
-"complete" once wandb's ``finish`` returned (it waits for the upload), "incomplete"
-when ``finish`` gave up, and "synced" after ``nbwandb sync`` finished the upload.
+"complete" once wandb's ``finish`` returned and wandb-core's signals say nothing failed
+(``nbwandb.upload_outcome``: a refused key or file makes wandb-core stop uploading while
+its ``finish`` still returns normally), "incomplete" when ``finish`` gave up or the
+upload stopped, and "synced" after ``nbwandb sync`` finished the upload.
 A folder still saying "uploading" whose writer process is gone was cut off by a
 killed kernel: its upload is incomplete too.
 
