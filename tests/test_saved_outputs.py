@@ -278,23 +278,24 @@ def test_server_save_hook_writes_live_panels_as_html(executed, tmp_path: Path):
 
 
 def test_installing_nbwandb_enables_the_save_hook(tmp_path: Path):
-    """The config file that ``pip install`` puts in ``etc/jupyter/jupyter_server_config.d``
-    enables the hook: jupyter_server itself finds, imports and validates the extension."""
+    """``pip install`` (``-e .`` too, as make and binder/ do) puts the config file in this
+    environment's ``etc/jupyter/jupyter_server_config.d``; jupyter_server itself finds, imports
+    and validates the extension from there, with no config copied in by hand."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     with open(REPO / "pyproject.toml", "rb") as f:
-        data_files = tomllib.load(f)["tool"]["setuptools"]["data-files"]
-    assert data_files["etc/jupyter/jupyter_server_config.d"] == [
-        str(SERVER_CONFIG.relative_to(REPO))
-    ]
-    config_dir = tmp_path / "jupyter-config"
-    (config_dir / "jupyter_server_config.d").mkdir(parents=True)
-    (config_dir / "jupyter_server_config.d" / "nbwandb.json").write_text(SERVER_CONFIG.read_text())
+        wheel = tomllib.load(f)["tool"]["hatch"]["build"]["targets"]["wheel"]
+    target = "etc/jupyter/jupyter_server_config.d/nbwandb.json"
+    assert wheel["shared-data"] == {str(SERVER_CONFIG.relative_to(REPO)): target}
+    installed = Path(sys.prefix) / target
+    assert installed.read_text() == SERVER_CONFIG.read_text(), f"{installed}: not installed"
+    empty_user_config = tmp_path / "jupyter-config"
+    empty_user_config.mkdir()
     listed = subprocess.run(
         [sys.executable, "-m", "jupyter", "server", "extension", "list"],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "NO_COLOR": "1"},
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(empty_user_config), "NO_COLOR": "1"},
     )
     out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert re.search(r"nbwandb\.notebook\.save_hook\s+enabled", out), out
