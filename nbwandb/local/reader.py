@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,8 @@ class LocalRun:
     _step_base: int | None = field(default=None, repr=False, compare=False)
     _step_shift: int | None = field(default=None, repr=False, compare=False)
     _runtime_before: float = field(default=0.0, repr=False, compare=False)
+    # the run file's cache (``cache.RunCache``) when read with history=False: columns, sampled series
+    _cache: Any = field(default=None, repr=False, compare=False)
 
     @property
     def state(self) -> str:
@@ -183,6 +185,35 @@ class LocalRun:
             raise NbwandbError("this run was read with history=False; read it with read_run(path)")
         return metric_series(self.history, key, x)
 
+    def columns(self) -> dict[str, Any]:
+        """The history as numpy columns: one array per numeric key, NaN where a row lacks it.
+
+        Read from the run's cache when its rows were not kept (``read_run(p, history=False)``).
+
+        >>> read_run(run_dir, history=False).columns()["train/loss"][:2].tolist()
+        [1.0, 0.5]
+        """
+        from .cache import history_columns
+
+        return history_columns(self, _apply_records)[0]
+
+    def to_pandas(self) -> Any:
+        """The history as a pandas DataFrame (from the cache when rows were not kept).
+
+        >>> read_run(run_dir, history=False).to_pandas()["train/loss"].iloc[0]
+        1.0
+        """
+        from .cache import history_frame
+
+        return history_frame(self, _apply_records)
+
+    def sampled(self, key: str) -> tuple[Any, Any]:
+        """``(xs, ys)`` numpy arrays of ``key``: min, max and last per bucket of steps (x:
+        ``global_step`` where a row has it, else ``_step``), from the run's cache."""
+        from .cache import sampled_series
+
+        return sampled_series(self, key, _apply_records)
+
     def to_dataframe(self) -> Any:
         """The history as a pandas DataFrame, one row per step (pandas is needed only here)."""
         try:
@@ -198,6 +229,8 @@ class LocalRun:
 
         Sorted because wandb-core writes a row's keys in no fixed order.
         """
+        if self._cache is not None and not self.history:
+            return sorted(k for k in self._cache.meta["numeric_keys"] if not k.startswith("_"))
         seen: set[str] = set()
         for row in self.history:
             for key, value in row.items():
@@ -216,6 +249,8 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
     """``(run_dir, run_file)`` for a run folder, a ``.wandb`` file, a wandb folder
     (its ``latest-run``) or a run handle with ``run_dir``/``run_file``."""
     finishing.wait_all()  # a run of this process still finishing in the background: whole first
+    if isinstance(path, Mapping) and isinstance(path.get("path"), (str, os.PathLike)):
+        path = path["path"]  # a row of list_runs()
     if hasattr(path, "run_dir") and not isinstance(path, (str, os.PathLike)):
         run_file = getattr(path, "run_file", None)
         if run_file:
@@ -228,7 +263,7 @@ def resolve_run_file(path: Any) -> tuple[Path, Path]:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
             f"read_run() got {type(path).__name__} {path!r}; pass a run folder "
-            "(wandb/offline-run-*), its .wandb file, or a run handle"
+            "(wandb/offline-run-*), its .wandb file, a run handle or a list_runs() row"
         )
     p = Path(path).expanduser().resolve()  # latest-run is a symlink: report the real folder
     if p.is_file():
@@ -269,8 +304,10 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     A resumed run (``init(resume=...)``) has one folder per segment; any of them, or the
     run id, gives the whole run: rows in step order, the state of the newest segment and
     the latest value of each summary key (``join=False`` reads one folder alone).
-    ``history=False`` skips decoding the history rows (and media) when only the
-    config, summary and state are needed, as for a runs table.
+    ``history=False`` keeps no rows: a run of one folder is then read from its cache
+    (``cache.py``: built on the first such read, read on from where it ends when the file
+    grew), which gives ``columns()``, ``to_pandas()`` and the sampled series ``show`` draws.
+    A ``list_runs()`` row is accepted too.
 
     >>> run = read_run(run_dir)        # or a run handle, or its .wandb file
     >>> [row["train/loss"] for row in run.history][:3]
@@ -295,7 +332,12 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     # until the run record is read (or when the file holds only its header) the file name says the id
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
-    run.refresh()
+    if not history and len(segments) == 1:
+        from .cache import read_cached
+
+        read_cached(run, _apply_records, READ_WINDOW)  # the cache, and what the file added since
+    else:
+        run.refresh()
     started = run.start_time
     for later in segments[1:]:
         _next_segment(run, later, _run_file_in(later))

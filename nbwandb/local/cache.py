@@ -1,0 +1,475 @@
+"""A cache beside each ``.wandb`` run file: what showing and tabling a run needs, without its rows.
+
+The first read of a run (``read_run(path, history=False)``, ``nbwandb.show``, ``list_runs``)
+parses the run file once and writes ``.<run file name>.nbwandb-cache.npz`` next to it:
+
+- the run's state (identity, config, summary, exit code, media entries, console) as JSON;
+- the history as columns: one array per key, NaN where a row lacks the key (non-numeric
+  cells kept as JSON text beside them);
+- sampled series (``sampled.SampledSeries``): per numeric key, the min, max and last
+  point of each of at most ``SAMPLE_BUCKETS`` buckets over the step axis.
+
+It is keyed on the run file's size and modification time (nanoseconds). A file that grew
+is read on from the byte offset where the cache ends, once the bytes before that offset
+are checked to be the ones cached; a file that shrank or changed in place, a cache of
+another version, or one that cannot be read whole is rebuilt, never trusted. The cache is
+written to a temporary file and renamed, so a reader never sees half of one; a folder
+that cannot be written to leaves the run uncached and the read goes on.
+
+numpy's ``.npz`` (no pickles: ``allow_pickle=False``) is used because numpy is already a
+dependency and its members load one at a time (``show`` loads the sampled points only).
+
+>>> run = read_run(run_dir, history=False)    # builds the cache (or reuses it)
+>>> cache_path(run.run_file).is_file()
+True
+>>> sorted(run.columns())[:2]
+['_runtime', '_step']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .logfile import LogReader
+from .sampled import SampledSeries
+
+CACHE_VERSION = 1
+SAMPLE_BUCKETS = 1024  # buckets per key: 3 points each at most, ~3,000 points a line
+CHECK_LEN = 4096  # bytes before the cached offset checked before reading a grown file on
+_NAN = math.nan
+_NUMBER = (int, float)
+
+# LocalRun fields kept in the cache's JSON state (history rows are the columns)
+_PLAIN_FIELDS = (
+    "id",
+    "project",
+    "entity",
+    "name",
+    "group",
+    "tags",
+    "job_type",
+    "notes",
+    "host",
+    "config",
+    "exit_code",
+    "truncated",
+    "artifacts",
+    "use_artifacts",
+    "media",
+    "console",
+    "system",
+    "files",
+    "record_count",
+    "skipped_records",
+    "_runtime",
+    "_console_partial",
+    "_config_raw",
+    "_history_rows",
+)
+
+
+def cache_path(run_file: str | os.PathLike[str]) -> Path:
+    """Where the cache of ``run_file`` lives: a hidden file beside it.
+
+    >>> cache_path(Path("wandb/offline-run-x/run-abc.wandb")).name
+    '.run-abc.wandb.nbwandb-cache.npz'
+    """
+    p = Path(run_file)
+    return p.with_name(f".{p.name}.nbwandb-cache.npz")
+
+
+def step_of(row: dict[str, Any]) -> Any:
+    """The x of a row on the step axis: nbwandb's ``global_step``, else wandb's ``_step``."""
+    return row.get("global_step", row.get("_step"))
+
+
+class ColumnBuilder:
+    """History rows into columns, a window of rows at a time (memory: the arrays, not the rows).
+
+    >>> b = ColumnBuilder(); b.add_rows([{"a": 1}, {"a": 2.5, "b": "x"}])
+    >>> cols = b.columns(); cols["a"].tolist(), b.others["b"]
+    ([1.0, 2.5], [(1, '"x"')])
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.chunks: dict[str, list[tuple[int, np.ndarray]]] = {}  # key -> (first row, values)
+        self.others: dict[str, list[tuple[int, str]]] = {}  # key -> (row, JSON text)
+        self.int_keys: dict[str, bool] = {}  # key -> every row so far holds an int
+        self.sampler = SampledSeries(SAMPLE_BUCKETS)
+        self.has_global_step = False
+
+    def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        n = len(rows)
+        if not n:
+            return
+        keys: dict[str, None] = {}
+        for row in rows:
+            keys.update(dict.fromkeys(row))
+        xs = self._column([step_of(row) for row in rows])[0]
+        if "global_step" in keys:
+            self.has_global_step = True
+        seq = np.arange(self.rows, self.rows + n, dtype=np.int64)
+        for key in keys:
+            values, all_int = self._column([row.get(key, _NAN) for row in rows], key)
+            was_int = self.int_keys.get(key, self.rows == 0)
+            self.int_keys[key] = was_int and all_int
+            self.chunks.setdefault(key, []).append((self.rows, values))
+            self.sampler.add(key, xs, values, seq)
+        self.rows += n
+
+    def _column(self, values: list[Any], key: str = "") -> tuple[np.ndarray, bool]:
+        """Numbers as float64 (NaN: missing or not a number); other cells go to ``others``."""
+        kinds = set(map(type, values))
+        if kinds <= {int, float}:
+            return np.array(values, dtype=np.float64), kinds == {int}
+        out = np.full(len(values), _NAN)
+        for i, v in enumerate(values):
+            if type(v) in _NUMBER:
+                out[i] = v
+            elif key:  # a missing cell is the float NaN above; anything else is kept as JSON
+                self.others.setdefault(key, []).append((self.rows + i, json.dumps(v)))
+        return out, False
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every key's numeric column over all rows (int64 where every row holds an int)."""
+        out: dict[str, np.ndarray] = {}
+        for key, chunks in self.chunks.items():
+            if self.int_keys.get(key) and sum(len(c) for _, c in chunks) == self.rows:
+                try:
+                    out[key] = np.concatenate([c for _, c in chunks]).astype(np.int64)
+                    continue
+                except (OverflowError, ValueError):
+                    pass
+            col = np.full(self.rows, _NAN)
+            for start, chunk in chunks:
+                col[start : start + len(chunk)] = chunk
+            out[key] = col
+        return out
+
+    def seed(
+        self, columns: dict[str, np.ndarray], others: dict[str, list[tuple[int, str]]]
+    ) -> None:
+        """Start from a cache's columns (a grown file: only the new rows are parsed)."""
+        self.rows = max((len(c) for c in columns.values()), default=0)
+        for key, col in columns.items():
+            self.chunks[key] = [(0, col.astype(np.float64))]
+            self.int_keys[key] = col.dtype.kind == "i"
+        for key, cells in others.items():
+            self.others[key] = list(cells)
+
+
+class RunCache:
+    """A loaded cache: its state, its sampled series and (loaded on use) its columns."""
+
+    def __init__(self, meta: dict[str, Any], arrays: Any, path: Path | None) -> None:
+        self.meta = meta
+        self._arrays = arrays  # an NpzFile (members read on use) or a dict of arrays
+        self.path = path
+
+    @property
+    def offset(self) -> int:
+        return int(self.meta["offset"])
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.meta["keys"])
+
+    def sampled(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(xs, ys)`` of ``key``'s sampled points, in step order (empty when not numeric)."""
+        index = self.meta["sampled"].get(key)
+        if index is None:
+            return np.empty(0), np.empty(0)
+        return self._arrays[f"s{index}x"], self._arrays[f"s{index}y"]
+
+    def sampled_seq(self, key: str) -> np.ndarray:
+        index = self.meta["sampled"].get(key)
+        return np.empty(0, np.int64) if index is None else self._arrays[f"s{index}q"]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every key's numeric column (NaN where a row lacks the key or holds no number)."""
+        return {key: self._arrays[f"c{i}"] for i, key in enumerate(self.keys)}
+
+    def others(self) -> dict[str, list[tuple[int, str]]]:
+        """Non-numeric cells per key: ``(row, JSON text)``."""
+        out: dict[str, list[tuple[int, str]]] = {}
+        for i, key in enumerate(self.keys):
+            if f"o{i}r" in self.meta["other_keys"]:
+                rows = self._arrays[f"o{i}r"].tolist()
+                texts = json.loads(bytes(self._arrays[f"o{i}j"]).decode("utf-8"))
+                out[key] = list(zip(rows, texts, strict=True))
+        return out
+
+
+def _text_array(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _check_bytes(run_file: Path, offset: int) -> int:
+    """CRC-32 of the bytes just before ``offset``: a grown file must still hold them."""
+    with open(run_file, "rb") as fh:
+        start = max(0, offset - CHECK_LEN)
+        fh.seek(start)
+        return zlib.crc32(fh.read(offset - start))
+
+
+def snapshot(run: Any) -> dict[str, Any]:
+    """The JSON-able state of a ``LocalRun`` read without rows (what a cache restores)."""
+    state = {name: getattr(run, name) for name in _PLAIN_FIELDS}
+    state["start_time"] = run.start_time.isoformat() if run.start_time else None
+    state["_summary_json"] = [
+        [list(k) if isinstance(k, tuple) else k, v] for k, v in run._summary_json.items()
+    ]
+    state["_summary_heads"] = sorted(run._summary_heads)
+    return state
+
+
+def restore(run: Any, state: dict[str, Any]) -> None:
+    import datetime as _dt
+
+    for name in _PLAIN_FIELDS:
+        setattr(run, name, state[name])
+    start = state["start_time"]
+    run.start_time = _dt.datetime.fromisoformat(start) if start else None
+    run._summary_json = {
+        (tuple(k) if isinstance(k, list) else k): v for k, v in state["_summary_json"]
+    }
+    run._summary_heads = set(state["_summary_heads"])
+    run._summary = None
+
+
+def load_cache(run_file: Path) -> RunCache | None:
+    """The cache of ``run_file`` as stored (None: missing, unreadable or of another version).
+
+    Whether it still matches the run file is for the caller (``read_cached``) to check.
+    """
+    path = cache_path(run_file)
+    try:
+        arrays = np.load(path, allow_pickle=False)
+        meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+        if meta.get("version") != CACHE_VERSION:
+            return None
+        cache = RunCache(meta, arrays, path)
+        # read the small members now, so a damaged file is caught before it is used
+        for key in cache.meta["sampled"]:
+            xs, ys = cache.sampled(key)
+            if len(xs) != len(ys):
+                return None
+        return cache
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+        return None
+
+
+def _write(run_file: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path | None:
+    """Write the cache atomically (temp file, then rename); None when the folder is read-only."""
+    target = cache_path(run_file)
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as fh:
+            savez: Any = np.savez  # its stubs type **kwds as its allow_pickle flag
+            savez(fh, meta=_text_array(json.dumps(meta)), **arrays)
+        os.replace(tmp, target)
+        return target
+    except OSError:  # a read-only folder or a full disk: no cache, the read still works
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return None
+
+
+def _store(
+    run: Any, builder: ColumnBuilder, file_size: int, mtime_ns: int, reader: LogReader
+) -> RunCache:
+    """Write what ``builder`` holds (and ``run``'s state) as the cache; returns it loaded."""
+    columns = builder.columns()
+    keys = list(columns)
+    arrays: dict[str, np.ndarray] = {f"c{i}": columns[k] for i, k in enumerate(keys)}
+    other_keys = []
+    for i, key in enumerate(keys):
+        cells = builder.others.get(key)
+        if cells:
+            arrays[f"o{i}r"] = np.array([r for r, _ in cells], dtype=np.int64)
+            arrays[f"o{i}j"] = _text_array(json.dumps([t for _, t in cells]))
+            other_keys.append(f"o{i}r")
+    sampled: dict[str, int] = {}
+    for j, (key, (xs, ys, seq)) in enumerate(builder.sampler.points().items()):
+        sampled[key] = j
+        arrays[f"s{j}x"], arrays[f"s{j}y"], arrays[f"s{j}q"] = xs, ys, seq
+    numeric = [k for k, col in columns.items() if np.isfinite(col).any() or col.dtype.kind == "i"]
+    meta = {
+        "version": CACHE_VERSION,
+        "size": file_size,
+        "mtime_ns": mtime_ns,
+        "offset": reader.offset,
+        "check": _check_bytes(run.run_file, reader.offset),
+        "corrupt_reason": reader.corrupt_reason,
+        "rows": builder.rows,
+        "keys": keys,
+        "other_keys": other_keys,
+        "numeric_keys": [k for k in numeric if k in sampled or columns[k].size == 0] or numeric,
+        "has_global_step": builder.has_global_step,
+        "sampled": sampled,
+        "sampler": builder.sampler.state(),
+        "state": snapshot(run),
+    }
+    written = _write(run.run_file, meta, arrays)
+    if written is not None:
+        cached = load_cache(run.run_file)
+        if cached is not None:
+            return cached
+    return RunCache(meta, arrays, None)  # kept in memory: this read still uses it
+
+
+def read_cached(
+    run: Any, apply_records: Callable[[Any, list[bytes]], None], window: int = 8 << 20
+) -> RunCache:
+    """Fill ``run`` (a fresh ``LocalRun`` of one run file, rows not kept) from the cache,
+    reading only what the cache lacks; the cache is written when anything was read.
+
+    ``apply_records(run, payloads)`` is the reader's record decoder (rows land in
+    ``run.history``, which is emptied into the columns after each window).
+    """
+    run_file = Path(run.run_file)
+    st = os.stat(run_file)  # before reading: a write after it makes the next read read on
+    cache = load_cache(run_file)
+    builder = ColumnBuilder()
+    reader = LogReader(run_file)
+    if cache is not None:
+        meta = cache.meta
+        same = meta["size"] == st.st_size and meta["mtime_ns"] == st.st_mtime_ns
+        grew = st.st_size > meta["size"] and _grown_from(run_file, meta)
+        if same or grew:
+            try:
+                restore(run, meta["state"])
+                if same:
+                    reader.offset = cache.offset
+                    reader.truncated = bool(meta["state"]["truncated"])
+                    reader.corrupt_reason = meta["corrupt_reason"]
+                    run._reader, run._cache = reader, cache
+                    return cache
+                builder.seed(cache.columns(), cache.others())
+                builder.sampler.load(
+                    meta["sampler"],
+                    {k: (*cache.sampled(k), cache.sampled_seq(k)) for k in meta["sampled"]},
+                )
+                builder.has_global_step = meta["has_global_step"]
+                reader.offset = cache.offset
+            except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
+                builder, reader = ColumnBuilder(), LogReader(run_file)  # damaged: read it all
+                _reset(run)
+    run._keep_history = True  # rows are decoded, moved into the columns, and let go
+    try:
+        while True:
+            payloads = reader.read_available(max_bytes=window)
+            if payloads:
+                apply_records(run, payloads)
+                builder.add_rows(run.history)
+                run.history.clear()
+            if not reader.more:
+                break
+    finally:
+        run._keep_history = False
+        run.history.clear()
+    run.truncated = reader.truncated
+    run._reader = reader
+    run._cache = _store(run, builder, st.st_size, st.st_mtime_ns, reader)
+    return run._cache
+
+
+def _grown_from(run_file: Path, meta: dict[str, Any]) -> bool:
+    try:
+        return bool(_check_bytes(run_file, int(meta["offset"])) == meta["check"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return False
+
+
+def _reset(run: Any) -> None:
+    fresh = type(run)(path=run.path, run_dir=run.run_dir, run_file=run.run_file)
+    restore(run, snapshot(fresh))
+
+
+def history_columns(
+    run: Any, apply_records: Callable[[Any, list[bytes]], None]
+) -> tuple[dict[str, np.ndarray], dict[str, list[tuple[int, str]]]]:
+    """``(columns, other cells)`` of a run: from its rows when they were kept, else its cache
+    (read again, grown or rebuilt, when it no longer matches what the run has read)."""
+    if run.history or not run.steps:
+        builder = ColumnBuilder()
+        builder.add_rows(run.history)
+        return builder.columns(), dict(builder.others)
+    for _ in range(2):
+        cache = _current(run, apply_records)
+        try:
+            return cache.columns(), cache.others()
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            # a member damaged after the cache was opened: read the run file again
+            run._cache = None
+            try:
+                os.unlink(cache_path(run.run_file))
+            except OSError:
+                pass
+    raise OSError(f"the cache of {run.run_file} cannot be read or rebuilt")
+
+
+def _current(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> RunCache:
+    """The run's cache, read again when the run has read past it (a refresh since)."""
+    cache = run._cache
+    if cache is not None and run._reader is not None and cache.offset == run._reader.offset:
+        return cache  # type: ignore[no-any-return]
+    fresh = type(run)(
+        path=run.path, run_dir=run.run_dir, run_file=run.run_file, _keep_history=False
+    )
+    cache = read_cached(fresh, apply_records)
+    run._cache = cache
+    return cache
+
+
+def sampled_series(
+    run: Any, key: str, apply_records: Callable[[Any, list[bytes]], None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, ys)`` of ``key``'s sampled points; from the rows when they were kept."""
+    if run.history or not run.steps:
+        builder = ColumnBuilder()
+        builder.add_rows(run.history)
+        xs, ys, _ = builder.sampler.points().get(key, (np.empty(0), np.empty(0), None))
+        return xs, ys
+    return _current(run, apply_records).sampled(key)
+
+
+def history_frame(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> Any:
+    """The history as a pandas DataFrame: numeric columns as arrays, other cells as objects."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        from ..errors import NbwandbError
+
+        raise NbwandbError(
+            "LocalRun.to_pandas() needs pandas: `pip install 'nbwandb[media]'` (or `pip install pandas`)"
+        ) from exc
+    columns, others = history_columns(run, apply_records)
+    data: dict[str, Any] = {}
+    for key, col in columns.items():
+        cells = others.get(key)
+        if not cells:
+            data[key] = col
+            continue
+        mixed = np.full(len(col), None, dtype=object)
+        present = ~np.isnan(col)
+        mixed[present] = col[present]
+        for row, text in cells:
+            mixed[row] = json.loads(text)
+        data[key] = mixed
+    return pd.DataFrame(data, copy=False)
