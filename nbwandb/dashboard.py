@@ -29,8 +29,13 @@ from .dashboard_html import CSS, config_html, config_table, media_html, runs_htm
 from .html_tables import CSS as TABLE_CSS
 from .local.reader import LocalRun, read_run
 from .local.runs_table import RunsTable
-from .local.series import section_of, section_order, step_key
+from .local.series import section_of, section_order
 from .metrics import is_number
+
+
+def _drawable(run: LocalRun) -> bool:
+    """A run whose rows are kept, or whose cache holds its sampled series (one segment)."""
+    return bool(run.history) or not run.steps or (run._cache is not None and len(run.segments) <= 1)
 
 
 def _as_local_runs(runs: Any) -> list[LocalRun]:
@@ -49,12 +54,32 @@ def _as_local_runs(runs: Any) -> list[LocalRun]:
         raise ValueError("show() got no runs; pass at least one run folder or run handle")
     out = []
     for item in items:
-        if isinstance(item, LocalRun):
-            # runs from list_runs() are read without history rows: read them fully
-            out.append(item if item.history or not item.steps else read_run(item.run_dir))
-        else:
-            out.append(read_run(item))
+        # Charts are drawn from each run's cache (sampled series: min, max and last per bucket
+        # of steps), so a run of a million rows costs what is drawn; a resumed run (several
+        # segments, no cache) is read whole.
+        run = item if isinstance(item, LocalRun) else read_run(item, history=False)
+        if not _drawable(run):
+            run = read_run(run.run_dir if isinstance(item, LocalRun) else item)
+        out.append(run)
     return out
+
+
+def _has_key(run: LocalRun, key: str) -> bool:
+    if run.history or run._cache is None:
+        return any(key in row for row in run.history)
+    return key in run._cache.meta["keys"]
+
+
+def _hidden_keys(run: LocalRun, step_metric: str) -> set[str]:
+    """wandb's own numeric keys (``_runtime``, ``_step``, ...) in ``run``'s rows."""
+    if run.history or run._cache is None:
+        return {
+            k
+            for row in run.history
+            for k, v in row.items()
+            if k.startswith("_") and k != step_metric and is_number(v)
+        }
+    return {k for k in run._cache.meta["numeric_keys"] if k.startswith("_") and k != step_metric}
 
 
 def _select_keys(
@@ -140,28 +165,24 @@ class Dashboard:
         self._analyse()
 
     def _analyse(self) -> None:
-        histories = [r.history for r in self.runs]
         if self._x_arg is not None:
-            if not any(self._x_arg in row for h in histories for row in h):
+            if not any(_has_key(r, self._x_arg) for r in self.runs):
                 raise ValueError(
                     f"x={self._x_arg!r} is not a logged key; use 'global_step', '_step' or a logged metric"
                 )
             self.step_metric = self._x_arg
         else:
-            self.step_metric = step_key(histories)
+            has_global = any(_has_key(r, "global_step") for r in self.runs)
+            self.step_metric = "global_step" if has_global else "_step"
+        # the sampled series are over global_step (else _step): another x needs the rows
+        for i, run in enumerate(self.runs):
+            if not run.history and run.steps and not _sampled_on(run, self.step_metric):
+                self.runs[i] = read_run(run.run_dir)
         available = list(
             dict.fromkeys(k for r in self.runs for k in r.metric_keys() if k != self.step_metric)
         )
         hidden = (
-            sorted(
-                {
-                    k
-                    for r in self.runs
-                    for row in r.history
-                    for k, v in row.items()
-                    if k.startswith("_") and k != self.step_metric and is_number(v)
-                }
-            )
+            sorted(set().union(*(_hidden_keys(r, self.step_metric) for r in self.runs)))
             if self._keys_arg is not None
             else []
         )
@@ -175,7 +196,7 @@ class Dashboard:
     def refresh(self) -> Dashboard:
         """Read what the runs wrote since, and redraw on the next display."""
         for run in self.runs:
-            run.refresh()
+            run.refresh()  # a cached run's sampled series are read on from its cache when drawn
         self._staged.clear()  # tables logged since have new artifacts
         self._analyse()
         return self
@@ -279,6 +300,14 @@ class Dashboard:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(self.to_html(), encoding="utf-8")
         return out
+
+
+def _sampled_on(run: LocalRun, step_metric: str) -> bool:
+    """Whether ``run``'s sampled series are on ``step_metric``'s axis (x: ``global_step`` where
+    a row has it, else ``_step``)."""
+    return step_metric == "global_step" or (
+        step_metric == "_step" and not _has_key(run, "global_step")
+    )
 
 
 def show(runs: Any, **options: Any) -> Dashboard:

@@ -30,6 +30,15 @@ class Chart:
         )
 
 
+def run_points(run: LocalRun, key: str, step_metric: str) -> tuple[list[float], list[float]]:
+    """``(xs, ys)`` of ``key`` in ``run``: every row's point when the rows are kept, else the
+    sampled series of its cache (min, max and last per bucket of steps: spikes stay)."""
+    if run.history or not run.steps:
+        return metric_series(run.history, key, step_metric)
+    xs, ys = run.sampled(key)
+    return xs.tolist(), ys.tolist()
+
+
 def draw_section(
     runs: Sequence[LocalRun],
     section: str,
@@ -50,7 +59,7 @@ def draw_section(
     for key in keys:
         lines = []
         for i, run in enumerate(runs):
-            xs, ys = metric_series(run.history, key, step_metric)
+            xs, ys = run_points(run, key, step_metric)
             if not xs:
                 continue
             lows.append(min(xs))
@@ -90,7 +99,7 @@ def run_x_range(
     lows, highs = [], []
     for run in runs:
         for key in keys:
-            xs, _ = metric_series(run.history, key, step_metric)
+            xs, _ = run_points(run, key, step_metric)
             if xs:
                 lows.append(min(xs))
                 highs.append(max(xs))

@@ -188,6 +188,8 @@ def media_html(
 
 def row_value(run: LocalRun, entry: dict[str, Any]) -> Any:
     """The history row's value for a media entry (it names the masks and boxes files)."""
+    if "value" in entry:  # a run read from its cache keeps the values that have overlays
+        return entry["value"]
     for row in reversed(run.history):
         if row.get("_step") == entry.get("step") and entry["key"] in row:
             return row[entry["key"]]

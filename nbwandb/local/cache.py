@@ -375,7 +375,9 @@ def read_cached(
         while True:
             payloads = reader.read_available(max_bytes=window)
             if payloads:
+                media_before = len(run.media)
                 apply_records(run, payloads)
+                _keep_overlay_values(run, media_before)
                 builder.add_rows(run.history)
                 run.history.clear()
             if not reader.more:
@@ -387,6 +389,20 @@ def read_cached(
     run._reader = reader
     run._cache = _store(run, builder, st.st_size, st.st_mtime_ns, reader)
     return run._cache
+
+
+def _keep_overlay_values(run: Any, first: int) -> None:
+    """Images with masks or boxes name their files in the row's value: keep that value with
+    the media entry (``show`` draws the overlays), as the rows are let go."""
+    rows: dict[Any, dict[str, Any]] | None = None
+    for entry in run.media[first:]:
+        if entry.get("type") not in ("image", "images"):
+            continue
+        if rows is None:
+            rows = {row.get("_step"): row for row in run.history}
+        value = rows.get(entry.get("step"), {}).get(entry["key"])
+        if isinstance(value, dict) and ("masks" in value or "boxes" in value):
+            entry["value"] = value
 
 
 def _grown_from(run_file: Path, meta: dict[str, Any]) -> bool:
@@ -429,6 +445,12 @@ def _current(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> Run
     cache = run._cache
     if cache is not None and run._reader is not None and cache.offset == run._reader.offset:
         return cache  # type: ignore[no-any-return]
+    if len(run.segments) > 1:
+        from ..errors import NbwandbError
+
+        raise NbwandbError(
+            "a resumed run (several folders) has no cache; read it with read_run(path) for its rows"
+        )
     fresh = type(run)(
         path=run.path, run_dir=run.run_dir, run_file=run.run_file, _keep_history=False
     )

@@ -25,7 +25,8 @@ def reduce_buckets(
     xs: np.ndarray, ys: np.ndarray, seq: np.ndarray, width: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keep, per bucket ``floor(x / width)``, the point of least y, of greatest y, and the
-    last one written (greatest ``seq``); returned in step order (then write order).
+    last one written (greatest ``seq``), and the points of least and greatest x; returned
+    in step order (then write order).
 
     >>> reduce_buckets(np.array([0., 1, 2, 3]), np.array([5., 1, 7, 2]), np.arange(4), 4.0)[1].tolist()
     [1.0, 7.0, 2.0]
@@ -41,7 +42,9 @@ def reduce_buckets(
     by_seq = np.lexsort((seq, idx))
     seq_idx = idx[by_seq]
     latest = by_seq[np.concatenate((seq_idx[1:] != seq_idx[:-1], [True]))]
-    keep = np.unique(np.concatenate((firsts, lasts, latest)))
+    # the first and last step of all stay too: charts span the run's whole x-range
+    ends = np.array([np.argmin(xs), np.argmax(xs)])
+    keep = np.unique(np.concatenate((firsts, lasts, latest, ends)))
     order = keep[np.lexsort((seq[keep], xs[keep]))]
     return xs[order], ys[order], seq[order]
 
