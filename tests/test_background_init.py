@@ -16,6 +16,7 @@ import pytest
 
 import nbwandb
 from nbwandb import preload, session
+from nbwandb.handle import run_title
 from nbwandb.local import read_run
 
 
@@ -231,7 +232,7 @@ def test_load_ext_makes_wandb_init_cells_return_before_the_run_exists(shell, cap
     assert shell.run_cell("%wandb_finish").success
     assert run.state == "finished"
     assert [r["global_step"] for r in metric_rows(run)] == list(range(50))
-    assert f"finished run {run.name!r} ({run.id})" in capsys.readouterr().out
+    assert f"finished run {run_title(run)}" in capsys.readouterr().out  # the id named once
     shell.run_line_magic("unload_ext", "nbwandb")
     assert not preload.background_init_enabled()
     shell.run_line_magic("load_ext", "nbwandb")
