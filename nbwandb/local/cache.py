@@ -108,6 +108,7 @@ class ColumnBuilder:
         self.int_keys: dict[str, bool] = {}  # key -> every row so far holds an int
         self.sampler = SampledSeries(SAMPLE_BUCKETS)
         self.has_global_step = False
+        self.last_step: Any = None  # the last row's _step (a run's ``step``)
 
     def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         n = len(rows)
@@ -127,6 +128,7 @@ class ColumnBuilder:
             self.chunks.setdefault(key, []).append((self.rows, values))
             self.sampler.add(key, xs, values, seq)
         self.rows += n
+        self.last_step = rows[-1].get("_step")
 
     def _column(self, values: list[Any], key: str = "") -> tuple[np.ndarray, bool]:
         """Numbers as float64 (NaN: missing or not a number); other cells go to ``others``."""
@@ -259,13 +261,9 @@ def load_cache(run_file: Path) -> RunCache | None:
         meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
         if meta.get("version") != CACHE_VERSION:
             return None
-        cache = RunCache(meta, arrays, path)
-        # read the small members now, so a damaged file is caught before it is used
-        for key in cache.meta["sampled"]:
-            xs, ys = cache.sampled(key)
-            if len(xs) != len(ys):
-                return None
-        return cache
+        # members are read on use (zipfile checks each one's CRC-32 then): a damaged one
+        # raises there, and the caller reads the run file again
+        return RunCache(meta, arrays, path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
         return None
 
@@ -321,6 +319,7 @@ def _store(
         "other_keys": other_keys,
         "numeric_keys": [k for k in numeric if k in sampled or columns[k].size == 0] or numeric,
         "has_global_step": builder.has_global_step,
+        "last_step": builder.last_step,
         "sampled": sampled,
         "sampler": builder.sampler.state(),
         "state": snapshot(run),
@@ -366,6 +365,7 @@ def read_cached(
                     {k: (*cache.sampled(k), cache.sampled_seq(k)) for k in meta["sampled"]},
                 )
                 builder.has_global_step = meta["has_global_step"]
+                builder.last_step = meta["last_step"]
                 reader.offset = cache.offset
             except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
                 builder, reader = ColumnBuilder(), LogReader(run_file)  # damaged: read it all
@@ -429,15 +429,24 @@ def history_columns(
     for _ in range(2):
         cache = _current(run, apply_records)
         try:
-            return cache.columns(), cache.others()
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-            # a member damaged after the cache was opened: read the run file again
-            run._cache = None
-            try:
-                os.unlink(cache_path(run.run_file))
-            except OSError:
-                pass
+            columns, others = cache.columns(), cache.others()
+            if all(len(c) == cache.meta["rows"] for c in columns.values()):
+                return columns, others
+        except _DAMAGED:
+            pass
+        _drop(run)  # a damaged member: read the run file again
     raise OSError(f"the cache of {run.run_file} cannot be read or rebuilt")
+
+
+_DAMAGED = (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError)
+
+
+def _drop(run: Any) -> None:
+    run._cache = None
+    try:
+        os.unlink(cache_path(run.run_file))
+    except OSError:
+        pass
 
 
 def _current(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> RunCache:
@@ -468,7 +477,16 @@ def sampled_series(
         builder.add_rows(run.history)
         xs, ys, _ = builder.sampler.points().get(key, (np.empty(0), np.empty(0), None))
         return xs, ys
-    return _current(run, apply_records).sampled(key)
+    for _ in range(2):
+        cache = _current(run, apply_records)
+        try:
+            xs, ys = cache.sampled(key)
+            if len(xs) == len(ys):
+                return xs, ys
+        except _DAMAGED:
+            pass
+        _drop(run)  # a damaged member: read the run file again
+    raise OSError(f"the cache of {run.run_file} cannot be read or rebuilt")
 
 
 def history_frame(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> Any:

@@ -145,6 +145,8 @@ class LocalRun:
         """The last ``_step`` written (None before the first history row)."""
         if self.history:
             return self.history[-1].get("_step")
+        if self._cache is not None:  # the last row's, kept by the cache
+            return self._cache.meta.get("last_step")  # type: ignore[no-any-return]
         step = self.summary.get("_step") if self._history_rows else None
         return step if isinstance(step, int) else None
 
