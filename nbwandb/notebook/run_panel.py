@@ -118,7 +118,8 @@ class RunData:
     def backfill(self, run: RunHandle) -> float | None:
         """Rows already logged (a panel for a run that had none): those in the run's files,
         then, for a live run, the rows it handed to wandb that the file does not hold yet
-        (``run.recent_rows()``: wandb writes its file every 0.1 s, or ~15 s before 0.29).
+        (``run.recent_rows()``: wandb writes its file every 0.1 s, or, before that setting existed
+        (0.28), only in full 32 KiB blocks).
         Returns the last step taken (None: none).
         """
         if getattr(run, "has_wandb_run", True) is False:
