@@ -186,11 +186,16 @@ def list_runs(
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []
-    # a resumed run is one row: its newest segment joins the rest
-    newest = [segments[-1] for segments in group_by_run(find_run_dirs(wandb_dir)).values()]
+    # a resumed run is one row: its newest segment joins the rest. A run of one folder is
+    # read from its cache (summary, config, state: not its rows) without looking for others,
+    # which is a scan of the whole wandb folder per run.
+    newest = {
+        segments[-1]: len(segments) > 1
+        for segments in group_by_run(find_run_dirs(wandb_dir)).values()
+    }
     for run_dir in sorted(newest):
         try:
-            runs.append(read_run(run_dir, history=False))
+            runs.append(read_run(run_dir, history=False, join=newest[run_dir]))
         except (NbwandbError, OSError) as exc:  # one broken folder does not hide the others
             unreadable.append(
                 {
