@@ -265,3 +265,29 @@ def test_list_runs_agrees_with_a_full_read(isolated: Path) -> None:
             assert row == run_record(read_run(row["path"])), (attempt, row["id"])
             assert read_run(row).id == row["id"]  # a list_runs row is a run to read
     assert {r["state"] for r in table} == {"finished", "crashed"}
+
+
+def test_run_panel_of_an_ended_run_draws_the_sampled_series(isolated: Path) -> None:
+    from nbwandb.notebook.run_panel import RunData, RunPanel
+
+    run = nbwandb.init("cache", mode="offline", quiet=True)
+    for step in range(2000):
+        run.log(
+            {"loss": 1 / (step + 1) + (9.0 if step == 1234 else 0.0)}, step=step, prefix="train"
+        )
+        if step % 100 == 99:
+            run.log({"acc": step / 2000}, step=step, prefix="val")
+    run.finish()
+    panel = RunPanel(run)
+    sampled = panel._data
+    rows = RunData(run)  # today's path: every row through on_row
+    for row in read_run(run.run_dir).history:
+        rows.on_row(dict(row))
+    assert set(sampled.series) == set(rows.series) == {"train/loss", "val/acc"}
+    assert sampled.last_values == rows.last_values
+    assert sampled.rows_seen == rows.rows_seen == 2000
+    for key in sampled.series:
+        assert sampled.series[key].last == rows.series[key].last
+        assert sampled.series[key].last_step == rows.series[key].last_step
+        assert sampled.series[key].high >= rows.series[key].high  # the spike is drawn
+    assert cache_path(Path(read_run(run.run_dir).run_file)).is_file()

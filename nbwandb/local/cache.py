@@ -320,6 +320,7 @@ def _store(
         "numeric_keys": [k for k in numeric if k in sampled or columns[k].size == 0] or numeric,
         "has_global_step": builder.has_global_step,
         "last_step": builder.last_step,
+        "int_keys": [k for k, col in columns.items() if col.dtype.kind == "i"],
         "sampled": sampled,
         "sampler": builder.sampler.state(),
         "state": snapshot(run),
