@@ -34,7 +34,7 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,19 +145,20 @@ class ColumnBuilder:
 
     def columns(self) -> dict[str, np.ndarray]:
         """Every key's numeric column over all rows (int64 where every row holds an int)."""
-        out: dict[str, np.ndarray] = {}
-        for key, chunks in self.chunks.items():
-            if self.int_keys.get(key) and sum(len(c) for _, c in chunks) == self.rows:
-                try:
-                    out[key] = np.concatenate([c for _, c in chunks]).astype(np.int64)
-                    continue
-                except (OverflowError, ValueError):
-                    pass
-            col = np.full(self.rows, _NAN)
-            for start, chunk in chunks:
-                col[start : start + len(chunk)] = chunk
-            out[key] = col
-        return out
+        return {key: self.column(key) for key in self.chunks}
+
+    def column(self, key: str) -> np.ndarray:
+        """One key's column over all rows (made when asked: one at a time stays small)."""
+        chunks = self.chunks[key]
+        if self.int_keys.get(key) and sum(len(c) for _, c in chunks) == self.rows:
+            try:
+                return np.concatenate([c for _, c in chunks]).astype(np.int64)
+            except (OverflowError, ValueError):
+                pass
+        col = np.full(self.rows, _NAN)
+        for start, chunk in chunks:
+            col[start : start + len(chunk)] = chunk
+        return col
 
     def seed(
         self, columns: dict[str, np.ndarray], others: dict[str, list[tuple[int, str]]]
@@ -268,15 +269,26 @@ def load_cache(run_file: Path) -> RunCache | None:
         return None
 
 
-def _write(run_file: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path | None:
-    """Write the cache atomically (temp file, then rename); None when the folder is read-only."""
+def _write(
+    run_file: Path,
+    members: Iterator[tuple[str, np.ndarray]],
+    meta: Callable[[], dict[str, Any]],
+) -> Path | None:
+    """Write the cache atomically (temp file, then rename); None when the folder is read-only.
+
+    Members are written one at a time as ``members`` makes them (a million-row column is
+    made, written and let go before the next), then ``meta()``: the layout of ``np.savez``.
+    """
     target = cache_path(run_file)
     tmp = ""
     try:
         fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as fh:
-            savez: Any = np.savez  # its stubs type **kwds as its allow_pickle flag
-            savez(fh, meta=_text_array(json.dumps(meta)), **arrays)
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+            for name, array in members:
+                with zf.open(name + ".npy", "w", force_zip64=True) as out:
+                    np.lib.format.write_array(out, array, allow_pickle=False)
+            with zf.open("meta.npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, _text_array(json.dumps(meta())), allow_pickle=False)
         os.replace(tmp, target)
         return target
     except OSError:  # a read-only folder or a full disk: no cache, the read still works
@@ -292,45 +304,59 @@ def _store(
     run: Any, builder: ColumnBuilder, file_size: int, mtime_ns: int, reader: LogReader
 ) -> RunCache:
     """Write what ``builder`` holds (and ``run``'s state) as the cache; returns it loaded."""
-    columns = builder.columns()
-    keys = list(columns)
-    arrays: dict[str, np.ndarray] = {f"c{i}": columns[k] for i, k in enumerate(keys)}
-    other_keys = []
-    for i, key in enumerate(keys):
-        cells = builder.others.get(key)
-        if cells:
-            arrays[f"o{i}r"] = np.array([r for r, _ in cells], dtype=np.int64)
-            arrays[f"o{i}j"] = _text_array(json.dumps([t for _, t in cells]))
-            other_keys.append(f"o{i}r")
-    sampled: dict[str, int] = {}
-    for j, (key, (xs, ys, seq)) in enumerate(builder.sampler.points().items()):
-        sampled[key] = j
-        arrays[f"s{j}x"], arrays[f"s{j}y"], arrays[f"s{j}q"] = xs, ys, seq
-    numeric = [k for k, col in columns.items() if np.isfinite(col).any() or col.dtype.kind == "i"]
-    meta = {
-        "version": CACHE_VERSION,
-        "size": file_size,
-        "mtime_ns": mtime_ns,
-        "offset": reader.offset,
-        "check": _check_bytes(run.run_file, reader.offset),
-        "corrupt_reason": reader.corrupt_reason,
-        "rows": builder.rows,
-        "keys": keys,
-        "other_keys": other_keys,
-        "numeric_keys": [k for k in numeric if k in sampled or columns[k].size == 0] or numeric,
-        "has_global_step": builder.has_global_step,
-        "last_step": builder.last_step,
-        "int_keys": [k for k, col in columns.items() if col.dtype.kind == "i"],
-        "sampled": sampled,
-        "sampler": builder.sampler.state(),
-        "state": snapshot(run),
-    }
-    written = _write(run.run_file, meta, arrays)
-    if written is not None:
+    keys = list(builder.chunks)
+    other_keys = [f"o{i}r" for i, key in enumerate(keys) if builder.others.get(key)]
+    points = builder.sampler.points()
+    sampled = {key: j for j, key in enumerate(points)}
+    int_keys: list[str] = []
+    numeric: list[str] = []
+
+    def members() -> Iterator[tuple[str, np.ndarray]]:
+        int_keys.clear()
+        numeric.clear()
+        for i, key in enumerate(keys):
+            col = builder.column(key)
+            if col.dtype.kind == "i":
+                int_keys.append(key)
+            if col.dtype.kind == "i" or np.isfinite(col).any():
+                numeric.append(key)
+            yield f"c{i}", col
+            cells = builder.others.get(key)
+            if cells:
+                yield f"o{i}r", np.array([r for r, _ in cells], dtype=np.int64)
+                yield f"o{i}j", _text_array(json.dumps([t for _, t in cells]))
+        for key, (xs, ys, seq) in points.items():
+            j = sampled[key]
+            yield f"s{j}x", xs
+            yield f"s{j}y", ys
+            yield f"s{j}q", seq
+
+    def meta() -> dict[str, Any]:
+        return {
+            "version": CACHE_VERSION,
+            "size": file_size,
+            "mtime_ns": mtime_ns,
+            "offset": reader.offset,
+            "check": _check_bytes(run.run_file, reader.offset),
+            "corrupt_reason": reader.corrupt_reason,
+            "rows": builder.rows,
+            "keys": keys,
+            "other_keys": other_keys,
+            "numeric_keys": list(numeric),
+            "has_global_step": builder.has_global_step,
+            "last_step": builder.last_step,
+            "int_keys": list(int_keys),
+            "sampled": sampled,
+            "sampler": builder.sampler.state(),
+            "state": snapshot(run),
+        }
+
+    if _write(run.run_file, members(), meta) is not None:
         cached = load_cache(run.run_file)
         if cached is not None:
             return cached
-    return RunCache(meta, arrays, None)  # kept in memory: this read still uses it
+    arrays = dict(members())  # kept in memory: this read still uses it
+    return RunCache(meta(), arrays, None)
 
 
 def read_cached(
