@@ -171,6 +171,9 @@ class RunHandle:
         """Wait until everything logged is written; False on timeout."""
         return True
 
+    def _push_after_direct_records(self) -> None:
+        """After a record sent to wandb outside the writer (``Run`` pushes it to disk)."""
+
     def finish(
         self, exit_code: int = 0, *, timeout: float = 60.0, wait: bool | None = None
     ) -> None:

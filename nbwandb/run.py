@@ -499,6 +499,19 @@ class Run(RunHandle):
             self._pushed_at = submitted
         push_block(self._wandb_run, self._run_file, wait=wait)
 
+    def _push_after_direct_records(self) -> None:
+        """A record went to wandb outside the writer (an artifact, from the caller's thread):
+        push it to disk as the idle push does for rows, which never sees such records.
+
+        A checkpoint logged as the last act before a crash was otherwise lost where wandb
+        holds partial blocks (0.28: tutorial 09 resumed from the checkpoint before it).
+        """
+        if self._wandb_run is None or not needs_push():
+            return
+        with self._push_lock:
+            self._pushed_at = -1  # something new, whatever the writer's count says
+        self._push_file_block(wait=0)
+
     def _push_when_idle(self) -> None:
         # In the writer thread, once no row came for half a second (the end of a cell, or a
         # pause in training): a kernel killed from then on loses none of the rows before.

@@ -246,3 +246,41 @@ def test_a_run_killed_after_flush_has_its_records_in_the_file_without_the_flush_
     bare = _killed_after_flush("file_flush_interval,file_block_push")
     assert next(bare.glob("*.wandb")).stat().st_size == 7  # the file's header alone
     assert read_run(bare, join=False).history == []
+
+
+KILLED_AFTER_CHECKPOINT = """
+import os, signal, time, nbwandb
+from pathlib import Path
+run = nbwandb.init(project="blocks", name="ckpt", mode="offline", quiet=True)
+for step in range(3):
+    run.log({"loss": 1.0 / (step + 1)}, step=step)
+    Path(f"ckpt-{step}.txt").write_text(f"weights of step {step}")
+    run.log_checkpoint(f"ckpt-{step}.txt", step=step)   # the last act before the crash
+print(run.id, flush=True)
+time.sleep(1.5)   # no flush, no new row: only the checkpoint's push can put it on disk
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_checkpoint_logged_just_before_a_kill_is_in_the_file_without_the_flush_setting(
+    isolated,
+):
+    # An artifact goes to wandb from the caller's thread, not through the writer, so the
+    # writer's idle push never sees it: log_checkpoint pushes the block itself.
+    import os
+    import subprocess
+    import sys
+
+    if not registry.detected("file_block_push"):
+        pytest.skip("this wandb lacks what file_block_push needs")
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    env["PYTHONPATH"] = str(PACKAGE.parent)
+    env[registry.FALLBACK_ENV] = "file_flush_interval"
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_CHECKPOINT], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    run_id = proc.stdout.split()[-1]
+    with nbwandb.init(project="blocks", resume=run_id, mode="offline", quiet=True) as resumed:
+        path = resumed.latest_checkpoint()
+        assert path is not None and path.read_text() == "weights of step 2"

@@ -403,6 +403,7 @@ def log_checkpoint(
             raise NbwandbError(
                 f"log_checkpoint: wandb could not log artifact {name!r}: {exc}"
             ) from exc
+        run._push_after_direct_records()
         digest = artifact.digest
         for other in list(coll.aliases):  # aliases move to the new version
             coll.aliases[other].difference_update(new_aliases)
@@ -502,6 +503,7 @@ def _record_local_input(
             run.wandb_run.log_artifact(artifact, aliases=["latest"])
     except Exception as exc:
         raise NbwandbError(f"could not record input {name!r}: {exc}") from exc
+    run._push_after_direct_records()
     digest = artifact.digest
     _remember_input(
         run,
