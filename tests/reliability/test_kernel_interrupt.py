@@ -109,7 +109,10 @@ def test_interrupt_during_init_leaves_init_working(tmp_path: Path):
             k.km.interrupt_kernel()
             cell = k.collect(msg_id, timeout=120)
             interrupted += cell.ename == "KeyboardInterrupt"
-            assert cell.status == "ok" or cell.ename == "KeyboardInterrupt", (
+            # "aborted": ipykernel 6 (Colab's 6.17) drops a request that the interrupt reached
+            # before its cell began; the cell never ran. Anything else is a failure.
+            assert cell.status in ("ok", "aborted") or cell.ename == "KeyboardInterrupt", (
+                cell.status,
                 cell.ename,
                 cell.evalue,
             )
