@@ -24,7 +24,8 @@ from typing import Any
 from .errors import NbwandbWarning
 from .upload_state import mark as mark_upload
 
-UPLOAD_FAILED = "upload failed"  # the run's state: it finished, its upload did not (as panels show it)
+# The run's state: it finished, its upload did not (as panels show it).
+UPLOAD_FAILED = "upload failed"
 
 _PART_TEXT = {
     "stream": "the run's rows, summary and console",
