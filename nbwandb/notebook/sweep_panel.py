@@ -93,6 +93,35 @@ def _finite_value(trial: Any) -> float | None:
 LABEL_PX = 12  # tick and axis labels of the PNG, in pixels at its natural size
 
 
+Axis = tuple[list[Any], list[Any], bool]  # per trial its position (None: no value), ticks, log
+
+
+def _parallel_axes(
+    chosen: list[Any], *, keep_one: bool
+) -> tuple[list[str], list[list[Any]], list[Axis]]:
+    """The axes both parallel-coordinate plots draw: the parameters that vary among the
+    ``chosen`` trials (``keep_one``: the first parameter when none varies), then the metric.
+
+    Returns the parameter names, each axis's values per trial, and each axis's positions,
+    ticks and whether it is log-scaled (``_axis_values``).
+    """
+    flat = [flatten_params(t.params) for t in chosen]
+    names = [
+        n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
+    ]
+    if not names and keep_one:
+        names = sorted({k for f in flat for k in f})[:1]
+    columns: list[list[Any]] = [[f.get(n) for f in flat] for n in names]
+    columns.append([_finite_value(t) for t in chosen])
+    axes: list[Axis] = []
+    for col in columns:
+        present = [v for v in col if v is not None]
+        positions, ticks, log = _axis_values(present) if present else ([], [], False)
+        where = iter(positions)
+        axes.append(([next(where) if v is not None else None for v in col], ticks, log))
+    return names, columns, axes
+
+
 def parallel_coordinates_figure(result: Any, *, max_lines: int = 300, dpi: int = 80) -> Any:
     """The matplotlib ``Figure`` of ``parallel_coordinates_png`` (None below two trials).
 
@@ -105,18 +134,7 @@ def parallel_coordinates_figure(result: Any, *, max_lines: int = 300, dpi: int =
     chosen = _plotted(result, max_lines)
     if len(chosen) < 2:
         return None
-    flat = [flatten_params(t.params) for t in chosen]
-    names = [
-        n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
-    ]
-    columns: list[list[Any]] = [[f.get(n) for f in flat] for n in names]
-    columns.append([_finite_value(t) for t in chosen])
-    axes = []
-    for col in columns:
-        present = [v for v in col if v is not None]
-        positions, ticks, log = _axis_values(present) if present else ([], [], False)
-        where = iter(positions)
-        axes.append(([next(where) if v is not None else None for v in col], ticks, log))
+    names, _, axes = _parallel_axes(chosen, keep_one=False)
     labels = [
         f"{label[-18:]} (log)" if log else label[-18:]
         for label, (_, _, log) in zip([*names, str(result.metric)], axes, strict=True)
@@ -212,21 +230,8 @@ def parallel_coordinates_svg(
     chosen = _plotted(result, max_lines)
     if len(chosen) < 2:
         return None
-    flat = [flatten_params(t.params) for t in chosen]
-    names = [
-        n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
-    ]
-    if not names:
-        names = sorted({k for f in flat for k in f})[:1]
-    columns: list[list[Any]] = [[f.get(n) for f in flat] for n in names]
-    columns.append([_finite_value(t) for t in chosen])
+    names, columns, axes = _parallel_axes(chosen, keep_one=True)
     metric_values = [v for v in columns[-1] if v is not None]
-    axes = []
-    for col in columns:
-        present = [v for v in col if v is not None]
-        positions, ticks, log = _axis_values(present) if present else ([], [], False)
-        where = iter(positions)
-        axes.append(([next(where) if v is not None else None for v in col], ticks, log))
     labels = [
         f"{label} (log)" if log else label
         for label, (_, _, log) in zip([*names, str(result.metric)], axes, strict=True)
