@@ -210,6 +210,11 @@ def _lab_based_server(app: str, lab_root: Path, tmp_path: Path) -> Iterator[LabS
         f"--{app_class}.extension_manager=readonly",  # no PyPI look-ups from the server
     ]
     server = _serve(cmd, port, lab_root, _jupyter_env(home, lab_root), tmp_path / f"{app}.log")
+    yield from _running(server, home)
+
+
+def _running(server: LabServer, home: Path) -> Iterator[LabServer]:
+    """Yield ``server`` once it answers; stop it and the kernels it left afterwards."""
     try:
         _wait_until_up(server, SERVER_START_TIMEOUT)
         yield server
@@ -254,12 +259,7 @@ def classic_notebook(lab_root: Path, tmp_path: Path) -> Iterator[LabServer]:
         classic.server_command(port, lab_root), port, lab_root, env, tmp_path / "classic.log"
     )
     server.env = env
-    try:
-        _wait_until_up(server, SERVER_START_TIMEOUT)
-        yield server
-    finally:
-        _stop(server.process)
-        _kill_leftover_kernels(home / "runtime")
+    yield from _running(server, home)
 
 
 @pytest.fixture
