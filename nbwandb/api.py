@@ -1,7 +1,7 @@
 """``nbwandb.init``: start a run early, offline by default, never prompting, never duplicating.
 
 >>> run = init(project="demo", config={"lr": 1e-3}, mode="offline")
-nbwandb: offline run '...' (...) in .../wandb/offline-run-... [mode='offline' was asked for]; upload later with `nbwandb sync ...`
+nbwandb: offline run ... in .../wandb/offline-run-... [mode='offline' was asked for]; upload later with `nbwandb sync ...`
 >>> run.finish()
 """
 

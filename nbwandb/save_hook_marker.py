@@ -153,8 +153,11 @@ def server_environment(server_pid: int | None = None, timeout: float = 5.0) -> S
     """Ask the server's own interpreter (bounded by ``timeout``) where it lives and whether it
     imports nbwandb, so the doctor names the real cause of a missing save hook.
 
-    >>> server_environment(os.getpid()).same_as_kernel   # this process, as its own "server"
+    >>> import subprocess, sys
+    >>> server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    >>> server_environment(server.pid).same_as_kernel   # a "server" on this very Python
     True
+    >>> server.kill()
     """
     pid = os.getppid() if server_pid is None else server_pid
     argv = _command_line(pid)

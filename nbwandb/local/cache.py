@@ -19,6 +19,7 @@ that cannot be written to leaves the run uncached and the read goes on.
 numpy's ``.npz`` (no pickles: ``allow_pickle=False``) is used because numpy is already a
 dependency and its members load one at a time (``show`` loads the sampled points only).
 
+>>> from nbwandb.local import read_run
 >>> run = read_run(run_dir, history=False)    # builds the cache (or reuses it)
 >>> cache_path(run.run_file).is_file()
 True

@@ -202,7 +202,7 @@ class LocalRun:
     def to_pandas(self) -> Any:
         """The history as a pandas DataFrame (from the cache when rows were not kept).
 
-        >>> read_run(run_dir, history=False).to_pandas()["train/loss"].iloc[0]
+        >>> float(read_run(run_dir, history=False).to_pandas()["train/loss"].iloc[0])
         1.0
         """
         from .cache import history_frame

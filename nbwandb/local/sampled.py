@@ -29,7 +29,7 @@ def reduce_buckets(
     in step order (then write order).
 
     >>> reduce_buckets(np.array([0., 1, 2, 3]), np.array([5., 1, 7, 2]), np.arange(4), 4.0)[1].tolist()
-    [1.0, 7.0, 2.0]
+    [5.0, 1.0, 7.0, 2.0]
     """
     if not len(xs):
         return xs, ys, seq

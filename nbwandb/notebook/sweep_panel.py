@@ -125,7 +125,8 @@ def _parallel_axes(
 def parallel_coordinates_figure(result: Any, *, max_lines: int = 300, dpi: int = 80) -> Any:
     """The matplotlib ``Figure`` of ``parallel_coordinates_png`` (None below two trials).
 
-    >>> fig = parallel_coordinates_figure(result)   # fig.savefig(...), or inspect its texts
+    >>> fig = parallel_coordinates_figure(result)   # doctest: +SKIP
+    >>> fig.savefig("trials.png")                   # doctest: +SKIP
     """
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -8,8 +8,8 @@ off (``forced_fallback`` in tests, or ``NBWANDB_WANDB_FALLBACK=name,name`` in th
 environment) so the public path is taken even where the internal exists.
 
 >>> from nbwandb.wandb_compat import registry
->>> sorted(c.name for c in registry.all_capabilities())[:2]
-['batch_publish', 'exit_code_hooks']
+>>> "batch_publish" in {c.name for c in registry.all_capabilities()}
+True
 >>> with registry.forced_fallback("batch_publish"):
 ...     registry.available("batch_publish")
 False
