@@ -63,6 +63,13 @@ CELLS = {
     "doctor": "%wandb_doctor --no-service",
     "previews": "display(TablePreview({'id': list(range(12)), 'score': rng.random(12).tolist()}))\n"
     "MediaGallery(rng.random((6, 3, 16, 16)), captions=[f'sample {i}' for i in range(6)])",
+    # A run still live when the notebook is saved (run only where the server has nbwandb's
+    # save hook: the file must hold the panel's HTML, and reopen with no widget error).
+    "live": "from nbwandb.notebook import RunPanel\n"
+    "live = nbwandb.init(project='scenario-live', mode='offline', quiet=True)\n"
+    "for s in range(5):\n"
+    "    live.log({'x': float(s)}, step=s)\n"
+    "RunPanel(live)",
 }
 NAMES = list(CELLS)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"  # as save_screenshot's
@@ -81,6 +88,9 @@ class Frontend:
     output_selector: str  # one output of a cell
     container: str  # the notebook's cells, for a text check of the whole page
     broken_text: tuple[str, ...] = field(default_factory=tuple)
+    # The server runs nbwandb's save hook (installed with nbwandb in its environment): a panel
+    # still live at save time is saved as HTML. Colab's stand-in frontend has no nbwandb.
+    saves_live_panels: bool = False
 
     def open(self, name: str) -> None:
         raise NotImplementedError
@@ -161,6 +171,7 @@ class LabFrontend(Frontend):
             ".jp-OutputArea-output",
             ".jp-Notebook",
             ("Loading widget...", "Error displaying widget", "model not found", "Traceback"),
+            saves_live_panels=True,
         )
 
     def open(self, name: str) -> None:
@@ -379,6 +390,12 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     # The run panel's cell alone, whole (a notebook page scrolls inside itself).
     fe.cell(cell("status")).screenshot(path=str(SCREENSHOTS / f"{shot}_run_panel.png"))
 
+    if fe.saves_live_panels:  # a run still live at save time
+        fe.run(cell("live"))
+        fe.assert_cell_ok(cell("live"))
+        live_chart = fe.widget(cell("live"), "nbwandb-run-panel").locator("svg[data-title='x']")
+        assert _wait_points(live_chart, 5) == 5, "the live run's chart"
+
     # 5. Save, end the kernel, open again: the final panels, no widget errors.
     fe.save(root / name)
 
@@ -396,6 +413,15 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     for key, shown in wait_until(saved_outputs, "the saved notebook with its outputs").items():
         assert all("text/html" in o["data"] for o in shown), (key, shown)
         seen[f"saved_{key}"] = sorted({m for o in shown for m in o["data"]})
+    if fe.saves_live_panels:  # the hook saved the live panel's HTML form, no widget view
+        saved = nbformat.read(root / name, as_version=4)
+        (live_out,) = [
+            o
+            for o in saved.cells[cell("live")].outputs
+            if o["output_type"] in ("display_data", "execute_result")
+        ]
+        assert "text/html" in live_out["data"], live_out
+        assert "application/vnd.jupyter.widget-view+json" not in live_out["data"], live_out
     page.goto("about:blank")
     assert shut_down_kernels(fe.server) >= 1
     fe.open(name)
@@ -411,6 +437,9 @@ def run_panel_scenario(fe: Frontend, root: Path, name: str, save_screenshot, sho
     ):
         found = fe.outputs(cell(key)).locator(marker)
         wait_until(lambda found=found: found.count() >= 1, f"{marker} after reopening")
+    if fe.saves_live_panels:
+        live_html = fe.outputs(cell("live")).locator(".nbwandb-run-panel svg[data-title='x']")
+        assert _wait_points(live_html, 5) == 5, "the live run's panel after reopening"
     fe.assert_no_broken_widgets("the reopened notebook")
     save_screenshot(page, f"{shot}_reopened")
     return seen
