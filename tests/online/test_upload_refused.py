@@ -179,3 +179,61 @@ def test_refused_file_upload_alone_makes_the_upload_incomplete(
     _assert_server_has_it_all(private_server, result)
     files = private_server.run_files(PROJECT, result["id"])
     assert all((files / name).exists() for name in refused), sorted(refused)
+
+
+RESUMED_REFUSED = """
+import json, os, time, urllib.request, warnings
+import nbwandb
+
+shown = []
+def show(message, category, filename, lineno, file=None, line=None):
+    shown.append({"at": time.time(), "category": category.__name__, "text": str(message)})
+warnings.showwarning = show
+warnings.simplefilter("always")
+
+run = nbwandb.init("resumed", resume=os.environ["RUN_ID"], quiet=True,
+                   settings={"x_file_stream_transmit_interval": 0.2})
+start = run.start_step
+refuse = urllib.request.Request(os.environ["WANDB_BASE_URL"] + "/_test_proxy/refuse/401",
+                                method="POST")
+urllib.request.urlopen(refuse, timeout=5).close()  # the key is revoked after the resume
+for step in range(start, start + 10):
+    run.log({"loss": 0.01}, step=step, prefix="train")
+run.finish(timeout=30)
+print("RESULT " + json.dumps({"run_dir": str(run.run_dir), "id": run.id, "start": start,
+                              "state": run.state, "warnings": shown}), flush=True)
+"""
+
+
+def test_a_resumed_run_whose_key_is_refused_is_told_and_synced_later(
+    private_server, proxy, run_script, online_env, cli
+) -> None:
+    """The same truth for a resumed run: its own part is "incomplete", and the one command in
+    the warning puts every row of every part on the server."""
+    import signal
+
+    from test_resume_online import CRASHED_ONLINE
+
+    env = online_env(proxy.url)  # healthy until the resumed script tells the proxy to refuse
+    crashed = run_script(CRASHED_ONLINE, env=env)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    run_id = crashed.result["id"]
+    done = run_script(RESUMED_REFUSED, env={**env, "RUN_ID": run_id}, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = done.result
+    assert result["id"] == run_id and result["start"] == 30
+    told = _upload_warnings(result)
+    assert len(told) == 1, result["warnings"]
+    assert "refused the API key" in told[0]["text"], told[0]["text"]
+    assert f"`nbwandb sync {result['run_dir']}`" in told[0]["text"], told[0]["text"]
+    assert result["state"] == "upload failed"
+    assert upload_state(result["run_dir"]).state == "incomplete"
+
+    synced, text = _sync(cli, private_server.url, result["run_dir"])  # the command it gave
+    assert synced.returncode == 0, text
+    rows = private_server.rows_by_step("resumed", run_id)
+    joined = read_run(run_id)
+    assert [r["global_step"] for r in joined.history] == list(range(40))
+    assert sorted(rows) == list(range(40)), sorted(rows)
+    assert_same_rows(rows, joined.history)
+    assert private_server.state("resumed", run_id) == "finished"
