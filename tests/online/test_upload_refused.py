@@ -237,3 +237,46 @@ def test_a_resumed_run_whose_key_is_refused_is_told_and_synced_later(
     assert sorted(rows) == list(range(40)), sorted(rows)
     assert_same_rows(rows, joined.history)
     assert private_server.state("resumed", run_id) == "finished"
+
+
+def test_a_distributed_run_uploading_through_rank_0_whose_key_is_refused(
+    private_server, proxy, online_env, cli, tmp_path: Path
+) -> None:
+    """``distributed="main"``: rank 0 uploads the one run; when its key is refused, rank 0
+    warns once with the sync command and the run is "incomplete"; the sync completes it."""
+    import json
+
+    from nbwandb import launch
+    from nbwandb.local import list_runs
+
+    env = online_env(proxy.url)
+    out = tmp_path / "out"
+    out.mkdir()
+    script = Path(__file__).parents[1] / "dist_scripts" / "refused_ddp.py"
+    lines: list[str] = []
+    done = launch(
+        script,
+        2,
+        [str(out)],
+        timeout=180,
+        echo=lines.append,
+        wandb_dir=tmp_path,
+        env={**env, "WANDB_SILENT": "true"},
+        cwd=tmp_path,
+    )
+    assert done.ok, "\n".join(lines[-60:])
+    ranks = {r["rank"]: r for r in (json.loads(p.read_text()) for p in out.glob("rank-*.json"))}
+    main, other = ranks[0], ranks[1]
+    assert main["state"] == "upload failed" and upload_state(main["run_dir"]).state == "incomplete"
+    told = _upload_warnings(main)
+    assert len(told) == 1 and f"`nbwandb sync {main['run_dir']}`" in told[0]["text"], told
+    assert _upload_warnings(other) == []  # rank 1 uploads nothing, and says nothing of it
+    assert [r["id"] for r in list_runs(tmp_path / "wandb")] == [main["id"]]  # one run
+
+    synced, text = _sync(cli, private_server.url, main["run_dir"])
+    assert synced.returncode == 0, text
+    rows = private_server.rows_by_step("ddp-refused", main["id"])
+    local = read_run(main["run_dir"])
+    assert len(local.history) == 20 and sorted(rows) == [r["_step"] for r in local.history]
+    assert_same_rows(rows, local.history)
+    assert private_server.state("ddp-refused", main["id"]) == "finished"
