@@ -25,16 +25,23 @@ from nbwandb.upload_state import upload_state
 PROJECT = "refused"
 BEFORE, AFTER = 150, 250  # rows logged before the refusal, and after it
 
-SCRIPT = """
-import json, os, time, urllib.request, warnings
-import nbwandb
-from nbwandb.notebook.run_panel import RunPanel
+# Every warning the script shows, with the time it was shown (scripts print it in RESULT).
+CAPTURE_WARNINGS = """
+import time, warnings
 
 shown = []
 def show(message, category, filename, lineno, file=None, line=None):
     shown.append({"at": time.time(), "category": category.__name__, "text": str(message)})
 warnings.showwarning = show
 warnings.simplefilter("always")
+"""
+
+SCRIPT = (
+    CAPTURE_WARNINGS
+    + """
+import json, os, urllib.request
+import nbwandb
+from nbwandb.notebook.run_panel import RunPanel
 
 url = os.environ["WANDB_BASE_URL"]
 before, after = int(os.environ["BEFORE"]), int(os.environ["AFTER"])
@@ -58,6 +65,7 @@ print("RESULT " + json.dumps({
     "panel_text": bundle["text/plain"], "panel_html": bundle["text/html"],
 }), flush=True)
 """
+)
 
 
 @pytest.fixture
@@ -181,15 +189,11 @@ def test_refused_file_upload_alone_makes_the_upload_incomplete(
     assert all((files / name).exists() for name in refused), sorted(refused)
 
 
-RESUMED_REFUSED = """
-import json, os, time, urllib.request, warnings
+RESUMED_REFUSED = (
+    CAPTURE_WARNINGS
+    + """
+import json, os, urllib.request
 import nbwandb
-
-shown = []
-def show(message, category, filename, lineno, file=None, line=None):
-    shown.append({"at": time.time(), "category": category.__name__, "text": str(message)})
-warnings.showwarning = show
-warnings.simplefilter("always")
 
 run = nbwandb.init("resumed", resume=os.environ["RUN_ID"], quiet=True,
                    settings={"x_file_stream_transmit_interval": 0.2})
@@ -203,6 +207,7 @@ run.finish(timeout=30)
 print("RESULT " + json.dumps({"run_dir": str(run.run_dir), "id": run.id, "start": start,
                               "state": run.state, "warnings": shown}), flush=True)
 """
+)
 
 
 def test_a_resumed_run_whose_key_is_refused_is_told_and_synced_later(
