@@ -154,7 +154,10 @@ def server_environment(server_pid: int | None = None, timeout: float = 5.0) -> S
     imports nbwandb, so the doctor names the real cause of a missing save hook.
 
     >>> import subprocess, sys
-    >>> server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    >>> code = "print('up', flush=True); import time; time.sleep(60)"
+    >>> server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    >>> server.stdout.readline()       # started (before, its command line was still ours)
+    b'up\\n'
     >>> server_environment(server.pid).same_as_kernel   # a "server" on this very Python
     True
     >>> server.kill()
