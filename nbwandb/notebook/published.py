@@ -22,6 +22,7 @@ to the file.
 from __future__ import annotations
 
 import sys
+import threading
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -76,11 +77,12 @@ def publish(panel: Any) -> str:
     return display_id
 
 
-def refresh(panel: Any) -> bool:
+def refresh(panel: Any, *, settle: bool = True) -> bool:
     """Replace ``panel``'s outputs with its current forms; True when something was sent.
 
     Only where a frontend keeps outputs (a Jupyter kernel, VS Code, Colab): the IPython
-    terminal would print the panel again instead of updating it.
+    terminal would print the panel again instead of updating it. ``settle=False`` (an update
+    sent from a background thread) sends the final form without counting it as delivered.
     """
     from IPython.display import update_display
 
@@ -96,7 +98,10 @@ def refresh(panel: Any) -> bool:
     for display_id in entry.display_ids:
         update_display(bundle, raw=True, metadata=_metadata(panel), display_id=display_id)
     entry.html = bundle.get("text/html")
-    entry.final = final
+    # An update from a background thread (a finish ending after its cell) goes out under the
+    # header of the cell that started that thread; a client that already closed that cell
+    # (nbclient, so nbval and papermill) drops it. The next cell's refresh sends it again.
+    entry.final = final and settle
     return True
 
 
@@ -107,13 +112,14 @@ def refresh_all(*_args: Any, **_kwargs: Any) -> int:
     since IPython would print the hook's arguments, which hold the cell's text.
     """
     changed = 0
+    settle = threading.current_thread() is threading.main_thread()
     for key, entry in list(_outputs.items()):
         panel = entry.panel()
         if panel is None or entry.final:
             _outputs.pop(key, None)
             continue
         try:
-            changed += refresh(panel)
+            changed += refresh(panel, settle=settle)
         except Exception as exc:  # noqa: BLE001 - one broken panel must not stop the others
             print(
                 f"nbwandb: could not update a panel's output: {type(exc).__name__}: {exc}",
