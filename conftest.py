@@ -101,6 +101,6 @@ def doctest_folder(
         nbwandb=nbwandb, run_dir=run_dir, wandb_dir=run_dir.parent, media_run_dir=media_run_dir
     )
     yield
-    from nbwandb import session
+    from nbwandb.run import session
 
     session.finish_active()

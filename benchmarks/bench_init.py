@@ -70,8 +70,8 @@ import time, json, sys
 rows, pace = int(sys.argv[1]), float(sys.argv[2])
 import wandb
 import nbwandb
-from nbwandb.local.logfile import last_record
-from nbwandb.run import _is_exit_record
+from nbwandb.wandb_compat.logfile import last_record
+from nbwandb.run.run import _is_exit_record
 
 def core_cpu():
     # CPU seconds of this process's wandb-core children, summed over their threads from
@@ -222,7 +222,7 @@ for i in range({rows}):
     run.log({{'loss': 1.0 / (i + 1), 'acc': i * 1e-3}}, step=i)
     {pause}
 t = time.perf_counter(); run.finish(); call = time.perf_counter() - t
-from nbwandb import finishing
+from nbwandb.run import finishing
 finishing.wait_all(); complete = time.perf_counter() - t
 from nbwandb.local import read_run
 assert len(read_run(run.run_dir).history) == {rows}

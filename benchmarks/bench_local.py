@@ -137,8 +137,8 @@ def main() -> None:
         f"    read_run is {ratio:.1f}x faster than leet (target >= 3x): {'PASS' if ratio >= 3 else 'MISS'}"
     )
 
-    from nbwandb.dashboard import show
     from nbwandb.local import read_run
+    from nbwandb.views.dashboard import show
 
     local = read_run(run_dir)
     direct_matplotlib(local.history)  # warm matplotlib (imports, font cache)

@@ -87,7 +87,7 @@ for r in range({seeds}):
 """
     subprocess.run([sys.executable, "-c", code], env=ENV, check=True, capture_output=True)
     sys.path.insert(0, str(ROOT))
-    from nbwandb.local.logfile import LogReader, frame_records
+    from nbwandb.wandb_compat.logfile import LogReader, frame_records
     from nbwandb.wandb_compat.protobufs import record_module
 
     pb = record_module()
@@ -117,7 +117,7 @@ def measure(snippet: str, setup: str = "") -> dict[str, float]:
     """Run ``snippet`` in a fresh interpreter: its seconds and peak RSS above the baseline."""
     code = f"""
 import json, resource, time
-import numpy, nbwandb, nbwandb.local.reader, nbwandb.dashboard
+import numpy, nbwandb, nbwandb.local.reader, nbwandb.views.dashboard
 {setup}
 def rss():
     with open("/proc/self/statm") as fh:

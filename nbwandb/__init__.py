@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._lazy import lazy_getattr
-from .errors import (
+from nbwandb._lazy import lazy_getattr
+from nbwandb.errors import (
     NbwandbError,
     NbwandbWarning,
     RunFinishedError,
@@ -27,22 +27,22 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute); resolved on first access (PEP 562).
 _LAZY = {
-    "init": ("nbwandb.api", "init"),
-    "login": ("nbwandb.auth", "login"),
-    "LoginResult": ("nbwandb.auth", "LoginResult"),
-    "find_credentials": ("nbwandb.credentials", "find_credentials"),
-    "resolve_mode": ("nbwandb.modes", "resolve_mode"),
-    "Run": ("nbwandb.run", "Run"),
-    "NoOpRun": ("nbwandb.run", "NoOpRun"),
-    "RunHandle": ("nbwandb.handle", "RunHandle"),
-    "active_run": ("nbwandb.session", "active_run"),
+    "init": ("nbwandb.start.init", "init"),
+    "login": ("nbwandb.connection.auth", "login"),
+    "LoginResult": ("nbwandb.connection.auth", "LoginResult"),
+    "find_credentials": ("nbwandb.connection.credentials", "find_credentials"),
+    "resolve_mode": ("nbwandb.connection.modes", "resolve_mode"),
+    "Run": ("nbwandb.run.run", "Run"),
+    "NoOpRun": ("nbwandb.run.run", "NoOpRun"),
+    "RunHandle": ("nbwandb.run.handle", "RunHandle"),
+    "active_run": ("nbwandb.run.session", "active_run"),
     "is_main_process": ("nbwandb.distributed", "is_main_process"),
     "rank_info": ("nbwandb.distributed", "rank_info"),
     "sweep": ("nbwandb.sweeps", "sweep"),
     "download": ("nbwandb.artifacts", "download"),
     "CheckpointPolicy": ("nbwandb.artifacts", "CheckpointPolicy"),
     "launch": ("nbwandb.distributed.launcher", "launch"),
-    "show": ("nbwandb.dashboard", "show"),
+    "show": ("nbwandb.views.dashboard", "show"),
     "local": ("nbwandb.local", None),
 }
 
@@ -74,19 +74,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import local
-    from .api import init
-    from .artifacts import CheckpointPolicy, download
-    from .auth import LoginResult, login
-    from .credentials import find_credentials
-    from .dashboard import show
-    from .distributed import is_main_process, rank_info
-    from .distributed.launcher import launch
-    from .handle import RunHandle
-    from .modes import resolve_mode
-    from .run import NoOpRun, Run
-    from .session import active_run
-    from .sweeps.sweep import sweep
+    from nbwandb import local
+    from nbwandb.artifacts import CheckpointPolicy, download
+    from nbwandb.connection.auth import LoginResult, login
+    from nbwandb.connection.credentials import find_credentials
+    from nbwandb.connection.modes import resolve_mode
+    from nbwandb.distributed import is_main_process, rank_info
+    from nbwandb.distributed.launcher import launch
+    from nbwandb.run.handle import RunHandle
+    from nbwandb.run.run import NoOpRun, Run
+    from nbwandb.run.session import active_run
+    from nbwandb.start.init import init
+    from nbwandb.sweeps.sweep import sweep
+    from nbwandb.views.dashboard import show
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY, globals())
@@ -98,12 +98,12 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nbwandb``: register the magics (the notebook layer is imported only here)."""
-    from .notebook.magics import load_ipython_extension as _load
+    from nbwandb.notebook.magics import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .notebook.magics import unload_ipython_extension as _unload
+    from nbwandb.notebook.magics import unload_ipython_extension as _unload
 
     _unload(ipython)

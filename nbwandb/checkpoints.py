@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from .artifacts.checkpoints import FORMAT, LoadedCheckpoint, load_torch, save_torch
+from nbwandb.artifacts.checkpoints import FORMAT, LoadedCheckpoint, load_torch, save_torch
 
 __all__ = ["FORMAT", "LoadedCheckpoint", "load_torch", "save_torch"]

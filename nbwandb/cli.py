@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from .errors import NbwandbError
+from nbwandb.errors import NbwandbError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
-    from .local import list_runs
+    from nbwandb.local import list_runs
 
     table = list_runs(args.dir)
     if args.all_columns:
@@ -110,7 +110,7 @@ def _cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    from .dashboard import show
+    from nbwandb.views.dashboard import show
 
     dash = show(args.paths, smoothing=args.smoothing, keys=args.keys)
     path = dash.save(args.output)
@@ -122,7 +122,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     from tqdm import tqdm
 
-    from .local.sync import offline_run_dirs, sync_runs
+    from nbwandb.local.sync import offline_run_dirs, sync_runs
 
     paths = args.paths or None
     total = len(offline_run_dirs(paths if paths is None or len(paths) != 1 else paths[0]))
@@ -145,7 +145,7 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import default_notebook, run_demo, run_notebook_demo
+    from nbwandb.demo import default_notebook, run_demo, run_notebook_demo
 
     notebook = args.notebook or (default_notebook() if args.steps is None else None)
     if notebook:

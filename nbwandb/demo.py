@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .dashboard import show
-from .errors import NbwandbError
-from .handle import RunHandle
-from .local.runs_table import find_run_dirs
+from nbwandb.errors import NbwandbError
+from nbwandb.local.runs_table import find_run_dirs
+from nbwandb.run.handle import RunHandle
+from nbwandb.views.dashboard import show
 
 DEMO_CONFIG = {"lr": 0.1, "hidden": 16, "batch_size": 64, "steps": 50, "seed": 0}
 

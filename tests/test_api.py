@@ -22,9 +22,9 @@ from leet import leet_records, leet_summary
 
 import nbwandb
 from nbwandb import NbwandbError
-from nbwandb.handle import RunHandle
 from nbwandb.local import read_run
-from nbwandb.run import NoOpRun, Run
+from nbwandb.run.handle import RunHandle
+from nbwandb.run.run import NoOpRun, Run
 
 HEAVY = ("wandb", "torch", "matplotlib", "IPython", "ipywidgets")
 
@@ -83,7 +83,7 @@ def test_auto_mode_without_credentials_or_terminal_goes_offline_without_waiting(
 
 
 def test_mode_resolution(monkeypatch):
-    from nbwandb.modes import resolve_mode
+    from nbwandb.connection.modes import resolve_mode
 
     monkeypatch.delenv("WANDB_MODE")
     assert resolve_mode("auto").mode == "offline"
@@ -320,7 +320,7 @@ def test_unwritable_run_dir_fails_at_init(tmp_path):
 
 
 def test_init_inside_session_defaults_takes_trial_config_and_group():
-    from nbwandb.session import init_defaults
+    from nbwandb.run.session import init_defaults
 
     with init_defaults(config={"lr": 0.1}, group="sweep-1"):
         with nbwandb.init(project="p", config={"lr": 1.0, "epochs": 2}, quiet=True) as run:

@@ -9,7 +9,7 @@ import types
 import pytest
 
 import nbwandb
-from nbwandb.credentials import find_credentials, key_problem
+from nbwandb.connection.credentials import find_credentials, key_problem
 from nbwandb.errors import LoginError
 
 KEY = "k3y" + "0123456789abcdef" * 3  # well-formed, fake

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import nbwandb
-from nbwandb import NbwandbError, NbwandbWarning, finishing, kernel, preload, session
+from nbwandb import NbwandbError, NbwandbWarning
 from nbwandb.local import list_runs, read_run
+from nbwandb.run import finishing, kernel, preload, session
 
 ROWS = (
     20_000  # wandb-core takes ~1 s of CPU for these: the finish is still going on after it returns

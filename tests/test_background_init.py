@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import nbwandb
-from nbwandb import preload, session
-from nbwandb.handle import run_title
 from nbwandb.local import read_run
+from nbwandb.run import preload, session
+from nbwandb.run.handle import run_title
 
 
 @pytest.fixture

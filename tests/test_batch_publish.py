@@ -15,8 +15,8 @@ from leet import leet_history
 
 import nbwandb
 from nbwandb.local import read_run
+from nbwandb.run.writer import BackgroundWriter
 from nbwandb.wandb_compat.batch_publish import FRAME_CHUNK, BatchPublisher, is_plain
-from nbwandb.writer import BackgroundWriter
 
 
 def metric_rows(run):

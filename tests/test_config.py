@@ -1,4 +1,4 @@
-"""``nbwandb.config``: user configs into JSON-safe dicts, and wandb-core's merge, without a run."""
+"""``nbwandb.values.config``: user configs into JSON-safe dicts, and wandb-core's merge, without a run."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbwandb.config import convert_value, has_leaf, merge_config, to_config_dict
 from nbwandb.errors import NbwandbError
+from nbwandb.values.config import convert_value, has_leaf, merge_config, to_config_dict
 
 
 class Optim(enum.Enum):

@@ -12,7 +12,7 @@ import pytest
 
 import nbwandb
 from nbwandb.local import list_runs, read_run
-from nbwandb.local.series import downsample, metric_series, smooth_ema
+from nbwandb.render.chart_data import downsample, metric_series, smooth_ema
 
 
 def make_run(name: str, lr: float, *, media: bool = False) -> Path:
@@ -165,7 +165,7 @@ def test_downsample_keeps_extremes_and_end() -> None:
 
 def test_core_import_stays_light() -> None:
     code = (
-        "import sys, nbwandb.dashboard, nbwandb.local; "
+        "import sys, nbwandb.views.dashboard, nbwandb.local; "
         "print(sorted(m for m in ('IPython', 'ipywidgets', 'matplotlib', 'wandb', 'torch') if m in sys.modules))"
     )
     out = subprocess.run(

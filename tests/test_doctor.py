@@ -1,4 +1,4 @@
-"""``nbwandb.doctor.run_checks`` (core) and its rendering by ``%wandb_doctor`` (notebook layer)."""
+"""``nbwandb.checks.doctor.run_checks`` (core) and its rendering by ``%wandb_doctor`` (notebook layer)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 import pytest
 
 import nbwandb
-from nbwandb import doctor
-from nbwandb.doctor import CheckResult, run_checks
+from nbwandb.checks import doctor
+from nbwandb.checks.doctor import CheckResult, run_checks
 
 FAKE_KEY = "nbwtest-" + "d0c" * 14
 
@@ -52,7 +52,7 @@ def test_run_checks_reports_every_check_and_never_the_key(monkeypatch):
 
 def test_problems_come_with_a_fix(monkeypatch, isolated):
     monkeypatch.setenv("WANDB_API_KEY", "too-short")
-    monkeypatch.setattr("nbwandb.api.MIN_FREE_BYTES", 1 << 62)  # more than any disk has
+    monkeypatch.setattr("nbwandb.start.init.MIN_FREE_BYTES", 1 << 62)  # more than any disk has
     checks = by_name(run_checks(environment="terminal", service=False, run_dir=isolated / "runs"))
     assert checks["credentials"].ok is False and "too short" in checks["credentials"].detail
     assert (

@@ -17,7 +17,8 @@ from pathlib import Path
 SCRIPT = """
 import sys, threading, time
 from pathlib import Path
-from nbwandb import at_exit, finishing
+from nbwandb.run import at_exit
+from nbwandb.run import finishing
 
 here = Path(sys.argv[1])
 done = threading.Event()

@@ -1,4 +1,4 @@
-"""``nbwandb.handle.RunHandle``: one interface for ``Run`` and ``NoOpRun``, seen by type checkers."""
+"""``nbwandb.run.handle.RunHandle``: one interface for ``Run`` and ``NoOpRun``, seen by type checkers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 import nbwandb
 from nbwandb import media
 from nbwandb.artifacts import run_artifacts
-from nbwandb.handle import RunHandle
-from nbwandb.run import NoOpRun, Run
+from nbwandb.run.handle import RunHandle
+from nbwandb.run.run import NoOpRun, Run
 
 TYPING_SCRIPT = Path(__file__).parent / "typing" / "user_script.py"
 
@@ -51,7 +51,7 @@ def test_the_typed_user_script_calls_every_public_method():
 def test_a_do_nothing_handle_checks_arguments_without_importing_wandb():
     code = """
 import sys
-from nbwandb.run import NoOpRun
+from nbwandb.run.run import NoOpRun
 run = NoOpRun()
 assert run.log_image("k", [[0]]) is None and run.log_checkpoint("c.pt") is None
 try:

@@ -7,7 +7,7 @@ import enum
 
 import pytest
 
-from nbwandb.html_tables import (
+from nbwandb.render.html_tables import (
     cell_html,
     format_cell,
     format_duration,

@@ -80,8 +80,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_every_module_and_real_edges():
     graph = import_graph()
-    assert {"nbwandb", "nbwandb.run", "nbwandb.errors", "nbwandb.distributed.handles"} <= set(graph)
-    assert "nbwandb.run" in graph["nbwandb.distributed.handles"]  # FollowerRun subclasses NoOpRun
+    assert {"nbwandb", "nbwandb.run.run", "nbwandb.errors", "nbwandb.run.distributed"} <= set(graph)
+    assert "nbwandb.run.run" in graph["nbwandb.run.distributed"]  # FollowerRun subclasses NoOpRun
     assert graph["nbwandb.errors"] == set()  # the bottom of the graph
 
 
@@ -134,3 +134,83 @@ def test_load_ext_leaves_the_panels_and_ipywidgets_to_the_background_preload():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+# -- layers ------------------------------------------------------------------------------------
+# Each folder is a layer; a module imports only from its own rank or below (docs/architecture.md
+# draws the same table). Sideways imports between folders of one rank are allowed; the cycle
+# test above keeps them acyclic.
+LAYERS: list[tuple[int, tuple[str, ...]]] = [
+    (0, ("nbwandb.errors", "nbwandb._lazy")),
+    (1, ("nbwandb.wandb_compat",)),
+    (2, ("nbwandb.values",)),
+    (3, ("nbwandb.connection", "nbwandb.render", "nbwandb.distributed", "nbwandb.server_hook")),
+    (4, ("nbwandb.run",)),
+    (5, ("nbwandb.local",)),
+    (6, ("nbwandb.media", "nbwandb.artifacts")),
+    (7, ("nbwandb.start",)),
+    (8, ("nbwandb.sweeps", "nbwandb.views", "nbwandb.checks")),
+    (9, ("nbwandb.notebook",)),
+    (10, ("nbwandb", "nbwandb.cli", "nbwandb.demo", "nbwandb.checkpoints")),
+]
+
+# Methods of the run handle whose code lives in a feature layer above ``run``: the handle names
+# the module as a string (``_Deferred``) and imports it on the method's first call, so that
+# ``import nbwandb.run`` stays light. Adding one is a decision: list it here.
+DEFERRED_HANDLE_METHODS = {"nbwandb.media", "nbwandb.artifacts.run_artifacts", "nbwandb.artifacts.latest"}
+
+
+def rank_of(module: str) -> int:
+    """The rank of the longest layer prefix that owns ``module``."""
+    best: tuple[int, int] | None = None
+    for rank, prefixes in LAYERS:
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                if best is None or len(prefix) > best[1]:
+                    best = (rank, len(prefix))
+    assert best is not None, f"{module} is in no layer: add its folder to LAYERS"
+    return best[0]
+
+
+def test_every_module_has_a_layer_and_imports_point_down():
+    graph = import_graph()
+    upward = [
+        f"{src} (rank {rank_of(src)}) imports {dst} (rank {rank_of(dst)})"
+        for src, targets in sorted(graph.items())
+        for dst in sorted(targets)
+        if rank_of(dst) > rank_of(src)
+    ]
+    assert upward == [], "upward imports:\n" + "\n".join(upward)
+
+
+def test_the_rank_check_rejects_an_upward_import():
+    assert rank_of("nbwandb.run.writer") == 4 and rank_of("nbwandb.local.reader") == 5
+    assert rank_of("nbwandb") == 10 and rank_of("nbwandb.wandb_compat.loader") == 1
+
+
+def _string_module_refs(path: Path, call: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == call
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def test_the_handle_defers_only_the_listed_feature_modules():
+    refs = _string_module_refs(PACKAGE / "run" / "handle.py", "_Deferred")
+    assert refs == DEFERRED_HANDLE_METHODS
+    modules = set(import_graph())
+    assert refs <= modules
+
+
+def test_only_package_inits_re_export_by_name():
+    # A lazy table (``lazy_getattr``) names modules as strings, which the graph does not see:
+    # only a package's ``__init__`` may hold one, to re-export its public surface.
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py" and path.name != "_lazy.py":
+            assert "lazy_getattr(" not in path.read_text(encoding="utf-8"), path

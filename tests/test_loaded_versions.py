@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from nbwandb import doctor, loaded_versions
-from nbwandb.loaded_versions import ipywidgets_supported, mismatch, restart_hint
+from nbwandb.checks import doctor, loaded_versions
+from nbwandb.checks.loaded_versions import ipywidgets_supported, mismatch, restart_hint
 
 ipywidgets = pytest.importorskip("ipywidgets")
 REPO = Path(__file__).resolve().parents[1]

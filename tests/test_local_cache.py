@@ -13,9 +13,9 @@ import pytest
 import nbwandb
 from nbwandb.local import list_runs, read_run
 from nbwandb.local.cache import cache_path, load_cache
-from nbwandb.local.logfile import FILE_HEADER_LEN, LogReader, frame_records
 from nbwandb.local.runs_table import run_record
 from nbwandb.local.sampled import SampledSeries, reduce_buckets
+from nbwandb.wandb_compat.logfile import FILE_HEADER_LEN, LogReader, frame_records
 from nbwandb.wandb_compat.protobufs import record_module
 
 ROWS = 3000

@@ -10,7 +10,7 @@ from leet import leet_records, leet_summary
 
 import nbwandb
 from nbwandb.local import iter_records, read_run
-from nbwandb.local.logfile import BLOCK_LEN, FILE_HEADER_LEN, LogReader
+from nbwandb.wandb_compat.logfile import BLOCK_LEN, FILE_HEADER_LEN, LogReader
 
 
 def assert_matches_leet(run_dir: Path) -> None:

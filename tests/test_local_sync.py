@@ -17,10 +17,10 @@ from leet import leet_summary
 import nbwandb
 from nbwandb.cli import main
 from nbwandb.local import read_run
-from nbwandb.local.logfile import LogReader, frame_records
 from nbwandb.local.repair import check_run_file, write_repaired_copy
 from nbwandb.local.sync import classify_output
-from nbwandb.upload_state import mark, upload_state
+from nbwandb.run.upload_state import mark, upload_state
+from nbwandb.wandb_compat.logfile import LogReader, frame_records
 from nbwandb.wandb_compat.protobufs import record_module
 
 

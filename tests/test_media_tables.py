@@ -13,7 +13,7 @@ from nbwandb import NbwandbError
 from nbwandb.local import read_run
 from nbwandb.media import PredictionTable, table_rows
 from nbwandb.media import tables as tables_module
-from nbwandb.run import NoOpRun
+from nbwandb.run.run import NoOpRun
 
 
 def table_artifact_images(run, key):

@@ -1,4 +1,4 @@
-"""``nbwandb.metrics``: one ``run.log`` call checked and flattened, without a run."""
+"""``nbwandb.values.metrics``: one ``run.log`` call checked and flattened, without a run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nbwandb.errors import NbwandbError
-from nbwandb.metrics import (
+from nbwandb.values.metrics import (
     check_step,
     convert_metric,
     flatten_metrics,

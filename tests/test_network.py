@@ -1,4 +1,4 @@
-"""``nbwandb.network``: the bounded host probe, each failure kind on loopback, no server needed."""
+"""``nbwandb.connection.network``: the bounded host probe, each failure kind on loopback, no server needed."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import pytest
 
-from nbwandb.credentials import Secret
-from nbwandb.network import ProbeThread, probe_host
+from nbwandb.connection.credentials import Secret
+from nbwandb.connection.network import ProbeThread, probe_host
 
 KEY = Secret("local" + "k" * 40)
 

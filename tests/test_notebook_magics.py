@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import nbwandb
-from nbwandb import session
 from nbwandb.local import read_run
+from nbwandb.run import session
 
 pytest.importorskip("IPython")
 pytest.importorskip("ipywidgets")
@@ -447,9 +447,9 @@ def test_status_shows_a_run_finishing_in_the_background_then_its_final_state(
 ):
     # In a kernel %wandb_finish returns while the run's last rows go through wandb-core
     # (issue 29, item 6): %wandb_status shows that run, finishing, then finished.
-    from nbwandb import finishing
+    from nbwandb.run import finishing
 
-    monkeypatch.setattr("nbwandb.run.in_kernel", lambda: True)
+    monkeypatch.setattr("nbwandb.run.run.in_kernel", lambda: True)
     run_cell(shell, "%wandb_init -p finishing")
     run = shell.user_ns["run"]
     for step in range(20_000):  # ~1 s of wandb-core's CPU: still finishing after the magic

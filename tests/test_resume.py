@@ -20,7 +20,7 @@ import pytest
 import nbwandb
 from nbwandb.local import list_runs, read_run
 from nbwandb.local.segments import group_by_run
-from nbwandb.resume import ResumeError
+from nbwandb.start.resume import ResumeError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -237,7 +237,7 @@ def test_bad_resume_input_names_what_was_looked_for(isolated: Path) -> None:
     with pytest.raises(ResumeError, match=rf"cannot resume from {first}"):
         nbwandb.init(project="a", resume=run_id, mode="offline", quiet=True)
     assert run_file.read_bytes().startswith(b"garbage")
-    assert nbwandb.session.active_run() is None
+    assert nbwandb.run.session.active_run() is None
 
 
 def test_resume_right_after_the_crash_never_reuses_its_folder(isolated: Path) -> None:

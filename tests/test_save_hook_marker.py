@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from nbwandb.doctor import check_save_hook
-from nbwandb.save_hook_marker import ENABLE_COMMAND, hook_state, marker_path, server_environment
+from nbwandb.checks.doctor import check_save_hook
+from nbwandb.server_hook.presence import ENABLE_COMMAND, hook_state, marker_path, server_environment
 
 START_TIMEOUT = 90
 
@@ -63,7 +63,7 @@ class Server:
             "--IdentityProvider.token=",
             "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={self.tmp}",
-            f"--ServerApp.jpserver_extensions={{'nbwandb.notebook.save_hook': {self.enabled}}}",
+            f"--ServerApp.jpserver_extensions={{'nbwandb.server_hook.save_hook': {self.enabled}}}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
@@ -139,8 +139,8 @@ def run_in(client, code: str) -> str:
 
 ASK = (
     "import os\n"
-    "from nbwandb.save_hook_marker import hook_state\n"
-    "from nbwandb.doctor import check_save_hook\n"
+    "from nbwandb.server_hook.presence import hook_state\n"
+    "from nbwandb.checks.doctor import check_save_hook\n"
     "check = check_save_hook()\n"
     "print(hook_state(), check.ok, os.getppid())\n"
 )

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from nbwandb.local import read_run
-from nbwandb.notebook import save_hook
+from nbwandb.server_hook import save_hook
 
 nbclient = pytest.importorskip("nbclient")
 
@@ -310,7 +310,7 @@ def test_installing_nbwandb_enables_the_save_hook(tmp_path: Path):
 def test_the_save_hook_imports_nothing_heavy():
     """The server imports the hook at start-up: it must not load wandb, IPython or ipywidgets."""
     code = (
-        "import sys, nbwandb.notebook.save_hook\n"
+        "import sys, nbwandb.server_hook.save_hook\n"
         "print(sorted(m for m in ('wandb', 'IPython', 'ipywidgets', 'torch', 'matplotlib')"
         " if m in sys.modules))"
     )

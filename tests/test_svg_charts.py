@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbwandb.svg_charts import (
+from nbwandb.render.svg_charts import (
     CHAR_PX,
     HOVER_BANDS,
     Line,

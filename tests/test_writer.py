@@ -1,4 +1,4 @@
-"""``nbwandb.writer.BackgroundWriter`` on its own: no wandb, no run (runs in well under a second)."""
+"""``nbwandb.run.writer.BackgroundWriter`` on its own: no wandb, no run (runs in well under a second)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from nbwandb.errors import WriterError
-from nbwandb.writer import BackgroundWriter
+from nbwandb.run.writer import BackgroundWriter
 
 
 @pytest.fixture

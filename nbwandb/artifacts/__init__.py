@@ -23,10 +23,10 @@ aliases, references), ``digest`` (local files and their W&B digest) and
 
 from __future__ import annotations
 
-from .checkpoints import LoadedCheckpoint, load_torch, save_torch
-from .digest import LocalFiles, local_files
-from .refs import ArtifactInputError, ArtifactRef, parse_ref
-from .run_artifacts import (
+from nbwandb.artifacts.checkpoints import LoadedCheckpoint, load_torch, save_torch
+from nbwandb.artifacts.digest import LocalFiles, local_files
+from nbwandb.artifacts.refs import ArtifactInputError, ArtifactRef, parse_ref
+from nbwandb.artifacts.run_artifacts import (
     INPUTS_KEY,
     CheckpointPolicy,
     CheckpointResult,

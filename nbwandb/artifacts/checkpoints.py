@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import NbwandbError
-from ..metrics import check_step
+from nbwandb.errors import NbwandbError
+from nbwandb.values.metrics import check_step
 
 FORMAT = "nbwandb-torch-1"
 

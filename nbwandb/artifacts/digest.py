@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .refs import ArtifactInputError
+from nbwandb.artifacts.refs import ArtifactInputError
 
 _HEADER = b"wandb-artifact-manifest-v1\n"
 _CHUNK = 1 << 20  # hash in 1 MiB pieces: memory stays flat for multi-GB checkpoints

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import NbwandbError
+from nbwandb.errors import NbwandbError
 
 MAX_LEN = 128
 # The W&B server accepts these characters in artifact names (the client only checks "/").

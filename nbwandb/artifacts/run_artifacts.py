@@ -12,14 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import convert_value
-from ..errors import NbwandbError, RunFinishedError
-from ..handle import RunHandle
-from ..metrics import check_step
-from ..modes import resolve_mode
-from ..wandb_compat import import_wandb
-from .digest import LocalFiles, local_files
-from .refs import (
+from nbwandb.artifacts.digest import LocalFiles, local_files
+from nbwandb.artifacts.refs import (
     ArtifactInputError,
     check_aliases,
     check_name,
@@ -27,6 +21,12 @@ from .refs import (
     name_from_path,
     parse_ref,
 )
+from nbwandb.connection.modes import resolve_mode
+from nbwandb.errors import NbwandbError, RunFinishedError
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.config import convert_value
+from nbwandb.values.metrics import check_step
+from nbwandb.wandb_compat import import_wandb
 
 INPUTS_KEY = "_nbwandb_inputs"  # config key listing a run's inputs (uploaded by `wandb sync`)
 LARGE_DOWNLOAD_BYTES = 50 * 1024 * 1024  # wandb itself calls an artifact "large" from 50 MB

@@ -32,7 +32,7 @@ Several machines: run the same ``torchrun`` command on each node with
 --rdzv_id=JOB`` (see ``docs/distributed.md``); nothing changes here.
 
 Modules: ``ranks`` (where this process stands), ``reduction`` (collectives),
-``handles`` (the run handles, which subclass ``nbwandb.run.Run``) and
+``handles`` (the run handles, which subclass ``nbwandb.run.run.Run``) and
 ``launcher`` (``nbwandb.launch``: a torchrun job from a notebook).
 
 >>> rank_info().world_size >= 1
@@ -41,17 +41,24 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .launcher import LaunchResult, launch, torchrun_command
-from .ranks import RankInfo, is_main_process, rank_info
-from .reduction import REDUCE_OPS, reduce_metrics, wait_for_all_ranks
+from nbwandb._lazy import lazy_getattr
+from nbwandb.distributed.launcher import LaunchResult, launch, torchrun_command
+from nbwandb.distributed.ranks import RankInfo, is_main_process, rank_info
+from nbwandb.distributed.reduction import REDUCE_OPS, reduce_metrics, wait_for_all_ranks
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .handles import GROUP_ENV, DistributedRun, FollowerRun, agree_on_group, group_identity
+    from nbwandb.run.distributed import (
+        GROUP_ENV,
+        DistributedRun,
+        FollowerRun,
+        agree_on_group,
+        group_identity,
+    )
 
-# The handles subclass nbwandb.run.Run, and nbwandb.run imports .reduction: loading them
-# on first use keeps ``import nbwandb.run`` from pulling in the module that subclasses it.
+# The run handles (``nbwandb.run.distributed``) sit a layer above this package: they subclass
+# ``Run``, which uses ``reduction``. They are re-exported by name and loaded on first use.
 _FROM_HANDLES = ("GROUP_ENV", "DistributedRun", "FollowerRun", "agree_on_group", "group_identity")
 
 __all__ = [
@@ -72,9 +79,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _FROM_HANDLES:
-        from . import handles
-
-        return getattr(handles, name)
-    raise AttributeError(f"module 'nbwandb.distributed' has no attribute {name!r}")
+__getattr__ = lazy_getattr(
+    __name__, {name: ("nbwandb.run.distributed", name) for name in _FROM_HANDLES}, globals()
+)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NbwandbError
+from nbwandb.errors import NbwandbError
 
 _RUN_GLOBS = ("offline-run-*", "run-*")
 

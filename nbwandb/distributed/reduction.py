@@ -1,6 +1,6 @@
 """Collectives over all ranks: ``reduce_metrics`` (``run.log(..., reduce=...)``) and a bounded barrier.
 
-This module knows nothing of run handles, so ``nbwandb.run`` imports it directly.
+This module knows nothing of run handles, so ``nbwandb.run.run`` imports it directly.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from ..errors import NbwandbError, NbwandbWarning
-from ..metrics import is_number
-from .ranks import torch_dist
+from nbwandb.distributed.ranks import torch_dist
+from nbwandb.errors import NbwandbError, NbwandbWarning
+from nbwandb.values.metrics import is_number
 
 REDUCE_OPS = ("mean", "sum", "max", "min")
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_getattr
+from nbwandb._lazy import lazy_getattr
 
 # Imported on first use: ``finish`` reads the run file's last record through
-# ``nbwandb.local.logfile``, and importing this package whole (reader, runs table, sync,
+# ``nbwandb.wandb_compat.logfile``, and importing this package whole (reader, runs table, sync,
 # HTML tables) took ~10 ms of the first ``finish`` in a process.
 _LAZY = {
     "LocalRun": "nbwandb.local.reader",
@@ -46,9 +46,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reader import LocalRun, follow_run, iter_records, read_run, resolve_run_file
-    from .runs_table import RunsTable, list_runs
-    from .sync import SyncResult, sync_runs
+    from nbwandb.local.reader import LocalRun, follow_run, iter_records, read_run, resolve_run_file
+    from nbwandb.local.runs_table import RunsTable, list_runs
+    from nbwandb.local.sync import SyncResult, sync_runs
 
 
 __getattr__ = lazy_getattr(__name__, {k: (v, k) for k, v in _LAZY.items()}, globals())

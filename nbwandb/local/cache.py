@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from .logfile import LogReader
-from .sampled import SampledSeries
+from nbwandb.local.sampled import SampledSeries
+from nbwandb.wandb_compat.logfile import LogReader
 
 CACHE_VERSION = 1
 SAMPLE_BUCKETS = 1024  # buckets per key: 3 points each at most, ~3,000 points a line
@@ -483,7 +483,7 @@ def _current(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> Run
     if cache is not None and run._reader is not None and cache.offset == run._reader.offset:
         return cache  # type: ignore[no-any-return]
     if len(run.segments) > 1:
-        from ..errors import NbwandbError
+        from nbwandb.errors import NbwandbError
 
         raise NbwandbError(
             "a resumed run (several folders) has no cache; read it with read_run(path) for its rows"
@@ -522,7 +522,7 @@ def history_frame(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -
     try:
         import pandas as pd
     except ImportError as exc:
-        from ..errors import NbwandbError
+        from nbwandb.errors import NbwandbError
 
         raise NbwandbError(
             "LocalRun.to_pandas() needs pandas: `pip install 'nbwandb[media]'` (or `pip install pandas`)"

@@ -23,9 +23,9 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from ..errors import NbwandbError
-from ..wandb_compat.protobufs import record_module
-from .logfile import LogReader
+from nbwandb.errors import NbwandbError
+from nbwandb.wandb_compat.logfile import LogReader
+from nbwandb.wandb_compat.protobufs import record_module
 
 MAX_EMBED_BYTES = 4 * 1024 * 1024  # larger files are listed, not embedded in an HTML report
 IMAGE_MIME = {

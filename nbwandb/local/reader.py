@@ -19,13 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import finishing
-from ..errors import NbwandbError
-from ..metrics import is_number
-from ..wandb_compat.protobufs import record_module
-from .liveness import writer_alive, writer_pid
-from .logfile import LogReader
-from .records import (
+from nbwandb.errors import NbwandbError
+from nbwandb.local.liveness import writer_alive, writer_pid
+from nbwandb.local.records import (
     decode_items,
     decode_json,
     decode_row_json,
@@ -39,8 +35,12 @@ from .records import (
     set_path,
     unwrap_config,
 )
-from .segments import segment_id, segments_of
-from .series import metric_series
+from nbwandb.local.segments import segment_id, segments_of
+from nbwandb.render.chart_data import metric_series
+from nbwandb.run import finishing
+from nbwandb.values.metrics import is_number
+from nbwandb.wandb_compat.logfile import LogReader
+from nbwandb.wandb_compat.protobufs import record_module
 
 FINISH_WAIT = 5.0  # seconds read_run waits for the exit record of a run finished here
 READ_WINDOW = 8 * 1024 * 1024  # bytes of the run file read at a time
@@ -195,7 +195,7 @@ class LocalRun:
         >>> read_run(run_dir, history=False).columns()["train/loss"][:2].tolist()
         [1.0, 0.5]
         """
-        from .cache import history_columns
+        from nbwandb.local.cache import history_columns
 
         return history_columns(self, _apply_records)[0]
 
@@ -205,14 +205,14 @@ class LocalRun:
         >>> float(read_run(run_dir, history=False).to_pandas()["train/loss"].iloc[0])
         1.0
         """
-        from .cache import history_frame
+        from nbwandb.local.cache import history_frame
 
         return history_frame(self, _apply_records)
 
     def sampled(self, key: str) -> tuple[Any, Any]:
         """``(xs, ys)`` numpy arrays of ``key``: min, max and last per bucket of steps (x:
         ``global_step`` where a row has it, else ``_step``), from the run's cache."""
-        from .cache import sampled_series
+        from nbwandb.local.cache import sampled_series
 
         return sampled_series(self, key, _apply_records)
 
@@ -335,7 +335,7 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
     if not history and len(segments) == 1:
-        from .cache import read_cached
+        from nbwandb.local.cache import read_cached
 
         read_cached(run, _apply_records, READ_WINDOW)  # the cache, and what the file added since
     else:

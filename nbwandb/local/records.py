@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ..config import merge_config
+from nbwandb.values.config import merge_config
 
 _dumps = json.dumps
 loads_json = json.loads

@@ -22,9 +22,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..wandb_compat.protobufs import record_module
-from .logfile import LogReader, frame_records
-from .reader import resolve_run_file
+from nbwandb.local.reader import resolve_run_file
+from nbwandb.wandb_compat.logfile import LogReader, frame_records
+from nbwandb.wandb_compat.protobufs import record_module
 
 READ_WINDOW = 8 * 1024 * 1024
 

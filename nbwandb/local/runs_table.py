@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import finishing
-from ..errors import NbwandbError
-from ..html_tables import format_duration, table_html
-from .reader import LocalRun, read_run, start_from_dir_name
-from .segments import group_by_run
+from nbwandb.errors import NbwandbError
+from nbwandb.local.reader import LocalRun, read_run, start_from_dir_name
+from nbwandb.local.segments import group_by_run
+from nbwandb.render.html_tables import format_duration, table_html
+from nbwandb.run import finishing
 
 FIXED_COLUMNS = (
     "name",

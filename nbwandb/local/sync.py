@@ -2,7 +2,7 @@
 
 Two kinds of run folder are uploaded: offline runs (``offline-run-*``), and online runs
 (``run-*``) whose upload did not complete: their server stopped answering, ``finish``
-gave up, or the kernel was killed (``nbwandb.upload_state`` keeps track). ``wandb
+gave up, or the kernel was killed (``nbwandb.run.upload_state`` keeps track). ``wandb
 sync`` skips online folders unless told otherwise; nbwandb tells it. A run file that
 ends in a cut record, or holds a second exit record, is uploaded from a repaired copy
 (``nbwandb.local.repair``), since ``wandb sync`` fails on both.
@@ -34,15 +34,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import finishing
-from ..credentials import find_key, resolve_host
-from ..errors import NbwandbError
-from ..network import probe_host
-from ..upload_state import mark as mark_upload
-from ..upload_state import upload_state
-from .repair import check_run_file, write_repaired_copy
-from .runs_table import find_run_dirs
-from .segments import group_by_run, segment_id, segments_of
+from nbwandb.connection.credentials import find_key, resolve_host
+from nbwandb.connection.network import probe_host
+from nbwandb.errors import NbwandbError
+from nbwandb.local.repair import check_run_file, write_repaired_copy
+from nbwandb.local.runs_table import find_run_dirs
+from nbwandb.local.segments import group_by_run, segment_id, segments_of
+from nbwandb.run import finishing
+from nbwandb.run.upload_state import mark as mark_upload
+from nbwandb.run.upload_state import upload_state
 
 NETWORK_CHECK_SECONDS = 5.0
 

@@ -16,10 +16,10 @@ The pure converters (``to_image_array``, ``to_image_batch``, ``make_grid``, ``ta
 
 from __future__ import annotations
 
-from .arrays import MediaDependencyError, MediaError, MediaTypeError
-from .audio import AUDIO_SHAPES, log_audio, to_waveform
-from .histograms import histogram_counts, log_histogram
-from .images import (
+from nbwandb.media.arrays import MediaDependencyError, MediaError, MediaTypeError
+from nbwandb.media.audio import AUDIO_SHAPES, log_audio, to_waveform
+from nbwandb.media.histograms import histogram_counts, log_histogram
+from nbwandb.media.images import (
     BATCH_SHAPES,
     IMAGE_SHAPES,
     figure_to_array,
@@ -30,9 +30,9 @@ from .images import (
     to_image_array,
     to_image_batch,
 )
-from .points import POINT_SHAPES, log_3d, to_point_cloud
-from .tables import PredictionTable, log_table, log_text, make_table, table_rows
-from .video import VIDEO_SHAPES, log_video, to_video_frames
+from nbwandb.media.points import POINT_SHAPES, log_3d, to_point_cloud
+from nbwandb.media.tables import PredictionTable, log_table, log_text, make_table, table_rows
+from nbwandb.media.video import VIDEO_SHAPES, log_video, to_video_frames
 
 __all__ = [
     "AUDIO_SHAPES",

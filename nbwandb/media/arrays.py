@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NbwandbError, NbwandbWarning
-from ..wandb_compat import import_wandb
+from nbwandb.errors import NbwandbError, NbwandbWarning
+from nbwandb.wandb_compat import import_wandb
 
 
 class MediaError(NbwandbError, ValueError):

@@ -18,9 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..handle import RunHandle
-from ..metrics import join_key
-from .arrays import (
+from nbwandb.media.arrays import (
     MediaDependencyError,
     MediaError,
     MediaTypeError,
@@ -32,6 +30,8 @@ from .arrays import (
     wandb_module,
     warn_once,
 )
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.metrics import join_key
 
 AUDIO_SHAPES = (
     "(samples,) mono, or (channels, samples) with up to 32 channels (or (samples, channels)); "

@@ -16,9 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from ..handle import RunHandle
-from ..metrics import join_key
-from .arrays import MediaError, check_numeric, describe, positive_int, to_numpy, wandb_module
+from nbwandb.media.arrays import (
+    MediaError,
+    check_numeric,
+    describe,
+    positive_int,
+    to_numpy,
+    wandb_module,
+)
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.metrics import join_key
 
 HISTOGRAM_ACCEPTED = "a non-empty tensor, array or list of finite numbers (any shape)"
 MAX_BINS = 512  # wandb.Histogram's limit

@@ -27,10 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..handle import RunHandle
-from ..metrics import join_key
-from ..wandb_compat.media_list import media_list
-from .arrays import (
+from nbwandb.media.arrays import (
     MediaError,
     MediaTypeError,
     array_to_pil,
@@ -43,7 +40,10 @@ from .arrays import (
     wandb_module,
     warn_once,
 )
-from .overlays import convert_boxes, convert_masks
+from nbwandb.media.overlays import convert_boxes, convert_masks
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.metrics import join_key
+from nbwandb.wandb_compat.media_list import media_list
 
 CHANNELS = (1, 3, 4)
 IMAGE_SHAPES = (

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import MediaError, MediaTypeError, describe, scalar, to_numpy
+from nbwandb.media.arrays import MediaError, MediaTypeError, describe, scalar, to_numpy
 
 MASK_ACCEPTED = (
     "a dict {name: {'mask_data': (H, W) integer class ids in 0..255, "

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..handle import RunHandle
-from ..metrics import join_key
-from .arrays import MediaError, check_numeric, describe, to_numpy, wandb_module
+from nbwandb.media.arrays import MediaError, check_numeric, describe, to_numpy, wandb_module
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.metrics import join_key
 
 POINT_SHAPES = "(N, 3) xyz, (N, 4) xyz + category, or (N, 6) xyz + RGB in 0..255, with N >= 1"
 

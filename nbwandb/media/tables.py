@@ -25,9 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..handle import RunHandle
-from ..metrics import join_key
-from .arrays import (
+from nbwandb.media.arrays import (
     MediaError,
     MediaTypeError,
     array_to_pil,
@@ -38,7 +36,9 @@ from .arrays import (
     wandb_module,
     warn_once,
 )
-from .images import list_to_arrays, to_image_array, to_image_batch
+from nbwandb.media.images import list_to_arrays, to_image_array, to_image_batch
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.metrics import join_key
 
 TABLE_ACCEPTED = (
     "a list of rows (lists/tuples, or dicts), a dict {column: values}, "

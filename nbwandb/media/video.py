@@ -17,9 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..handle import RunHandle
-from ..metrics import join_key
-from .arrays import (
+from nbwandb.media.arrays import (
     MediaDependencyError,
     MediaError,
     check_caption,
@@ -27,7 +25,9 @@ from .arrays import (
     positive_int,
     wandb_module,
 )
-from .images import to_image_batch
+from nbwandb.media.images import to_image_batch
+from nbwandb.run.handle import RunHandle
+from nbwandb.values.metrics import join_key
 
 VIDEO_SHAPES = (
     "(T, C, H, W) or (T, H, W, C) with C in 1, 3, 4 and T >= 1 (torch tensor or numpy array)"

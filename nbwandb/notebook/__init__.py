@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_getattr
+from nbwandb._lazy import lazy_getattr
 
 _LAZY = {
     "LoginPanel": "nbwandb.notebook.login_panel",
@@ -37,12 +37,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config_form import ConfigForm
-    from .doctor_report import DoctorReport
-    from .environment import detect_environment, force_environment
-    from .login_panel import LoginPanel
-    from .previews import MediaGallery, TablePreview
-    from .run_panel import RunPanel
+    from nbwandb.notebook.config_form import ConfigForm
+    from nbwandb.notebook.doctor_report import DoctorReport
+    from nbwandb.notebook.environment import detect_environment, force_environment
+    from nbwandb.notebook.login_panel import LoginPanel
+    from nbwandb.notebook.previews import MediaGallery, TablePreview
+    from nbwandb.notebook.run_panel import RunPanel
 
 
 __getattr__ = lazy_getattr(__name__, {k: (v, k) for k, v in _LAZY.items()}, globals())

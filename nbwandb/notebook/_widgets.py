@@ -14,16 +14,16 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..loaded_versions import (
+from nbwandb.checks.loaded_versions import (
     IPYWIDGETS_SPEC,
     installed_version,
     ipywidgets_supported,
     restart_hint,
 )
-from ._html import escape
-from .environment import detect_environment
-from .published import publish
-from .save_hook import WIDGET_VIEW
+from nbwandb.notebook._html import escape
+from nbwandb.notebook.environment import detect_environment
+from nbwandb.notebook.published import publish
+from nbwandb.server_hook.save_hook import WIDGET_VIEW
 
 INSTALL_HINT = f"pip install '{IPYWIDGETS_SPEC}'"
 

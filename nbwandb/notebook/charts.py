@@ -1,4 +1,4 @@
-"""The RunPanel's charts: ``nbwandb.svg_charts`` (shared with the dashboard) for one series.
+"""The RunPanel's charts: ``nbwandb.render.svg_charts`` (shared with the dashboard) for one series.
 
 >>> svg = line_chart_svg("train/loss", [(0, 1.0), (1, 0.5), (2, 0.25)])
 >>> "<polyline" in svg and 'data-points="3"' in svg
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nbwandb.local.series import smooth_ema
-from nbwandb.svg_charts import HEIGHT, WIDTH, Line, format_value
-from nbwandb.svg_charts import line_chart_svg as _svg
+from nbwandb.render.chart_data import smooth_ema
+from nbwandb.render.svg_charts import HEIGHT, WIDTH, Line, format_value
+from nbwandb.render.svg_charts import line_chart_svg as _svg
 
 CHART_CLASS = "nbwandb-chart"
 

@@ -23,14 +23,14 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from .. import session
-from ..api import init
-from ..config import convert_value
-from ..errors import NbwandbError
-from ..finishing import ended
-from ..handle import RunHandle, run_title
-from ..html_tables import CSS, key_value_table
-from ._widgets import TextForms, escape, widgets
+from nbwandb.errors import NbwandbError
+from nbwandb.notebook._widgets import TextForms, escape, widgets
+from nbwandb.render.html_tables import CSS, key_value_table
+from nbwandb.run import session
+from nbwandb.run.finishing import ended
+from nbwandb.run.handle import RunHandle, run_title
+from nbwandb.start.init import init
+from nbwandb.values.config import convert_value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,7 +425,7 @@ class ConfigForm(TextForms, widgets.VBox):
         import os
         from pathlib import Path
 
-        from ..resume import resumable_run
+        from nbwandb.start.resume import resumable_run
 
         root = self.init_kwargs.get("dir") or os.environ.get("WANDB_DIR") or os.getcwd()
         try:

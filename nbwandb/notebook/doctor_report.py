@@ -1,6 +1,6 @@
-"""``DoctorReport``: how ``%wandb_doctor`` shows ``nbwandb.doctor.run_checks`` results.
+"""``DoctorReport``: how ``%wandb_doctor`` shows ``nbwandb.checks.doctor.run_checks`` results.
 
->>> from nbwandb.doctor import run_checks
+>>> from nbwandb.checks.doctor import run_checks
 >>> report = DoctorReport(run_checks(service=False))
 >>> print(report)
 nbwandb doctor...
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._html import escape, with_code
+from nbwandb.notebook._html import escape, with_code
 
 _MARK = {True: "ok", False: "PROBLEM", None: "info"}
 _COLOR = {True: "#2e7d32", False: "#c62828", None: "#555"}

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from ..kernel import is_kernel_shell
+from nbwandb.run.kernel import is_kernel_shell
 
 ENVIRONMENTS = ("colab", "vscode", "jupyter", "ipython", "terminal")
 # Frontends that render ipywidgets core widgets (7.7 or 8) without a custom widget manager.

@@ -15,13 +15,13 @@ import os
 import threading
 from typing import Any
 
-from .. import session
-from ..auth import login
-from ..credentials import key_problem
-from ..errors import NbwandbError
-from ..handle import run_title
-from ._html import with_code
-from ._widgets import TextForms, widgets
+from nbwandb.connection.auth import login
+from nbwandb.connection.credentials import key_problem
+from nbwandb.errors import NbwandbError
+from nbwandb.notebook._html import with_code
+from nbwandb.notebook._widgets import TextForms, widgets
+from nbwandb.run import session
+from nbwandb.run.handle import run_title
 
 
 class LoginPanel(TextForms, widgets.VBox):

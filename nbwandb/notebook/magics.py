@@ -1,7 +1,7 @@
 """IPython magics for nbwandb: ``%load_ext nbwandb``.
 
 Each magic is a thin parser over a public function (``nbwandb.login``, ``nbwandb.init``,
-``nbwandb.doctor.run_checks``, ...) plus a panel to show the outcome. The names avoid
+``nbwandb.checks.doctor.run_checks``, ...) plus a panel to show the outcome. The names avoid
 ``%wandb``/``%%wandb``, which wandb itself registers.
 
 >>> %load_ext nbwandb                                    # doctest: +SKIP
@@ -21,17 +21,18 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from nbwandb.checks.doctor import check_save_hook, run_checks
+from nbwandb.connection.auth import login
+from nbwandb.connection.network import AUTO_TIMEOUT
+from nbwandb.errors import NbwandbError
+from nbwandb.notebook.environment import detect_environment, widgets_can_render
+from nbwandb.notebook.history_scrub import scrub_history, scrub_text
+
 # The panels (and ipywidgets, ~65 ms to import) are imported by the magics that show them,
 # not here: %load_ext stays quick, and the preload imports them in the background meanwhile.
-from .. import session
-from ..api import init
-from ..auth import login
-from ..doctor import check_save_hook, run_checks
-from ..errors import NbwandbError
-from ..handle import run_title
-from ..network import AUTO_TIMEOUT
-from .environment import detect_environment, widgets_can_render
-from .history_scrub import scrub_history, scrub_text
+from nbwandb.run import session
+from nbwandb.run.handle import run_title
+from nbwandb.start.init import init
 
 FLUSH_TIMEOUT = 10.0
 MODES = ("auto", "online", "offline", "disabled")
@@ -221,7 +222,7 @@ class NbwandbMagics(Magics):
             )
             return None
 
-        from .login_panel import LoginPanel
+        from nbwandb.notebook.login_panel import LoginPanel
 
         panel = LoginPanel(host=args.host)
         _show(panel)
@@ -243,7 +244,7 @@ class NbwandbMagics(Magics):
             # A one-line message in the cell (it names the value and what is accepted), not a traceback.
             raise UsageError(f"{exc}") from exc
         self.shell.user_ns[args.var] = run
-        from .run_panel import RunPanel
+        from nbwandb.notebook.run_panel import RunPanel
 
         _show(RunPanel(run))
         return run
@@ -258,7 +259,7 @@ class NbwandbMagics(Magics):
     def wandb_config(self, line: str) -> Any:
         """Show a ConfigForm for a dict/dataclass variable, or for the active run's config."""
         args = parse_argstring(self.wandb_config, line)
-        from .config_form import ConfigForm
+        from nbwandb.notebook.config_form import ConfigForm
 
         if args.var is not None:
             config = _config_from_ns(args.var, self.shell.user_ns)
@@ -286,7 +287,7 @@ class NbwandbMagics(Magics):
         if run is None:
             print("nbwandb: no active run (start one with %wandb_init or nbwandb.init)")
             return
-        from .run_panel import RunPanel
+        from nbwandb.notebook.run_panel import RunPanel
 
         _show(RunPanel(run))
 
@@ -355,7 +356,7 @@ class NbwandbMagics(Magics):
     def wandb_doctor(self, line: str) -> None:
         """Check versions, mode, credentials, wandb's service, disk and widgets; say how to fix problems."""
         args = parse_argstring(self.wandb_doctor, line)
-        from .doctor_report import DoctorReport
+        from nbwandb.notebook.doctor_report import DoctorReport
 
         _show(
             DoctorReport(run_checks(environment=detect_environment(), service=not args.no_service))
@@ -436,7 +437,7 @@ def load_ipython_extension(ipython: Any) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     if id(ipython) in _loaded:
         return
-    from nbwandb import preload
+    from nbwandb.run import preload
 
     _hint_if_server_lacks_save_hook()  # ~5 ms: two small files looked up
     _hint_if_modules_replaced()
@@ -460,7 +461,7 @@ def load_ipython_extension(ipython: Any) -> None:
 def _hint_if_server_lacks_save_hook() -> None:
     # nbwandb installed in the kernel's environment only: the Jupyter server never loads
     # the hook that saves live panels as HTML, and the user would find out on reopening.
-    from nbwandb.save_hook_marker import hook_state
+    from nbwandb.server_hook.presence import hook_state
 
     if detect_environment() == "jupyter" and hook_state() == "missing":
         # The doctor's row names the cause (hook not enabled, or no nbwandb where Jupyter runs).
@@ -474,7 +475,7 @@ def _hint_if_server_lacks_save_hook() -> None:
 def _hint_if_modules_replaced() -> None:
     # A %pip install that upgraded ipywidgets or wandb under this kernel: the old copy stays
     # loaded (or a mix of old and new modules), and only a restart loads the new one.
-    from nbwandb.loaded_versions import mismatches, restart_hint
+    from nbwandb.checks.loaded_versions import mismatches, restart_hint
 
     for found in mismatches():
         print(f"nbwandb: {found.describe()}: {restart_hint(detect_environment())} to load it.")
@@ -486,7 +487,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     if magics is None:
         return
     if not _loaded:
-        from nbwandb import preload
+        from nbwandb.run import preload
 
         preload.set_background_init(False)
     try:

@@ -20,13 +20,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nbwandb.html_tables import cell_html, table_html
 from nbwandb.local import read_run
-
-from ..handle import RunHandle
-from ._widgets import TextForms, escape, widgets
-from .images import ACCEPTED as IMAGE_ACCEPTED
-from .images import thumbnail_png
+from nbwandb.notebook._widgets import TextForms, escape, widgets
+from nbwandb.notebook.images import ACCEPTED as IMAGE_ACCEPTED
+from nbwandb.notebook.images import thumbnail_png
+from nbwandb.render.html_tables import cell_html, table_html
+from nbwandb.run.handle import RunHandle
 
 CELL_IMAGE_PX = 64  # image cells: one fixed size, as in W&B's tables
 RunOrFolder = RunHandle | str | os.PathLike[str]  # what from_run reads (via read_run)

@@ -28,9 +28,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import finishing
-from .environment import widgets_can_render
-from .save_hook import MARK, WIDGET_VIEW
+from nbwandb.notebook.environment import widgets_can_render
+from nbwandb.run import finishing
+from nbwandb.server_hook.save_hook import MARK, WIDGET_VIEW
 
 
 @dataclass

@@ -23,15 +23,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from nbwandb.local import read_run
-
-from ..finishing import ended
-from ..handle import RunHandle, run_title
-from ..local.series import section_of, section_order
-from ..metrics import is_number
-from ._widgets import TextForms, escape, widgets
-from .charts import CHART_CLASS, chart_html, format_value, line_chart_svg
-from .images import is_image_value, thumbnail_png
-from .series import Series
+from nbwandb.notebook._widgets import TextForms, escape, widgets
+from nbwandb.notebook.charts import CHART_CLASS, chart_html, format_value, line_chart_svg
+from nbwandb.notebook.images import is_image_value, thumbnail_png
+from nbwandb.notebook.series import Series
+from nbwandb.render.chart_data import section_of, section_order
+from nbwandb.run.finishing import ended
+from nbwandb.run.handle import RunHandle, run_title
+from nbwandb.values.metrics import is_number
 
 PANEL_CSS = """<style>
 .nbwandb-run-panel .nbw-head{font:13px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#333;

@@ -21,12 +21,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nbwandb.html_tables import format_cell, format_number
-
-from ..metrics import is_number
-from ..sweeps import sweep
-from ..sweeps.result import flatten_params
-from ._widgets import TextForms, escape, widgets
+from nbwandb.notebook._widgets import TextForms, escape, widgets
+from nbwandb.render.html_tables import format_cell, format_number
+from nbwandb.sweeps import sweep
+from nbwandb.sweeps.result import flatten_params
+from nbwandb.values.metrics import is_number
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -304,7 +303,7 @@ def parallel_coordinates_svg(
 def _planned(sweep_config: Any, count: Any) -> int | None:
     """How many trials a sweep plans, when known before it starts (grid, run_cap, count)."""
     try:
-        from ..sweeps.spec import parse_sweep_config
+        from nbwandb.sweeps.spec import parse_sweep_config
 
         spec = parse_sweep_config(sweep_config)
         found = [spec.grid_size() if spec.method == "grid" else None, spec.run_cap]

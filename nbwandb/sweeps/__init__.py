@@ -34,8 +34,8 @@ from __future__ import annotations
 
 # All light (no wandb, optuna or pandas): those are imported by the calls that need them.
 # ``sweep`` the function is bound here, over the submodule of the same name.
-from .result import SweepResult, TrialRecord
-from .spec import parse_sweep_config
-from .sweep import sweep
+from nbwandb.sweeps.result import SweepResult, TrialRecord
+from nbwandb.sweeps.spec import parse_sweep_config
+from nbwandb.sweeps.sweep import sweep
 
 __all__ = ["SweepResult", "TrialRecord", "parse_sweep_config", "sweep"]

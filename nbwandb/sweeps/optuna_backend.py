@@ -5,7 +5,7 @@ Mapping: ``grid`` -> ``GridSampler``, ``random`` -> ``RandomSampler``, ``bayes``
 to Optuna's ``suggest_*`` calls; those Optuna lacks are sampled through a quantile
 (``normal``: ``suggest_float("<name>:quantile", 0, 1)`` through the normal's inverse CDF) or
 rounded afterwards (``q_log_uniform_values``). The trial's config (what ``train_fn`` sees) is
-stored in the trial's user attribute ``nbwandb.config``.
+stored in the trial's user attribute ``nbwandb.values.config``.
 
 Several processes share a study through ``storage`` (an RDB URL or a journal file). Trial
 numbers are handed out by the storage, so they are unique across workers; ``GridSampler`` maps
@@ -31,11 +31,11 @@ from collections.abc import Callable
 from statistics import NormalDist
 from typing import Any
 
-from ..errors import NbwandbError
-from .result import TrialRecord
-from .spec import ParamSpec, SweepSpec, tidy
+from nbwandb.errors import NbwandbError
+from nbwandb.sweeps.result import TrialRecord
+from nbwandb.sweeps.spec import ParamSpec, SweepSpec, tidy
 
-CONFIG_ATTR = "nbwandb.config"
+CONFIG_ATTR = "nbwandb.values.config"
 SKIPPED_ATTR = "nbwandb.skipped"
 SPEC_ATTR = "nbwandb.sweep_config"
 RUN_ATTRS = ("run_id", "run_name", "run_dir", "error")

@@ -13,8 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import NbwandbError
-from ..html_tables import format_cell, format_duration, table_html
+from nbwandb.errors import NbwandbError
+from nbwandb.render.html_tables import format_cell, format_duration, table_html
 
 LEADERBOARD_ROWS = 10
 

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import NbwandbError
-from ..metrics import is_number
+from nbwandb.errors import NbwandbError
+from nbwandb.values.metrics import is_number
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")

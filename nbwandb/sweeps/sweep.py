@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import NbwandbError
-from ..modes import resolve_mode
-from . import optuna_backend as ob
-from .result import SweepResult, TrialRecord
-from .spec import SweepSpec, parse_sweep_config
-from .trial import run_trial
-from .wandb_backend import run_wandb_sweep
+from nbwandb.connection.modes import resolve_mode
+from nbwandb.errors import NbwandbError
+from nbwandb.sweeps import optuna_backend as ob
+from nbwandb.sweeps.result import SweepResult, TrialRecord
+from nbwandb.sweeps.spec import SweepSpec, parse_sweep_config
+from nbwandb.sweeps.trial import run_trial
+from nbwandb.sweeps.wandb_backend import run_wandb_sweep
 
 BACKENDS = ("auto", "wandb", "optuna")
 TrialCallback = Callable[[SweepResult, TrialRecord], None]

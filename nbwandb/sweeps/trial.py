@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .. import session
-from ..api import init
-from ..errors import NbwandbError
-from ..handle import RunHandle
-from ..metrics import flatten_metrics, is_number
+from nbwandb.errors import NbwandbError
+from nbwandb.run import session
+from nbwandb.run.handle import RunHandle
+from nbwandb.start.init import init
+from nbwandb.values.metrics import flatten_metrics, is_number
 
 
 class Reporter(Protocol):

@@ -14,11 +14,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import NbwandbError
-from ..wandb_compat import import_wandb
-from .result import SweepResult, TrialRecord
-from .spec import SweepSpec
-from .trial import run_trial
+from nbwandb.errors import NbwandbError
+from nbwandb.sweeps.result import SweepResult, TrialRecord
+from nbwandb.sweeps.spec import SweepSpec
+from nbwandb.sweeps.trial import run_trial
+from nbwandb.wandb_compat import import_wandb
 
 TrialCallback = Callable[[SweepResult, TrialRecord], None]
 

@@ -27,8 +27,14 @@ True
 
 from __future__ import annotations
 
-from .loader import import_wandb, wandb_version
-from .registry import Capability, all_capabilities, available, detected, forced_fallback
+from nbwandb.wandb_compat.loader import import_wandb, wandb_version
+from nbwandb.wandb_compat.registry import (
+    Capability,
+    all_capabilities,
+    available,
+    detected,
+    forced_fallback,
+)
 
 __all__ = [
     "Capability",

@@ -30,9 +30,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .history_frames import RowFramer, json_text
-from .registry import available, capability
-from .service import is_finished
+from nbwandb.wandb_compat.history_frames import RowFramer, json_text
+from nbwandb.wandb_compat.registry import available, capability
+from nbwandb.wandb_compat.service import is_finished
 
 # Values wandb encodes as plain JSON scalars; anything else (media, arrays, tables)
 # goes through wandb's public Run.log, which knows how to store it.

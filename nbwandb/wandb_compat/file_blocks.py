@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .registry import available, capability
+from nbwandb.wandb_compat.registry import available, capability
 
 BLOCK_BYTES = 32 * 1024  # LevelDB-log block size of wandb-core's writer
 PADDING = "0" * BLOCK_BYTES  # > a block minus a chunk header: the block always fills

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-from ..errors import WandbMissingError
+from nbwandb.errors import WandbMissingError
 
 
 def import_wandb(what: str = "this call") -> ModuleType:

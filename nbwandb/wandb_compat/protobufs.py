@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .loader import import_wandb
-from .registry import capability
+from nbwandb.wandb_compat.loader import import_wandb
+from nbwandb.wandb_compat.registry import capability
 
 
 @capability(

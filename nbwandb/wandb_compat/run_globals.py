@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .registry import available, capability
+from nbwandb.wandb_compat.registry import available, capability
 
 # Names wandb.init sets on the wandb module (wandb.sdk.lib.module.set_global).
 GLOBALS = (

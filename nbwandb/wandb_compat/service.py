@@ -14,7 +14,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from .registry import available, capability, sets_attribute
+from nbwandb.wandb_compat.registry import available, capability, sets_attribute
 
 
 @capability(

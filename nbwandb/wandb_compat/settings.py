@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import available, capability
+from nbwandb.wandb_compat.registry import available, capability
 
 FLUSH_SETTING = "x_transaction_log_flush_interval"
 

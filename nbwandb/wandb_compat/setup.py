@@ -13,7 +13,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from .registry import available, capability
+from nbwandb.wandb_compat.registry import available, capability
 
 
 @capability(

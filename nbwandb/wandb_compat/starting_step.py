@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .registry import available, capability, sets_attribute
+from nbwandb.wandb_compat.registry import available, capability, sets_attribute
 
 
 @capability(

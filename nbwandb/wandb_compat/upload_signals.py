@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .registry import available, capability
+from nbwandb.wandb_compat.registry import available, capability
 
 RUN_MESSAGES = "wandb.sdk.lib.run_messages"
 DEBUG_LOG = Path("logs") / "debug-internal.log"

@@ -16,7 +16,7 @@ PROJECT = "after-preload"
 SCRIPT = """
 import json, os
 import nbwandb
-from nbwandb import preload
+from nbwandb.run import preload
 
 preload.start()
 preload.set_background_init(True)  # as %load_ext does: an offline init would start in the background

@@ -13,7 +13,7 @@ import pytest
 
 import nbwandb
 from nbwandb.local import read_run
-from nbwandb.upload_state import upload_state
+from nbwandb.run.upload_state import upload_state
 
 PROJECT = "online-truth"
 

@@ -18,8 +18,8 @@ from relkit import record
 from test_online_run import assert_same_rows
 
 from nbwandb.local import read_run
-from nbwandb.local.logfile import FILE_HEADER_LEN, LogReader
-from nbwandb.upload_state import upload_state
+from nbwandb.run.upload_state import upload_state
+from nbwandb.wandb_compat.logfile import FILE_HEADER_LEN, LogReader
 
 PROJECT = "faults"
 

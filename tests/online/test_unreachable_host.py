@@ -18,8 +18,8 @@ from openwandb_server import free_port
 from relkit import record
 
 import nbwandb
+from nbwandb.connection.network import AUTO_TIMEOUT
 from nbwandb.local import read_run
-from nbwandb.network import AUTO_TIMEOUT
 
 KINDS = ("refused", "blackholed", "dns", "silent", "stopped-server")
 SLACK = 4.0  # seconds for importing wandb and starting an offline run on a busy 2-core machine
@@ -105,8 +105,8 @@ def test_magic_and_config_form_fall_back_the_same_way(online_env, capsys) -> Non
     import IPython
     from IPython.testing.globalipapp import start_ipython
 
-    from nbwandb import session
     from nbwandb.notebook.config_form import ConfigForm
+    from nbwandb.run import session
 
     hole = BlackHole()
     try:
@@ -166,7 +166,7 @@ def test_login_panel_with_an_unreachable_host_says_what_happens_next(
 
 
 def test_doctor_reports_the_unreachable_host_within_seconds(online_env) -> None:
-    from nbwandb.doctor import check_host
+    from nbwandb.checks.doctor import check_host
 
     hole = BlackHole()
     try:

@@ -20,7 +20,7 @@ from relkit import record
 from test_online_run import assert_same_rows
 
 from nbwandb.local import read_run
-from nbwandb.upload_state import upload_state
+from nbwandb.run.upload_state import upload_state
 
 PROJECT = "refused"
 BEFORE, AFTER = 150, 250  # rows logged before the refusal, and after it

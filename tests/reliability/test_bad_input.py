@@ -25,9 +25,9 @@ from leet import leet_summary
 from relkit import record
 
 import nbwandb
-from nbwandb.config import merge_config, to_config_dict
 from nbwandb.local import read_run
 from nbwandb.sweeps import parse_sweep_config
+from nbwandb.values.config import merge_config, to_config_dict
 
 EXAMPLES = int(os.environ.get("NBWANDB_FUZZ_EXAMPLES", "60"))
 CLEAR_ERRORS = (nbwandb.NbwandbError, ValueError, TypeError)
@@ -562,7 +562,7 @@ def test_random_magic_arguments_run_or_are_refused_clearly(tmp_path: Path):
     try:
         check()
     finally:
-        from nbwandb import session
+        from nbwandb.run import session
 
         session.finish_active()
         shell.extension_manager.unload_extension("nbwandb")

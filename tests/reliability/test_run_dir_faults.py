@@ -20,8 +20,8 @@ import pytest
 from relkit import record
 
 import nbwandb
-from nbwandb import session
 from nbwandb.errors import NbwandbError
+from nbwandb.run import session
 
 
 @contextmanager

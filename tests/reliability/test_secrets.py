@@ -23,7 +23,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from relkit import REPO, fake_api_key, files_containing, kernel_environment, record
 
 import nbwandb
-from nbwandb.credentials import find_key
+from nbwandb.connection.credentials import find_key
 from nbwandb.errors import LoginError
 
 REPRS = """
@@ -122,7 +122,7 @@ def test_key_from_env_appears_nowhere(tmp_path: Path):
     nb = _execute(
         [
             "%load_ext nbwandb",
-            "import nbwandb\nfrom nbwandb.credentials import find_key\nr = nbwandb.login()\nprint(r.source)\nr",
+            "import nbwandb\nfrom nbwandb.connection.credentials import find_key\nr = nbwandb.login()\nprint(r.source)\nr",
             "%wandb_login",
             "%wandb_doctor --no-service",
             "r = nbwandb.login(verify=True, timeout=1)\nprint(r)",  # no network: 'not verified', no key
@@ -179,7 +179,7 @@ def test_keys_from_netrc_colab_panel_and_magic_line_appear_nowhere(tmp_path: Pat
         [
             "%load_ext nbwandb",
             colab_stub,
-            "import nbwandb\nfrom nbwandb.credentials import find_key\nr = nbwandb.login()\nprint(r.source)\nr",
+            "import nbwandb\nfrom nbwandb.connection.credentials import find_key\nr = nbwandb.login()\nprint(r.source)\nr",
             "run = nbwandb.init(project='secrets', mode='offline')\nrun.log({'x': 1.0})\nprint(run)",
             REPRS,
             "run.finish()\ndel sys.modules['google.colab'], sys.modules['google.colab.userdata'], google.colab\n"

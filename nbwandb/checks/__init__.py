@@ -1,0 +1,2 @@
+"""Checks with fixes: ``%wandb_doctor``'s table (``doctor``) and loaded packages older than the
+installed ones (``loaded_versions``)."""
