@@ -41,7 +41,9 @@ def test_the_doc_has_a_row_for_every_folder_at_its_rank():
         module = "nbwandb" if folder == "nbwandb" else f"nbwandb.{folder.replace('/', '.')}"
         if folder == "nbwandb":
             continue  # the top-level files have rows at two ranks, checked per module below
-        assert rank_of(module) == rank, f"{folder}/ is rank {rank} in the doc, {rank_of(module)} in the test"
+        assert rank_of(module) == rank, (
+            f"{folder}/ is rank {rank} in the doc, {rank_of(module)} in the test"
+        )
 
 
 def test_every_module_is_named_in_its_folders_row():
