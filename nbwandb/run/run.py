@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 from nbwandb.distributed.reduction import reduce_metrics
 from nbwandb.errors import NbwandbError, NbwandbWarning, RunFinishedError
 from nbwandb.run import session, upload_outcome
-from nbwandb.run.background_init import START_TIMEOUT, RunStart
 from nbwandb.run.disk_space import warn_if_disk_full
 from nbwandb.run.handle import RowListener, RunHandle
 from nbwandb.run.kernel import in_kernel
+from nbwandb.run.startup import START_TIMEOUT, RunStart
 from nbwandb.run.upload_state import mark as mark_upload
 from nbwandb.run.writer import BackgroundWriter
 from nbwandb.values.config import convert_value, merge_config, to_config_dict
@@ -97,7 +97,7 @@ class Run(RunHandle):
         self._upload_outcome: Any = None  # online: what finish found about the upload
         self._bind_lock = threading.Lock()
         self._id = ""
-        # A RunStart: wandb.init still runs in the background (see nbwandb.run.background_init).
+        # A RunStart: wandb.init still runs in the background (see nbwandb.run.startup).
         self._start: RunStart | None = None
         if isinstance(wandb_run, RunStart):
             self._start = wandb_run
@@ -580,7 +580,7 @@ class Run(RunHandle):
         if wait:
             self._complete_finish(exit_code, timeout)
             return
-        from nbwandb.run import finishing
+        from nbwandb.run.finish import run_in_background
 
         def in_background() -> None:
             try:
@@ -594,7 +594,7 @@ class Run(RunHandle):
                 )
 
         self._finish_done = threading.Event()
-        finishing.run_in_background(in_background, self._finish_done, f"nbwandb-finish-{self.id}")
+        run_in_background(in_background, self._finish_done, f"nbwandb-finish-{self.id}")
 
     def _raise_finish_error(self) -> None:
         error, self._finish_error = self._finish_error, None

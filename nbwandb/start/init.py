@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from nbwandb.connection.modes import ModeDecision, resolve_mode
 from nbwandb.errors import NbwandbError
 from nbwandb.run import session
+from nbwandb.run.finish import finish_active
 from nbwandb.run.handle import run_title
 from nbwandb.run.run import NoOpRun, Run
 from nbwandb.run.upload_state import mark as mark_upload
@@ -152,10 +153,10 @@ def _can_start_in_background(
     defaults: dict[str, Any],
 ) -> bool:
     """After ``%load_ext nbwandb``: an offline run whose id nbwandb may choose starts in the background."""
-    from nbwandb.run import preload
+    from nbwandb.run.startup import background_init_enabled
 
     return (
-        preload.background_init_enabled()
+        background_init_enabled()
         and decision.mode == "offline"
         and make_run is Run
         and not defaults  # a sweep trial: its agent decides the run
@@ -183,12 +184,12 @@ def _start_in_background(
     step_metric: str,
     identity: RunIdentity,
 ) -> Any:
-    """A ``RunStart`` for ``Run``: its wandb run is created by ``start`` in a thread (``nbwandb.run.background_init``)."""
+    """A ``RunStart`` for ``Run``: its wandb run is created by ``start`` in a thread (``nbwandb.run.startup``)."""
     import inspect
 
-    from nbwandb.run.at_exit import install as flush_at_exit
-    from nbwandb.run.background_init import RunStart, new_run_id, wait_in_wandb_globals
+    from nbwandb.run.finish import install_exit_hook
     from nbwandb.run.recovery import reset_dead_service
+    from nbwandb.run.startup import RunStart, new_run_id, wait_in_wandb_globals
 
     # What can be checked here fails here, in the cell that called init, not later.
     wandb.Settings(**settings)
@@ -207,7 +208,7 @@ def _start_in_background(
             wandb_run = start(decision.mode)
         wandb_run.define_metric(step_metric)
         wandb_run.define_metric("*", step_metric=step_metric)
-        flush_at_exit()  # after wandb.init added its own exit hook: ours must run first
+        install_exit_hook()  # after wandb.init added its own exit hook: ours must run first
         return wandb_run
 
     wait_in_wandb_globals(wandb)
@@ -295,11 +296,11 @@ def init(
         raise TypeError(f"tags={tags!r} is not accepted; use a list of strings")
 
     if not use_wandb:
-        session.finish_active()
+        finish_active()
         return NoOpRun("use_wandb=False", step_metric=step_metric, config=config_dict)
     decision = resolve_mode(mode)
     if decision.mode == "disabled":
-        session.finish_active()
+        finish_active()
         return NoOpRun(decision.reason, step_metric=step_metric, config=config_dict)
 
     from nbwandb.distributed import rank_info
@@ -333,10 +334,10 @@ def init(
     # Ask the host now: the answer comes while wandb is imported and its service starts.
     probe = _start_probe(decision, settings, network_timeout)
 
-    from nbwandb.run import preload
+    from nbwandb.run.startup import before_init
     from nbwandb.wandb_compat import import_wandb
 
-    preload.before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
+    before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
@@ -345,10 +346,9 @@ def init(
 
     # A re-run cell: finish our previous run first, so there is never a second active one.
     # A broken previous run or a dead wandb-core gives a warning here, never a failed init.
-    from nbwandb.run import finishing
-    from nbwandb.run.recovery import finish_previous
+    from nbwandb.run.finish import finish_previous, wait_all
 
-    finishing.wait_all()  # a run finishing in the background: wandb's run and its files done first
+    wait_all()  # a run finishing in the background: wandb's run and its files done first
     finish_previous(wandb)
 
     point = None
@@ -438,7 +438,7 @@ def init(
 
     background = _can_start_in_background(decision, make_run, settings, wandb_init_kwargs, defaults)
     if background:
-        # wandb.init runs in a thread; the Run takes rows at once (nbwandb.run.background_init).
+        # wandb.init runs in a thread; the Run takes rows at once (nbwandb.run.startup).
         wandb_run = _start_in_background(
             wandb,
             start,
@@ -463,9 +463,9 @@ def init(
         mark_upload(run.run_dir, "uploading", host=host)
     session.set_active(run)
     if not background:  # (a background start installs it once wandb.init has added its own)
-        from nbwandb.run.at_exit import install as flush_at_exit
+        from nbwandb.run.finish import install_exit_hook
 
-        flush_at_exit()  # rows still queued when Python exits reach wandb before it finishes the run
+        install_exit_hook()  # rows still queued when Python exits reach wandb before it finishes the run
     if not quiet:
         _announce(run)
         if point is not None:
