@@ -31,7 +31,6 @@ from nbwandb.notebook.history_scrub import scrub_history, scrub_text
 # The panels (and ipywidgets, ~65 ms to import) are imported by the magics that show them,
 # not here: %load_ext stays quick, and the preload imports them in the background meanwhile.
 from nbwandb.run import finish, session
-from nbwandb.run.handle import run_title
 from nbwandb.start.init import init
 
 MODES = ("auto", "online", "offline", "disabled")
@@ -309,24 +308,12 @@ class NbwandbMagics(Magics):
         if run is None:
             print("nbwandb: no active run to finish")
             return
-        self._finishing = None
         self._last_finished = run
-        if run.state == "finishing":
-            # The run takes no more rows; its file is completed meanwhile (%wandb_status shows it).
-            self._finishing = run
-            print(
-                f"nbwandb: run {run_title(run)} finishing in the background; "
-                "the next cell can go on"
-            )
-            return
-        if getattr(run, "has_wandb_run", True) is False:
-            print(f"nbwandb: run {run.id} ended; wandb could not start it, so nothing was written")
-            return
-        where = run.url or run.run_dir
-        line_out = f"nbwandb: finished run {run_title(run)}, exit code {run.exit_code}, in {where}"
-        if run.sync_command:
-            line_out += f"; upload later with `{run.sync_command}`"
-        print(line_out)
+        outcome = run.finish_outcome
+        # "finishing": the run takes no more rows; its file is completed meanwhile
+        # (%wandb_status shows it, and --wait later waits for it).
+        self._finishing = run if outcome.what == "finishing" else None
+        print(outcome.message())
 
     @magic_arguments()
     @_init_options

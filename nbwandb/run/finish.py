@@ -218,8 +218,9 @@ def _warn(message: str) -> None:
     warnings.warn(message, NbwandbWarning, stacklevel=4)
 
 
-def finish_previous(wandb: ModuleType) -> None:
+def finish_previous(wandb: ModuleType) -> Any:
     """Finish nbwandb's active run and any plain ``wandb.run``; never let a broken one block init.
+    Returns the active run it finished, or None.
 
     ``nbwandb.init`` calls it before it starts a run. A re-run cell must always get a working
     run, even when wandb's service process (wandb-core) was killed, crashed or stopped
@@ -228,13 +229,15 @@ def finish_previous(wandb: ModuleType) -> None:
 
     >>> import wandb
     >>> run = nbwandb.init(project="demo", quiet=True)
-    >>> finish_previous(wandb)                 # what init does before it starts a run
+    >>> finish_previous(wandb) is run          # what init does before it starts a run
+    True
     >>> run.state, nbwandb.active_run()
     ('finished', None)
     """
     from nbwandb.run.recovery import end_orphan_services, kill_stuck_service, reset_dead_service
     from nbwandb.wandb_compat.service import is_finished
 
+    previous = session.active_run()
     try:
         finish_active()
     except NbwandbError as exc:
@@ -242,7 +245,7 @@ def finish_previous(wandb: ModuleType) -> None:
     end_orphan_services(wandb)  # left by an init that was interrupted (Ctrl-C) while it started one
     if reset_dead_service(wandb):
         _warn("wandb's service process (wandb-core) had stopped; a new one was started")
-        return
+        return previous
     run = getattr(wandb, "run", None)
     if run is not None and is_finished(run):
         # Its finish began (nbwandb gave up waiting on it) and never ended: the service is
@@ -252,7 +255,7 @@ def finish_previous(wandb: ModuleType) -> None:
             _warn(
                 "wandb's service process (wandb-core) was not answering; it was stopped and a new one started"
             )
-        return
+        return previous
     if run is not None:
         # A run someone started with wandb.init directly: finish it rather than nest.
         try:
@@ -260,6 +263,7 @@ def finish_previous(wandb: ModuleType) -> None:
         except Exception as exc:  # noqa: BLE001 - whatever broke it, a new run must start
             _warn(f"the previous wandb run could not finish cleanly ({type(exc).__name__}: {exc})")
             reset_dead_service(wandb)
+    return previous
 
 
 # -- after each cell --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from nbwandb.run import session, upload_outcome
 from nbwandb.run.disk_space import warn_if_disk_full
 from nbwandb.run.handle import RowListener, RunHandle
 from nbwandb.run.kernel import in_kernel
+from nbwandb.run.outcomes import FinishOutcome, FinishWhat
 from nbwandb.run.startup import START_TIMEOUT, RunStart
 from nbwandb.run.upload_state import mark as mark_upload
 from nbwandb.run.writer import BackgroundWriter
@@ -265,6 +266,11 @@ class Run(RunHandle):
     @property
     def finished(self) -> bool:
         return self.state != "running"
+
+    @property
+    def finish_outcome(self) -> FinishOutcome | None:
+        """How the run ended (None while it runs); "finishing" until a background finish ends."""
+        return FinishOutcome.of(self)
 
     # -- logging ----------------------------------------------------------------------------
     def _log(
@@ -790,6 +796,14 @@ class NoOpRun(RunHandle):
     @property
     def finished(self) -> bool:
         return self.state != "running"
+
+    @property
+    def finish_outcome(self) -> FinishOutcome | None:
+        if self.state == "running":
+            return None
+        what: FinishWhat = "finished" if self.state == "finished" else "failed"
+        title = f"NoOpRun ({self.mode_reason})"
+        return FinishOutcome(what, None, title, mode=self.mode, exit_code=self.exit_code)
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         self._config.update(to_config_dict(mapping) if mapping is not None else {})
