@@ -314,3 +314,18 @@ def test_a_raw_wandb_init_beside_the_preload_does_not_hang(tmp_path, delay):
     )
     run_dir = _run_dir_of_child(code, tmp_path)
     assert [r["x"] for r in read_run(run_dir).history] == [1]
+
+
+def test_a_background_start_is_a_starting_outcome_with_the_upload_command(background, capsys):
+    run = nbwandb.init(project="bg", mode="offline")
+    printed = capsys.readouterr().out
+    outcome = run.start_outcome
+    assert outcome is not None and outcome.what == "starting" and outcome.run_id == run.id
+    assert outcome.run_dir is None  # wandb names the run's folder once it has created the run
+    assert outcome.folder is not None and outcome.folder.name == "wandb"
+    assert outcome.sync_command == f"nbwandb sync {outcome.folder}/offline-run-*-{run.id}"
+    assert printed == outcome.message() + "\n" and " starting in " in printed
+    run.log({"x": 1.0}, step=0)
+    run.finish()
+    assert run.run_dir.parent == outcome.folder  # the command names the folder it went into
+    assert run.run_dir.match(f"offline-run-*-{run.id}")
