@@ -101,6 +101,6 @@ def doctest_folder(
         nbwandb=nbwandb, run_dir=run_dir, wandb_dir=run_dir.parent, media_run_dir=media_run_dir
     )
     yield
-    from nbwandb.run import session
+    from nbwandb.run.finish import finish_active
 
-    session.finish_active()
+    finish_active()

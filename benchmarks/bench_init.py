@@ -222,8 +222,8 @@ for i in range({rows}):
     run.log({{'loss': 1.0 / (i + 1), 'acc': i * 1e-3}}, step=i)
     {pause}
 t = time.perf_counter(); run.finish(); call = time.perf_counter() - t
-from nbwandb.run import finishing
-finishing.wait_all(); complete = time.perf_counter() - t
+from nbwandb.run import finish
+finish.wait_all(); complete = time.perf_counter() - t
 from nbwandb.local import read_run
 assert len(read_run(run.run_dir).history) == {rows}
 print(call, complete)

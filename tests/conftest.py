@@ -79,6 +79,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("WANDB_MODE", "offline")
     yield tmp_path
-    from nbwandb.run import session
+    from nbwandb.run.finish import finish_active
 
-    session.finish_active()
+    finish_active()

@@ -17,7 +17,7 @@ import pytest
 import nbwandb
 from nbwandb import NbwandbError, NbwandbWarning
 from nbwandb.local import list_runs, read_run
-from nbwandb.run import finishing, kernel, preload, session
+from nbwandb.run import finish, kernel, session, startup
 
 ROWS = (
     20_000  # wandb-core takes ~1 s of CPU for these: the finish is still going on after it returns
@@ -34,11 +34,11 @@ def test_finish_returns_while_the_rows_go_through_and_a_read_waits_for_them():
     _log_rows(run)
     run.finish(wait=False)
     assert run.state == "finishing" and run.finished  # takes no more rows, and says it is not done
-    assert finishing.pending() == 1 and session.active_run() is None
+    assert finish.pending() == 1 and session.active_run() is None
     with pytest.raises(nbwandb.RunFinishedError):
         run.log({"a": 1.0}, step=ROWS)
     local = read_run(run.run_dir)  # waits for the finish in the background
-    assert run.state == "finished" and run.exit_code == 0 and finishing.pending() == 0
+    assert run.state == "finished" and run.exit_code == 0 and finish.pending() == 0
     run.finish()  # a second call is safe
     assert local.state == "finished" and local.exit_code == 0
     assert [row["global_step"] for row in local.history] == list(range(ROWS))
@@ -82,9 +82,9 @@ def test_the_next_init_and_the_runs_table_wait_for_a_background_finish():
 
 
 def test_a_failure_in_the_background_is_warned_and_raised_by_finish_wait():
-    preload.start()
-    assert preload.join(timeout=120)
-    preload.set_background_init(True)  # as after %load_ext: wandb.init runs in the background
+    startup.start_preload()
+    assert startup.join_preload(timeout=120)
+    startup.set_background_init(True)  # as after %load_ext: wandb.init runs in the background
     try:
         run = nbwandb.init(
             project="bgfinish",
@@ -95,7 +95,7 @@ def test_a_failure_in_the_background_is_warned_and_raised_by_finish_wait():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             run.finish(wait=False)
-            assert finishing.wait_all(60)
+            assert finish.wait_all(60)
         said = [str(w.message) for w in caught if issubclass(w.category, NbwandbWarning)]
         assert any("did not finish cleanly" in text and "include" in text for text in said), said
         assert run.state == "failed"
@@ -103,7 +103,7 @@ def test_a_failure_in_the_background_is_warned_and_raised_by_finish_wait():
             run.finish(wait=True)
         run.finish(wait=True)  # said once: a third call is quiet
     finally:
-        preload.set_background_init(False)
+        startup.set_background_init(False)
 
 
 def test_python_exit_completes_a_finish_left_in_the_background(tmp_path: Path):

@@ -16,20 +16,20 @@ import pytest
 
 import nbwandb
 from nbwandb.local import read_run
-from nbwandb.run import preload, session
+from nbwandb.run import finish, session, startup
 from nbwandb.run.handle import run_title
 
 
 @pytest.fixture
 def background():
     """As after ``%load_ext nbwandb``: the preload ran, offline inits start in the background."""
-    preload.start()
-    assert preload.join(timeout=120)
-    preload.set_background_init(True)
+    startup.start_preload()
+    assert startup.join_preload(timeout=120)
+    startup.set_background_init(True)
     yield
-    preload.set_background_init(False)
+    startup.set_background_init(False)
     with contextlib.suppress(nbwandb.NbwandbError):  # a run whose start failed
-        session.finish_active()
+        finish.finish_active()
 
 
 def metric_rows(run):
@@ -191,8 +191,8 @@ def test_wandb_settings_changed_after_the_preload_are_seen(tmp_path, monkeypatch
     """A child process: the preload sets wandb up, then WANDB_PROJECT changes, then init."""
     code = (
         "import os, nbwandb\n"
-        "from nbwandb import preload\n"
-        "preload.start(); assert preload.join(60)\n"
+        "from nbwandb.run import startup\n"
+        "startup.start_preload(); assert startup.join_preload(60)\n"
         "os.environ['WANDB_PROJECT'] = 'from-env'\n"
         "run = nbwandb.init(quiet=True)\n"
         "run.log({'x': 1.0}, step=0); run.finish()\n"
@@ -215,11 +215,11 @@ def shell():
     ip.run_line_magic("unload_ext", "nbwandb")
     ip.user_ns.pop("run", None)
     with contextlib.suppress(nbwandb.NbwandbError):  # a run whose start failed
-        session.finish_active()
+        finish.finish_active()
 
 
 def test_load_ext_makes_wandb_init_cells_return_before_the_run_exists(shell, capsys):
-    assert preload.started() and preload.background_init_enabled()
+    assert startup.preload_started() and startup.background_init_enabled()
     result = shell.run_cell(
         "%wandb_init -p cells --mode offline\n"
         "starting = run.starting\n"
@@ -234,7 +234,7 @@ def test_load_ext_makes_wandb_init_cells_return_before_the_run_exists(shell, cap
     assert [r["global_step"] for r in metric_rows(run)] == list(range(50))
     assert f"finished run {run_title(run)}" in capsys.readouterr().out  # the id named once
     shell.run_line_magic("unload_ext", "nbwandb")
-    assert not preload.background_init_enabled()
+    assert not startup.background_init_enabled()
     shell.run_line_magic("load_ext", "nbwandb")
 
 
@@ -306,11 +306,26 @@ def test_a_raw_wandb_init_beside_the_preload_does_not_hang(tmp_path, delay):
     the preload must not, whenever the user's own wandb.init comes (a child process)."""
     code = (
         "import time, wandb\n"
-        "from nbwandb import preload\n"
-        f"preload.start(); time.sleep({delay})\n"
+        "from nbwandb.run import startup\n"
+        f"startup.start_preload(); time.sleep({delay})\n"
         "run = wandb.init(project='raw')\n"
         "run.log({'x': 1}); run.finish()\n"
         "print('RUN_DIR', run.settings.sync_dir)\n"
     )
     run_dir = _run_dir_of_child(code, tmp_path)
     assert [r["x"] for r in read_run(run_dir).history] == [1]
+
+
+def test_a_background_start_is_a_starting_outcome_with_the_upload_command(background, capsys):
+    run = nbwandb.init(project="bg", mode="offline")
+    printed = capsys.readouterr().out
+    outcome = run.start_outcome
+    assert outcome is not None and outcome.what == "starting" and outcome.run_id == run.id
+    assert outcome.run_dir is None  # wandb names the run's folder once it has created the run
+    assert outcome.folder is not None and outcome.folder.name == "wandb"
+    assert outcome.sync_command == f"nbwandb sync {outcome.folder}/offline-run-*-{run.id}"
+    assert printed == outcome.message() + "\n" and " starting in " in printed
+    run.log({"x": 1.0}, step=0)
+    run.finish()
+    assert run.run_dir.parent == outcome.folder  # the command names the folder it went into
+    assert run.run_dir.match(f"offline-run-*-{run.id}")

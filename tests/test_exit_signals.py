@@ -17,12 +17,11 @@ from pathlib import Path
 SCRIPT = """
 import sys, threading, time
 from pathlib import Path
-from nbwandb.run import at_exit
-from nbwandb.run import finishing
+from nbwandb.run import finish
 
 here = Path(sys.argv[1])
 done = threading.Event()
-finishing.begin(done)   # a finish going on in the background, as %wandb_finish leaves it
+finish.begin(done)   # a finish going on in the background, as %wandb_finish leaves it
 
 def background_finish():
     while not (here / "in_exit_hook").exists():
@@ -32,14 +31,14 @@ def background_finish():
     done.set()
 
 threading.Thread(target=background_finish, daemon=True).start()
-original = finishing.wait_all
+original = finish.wait_all
 
 def wait_all(timeout=None):
     (here / "in_exit_hook").write_text("yes")   # the exit hook is waiting now
     return original(timeout)
 
-finishing.wait_all = wait_all
-at_exit.install()
+finish.wait_all = wait_all
+finish.install_exit_hook()
 """
 
 

@@ -447,7 +447,7 @@ def test_status_shows_a_run_finishing_in_the_background_then_its_final_state(
 ):
     # In a kernel %wandb_finish returns while the run's last rows go through wandb-core
     # (issue 29, item 6): %wandb_status shows that run, finishing, then finished.
-    from nbwandb.run import finishing
+    from nbwandb.run import finish
 
     monkeypatch.setattr("nbwandb.run.run.in_kernel", lambda: True)
     run_cell(shell, "%wandb_init -p finishing")
@@ -466,7 +466,7 @@ def test_status_shows_a_run_finishing_in_the_background_then_its_final_state(
     (panel,) = shown
     assert panel.run is run and "state=finishing" in repr(panel)
     assert ">finishing</span>" in panel._header.value
-    assert finishing.wait_all(60) and run.state == "finished"
+    assert finish.wait_all(60) and run.state == "finished"
     deadline = time.monotonic() + 10
     while ">finished</span>" not in panel._header.value and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -20,6 +20,7 @@ import pytest
 import nbwandb
 from nbwandb.local import list_runs, read_run
 from nbwandb.local.segments import group_by_run
+from nbwandb.run.outcomes import Resumed
 from nbwandb.start.resume import ResumeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +93,10 @@ def test_killed_run_resumes_auto_with_same_id_and_next_step(
     assert run.resumed_from == (first,) and run.start_step == 10 and run.run_dir != first
     assert f"resumed run 'trainer' ({run_id}) at step 10: 10 rows in 1 earlier segment" in out
     assert run.sync_command == f"nbwandb sync {run.run_dir}"
+    outcome = run.start_outcome  # the same, as fields; the printed lines are its message
+    assert outcome is not None and outcome.what == "resumed" and out == outcome.message() + "\n"
+    assert outcome.resumed == Resumed(start_step=10, rows=10, segments=1, last_state="crashed")
+    assert outcome.run_dir == run.run_dir and outcome.sync_command == run.sync_command
     for _ in range(3):
         run.log({"loss": 0.01}, prefix="train")  # no step=: goes on at 10, 11, 12
     run.finish()
@@ -160,9 +165,12 @@ def test_a_live_run_is_never_taken_over(isolated: Path, capsys: pytest.CaptureFi
     try:
         run_id, live_dir = proc.stdout.readline().split()  # type: ignore[union-attr]
         run = nbwandb.init(project="p", resume="auto", mode="offline", quiet=True)
-        out = capsys.readouterr().out
         assert run.id != run_id and run.start_step == 0
-        assert f"run {run_id} is still being written by process {proc.pid}; not resumed" in out
+        # quiet=True prints nothing; the run passed over is in the start outcome
+        assert capsys.readouterr().out == ""
+        assert run.start_outcome is not None and run.start_outcome.what == "started"
+        note = f"run {run_id} is still being written by process {proc.pid}; not resumed"
+        assert note in run.start_outcome.notes
         run.finish()
         with pytest.raises(ResumeError, match=f"still being written by process {proc.pid}"):
             nbwandb.init(project="p", resume=run_id, mode="offline", quiet=True)

@@ -37,7 +37,7 @@ from nbwandb.local.records import (
 )
 from nbwandb.local.segments import segment_id, segments_of
 from nbwandb.render.chart_data import metric_series
-from nbwandb.run import finishing
+from nbwandb.run import finish
 from nbwandb.values.metrics import is_number
 from nbwandb.wandb_compat.logfile import LogReader
 from nbwandb.wandb_compat.protobufs import record_module
@@ -250,7 +250,7 @@ class LocalRun:
 def resolve_run_file(path: Any) -> tuple[Path, Path]:
     """``(run_dir, run_file)`` for a run folder, a ``.wandb`` file, a wandb folder
     (its ``latest-run``) or a run handle with ``run_dir``/``run_file``."""
-    finishing.wait_all()  # a run of this process still finishing in the background: whole first
+    finish.wait_all()  # a run of this process still finishing in the background: whole first
     if isinstance(path, Mapping) and isinstance(path.get("path"), (str, os.PathLike)):
         path = path["path"]  # a row of list_runs()
     if hasattr(path, "run_dir") and not isinstance(path, (str, os.PathLike)):

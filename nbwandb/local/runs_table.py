@@ -21,7 +21,7 @@ from nbwandb.errors import NbwandbError
 from nbwandb.local.reader import LocalRun, read_run, start_from_dir_name
 from nbwandb.local.segments import group_by_run
 from nbwandb.render.html_tables import format_duration, table_html
-from nbwandb.run import finishing
+from nbwandb.run import finish
 
 FIXED_COLUMNS = (
     "name",
@@ -46,7 +46,7 @@ def default_wandb_dir() -> Path:
 
 def find_run_dirs(wandb_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """Run folders (``offline-run-*``, ``run-*``) under ``wandb_dir`` that hold a ``.wandb`` file."""
-    finishing.wait_all()  # runs of this process still finishing in the background: whole first
+    finish.wait_all()  # runs of this process still finishing in the background: whole first
     root = Path(wandb_dir) if wandb_dir is not None else default_wandb_dir()
     if not root.exists():
         raise NbwandbError(

@@ -40,7 +40,7 @@ from nbwandb.errors import NbwandbError
 from nbwandb.local.repair import check_run_file, write_repaired_copy
 from nbwandb.local.runs_table import find_run_dirs
 from nbwandb.local.segments import group_by_run, segment_id, segments_of
-from nbwandb.run import finishing
+from nbwandb.run import finish
 from nbwandb.run.upload_state import mark as mark_upload
 from nbwandb.run.upload_state import upload_state
 
@@ -263,7 +263,7 @@ def sync_runs(
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs={jobs!r} is not accepted; use an int >= 1")
-    finishing.wait_all()  # runs of this process still finishing in the background: whole first
+    finish.wait_all()  # runs of this process still finishing in the background: whole first
     run_dirs = offline_run_dirs(paths)
     if not run_dirs:
         raise NbwandbError(

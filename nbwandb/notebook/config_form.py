@@ -27,7 +27,7 @@ from nbwandb.errors import NbwandbError
 from nbwandb.notebook._widgets import TextForms, escape, widgets
 from nbwandb.render.html_tables import CSS, key_value_table
 from nbwandb.run import session
-from nbwandb.run.finishing import ended
+from nbwandb.run.finish import ended
 from nbwandb.run.handle import RunHandle, run_title
 from nbwandb.start.init import init
 from nbwandb.values.config import convert_value

@@ -30,11 +30,9 @@ from nbwandb.notebook.history_scrub import scrub_history, scrub_text
 
 # The panels (and ipywidgets, ~65 ms to import) are imported by the magics that show them,
 # not here: %load_ext stays quick, and the preload imports them in the background meanwhile.
-from nbwandb.run import session
-from nbwandb.run.handle import run_title
+from nbwandb.run import finish, session
 from nbwandb.start.init import init
 
-FLUSH_TIMEOUT = 10.0
 MODES = ("auto", "online", "offline", "disabled")
 _LOGIN_FLAGS = ("--relogin", "--no-verify", "-h", "--help")
 
@@ -303,31 +301,19 @@ class NbwandbMagics(Magics):
         """Finish the active run (everything logged is written first, in the background)."""
         args = parse_argstring(self.wandb_finish, line)
 
-        run = session.finish_active(exit_code=args.exit_code, wait=True if args.wait else None)
+        run = finish.finish_active(exit_code=args.exit_code, wait=True if args.wait else None)
         if run is None and args.wait and self._finishing is not None:
             run = self._finishing  # the run this magic left finishing: wait for it now
             run.finish(wait=True)
         if run is None:
             print("nbwandb: no active run to finish")
             return
-        self._finishing = None
         self._last_finished = run
-        if run.state == "finishing":
-            # The run takes no more rows; its file is completed meanwhile (%wandb_status shows it).
-            self._finishing = run
-            print(
-                f"nbwandb: run {run_title(run)} finishing in the background; "
-                "the next cell can go on"
-            )
-            return
-        if getattr(run, "has_wandb_run", True) is False:
-            print(f"nbwandb: run {run.id} ended; wandb could not start it, so nothing was written")
-            return
-        where = run.url or run.run_dir
-        line_out = f"nbwandb: finished run {run_title(run)}, exit code {run.exit_code}, in {where}"
-        if run.sync_command:
-            line_out += f"; upload later with `{run.sync_command}`"
-        print(line_out)
+        outcome = run.finish_outcome
+        # "finishing": the run takes no more rows; its file is completed meanwhile
+        # (%wandb_status shows it, and --wait later waits for it).
+        self._finishing = run if outcome.what == "finishing" else None
+        print(outcome.message())
 
     @magic_arguments()
     @_init_options
@@ -386,29 +372,14 @@ class NbwandbMagics(Magics):
             print(f"nbwandb: after the cell: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-# Runs whose last flush timed out (a stuck or very busy wandb-core): later cells wait only
-# briefly for them, so a stuck service cannot add FLUSH_TIMEOUT to every cell.
-_slow_runs: set[str] = set()
-SLOW_FLUSH_TIMEOUT = 0.5
-
-
-def flush_active_run(timeout: float = FLUSH_TIMEOUT) -> bool:
-    """Write the active run's logged rows now (a killed kernel then loses no finished cell's rows)."""
-    run = session.active_run()
-    if run is None or not getattr(run, "enabled", False) or run.finished:
-        return True
-    slow = run.id in _slow_runs
-    done = bool(run.flush(timeout=SLOW_FLUSH_TIMEOUT if slow else timeout))
-    if done:
-        _slow_runs.discard(run.id)
-    elif not slow:
-        _slow_runs.add(run.id)
-        print(
-            f"nbwandb: rows of run {run.id} are still being written after {timeout:g}s; "
-            "later cells will not wait for them",
-            file=sys.stderr,
-        )
-    return done
+def flush_active_run(timeout: float = finish.FLUSH_TIMEOUT) -> bool:
+    """Write the active run's logged rows now (``nbwandb.run.finish.flush_active``); say so
+    on stderr when they take longer than ``timeout`` (later cells then wait only briefly)."""
+    flushed = finish.flush_active(timeout)
+    message = flushed.message()
+    if message is not None:
+        print(message, file=sys.stderr)
+    return flushed.done
 
 
 def run_cell_body(shell: Any, cell: str) -> None:
@@ -437,13 +408,13 @@ def load_ipython_extension(ipython: Any) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     if id(ipython) in _loaded:
         return
-    from nbwandb.run import preload
+    from nbwandb.run import startup
 
     _hint_if_server_lacks_save_hook()  # ~5 ms: two small files looked up
     _hint_if_modules_replaced()
     # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
     # (and the panels, which this module imports only when a magic shows one)
-    preload.start(
+    startup.start_preload(
         extra_modules=(
             "nbwandb.notebook.run_panel",
             "nbwandb.notebook.config_form",
@@ -451,7 +422,7 @@ def load_ipython_extension(ipython: Any) -> None:
         )
     )
     # ... and an offline %wandb_init returns before wandb has created the run (it waits for nothing).
-    preload.set_background_init(True)
+    startup.set_background_init(True)
     magics = NbwandbMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.post_run_cell)
@@ -487,9 +458,9 @@ def unload_ipython_extension(ipython: Any) -> None:
     if magics is None:
         return
     if not _loaded:
-        from nbwandb.run import preload
+        from nbwandb.run import startup
 
-        preload.set_background_init(False)
+        startup.set_background_init(False)
     try:
         ipython.events.unregister("post_run_cell", magics.post_run_cell)
     except ValueError:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbwandb.notebook.environment import widgets_can_render
-from nbwandb.run import finishing
+from nbwandb.run import finish
 from nbwandb.server_hook.save_hook import MARK, WIDGET_VIEW
 
 
@@ -142,7 +142,7 @@ def _hook_into_shell() -> None:
     shell.events.register("post_run_cell", refresh_all)
     # A run's finish that ends in the background, after its cell: the saved forms become
     # final then, not only after the next cell (a notebook may end with the finish).
-    finishing.add_listener(refresh_all)
+    finish.add_listener(refresh_all)
     _hooked_shells.add(id(shell))
 
 

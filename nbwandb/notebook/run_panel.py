@@ -28,7 +28,7 @@ from nbwandb.notebook.charts import CHART_CLASS, chart_html, format_value, line_
 from nbwandb.notebook.images import is_image_value, thumbnail_png
 from nbwandb.notebook.series import Series
 from nbwandb.render.chart_data import section_of, section_order
-from nbwandb.run.finishing import ended
+from nbwandb.run.finish import ended
 from nbwandb.run.handle import RunHandle, run_title
 from nbwandb.values.metrics import is_number
 

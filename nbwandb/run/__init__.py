@@ -1,8 +1,9 @@
 """The run: the handle users hold (``handle``: ``RunHandle``; ``run``: ``Run``, ``NoOpRun``;
 ``distributed``: ``FollowerRun``, ``DistributedRun``), the background writer (``writer``), the one
-active run of the process (``session``), wandb-core's start in the background (``preload``,
-``background_init``), finishing (``finishing``, ``at_exit``, ``recovery``) and what the run
-knows of its upload (``upload_state``, ``upload_outcome``).
+active run of the process (``session``), wandb-core's start in the background (``startup``),
+finishing (``finish``: in the background, at exit, before the next run, after each cell;
+``recovery``: a broken wandb-core) and what the run knows of its upload (``upload_state``,
+``upload_outcome``).
 
 ``Run`` and ``NoOpRun`` are importable from here, loaded on first use.
 """

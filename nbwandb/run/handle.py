@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from nbwandb import media
     from nbwandb.artifacts import latest, run_artifacts
+    from nbwandb.run.outcomes import FinishOutcome, StartOutcome
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,7 +79,9 @@ class RunHandle:
     """What ``nbwandb.init`` returns: a ``Run``, or a ``NoOpRun`` that logs nothing.
 
     Attributes: ``enabled`` (False for a ``NoOpRun``), ``id``, ``name``, ``project``,
-    ``mode``, ``state``, ``step_metric``, ``run_dir`` (None when nothing is written).
+    ``mode``, ``state``, ``step_metric``, ``run_dir`` (None when nothing is written),
+    ``start_outcome`` (what ``init`` did) and ``finish_outcome`` (how the run ended; None
+    while it runs).
     """
 
     enabled: bool
@@ -91,6 +94,7 @@ class RunHandle:
     rows_written: int
     resumed_from: tuple[Path, ...]  # earlier segments of a resumed run, oldest first
     start_step: int  # the first step this segment logs without step=
+    start_outcome: StartOutcome | None = None  # set by nbwandb.init
 
     # -- what each handle has (Run reads it from wandb; NoOpRun has None, () or {}) ----------
     if TYPE_CHECKING:
@@ -125,6 +129,8 @@ class RunHandle:
         def summary(self) -> Any: ...
         @property
         def finished(self) -> bool: ...
+        @property
+        def finish_outcome(self) -> FinishOutcome | None: ...
 
     # -- core methods: NoOpRun keeps these bodies, Run overrides them -----------------------
     def log(

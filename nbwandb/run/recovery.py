@@ -1,37 +1,25 @@
-"""Starting a new run after the previous one broke: a dead wandb-core, a finish that failed.
+"""A broken wandb-core: dead (replaced by a new one), stuck (ended), or left behind (orphans).
 
-``nbwandb.init`` calls ``finish_previous(wandb)`` before it starts a run. A re-run
-cell must always get a working run, even when wandb's service process (wandb-core)
-was killed, crashed or stopped answering: the old run is finished as well as it can
-be (with a warning, never an exception), and a dead service is replaced by a new one.
+``nbwandb.run.finish.finish_previous``, which ``nbwandb.init`` calls before it starts a
+run, uses these so that a re-run cell always gets a working run.
 
 >>> import wandb
->>> run = nbwandb.init(project="demo", quiet=True)
->>> finish_previous(wandb)                 # what init does before it starts a run
->>> run.state, nbwandb.active_run()
-('finished', None)
+>>> reset_dead_service(wandb)              # wandb-core is alive (or not started): nothing to do
+False
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import warnings
 from pathlib import Path
 from types import ModuleType
 
-from nbwandb.errors import NbwandbError, NbwandbWarning
-from nbwandb.run import session
 from nbwandb.wandb_compat.service import (
-    is_finished,
     sees_service_process,
     service_is_dead,
     service_process,
 )
-
-
-def _warn(message: str) -> None:
-    warnings.warn(message, NbwandbWarning, stacklevel=4)
 
 
 def reset_dead_service(wandb: ModuleType) -> bool:
@@ -113,32 +101,3 @@ def end_orphan_services(wandb: ModuleType) -> int:
         except OSError:
             pass
     return ended
-
-
-def finish_previous(wandb: ModuleType) -> None:
-    """Finish nbwandb's active run and any plain ``wandb.run``; never let a broken one block init."""
-    try:
-        session.finish_active()
-    except NbwandbError as exc:
-        _warn(f"the previous run could not finish cleanly ({exc}); starting a new run anyway")
-    end_orphan_services(wandb)  # left by an init that was interrupted (Ctrl-C) while it started one
-    if reset_dead_service(wandb):
-        _warn("wandb's service process (wandb-core) had stopped; a new one was started")
-        return
-    run = getattr(wandb, "run", None)
-    if run is not None and is_finished(run):
-        # Its finish began (nbwandb gave up waiting on it) and never ended: the service is
-        # stuck, and finishing again would hang this call too. Replace the service.
-        if kill_stuck_service(wandb):
-            reset_dead_service(wandb)
-            _warn(
-                "wandb's service process (wandb-core) was not answering; it was stopped and a new one started"
-            )
-        return
-    if run is not None:
-        # A run someone started with wandb.init directly: finish it rather than nest.
-        try:
-            run.finish()
-        except Exception as exc:  # noqa: BLE001 - whatever broke it, a new run must start
-            _warn(f"the previous wandb run could not finish cleanly ({type(exc).__name__}: {exc})")
-            reset_dead_service(wandb)

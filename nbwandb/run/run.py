@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 from nbwandb.distributed.reduction import reduce_metrics
 from nbwandb.errors import NbwandbError, NbwandbWarning, RunFinishedError
 from nbwandb.run import session, upload_outcome
-from nbwandb.run.background_init import START_TIMEOUT, RunStart
 from nbwandb.run.disk_space import warn_if_disk_full
 from nbwandb.run.handle import RowListener, RunHandle
 from nbwandb.run.kernel import in_kernel
+from nbwandb.run.outcomes import FinishOutcome, FinishWhat
+from nbwandb.run.startup import START_TIMEOUT, RunStart
 from nbwandb.run.upload_state import mark as mark_upload
 from nbwandb.run.writer import BackgroundWriter
 from nbwandb.values.config import convert_value, merge_config, to_config_dict
@@ -97,7 +98,7 @@ class Run(RunHandle):
         self._upload_outcome: Any = None  # online: what finish found about the upload
         self._bind_lock = threading.Lock()
         self._id = ""
-        # A RunStart: wandb.init still runs in the background (see nbwandb.run.background_init).
+        # A RunStart: wandb.init still runs in the background (see nbwandb.run.startup).
         self._start: RunStart | None = None
         if isinstance(wandb_run, RunStart):
             self._start = wandb_run
@@ -265,6 +266,11 @@ class Run(RunHandle):
     @property
     def finished(self) -> bool:
         return self.state != "running"
+
+    @property
+    def finish_outcome(self) -> FinishOutcome | None:
+        """How the run ended (None while it runs); "finishing" until a background finish ends."""
+        return FinishOutcome.of(self)
 
     # -- logging ----------------------------------------------------------------------------
     def _log(
@@ -580,7 +586,7 @@ class Run(RunHandle):
         if wait:
             self._complete_finish(exit_code, timeout)
             return
-        from nbwandb.run import finishing
+        from nbwandb.run.finish import run_in_background
 
         def in_background() -> None:
             try:
@@ -594,7 +600,7 @@ class Run(RunHandle):
                 )
 
         self._finish_done = threading.Event()
-        finishing.run_in_background(in_background, self._finish_done, f"nbwandb-finish-{self.id}")
+        run_in_background(in_background, self._finish_done, f"nbwandb-finish-{self.id}")
 
     def _raise_finish_error(self) -> None:
         error, self._finish_error = self._finish_error, None
@@ -790,6 +796,14 @@ class NoOpRun(RunHandle):
     @property
     def finished(self) -> bool:
         return self.state != "running"
+
+    @property
+    def finish_outcome(self) -> FinishOutcome | None:
+        if self.state == "running":
+            return None
+        what: FinishWhat = "finished" if self.state == "finished" else "failed"
+        title = f"NoOpRun ({self.mode_reason})"
+        return FinishOutcome(what, None, title, mode=self.mode, exit_code=self.exit_code)
 
     def update_config(self, mapping: Mapping[str, Any] | Any = None, /, **values: Any) -> None:
         self._config.update(to_config_dict(mapping) if mapping is not None else {})

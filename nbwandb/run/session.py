@@ -37,18 +37,6 @@ def forget(run: RunHandle) -> None:
             _active = None
 
 
-def finish_active(exit_code: int = 0, *, wait: bool | None = True) -> Any:
-    """Finish the active run, if any, and return it (a re-run cell calls this via init).
-
-    ``wait=True`` by default: init starts the next run only once this one has ended.
-    ``%wandb_finish`` passes ``None`` (see ``Run.finish``).
-    """
-    run = _active
-    if run is not None:
-        run.finish(exit_code=exit_code, wait=wait)
-    return run
-
-
 @contextlib.contextmanager
 def init_defaults(**defaults: Any) -> Iterator[None]:
     """Inside the block, ``nbwandb.init`` uses these values (a sweep trial's config, group, ...).

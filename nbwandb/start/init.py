@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from nbwandb.connection.modes import ModeDecision, resolve_mode
 from nbwandb.errors import NbwandbError
 from nbwandb.run import session
-from nbwandb.run.handle import run_title
+from nbwandb.run.finish import finish_active
+from nbwandb.run.outcomes import Resumed, StartOutcome
 from nbwandb.run.run import NoOpRun, Run
 from nbwandb.run.upload_state import mark as mark_upload
 from nbwandb.values.config import merge_config, to_config_dict
@@ -51,35 +52,10 @@ def _check_run_dir(directory: Path) -> None:
         )
 
 
-def _announce(run: Run) -> None:
-    if not run.has_wandb_run:  # wandb names the folder once it has created the run: say where
-        start = run._start
-        assert start is not None
-        folder = start.root / (".wandb" if (start.root / ".wandb").exists() else "wandb")
-        print(
-            f"nbwandb: {run.mode} run {run_title(run)} starting in {folder} [{run.mode_reason}]; "
-            f"upload later with `nbwandb sync {folder}/offline-run-*-{run.id}`"
-        )
-    elif run.mode == "online":
-        where = run.url or "W&B"
-        print(f"nbwandb: online run {run_title(run)} at {where} [{run.mode_reason}]")
-    else:
-        print(
-            f"nbwandb: {run.mode} run {run_title(run)} in {run.run_dir} [{run.mode_reason}]; "
-            f"upload later with `{run.sync_command}`"
-        )
-
-
-def _announce_resume(run: Run, point: Any, changes: list[str]) -> None:
-    earlier = len(point.segments)
-    line = (
-        f"nbwandb: resumed run {run_title(run)} at step {run.start_step}: "
-        f"{point.rows} rows in {earlier} earlier segment{'s' if earlier != 1 else ''} "
-        f"(last one {point.state})"
-    )
-    if changes:
-        line += "; config changed: " + ", ".join(changes)
-    print(line)
+def _disabled(run: NoOpRun) -> NoOpRun:
+    """A handle that writes nothing: its start outcome says so, and nothing is printed."""
+    run.start_outcome = StartOutcome("disabled", None, "NoOpRun", run.mode, run.mode_reason)
+    return run
 
 
 def _start_probe(
@@ -152,10 +128,10 @@ def _can_start_in_background(
     defaults: dict[str, Any],
 ) -> bool:
     """After ``%load_ext nbwandb``: an offline run whose id nbwandb may choose starts in the background."""
-    from nbwandb.run import preload
+    from nbwandb.run.startup import background_init_enabled
 
     return (
-        preload.background_init_enabled()
+        background_init_enabled()
         and decision.mode == "offline"
         and make_run is Run
         and not defaults  # a sweep trial: its agent decides the run
@@ -183,12 +159,12 @@ def _start_in_background(
     step_metric: str,
     identity: RunIdentity,
 ) -> Any:
-    """A ``RunStart`` for ``Run``: its wandb run is created by ``start`` in a thread (``nbwandb.run.background_init``)."""
+    """A ``RunStart`` for ``Run``: its wandb run is created by ``start`` in a thread (``nbwandb.run.startup``)."""
     import inspect
 
-    from nbwandb.run.at_exit import install as flush_at_exit
-    from nbwandb.run.background_init import RunStart, new_run_id, wait_in_wandb_globals
+    from nbwandb.run.finish import install_exit_hook
     from nbwandb.run.recovery import reset_dead_service
+    from nbwandb.run.startup import RunStart, new_run_id, wait_in_wandb_globals
 
     # What can be checked here fails here, in the cell that called init, not later.
     wandb.Settings(**settings)
@@ -207,7 +183,7 @@ def _start_in_background(
             wandb_run = start(decision.mode)
         wandb_run.define_metric(step_metric)
         wandb_run.define_metric("*", step_metric=step_metric)
-        flush_at_exit()  # after wandb.init added its own exit hook: ours must run first
+        install_exit_hook()  # after wandb.init added its own exit hook: ours must run first
         return wandb_run
 
     wait_in_wandb_globals(wandb)
@@ -278,6 +254,9 @@ def init(
     that crashed or failed (a new run when there is none); a run id or run folder continues
     that run. The resumed run keeps its id, name, group and tags, gets its config back
     (merged with ``config``) and goes on from the step after its last one.
+    What this call did is ``run.start_outcome`` (a ``StartOutcome``: started, starting in the
+    background, resumed or disabled; mode, folder, the command to upload); its ``message()``
+    is printed unless ``quiet=True``.
     """
     defaults = session.current_defaults()
     if not isinstance(step_metric, str) or not step_metric:
@@ -295,12 +274,12 @@ def init(
         raise TypeError(f"tags={tags!r} is not accepted; use a list of strings")
 
     if not use_wandb:
-        session.finish_active()
-        return NoOpRun("use_wandb=False", step_metric=step_metric, config=config_dict)
+        finish_active()
+        return _disabled(NoOpRun("use_wandb=False", step_metric=step_metric, config=config_dict))
     decision = resolve_mode(mode)
     if decision.mode == "disabled":
-        session.finish_active()
-        return NoOpRun(decision.reason, step_metric=step_metric, config=config_dict)
+        finish_active()
+        return _disabled(NoOpRun(decision.reason, step_metric=step_metric, config=config_dict))
 
     from nbwandb.distributed import rank_info
 
@@ -316,7 +295,7 @@ def init(
         strategy = distributed or "main"
         if strategy == "main" and not ranks.is_main:
             # Never touches wandb; its log(reduce=...) joins rank 0's reduction.
-            return ddp.FollowerRun(ranks, step_metric=step_metric, config=config_dict)
+            return _disabled(ddp.FollowerRun(ranks, step_metric=step_metric, config=config_dict))
         if strategy == "group":
             group, name, job_type = ddp.group_identity(
                 ranks, group=group, name=name, job_type=job_type
@@ -333,10 +312,10 @@ def init(
     # Ask the host now: the answer comes while wandb is imported and its service starts.
     probe = _start_probe(decision, settings, network_timeout)
 
-    from nbwandb.run import preload
+    from nbwandb.run.startup import before_init
     from nbwandb.wandb_compat import import_wandb
 
-    preload.before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
+    before_init()  # %load_ext nbwandb set wandb up in the background: wait for it, never race it
     wandb = import_wandb("nbwandb.init")
     # Absolute: wandb resolves a relative dir against the folder of its first setup, not ours.
     run_root = Path(dir or os.environ.get("WANDB_DIR") or os.getcwd()).absolute()
@@ -345,20 +324,20 @@ def init(
 
     # A re-run cell: finish our previous run first, so there is never a second active one.
     # A broken previous run or a dead wandb-core gives a warning here, never a failed init.
-    from nbwandb.run import finishing
-    from nbwandb.run.recovery import finish_previous
+    from nbwandb.run.finish import finish_previous, wait_all
 
-    finishing.wait_all()  # a run finishing in the background: wandb's run and its files done first
-    finish_previous(wandb)
+    wait_all()  # a run finishing in the background: wandb's run and its files done first
+    previous = finish_previous(wandb)
 
     point = None
+    notes: list[str] = []
     if resume in ("allow", "must", "never"):  # wandb's own spellings, passed through as before
         wandb_init_kwargs["resume"] = resume
     elif resume is not None and resume is not False:
         from nbwandb.start.resume import changed_config, find_resume_point, wait_for_new_folder_name
 
         point = find_resume_point(
-            resume, project=project, run_root=run_root, step_metric=step_metric
+            resume, project=project, run_root=run_root, step_metric=step_metric, notes=notes
         )
     config_changes: list[str] = []
     if point is not None:
@@ -438,7 +417,7 @@ def init(
 
     background = _can_start_in_background(decision, make_run, settings, wandb_init_kwargs, defaults)
     if background:
-        # wandb.init runs in a thread; the Run takes rows at once (nbwandb.run.background_init).
+        # wandb.init runs in a thread; the Run takes rows at once (nbwandb.run.startup).
         wandb_run = _start_in_background(
             wandb,
             start,
@@ -457,18 +436,27 @@ def init(
         step_metric=step_metric,
         queue_size=queue_size,
     )
+    resumed = None
     if point is not None:
         run._continue_from(point)
+        resumed = Resumed(
+            start_step=run.start_step,
+            rows=point.rows,
+            segments=len(point.segments),
+            last_state=point.state,
+            config_changes=tuple(config_changes),
+        )
     if decision.mode == "online":
         mark_upload(run.run_dir, "uploading", host=host)
     session.set_active(run)
     if not background:  # (a background start installs it once wandb.init has added its own)
-        from nbwandb.run.at_exit import install as flush_at_exit
+        from nbwandb.run.finish import install_exit_hook
 
-        flush_at_exit()  # rows still queued when Python exits reach wandb before it finishes the run
+        install_exit_hook()  # rows still queued when Python exits reach wandb before it finishes the run
+    run.start_outcome = StartOutcome.of(
+        run, resumed=resumed, replaced=getattr(previous, "id", None), notes=tuple(notes)
+    )
     if not quiet:
-        _announce(run)
-        if point is not None:
-            _announce_resume(run, point, config_changes)
+        print(run.start_outcome.message())
         sys.stdout.flush()
     return run

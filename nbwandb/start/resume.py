@@ -6,8 +6,11 @@ folder. This module finds the segments of a run, decides which run
 ``init(resume="auto")`` continues, and reads what the continuation needs:
 the config, the last step, the checkpoints.
 
->>> find_resume_point("auto", project="demo", run_root=Path("."))   # nothing crashed here
-nbwandb: no run of project 'demo' to resume under wandb (none crashed or failed); starting a new run
+>>> notes = []
+>>> find_resume_point("auto", project="demo", run_root=Path("."), notes=notes) is None  # nothing crashed here
+True
+>>> notes
+["no run of project 'demo' to resume under wandb (none crashed or failed); starting a new run"]
 """
 
 from __future__ import annotations
@@ -168,23 +171,30 @@ def resumable_run(
 
 
 def find_resume_point(
-    resume: Any, *, project: str | None, run_root: Path, step_metric: str = "global_step"
+    resume: Any,
+    *,
+    project: str | None,
+    run_root: Path,
+    step_metric: str = "global_step",
+    notes: list[str] | None = None,
 ) -> ResumePoint | None:
     """What ``init(resume=...)`` continues: None for a new run (``"auto"`` found nothing).
 
     ``resume``: ``"auto"``/``True`` (the newest run of ``project`` under ``run_root`` that
     crashed or failed), a run id, or a run folder. Raises ``ResumeError`` when an id or
     folder cannot be found, belongs to another project, is corrupt or is still live.
+    ``notes`` gets what ``"auto"`` has to say (runs passed over, nothing found): ``init``
+    keeps them in its start outcome, which it prints unless ``quiet``.
     """
+    said = notes if notes is not None else []
     wandb_dir = wandb_folder(run_root)
     if resume is True or resume == "auto":
         wanted = project or DEFAULT_PROJECT
-        segments, notes = _newest_resumable(wandb_dir, wanted)
-        for note in notes:
-            print(f"nbwandb: {note}")
+        segments, passed_over = _newest_resumable(wandb_dir, wanted)
+        said.extend(passed_over)
         if segments is None:
-            print(
-                f"nbwandb: no run of project {wanted!r} to resume under {wandb_dir} "
+            said.append(
+                f"no run of project {wanted!r} to resume under {wandb_dir} "
                 "(none crashed or failed); starting a new run"
             )
             return None

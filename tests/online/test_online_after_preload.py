@@ -16,11 +16,11 @@ PROJECT = "after-preload"
 SCRIPT = """
 import json, os
 import nbwandb
-from nbwandb.run import preload
+from nbwandb.run import startup
 
-preload.start()
-preload.set_background_init(True)  # as %load_ext does: an offline init would start in the background
-assert preload.join(60)
+startup.start_preload()
+startup.set_background_init(True)  # as %load_ext does: an offline init would start in the background
+assert startup.join_preload(60)
 {late_env}
 run = nbwandb.init({project!r}, config={{"lr": 0.1}}, quiet=True)
 for step in range(30):

@@ -562,9 +562,9 @@ def test_random_magic_arguments_run_or_are_refused_clearly(tmp_path: Path):
     try:
         check()
     finally:
-        from nbwandb.run import session
+        from nbwandb.run.finish import finish_active
 
-        session.finish_active()
+        finish_active()
         shell.extension_manager.unload_extension("nbwandb")
     assert tally.cases >= 10
     record("fuzz_magic_arguments", **tally.figures())
