@@ -17,7 +17,6 @@ jobs never clash). For several machines, run torchrun yourself on each node; see
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import queue
 import signal
@@ -30,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 
 _RUN_GLOBS = ("offline-run-*", "run-*")
 
@@ -142,11 +141,8 @@ def launch(
         )
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
-    if importlib.util.find_spec("torch") is None:
-        raise NbwandbError(
-            f"launch needs PyTorch (torchrun) in this Python ({sys.executable}); "
-            "install it with `pip install torch`"
-        )
+    # Only checked, not imported: torchrun imports torch in its own processes.
+    require("torch", purpose=f"launch (torchrun in {sys.executable})", extra="torch", load=False)
     env = dict(env or {})
     root = Path(
         wandb_dir or env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or os.getcwd()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 from nbwandb.local.liveness import writer_alive, writer_pid
 from nbwandb.local.records import (
     decode_items,
@@ -218,12 +218,7 @@ class LocalRun:
 
     def to_dataframe(self) -> Any:
         """The history as a pandas DataFrame, one row per step (pandas is needed only here)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - pandas is installed in the test env
-            raise NbwandbError(
-                "LocalRun.to_dataframe() needs pandas: `pip install pandas`"
-            ) from exc
+        pd = require("pandas", purpose="LocalRun.to_dataframe()", extra="media")
         return pd.DataFrame(self.history)
 
     def metric_keys(self) -> list[str]:
