@@ -659,6 +659,12 @@ def download(
     >>> nbwandb.download("model.pt")      # a local path comes back as it is
     PosixPath('model.pt')
     >>> path = nbwandb.download("my-team/vision/model-abc123:best", root="weights")  # doctest: +SKIP
+
+    Raises:
+        ArtifactInputError: ``ref`` or ``type`` is not a valid artifact reference or type.
+        OfflineArtifactError: ``ref`` is a W&B reference and runs would be offline.
+        NbwandbError: W&B cannot find the artifact, or the download fails.
+        WandbMissingError: wandb is not installed.
     """
     if _is_local(ref):
         return Path(ref).expanduser()

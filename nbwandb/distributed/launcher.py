@@ -127,6 +127,15 @@ def launch(
     and searched for the run folders it creates. After ``timeout`` seconds the job is
     stopped (SIGTERM, then SIGKILL) and ``timed_out`` is True. stdin is closed, so no rank
     can wait on a prompt. ``cwd``: the folder the job runs in (default: the current one).
+
+    A job that fails or times out is not an error: the result's ``exit_code`` and
+    ``timed_out`` say so.
+
+    Raises:
+        ValueError, TypeError: ``nproc``, ``args``, ``timeout`` or another argument is not
+            accepted.
+        NbwandbError: ``script`` is not a file.
+        MissingDependencyError: torch (torchrun) is not installed in this Python.
     """
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise ValueError(f"nproc={nproc!r} is not accepted; use an int >= 1")

@@ -309,6 +309,12 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     >>> run = read_run(run_dir)        # or a run handle, or its .wandb file
     >>> [row["train/loss"] for row in run.history][:3]
     [1, 0.5, 0.333...]
+
+    Raises:
+        NbwandbError: no run file at ``path`` (the message says what was looked for), or a
+            handle of a run without a local folder (``use_wandb=False``).
+        TypeError: ``path`` is of a type that names no run.
+        OSError: the run file cannot be read.
     """
     if (
         hasattr(path, "flush")

@@ -180,6 +180,12 @@ def list_runs(
     >>> runs = list_runs(wandb_dir)
     >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]
     [...('example', 'finished', 0.05)...]
+
+    A run folder that cannot be read is a row saying why, not an error.
+
+    Raises:
+        NbwandbError: ``wandb_dir`` does not exist.
+        MissingDependencyError: ``as_dataframe=True`` without pandas.
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []

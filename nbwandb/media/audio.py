@@ -96,7 +96,16 @@ def log_audio(
     step: int | None = None,
     prefix: str | None = None,
 ) -> None:
-    """Log a waveform as a WAV file (needs ``soundfile``: ``pip install "nbwandb[media]"``)."""
+    """Log a waveform as a WAV file (needs ``soundfile``: ``pip install "nbwandb[media]"``).
+
+    Raises:
+        MediaError: (also a ValueError) a waveform of the wrong shape or values, or a
+            ``sample_rate`` that is not a positive int.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        MediaDependencyError: (a MissingDependencyError, an ImportError) soundfile is not
+            installed.
+        RunFinishedError: the run has finished.
+    """
     full = join_key(prefix, key)
     rate = positive_int(sample_rate, name="sample_rate", what="audio", key=full)
     check_caption(caption, key=full)

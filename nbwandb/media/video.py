@@ -67,7 +67,16 @@ def log_video(
     step: int | None = None,
     prefix: str | None = None,
 ) -> None:
-    """Log frames as a GIF video played at ``fps`` frames per second."""
+    """Log frames as a GIF video played at ``fps`` frames per second.
+
+    Raises:
+        MediaError: (also a ValueError) frames of the wrong shape or values, or an ``fps``
+            that is not accepted.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        MediaDependencyError: (a MissingDependencyError, an ImportError) imageio or
+            moviepy is not installed.
+        RunFinishedError: the run has finished.
+    """
     full = join_key(prefix, key)
     rate = positive_int(fps, name="fps", what="video", key=full, upper=240)
     check_caption(caption, key=full)

@@ -558,6 +558,12 @@ class Run(RunHandle):
         ``finish(wait=True)``. If wandb's service does not answer within ``timeout``
         seconds, a warning says so and the finish ends (the data written so far stays in
         ``run_dir``).
+
+        Raises:
+            Exception: with ``wait=True`` (or in a script), what made ending the wandb run
+                fail; in a kernel's background finish it is a warning instead (and raised by a
+                later ``finish(wait=True)``). A service that does not answer within
+                ``timeout`` is a warning, not an error.
         """
         with self._lock:
             first = not self.finished

@@ -278,6 +278,15 @@ def init(
     that crashed or failed (a new run when there is none); a run id or run folder continues
     that run. The resumed run keeps its id, name, group and tags, gets its config back
     (merged with ``config``) and goes on from the step after its last one.
+
+    Raises:
+        ValueError, TypeError: an argument is not accepted (``mode``, ``step_metric``,
+            ``queue_size``, ``distributed``, ``tags``, an argument wandb.init refuses).
+        NbwandbError: a config value cannot be stored; with ``mode="online"``, the host
+            cannot be reached within ``network_timeout``; wandb could not start the run.
+        LoginError: the key found in the environment or netrc is malformed or refused.
+        ResumeError: the run named by ``resume`` cannot be found or continued.
+        WandbMissingError: wandb is not installed (pass ``use_wandb=False`` to go on without).
     """
     defaults = session.current_defaults()
     if not isinstance(step_metric, str) or not step_metric:
