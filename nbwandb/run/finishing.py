@@ -1,7 +1,7 @@
 """Runs whose ``finish`` goes on in a background thread, and waiting for them, bounded.
 
 In a notebook kernel ``run.finish()`` returns once the run has stopped taking rows: the
-rows still queued go through wandb-core (~50-70 us of its CPU each) in the background, so a
+rows still queued go through wandb-core (CPU time for each one) in the background, so a
 cell that logged in a tight loop does not wait for them. Whatever needs the finished run
 waits here first: the next ``nbwandb.init``, a read of a run in this process
 (``nbwandb.local``), ``run.finish(wait=True)``, and Python's exit. Another process that
