@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from nbwandb._lazy import lazy_getattr
 from nbwandb.errors import (
+    ArtifactInputError,
+    LoginError,
+    MediaDependencyError,
+    MediaError,
+    MediaTypeError,
+    MissingDependencyError,
     NbwandbError,
     NbwandbWarning,
+    OfflineArtifactError,
+    ResumeError,
     RunFinishedError,
     WandbMissingError,
     WriterError,
@@ -47,11 +55,19 @@ _LAZY = {
 }
 
 __all__ = [
+    "ArtifactInputError",
     "CheckpointPolicy",
+    "LoginError",
     "LoginResult",
+    "MediaDependencyError",
+    "MediaError",
+    "MediaTypeError",
+    "MissingDependencyError",
     "NbwandbError",
     "NbwandbWarning",
     "NoOpRun",
+    "OfflineArtifactError",
+    "ResumeError",
     "Run",
     "RunFinishedError",
     "RunHandle",

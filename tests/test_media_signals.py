@@ -170,7 +170,7 @@ def test_bad_video_gets_clear_errors(case, kwargs, kind, words):
 def test_missing_video_encoder_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "moviepy", None)  # import moviepy now raises ImportError
     with pytest.raises(
-        MediaDependencyError, match=r"'vid'.*moviepy.*pip install 'nbwandb\[media\]'"
+        MediaDependencyError, match=r"'vid'.*moviepy.*pip install \"nbwandb\[media\]\""
     ):
         video_module.log_video(NoOpRun(), "vid", np.zeros((2, 3, 4, 4), np.uint8))
 

@@ -218,7 +218,7 @@ def test_wandb_backend_refuses_offline_with_a_way_out(isolated: Path) -> None:
 
 def test_missing_optuna_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "optuna", None)  # what `import optuna` sees when it is absent
-    with pytest.raises(ImportError, match=r"pip install 'nbwandb\[sweeps\]'"):
+    with pytest.raises(ImportError, match=r'pip install "nbwandb\[sweeps\]"'):
         nbwandb.sweep(
             {"method": "grid", "metric": METRIC, "parameters": {"a": {"values": [1]}}},
             lambda config: 0.0,

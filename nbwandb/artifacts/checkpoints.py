@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 from nbwandb.values.metrics import check_step
 
 FORMAT = "nbwandb-torch-1"
@@ -42,8 +42,13 @@ def save_torch(
     step: int | None = None,
     **extra: Any,
 ) -> Path:
-    """Save ``model`` (and ``optimizer``, ``step``, ``extra`` values) to ``path``; returns the path."""
-    import torch
+    """Save ``model`` (and ``optimizer``, ``step``, ``extra`` values) to ``path``; returns the path.
+
+    Raises:
+        MissingDependencyError: torch is not installed.
+        TypeError: ``model`` (or ``optimizer``) has no ``state_dict``.
+    """
+    torch = require("torch", purpose="save_torch", extra="torch")
 
     if not hasattr(model, "state_dict"):
         raise TypeError(
@@ -84,8 +89,12 @@ def load_torch(
 
     ``weights_only=True`` (torch's safe loader) accepts tensors, numbers, strings, lists
     and dicts in ``extra``; pass False only for files you trust.
+
+    Raises:
+        MissingDependencyError: torch is not installed.
+        NbwandbError: the file is missing or is not a ``save_torch`` checkpoint.
     """
-    import torch
+    torch = require("torch", purpose="load_torch", extra="torch")
 
     source = Path(path)
     if not source.is_file():

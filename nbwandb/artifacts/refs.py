@@ -9,7 +9,7 @@ ArtifactRef(entity='my-team', project='vision', name='flowers', alias='v3')
 >>> check_name("model/best")
 Traceback (most recent call last):
 ...
-nbwandb.artifacts.refs.ArtifactInputError: artifact name 'model/best' is not accepted: ...
+nbwandb.errors.ArtifactInputError: artifact name 'model/best' is not accepted: ...
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import ArtifactInputError
 
 MAX_LEN = 128
 # The W&B server accepts these characters in artifact names (the client only checks "/").
@@ -27,10 +27,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _URL_FORBIDDEN = set("/\\#?%:\r\n ")
 _VERSION = re.compile(r"^v\d+$")
 REF_FORMS = "'name', 'name:alias', 'project/name:alias' or 'entity/project/name:alias'"
-
-
-class ArtifactInputError(NbwandbError, ValueError):
-    """A bad artifact name, type, alias, reference or path (raised before anything is written)."""
 
 
 @dataclass(frozen=True)

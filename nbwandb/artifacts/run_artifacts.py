@@ -22,7 +22,7 @@ from nbwandb.artifacts.refs import (
     parse_ref,
 )
 from nbwandb.connection.modes import resolve_mode
-from nbwandb.errors import NbwandbError, RunFinishedError
+from nbwandb.errors import NbwandbError, OfflineArtifactError, RunFinishedError
 from nbwandb.run.handle import RunHandle
 from nbwandb.values.config import convert_value
 from nbwandb.values.metrics import check_step
@@ -45,10 +45,6 @@ __all__ = [
     "use_artifact",
     "use_inputs",
 ]
-
-
-class OfflineArtifactError(NbwandbError):
-    """A W&B artifact reference was used where W&B cannot be reached (offline mode)."""
 
 
 @dataclass(frozen=True)
@@ -572,7 +568,7 @@ def use_artifact(
     >>> run.use_artifact("my-team/vision/flowers:v3", root="data")  # W&B's copy needs online
     Traceback (most recent call last):
     ...
-    nbwandb.artifacts.run_artifacts.OfflineArtifactError: ...
+    nbwandb.errors.OfflineArtifactError: ...
     >>> run.finish()
     """
     _check_run(run, "use_artifact")
@@ -663,6 +659,12 @@ def download(
     >>> nbwandb.download("model.pt")      # a local path comes back as it is
     PosixPath('model.pt')
     >>> path = nbwandb.download("my-team/vision/model-abc123:best", root="weights")  # doctest: +SKIP
+
+    Raises:
+        ArtifactInputError: ``ref`` or ``type`` is not a valid artifact reference or type.
+        OfflineArtifactError: ``ref`` is a W&B reference and runs would be offline.
+        NbwandbError: W&B cannot find the artifact, or the download fails.
+        WandbMissingError: wandb is not installed.
     """
     if _is_local(ref):
         return Path(ref).expanduser()

@@ -64,6 +64,11 @@ def login(
     does. Without it, the key is looked up in ``WANDB_API_KEY``, Colab's secrets and
     netrc. ``verify=True`` asks the server, giving up after ``timeout`` seconds.
     With nothing found, the result says runs will be offline.
+
+    Raises:
+        LoginError: ``key`` (or the key found) is malformed, or the server refused it
+            (``verify=True``); the key is never in the message. An unreachable host is not
+            an error: the result says runs fall back to offline.
     """
     host = resolve_host(host)
     if key is not None:

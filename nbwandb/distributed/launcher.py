@@ -17,7 +17,6 @@ jobs never clash). For several machines, run torchrun yourself on each node; see
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import queue
 import signal
@@ -30,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 
 _RUN_GLOBS = ("offline-run-*", "run-*")
 
@@ -128,6 +127,15 @@ def launch(
     and searched for the run folders it creates. After ``timeout`` seconds the job is
     stopped (SIGTERM, then SIGKILL) and ``timed_out`` is True. stdin is closed, so no rank
     can wait on a prompt. ``cwd``: the folder the job runs in (default: the current one).
+
+    A job that fails or times out is not an error: the result's ``exit_code`` and
+    ``timed_out`` say so.
+
+    Raises:
+        ValueError, TypeError: ``nproc``, ``args``, ``timeout`` or another argument is not
+            accepted.
+        NbwandbError: ``script`` is not a file.
+        MissingDependencyError: torch (torchrun) is not installed in this Python.
     """
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise ValueError(f"nproc={nproc!r} is not accepted; use an int >= 1")
@@ -142,11 +150,8 @@ def launch(
         )
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")
-    if importlib.util.find_spec("torch") is None:
-        raise NbwandbError(
-            f"launch needs PyTorch (torchrun) in this Python ({sys.executable}); "
-            "install it with `pip install torch`"
-        )
+    # Only checked, not imported: torchrun imports torch in its own processes.
+    require("torch", purpose=f"launch (torchrun in {sys.executable})", extra="torch", load=False)
     env = dict(env or {})
     root = Path(
         wandb_dir or env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or os.getcwd()

@@ -20,7 +20,7 @@ from nbwandb._lazy import lazy_getattr
 
 # Imported on first use: ``finish`` reads the run file's last record through
 # ``nbwandb.wandb_compat.logfile``, and importing this package whole (reader, runs table, sync,
-# HTML tables) took ~10 ms of the first ``finish`` in a process.
+# HTML tables) would add its import time to the first ``finish`` in a process.
 _LAZY = {
     "LocalRun": "nbwandb.local.reader",
     "follow_run": "nbwandb.local.reader",

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from nbwandb.errors import require
 from nbwandb.local.sampled import SampledSeries
 from nbwandb.wandb_compat.logfile import LogReader
 
@@ -519,14 +520,7 @@ def sampled_series(
 
 def history_frame(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> Any:
     """The history as a pandas DataFrame: numeric columns as arrays, other cells as objects."""
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        from nbwandb.errors import NbwandbError
-
-        raise NbwandbError(
-            "LocalRun.to_pandas() needs pandas: `pip install 'nbwandb[media]'` (or `pip install pandas`)"
-        ) from exc
+    pd = require("pandas", purpose="LocalRun.to_pandas()", extra="media")
     columns, others = history_columns(run, apply_records)
     data: dict[str, Any] = {}
     for key, col in columns.items():

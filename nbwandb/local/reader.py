@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 from nbwandb.local.liveness import writer_alive, writer_pid
 from nbwandb.local.records import (
     decode_items,
@@ -218,12 +218,7 @@ class LocalRun:
 
     def to_dataframe(self) -> Any:
         """The history as a pandas DataFrame, one row per step (pandas is needed only here)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - pandas is installed in the test env
-            raise NbwandbError(
-                "LocalRun.to_dataframe() needs pandas: `pip install pandas`"
-            ) from exc
+        pd = require("pandas", purpose="LocalRun.to_dataframe()", extra="media")
         return pd.DataFrame(self.history)
 
     def metric_keys(self) -> list[str]:
@@ -314,6 +309,12 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     >>> run = read_run(run_dir)        # or a run handle, or its .wandb file
     >>> [row["train/loss"] for row in run.history][:3]
     [1, 0.5, 0.333...]
+
+    Raises:
+        NbwandbError: no run file at ``path`` (the message says what was looked for), or a
+            handle of a run without a local folder (``use_wandb=False``).
+        TypeError: ``path`` is of a type that names no run.
+        OSError: the run file cannot be read.
     """
     if (
         hasattr(path, "flush")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 from nbwandb.local.reader import LocalRun, read_run, start_from_dir_name
 from nbwandb.local.segments import group_by_run
 from nbwandb.render.html_tables import format_duration, table_html
@@ -116,10 +116,7 @@ class RunsTable(list):
 
     def to_dataframe(self) -> Any:
         """The table as a pandas DataFrame (pandas is needed only here)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - pandas is installed in the test env
-            raise NbwandbError("to_dataframe() needs pandas: `pip install pandas`") from exc
+        pd = require("pandas", purpose="RunsTable.to_dataframe()", extra="media")
         return pd.DataFrame(list(self), columns=self.columns)
 
     def _cells(self, max_columns: int = MAX_TEXT_COLUMNS) -> tuple[list[str], list[list[str]]]:
@@ -183,6 +180,12 @@ def list_runs(
     >>> runs = list_runs(wandb_dir)
     >>> [(r["name"], r["state"], r["summary.train/loss"]) for r in runs]
     [...('example', 'finished', 0.05)...]
+
+    A run folder that cannot be read is a row saying why, not an error.
+
+    Raises:
+        NbwandbError: ``wandb_dir`` does not exist.
+        MissingDependencyError: ``as_dataframe=True`` without pandas.
     """
     runs: list[LocalRun] = []
     unreadable: list[dict[str, Any]] = []

@@ -258,6 +258,12 @@ def sync_runs(
     With ``check_network`` a missing key or an unreachable host fails every run at
     once, without starting ``wandb sync``. ``force`` uploads runs again that were already
     uploaded (W&B writes history by offset, so the server keeps one copy of each row).
+
+    A run that fails to sync is not an error: its ``SyncResult`` says why.
+
+    Raises:
+        ValueError: ``timeout`` or ``jobs`` is not accepted.
+        NbwandbError: ``paths`` holds no run to sync.
     """
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValueError(f"timeout={timeout!r} is not accepted; use a number of seconds > 0")

@@ -16,21 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from nbwandb.errors import NbwandbError, NbwandbWarning
+# The media errors live with the others in errors.py; importing them here keeps
+# `from nbwandb.media.arrays import MediaError` working.
+from nbwandb.errors import MediaDependencyError as MediaDependencyError
+from nbwandb.errors import MediaError, MediaTypeError, NbwandbWarning
 from nbwandb.wandb_compat import import_wandb
-
-
-class MediaError(NbwandbError, ValueError):
-    """A media value has the wrong shape, size or values (also a ValueError)."""
-
-
-class MediaTypeError(NbwandbError, TypeError):
-    """A media value is of a type or dtype that cannot be converted (also a TypeError)."""
-
-
-class MediaDependencyError(NbwandbError, ImportError):
-    """An optional encoder (moviepy, imageio, soundfile, pandas) is missing."""
-
 
 # Keys already warned about, per kind of warning: a one-time warning per key, bounded so
 # a loop over fresh keys cannot grow memory.

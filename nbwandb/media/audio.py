@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nbwandb.errors import require
 from nbwandb.media.arrays import (
     MediaDependencyError,
     MediaError,
@@ -95,18 +96,22 @@ def log_audio(
     step: int | None = None,
     prefix: str | None = None,
 ) -> None:
-    """Log a waveform as a WAV file (needs ``soundfile``: ``pip install 'nbwandb[media]'``)."""
+    """Log a waveform as a WAV file (needs ``soundfile``: ``pip install "nbwandb[media]"``).
+
+    Raises:
+        MediaError: (also a ValueError) a waveform of the wrong shape or values, or a
+            ``sample_rate`` that is not a positive int.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        MediaDependencyError: (a MissingDependencyError, an ImportError) soundfile is not
+            installed.
+        RunFinishedError: the run has finished.
+    """
     full = join_key(prefix, key)
     rate = positive_int(sample_rate, name="sample_rate", what="audio", key=full)
     check_caption(caption, key=full)
     data = to_waveform(waveform, key=full)
-    try:
-        import soundfile  # noqa: F401  (wandb imports it to write the WAV)
-    except ImportError:
-        raise MediaDependencyError(
-            f"audio {full!r}: writing audio needs the soundfile package; install it "
-            "with `pip install 'nbwandb[media]'` (or `pip install soundfile`)"
-        ) from None
+    # wandb imports soundfile to write the WAV: fail here, with the key, not inside wandb.
+    require("soundfile", purpose=f"audio {full!r}", extra="media", error=MediaDependencyError)
     run.log(
         {key: wandb_module().Audio(data, sample_rate=rate, caption=caption)},
         step=step,

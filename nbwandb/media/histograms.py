@@ -86,7 +86,13 @@ def log_histogram(
     step: int | None = None,
     prefix: str | None = None,
 ) -> None:
-    """Log the distribution of ``values`` with ``bins`` bins (1..512)."""
+    """Log the distribution of ``values`` with ``bins`` bins (1..512).
+
+    Raises:
+        MediaError: (also a ValueError) no finite values, or ``bins`` outside 1..512.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        RunFinishedError: the run has finished.
+    """
     counts, edges = histogram_counts(values, bins=bins, key=join_key(prefix, key))
     run.log(
         {key: wandb_module().Histogram(np_histogram=(counts, edges), num_bins=bins)},

@@ -180,6 +180,12 @@ def log_image(
     ...     run.log_image("input", np.random.rand(3, 64, 64), caption="first batch", step=0)
     >>> [(entry["key"], entry["caption"]) for entry in nbwandb.local.read_run(run).media]
     [('input', 'first batch')]
+
+    Raises:
+        MediaError: (also a ValueError) a shape, size or value range that is not an image, a
+            missing file, or a mask/box that does not fit the image.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        RunFinishedError: the run has finished.
     """
     full = join_key(prefix, key)
     check_caption(caption, key=full)
@@ -232,6 +238,12 @@ def log_images(
     ...     run.log_images("grid", np.random.rand(4, 3, 8, 8), grid=True, step=1)
     >>> [(e["key"], e["type"], e.get("count", 1)) for e in nbwandb.local.read_run(run).media]
     [('samples', 'images', 4), ('grid', 'image', 1)]
+
+    Raises:
+        MediaError: (also a ValueError) a batch of the wrong shape, an empty batch, or
+            captions that do not match it.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        RunFinishedError: the run has finished.
     """
     full = join_key(prefix, key)
     max_images = positive_int(max_images, name="max_images", what="images", key=full)
@@ -302,6 +314,11 @@ def log_figure(
     ...     run.log_figure("loss_curve", fig, step=0)
     >>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
     [('loss_curve', 'image')]
+
+    Raises:
+        MediaTypeError: (also a TypeError) ``fig`` is not a matplotlib Figure or Axes (a
+            user with a figure has matplotlib; nothing else here needs it).
+        RunFinishedError: the run has finished.
     """
     full = join_key(prefix, key)
     if not _is_figure(fig):

@@ -41,6 +41,13 @@ def to_point_cloud(x: Any, *, key: str = "points") -> np.ndarray:
 def log_3d(
     run: RunHandle, key: str, points: Any, *, step: int | None = None, prefix: str | None = None
 ) -> None:
-    """Log a point cloud (wandb writes it as ``media/object3D/*.pts.json``)."""
+    """Log a point cloud (wandb writes it as ``media/object3D/*.pts.json``).
+
+    Raises:
+        MediaError: (also a ValueError) points that are not ``(N, 3)``, ``(N, 4)`` or
+            ``(N, 6)``, or values that are not finite.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        RunFinishedError: the run has finished.
+    """
     data = to_point_cloud(points, key=join_key(prefix, key))
     run.log({key: wandb_module().Object3D(data)}, step=step, prefix=prefix)

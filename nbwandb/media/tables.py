@@ -107,7 +107,14 @@ def log_table(
     step: int | None = None,
     prefix: str | None = None,
 ) -> None:
-    """Log a table; ``columns`` names the columns of row lists (or picks DataFrame/dict columns)."""
+    """Log a table; ``columns`` names the columns of row lists (or picks DataFrame/dict columns).
+
+    Raises:
+        MediaError: (also a ValueError) rows of different lengths, or ``columns`` that do
+            not match them.
+        MediaTypeError: (also a TypeError) data of a type that is no table.
+        RunFinishedError: the run has finished.
+    """
     full = join_key(prefix, key)
     run.log({key: make_table(data, columns, key=full, sample=sample)}, step=step, prefix=prefix)
 
@@ -123,6 +130,10 @@ def log_text(
     ...     run.log_text("generated", ["a cat sat", "a dog ran"], step=3)
     >>> [(entry["key"], entry["type"]) for entry in nbwandb.local.read_run(run).media]
     [('generated', 'table')]
+
+    Raises:
+        MediaTypeError: (also a TypeError) ``text`` is not a string, a list of strings or rows.
+        RunFinishedError: the run has finished.
     """
     full = join_key(prefix, key)
     if isinstance(text, str):

@@ -2,7 +2,7 @@
 
 Pixel values follow the image rules (``nbwandb.media.images``). One-channel frames are
 shown as gray RGB and an alpha channel is dropped (GIF has neither). Encoding needs
-``moviepy`` and ``imageio`` (``pip install 'nbwandb[media]'``); the video is a GIF.
+``moviepy`` and ``imageio`` (``pip install "nbwandb[media]"``); the video is a GIF.
 
 >>> with nbwandb.init(project="demo", quiet=True) as run:
 ...     run.log_video("rollout", np.random.rand(4, 3, 16, 16), fps=8, step=0)
@@ -12,11 +12,11 @@ shown as gray RGB and an alpha channel is dropped (GIF has neither). Encoding ne
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 
+from nbwandb.errors import require
 from nbwandb.media.arrays import (
     MediaDependencyError,
     MediaError,
@@ -67,7 +67,16 @@ def log_video(
     step: int | None = None,
     prefix: str | None = None,
 ) -> None:
-    """Log frames as a GIF video played at ``fps`` frames per second."""
+    """Log frames as a GIF video played at ``fps`` frames per second.
+
+    Raises:
+        MediaError: (also a ValueError) frames of the wrong shape or values, or an ``fps``
+            that is not accepted.
+        MediaTypeError: (also a TypeError) a type or dtype that cannot be converted.
+        MediaDependencyError: (a MissingDependencyError, an ImportError) imageio or
+            moviepy is not installed.
+        RunFinishedError: the run has finished.
+    """
     full = join_key(prefix, key)
     rate = positive_int(fps, name="fps", what="video", key=full, upper=240)
     check_caption(caption, key=full)
@@ -84,15 +93,7 @@ def log_video(
 
 
 def _require_encoders(key: str) -> None:
-    missing = []
-    for module in ("moviepy", "imageio"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        raise MediaDependencyError(
-            f"video {key!r}: encoding video needs {' and '.join(missing)}, which "
-            f"{'is' if len(missing) == 1 else 'are'} not installed; install with "
-            "`pip install 'nbwandb[media]'` (or `pip install moviepy imageio`)"
-        )
+    # wandb encodes with moviepy, which writes with imageio: imageio first, so a missing imageio
+    # is named as missing rather than as moviepy failing to import.
+    for module in ("imageio", "moviepy"):
+        require(module, purpose=f"video {key!r}", extra="media", error=MediaDependencyError)

@@ -20,6 +20,7 @@ from nbwandb.checks.loaded_versions import (
     ipywidgets_supported,
     restart_hint,
 )
+from nbwandb.errors import MissingDependencyError
 from nbwandb.notebook._html import escape
 from nbwandb.notebook.environment import detect_environment
 from nbwandb.notebook.published import publish
@@ -40,7 +41,7 @@ def _unsupported_message(loaded: str, installed: str | None) -> str:
 try:
     import ipywidgets as widgets  # type: ignore[import-untyped]
 except ImportError as exc:  # pragma: no cover - ipywidgets is installed where tests run
-    raise ImportError(f"nbwandb's notebook panels need ipywidgets: {INSTALL_HINT}") from exc
+    raise MissingDependencyError("ipywidgets", purpose="nbwandb's notebook panels") from exc
 if not ipywidgets_supported(widgets.__version__):  # pragma: no cover - tested by a subprocess
     raise ImportError(_unsupported_message(widgets.__version__, installed_version("ipywidgets")))
 

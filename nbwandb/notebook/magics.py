@@ -28,7 +28,7 @@ from nbwandb.errors import NbwandbError
 from nbwandb.notebook.environment import detect_environment, widgets_can_render
 from nbwandb.notebook.history_scrub import scrub_history, scrub_text
 
-# The panels (and ipywidgets, ~65 ms to import) are imported by the magics that show them,
+# The panels (and ipywidgets, slow to import) are imported by the magics that show them,
 # not here: %load_ext stays quick, and the preload imports them in the background meanwhile.
 from nbwandb.run import finish, session
 from nbwandb.start.init import init
@@ -410,9 +410,10 @@ def load_ipython_extension(ipython: Any) -> None:
         return
     from nbwandb.run import startup
 
-    _hint_if_server_lacks_save_hook()  # ~5 ms: two small files looked up
+    _hint_if_server_lacks_save_hook()  # quick: two small files looked up
     _hint_if_modules_replaced()
-    # wandb's import and service start (~0.5 s) happen now, in the background, not in %wandb_init.
+    # wandb's import and service start (the slow part of a first init; benchmarks/bench_init.py)
+    # happen now, in the background, not in %wandb_init.
     # (and the panels, which this module imports only when a magic shows one)
     startup.start_preload(
         extra_modules=(

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from nbwandb.errors import require
 from nbwandb.notebook._widgets import TextForms, escape, widgets
 from nbwandb.render.html_tables import format_cell, format_number
 from nbwandb.sweeps import sweep
@@ -126,7 +127,12 @@ def parallel_coordinates_figure(result: Any, *, max_lines: int = 300, dpi: int =
 
     >>> fig = parallel_coordinates_figure(result)   # doctest: +SKIP
     >>> fig.savefig("trials.png")                   # doctest: +SKIP
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed (``nbwandb[sweeps]`` installs it;
+            the panel itself draws SVG and needs none).
     """
+    require("matplotlib", purpose="parallel_coordinates_figure", extra="sweeps")
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

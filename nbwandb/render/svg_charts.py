@@ -1,4 +1,4 @@
-"""Small SVG line charts in the manner of W&B's workspace plots, drawn without matplotlib in ~0.3 ms.
+"""Small SVG line charts in the manner of W&B's workspace plots, drawn without matplotlib.
 
 Nice-number ticks (1, 2, 2.5, 5 x 10^k) with a light grid, tick labels sized so they are never
 clipped, the last value in the title, and a hover read-out (step and value) made of plain SVG

@@ -3,7 +3,7 @@
 One module for every way a run ends, besides ``Run.finish`` itself:
 
 - **In the background.** In a notebook kernel ``run.finish()`` returns once the run has
-  stopped taking rows: the rows still queued go through wandb-core (~50-70 us of its CPU
+  stopped taking rows: the rows still queued go through wandb-core (some of its CPU time
   each) in a background thread, so a cell that logged in a tight loop does not wait for
   them. Whatever needs the finished run waits here first (``wait_all``): the next
   ``nbwandb.init``, a read of a run in this process (``nbwandb.local``),

@@ -146,6 +146,13 @@ class RunHandle:
         ``prefix`` ("train", "val") joins keys with ``/``; nested dicts are flattened.
         Without ``step`` each call is its own step, as in wandb. ``reduce`` combines
         values over distributed ranks (see ``nbwandb.distributed``).
+
+        Raises:
+            RunFinishedError: the run has finished.
+            ValueError, TypeError: a key, value or ``step`` is not accepted (the message
+                names it).
+            WriterError: the background writer failed on an earlier row (raised once, at
+                the next call).
         """
         self._log(metrics, step, prefix, reduce)
 
@@ -183,7 +190,12 @@ class RunHandle:
     def finish(
         self, exit_code: int = 0, *, timeout: float = 60.0, wait: bool | None = None
     ) -> None:
-        """End the run; safe to call twice (``wait``: see ``Run.finish``)."""
+        """End the run; safe to call twice (``wait``: see ``Run.finish``).
+
+        Raises:
+            Exception: with ``wait=True`` (or in a script), what made ending the wandb run
+                fail (a background finish warns instead).
+        """
         if self.state == "running":
             self.exit_code = int(exit_code)
             self.state = "finished" if exit_code == 0 else "failed"

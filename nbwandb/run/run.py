@@ -278,8 +278,8 @@ class Run(RunHandle):
     ) -> None:
         # The call at every training step (an int step, a flat dict of finite floats and
         # ints) takes the fewest Python calls: it runs right after the step's torch work has
-        # pushed it out of the CPU caches, where it costs 2-4x its warm time (bench_logging,
-        # two calls a step: 16-22 us before this path, 11-15 us with it; 5-7 us warm).
+        # pushed it out of the CPU caches, where it costs several times its warm time
+        # (benchmarks/bench_logging.py prints the time spent in run.log per step).
         checked = (
             reduce is None
             and type(step) is int
@@ -564,6 +564,12 @@ class Run(RunHandle):
         ``finish(wait=True)``. If wandb's service does not answer within ``timeout``
         seconds, a warning says so and the finish ends (the data written so far stays in
         ``run_dir``).
+
+        Raises:
+            Exception: with ``wait=True`` (or in a script), what made ending the wandb run
+                fail; in a kernel's background finish it is a warning instead (and raised by a
+                later ``finish(wait=True)``). A service that does not answer within
+                ``timeout`` is a warning, not an error.
         """
         with self._lock:
             first = not self.finished

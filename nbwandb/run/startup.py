@@ -50,7 +50,8 @@ from nbwandb.errors import NbwandbError
 # -- the preload ---------------------------------------------------------------------------
 JOIN_TIMEOUT = 60.0  # seconds init waits for a preload still starting wandb-core
 
-# What wandb's first init imports on its own (wandb.sdk.launch, ~0.1 s here), and nbwandb's run modules.
+# What wandb's first init imports on its own (wandb.sdk.launch, a noticeable import), and
+# nbwandb's run modules.
 WARM_MODULES = (
     "wandb.sdk.launch.inputs.internal",
     "nbwandb.start.init",

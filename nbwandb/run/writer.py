@@ -36,8 +36,9 @@ _BATCHED = object()  # marks an item queued by submit_batched
 
 # Each burst has a fixed cost in GIL time on a busy two-core machine (cold wake-ups of
 # this thread and of wandb's asyncio thread), which the training thread waits for at the
-# end of its step. Measured with bench_logging.py at a 1 ms step: it waited 9.3-10.5 us a
-# step with bursts every 0.1 s and 7.1-7.6 us with 0.2 s. Rows reach wandb-core within
+# end of its step. Fewer bursts, less waiting: the training thread waited less per step
+# with bursts every 0.2 s than every 0.1 s (benchmarks/bench_logging.py prints that wait;
+# run it with another LINGER_S to compare). Rows reach wandb-core within
 # 0.2 s (live charts redraw every 0.25 s); a flush, finish, exit or a quarter-full queue
 # wakes it at once. The cost of a longer linger: up to 0.2 s of rows still to hand over
 # when a finish follows the logging in the same cell.
@@ -53,8 +54,8 @@ class BackgroundWriter:
     ) -> None:
         if maxsize < 1:
             raise ValueError(f"queue_size={maxsize!r} is not accepted; use an int >= 1")
-        # A deque, not a queue.Queue: appending takes no lock (~0.05 us against ~0.6 us, in
-        # the training thread, once per row). Callers check the bound themselves (_put).
+        # A deque, not a queue.Queue: appending takes no lock (a fraction of Queue.put's cost,
+        # in the training thread, once per row). Callers check the bound themselves (_put).
         self._items: deque[Any] = deque()
         self._maxsize = maxsize
         # this many queued: wake the writer before its linger ends

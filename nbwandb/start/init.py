@@ -257,6 +257,15 @@ def init(
     What this call did is ``run.start_outcome`` (a ``StartOutcome``: started, starting in the
     background, resumed or disabled; mode, folder, the command to upload); its ``message()``
     is printed unless ``quiet=True``.
+
+    Raises:
+        ValueError, TypeError: an argument is not accepted (``mode``, ``step_metric``,
+            ``queue_size``, ``distributed``, ``tags``, an argument wandb.init refuses).
+        NbwandbError: a config value cannot be stored; with ``mode="online"``, the host
+            cannot be reached within ``network_timeout``; wandb could not start the run.
+        LoginError: the key found in the environment or netrc is malformed or refused.
+        ResumeError: the run named by ``resume`` cannot be found or continued.
+        WandbMissingError: wandb is not installed (pass ``use_wandb=False`` to go on without).
     """
     defaults = session.current_defaults()
     if not isinstance(step_metric, str) or not step_metric:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, ResumeError
 from nbwandb.local.liveness import writer_alive, writer_pid
 from nbwandb.local.reader import LocalRun, read_run, resolve_run_file
 from nbwandb.local.runs_table import find_run_dirs
@@ -34,10 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 RESUMABLE_STATES = ("crashed", "failed")  # "failed" includes a kill that ran the exit hook
 DEFAULT_PROJECT = "uncategorized"  # what wandb names a run's project when none is given
-
-
-class ResumeError(NbwandbError):
-    """The run to resume cannot be found or cannot be continued (the message says why)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from statistics import NormalDist
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 from nbwandb.sweeps.result import TrialRecord
 from nbwandb.sweeps.spec import ParamSpec, SweepSpec, tidy
 
@@ -44,16 +44,18 @@ _QUANTILE_EPS = 1e-9  # keeps the inverse CDF finite at 0 and 1
 
 
 def import_optuna() -> Any:
-    """The optuna module, or an ImportError that says how to install it."""
-    try:
-        import optuna
-    except ImportError as exc:
-        raise ImportError(
-            "the offline sweep backend needs Optuna, which is not installed; install it with "
-            "`pip install 'nbwandb[sweeps]'` (or `pip install optuna`), or run online with "
-            "backend='wandb'"
-        ) from exc
-    return optuna
+    """The optuna module.
+
+    Raises:
+        MissingDependencyError: optuna is not installed (an ImportError; the message gives
+            the pip command).
+    """
+    return require(
+        "optuna",
+        purpose="the offline sweep backend",
+        extra="sweeps",
+        alternative="run online with backend='wandb'",
+    )
 
 
 # -- parameters ------------------------------------------------------------------------------

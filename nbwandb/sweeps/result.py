@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import NbwandbError, require
 from nbwandb.render.html_tables import format_cell, format_duration, table_html
 
 LEADERBOARD_ROWS = 10
@@ -126,12 +126,12 @@ class SweepResult:
 
     def to_dataframe(self) -> Any:
         """All trials as a pandas DataFrame (one row per trial, ``param.*`` columns)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError(
-                "SweepResult.to_dataframe needs pandas: pip install pandas; or use .to_records()"
-            ) from exc
+        pd = require(
+            "pandas",
+            purpose="SweepResult.to_dataframe()",
+            extra="media",
+            alternative="use .to_records()",
+        )
         return pd.DataFrame(self.to_records())
 
     def counts(self) -> dict[str, int]:

@@ -98,6 +98,15 @@ def sweep(
     ``study_name`` (or the same config). ``catch``: exception types that fail one trial but
     not the sweep. ``callback(result, trial)`` runs after each trial (the notebook's
     ``SweepPanel.update`` is one).
+
+    Raises:
+        NbwandbError: the sweep config is invalid (every problem listed, before any run), or
+            ``backend="wandb"`` while runs would be offline.
+        ValueError, TypeError: ``count``, ``backend``, ``storage``, ``catch`` or ``callback``
+            is not accepted.
+        MissingDependencyError: the Optuna backend is chosen and optuna is not installed
+            (``pip install "nbwandb[sweeps]"``); WandbMissingError without wandb.
+        Exception: what ``train_fn`` raised, unless its type is in ``catch``.
     """
     _check_count(count)
     if not callable(train_fn):

@@ -331,5 +331,12 @@ def show(runs: Any, **options: Any) -> Dashboard:
     ...
       train: train/loss
       val: val/loss
+
+    Raises:
+        ValueError, TypeError: no runs, a value that is no run, or an option not accepted.
+        NbwandbError: a run folder or file cannot be found or read.
+
+    Without matplotlib, a logged histogram is listed (with the command that installs it)
+    rather than drawn; everything else needs no optional package.
     """
     return Dashboard(_as_local_runs(runs), **options)

@@ -9,6 +9,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nbwandb.errors import require
 from nbwandb.local.reader import LocalRun
 from nbwandb.render.chart_data import downsample, metric_series, smooth_ema
 from nbwandb.render.svg_charts import COLORS, Line, line_chart_svg
@@ -107,8 +108,14 @@ def run_x_range(
 
 
 def histogram_png(bins: Sequence[float], values: Sequence[float]) -> bytes:
-    """A small bar chart of one logged ``wandb.Histogram`` (``len(bins) == len(values) + 1``)."""
-    # matplotlib is imported on the first histogram only: `import nbwandb` stays light.
+    """A small bar chart of one logged ``wandb.Histogram`` (``len(bins) == len(values) + 1``).
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed (``nbwandb[media]`` installs it).
+    """
+    # matplotlib is imported on the first histogram only: `import nbwandb` stays light, and
+    # without matplotlib only the histograms go undrawn.
+    require("matplotlib", purpose="drawing a histogram", extra="media")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nbwandb.errors import NbwandbError
+from nbwandb.errors import MissingDependencyError, NbwandbError
 from nbwandb.local.media_files import data_uri, load_table, staged_tables, thumbnail_uri
 from nbwandb.local.reader import LocalRun
 from nbwandb.render.html_tables import cell_html, format_duration, table_html
@@ -170,7 +170,14 @@ def media_html(
                 body = f"<{tag} controls src='{src}'></{tag}>"
             blocks.append(f"<figure>{body}<figcaption>{e(label)}</figcaption></figure>")
         elif entry["type"] == "histogram" and entry.get("bins") and entry.get("values"):
-            png = histogram_png(entry["bins"], entry["values"])
+            try:
+                png = histogram_png(entry["bins"], entry["values"])
+            except MissingDependencyError as exc:  # matplotlib is optional: list it undrawn
+                others.append(
+                    f"<li>{e(label)}: histogram, not drawn; "
+                    f"<code>{e(exc.command)}</code> installs matplotlib to draw it</li>"
+                )
+                continue
             src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
             blocks.append(
                 f"<figure><img alt='{e(entry['key'])}' src='{src}'><figcaption>{e(label)}</figcaption></figure>"

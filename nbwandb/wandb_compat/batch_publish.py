@@ -1,7 +1,7 @@
 """Publish many plain-scalar history rows to wandb-core in one hop.
 
-wandb's public ``Run.log`` costs ~0.6 ms of Python per row on a busy two-core
-machine: one asyncio hop into wandb's loop thread per row, a client-side
+wandb's public ``Run.log`` spends much Python time per row (``benchmarks/bench_logging.py``
+compares it with nbwandb's): one asyncio hop into wandb's loop thread per row, a client-side
 OpenTelemetry histogram, and media-aware encoding. For rows that hold only
 numbers and bools, this module sends the same ``PartialHistoryRequest``
 records wandb builds, a whole burst of them in one socket write: written as
@@ -50,7 +50,7 @@ FRAME_CHUNK = 16  # rows framed between two chances for another thread to take t
     "batch_publish",
     needs="run._interface (_make_request, _assign, _asyncer.run, _client.publish), "
     "run._local_step, wandb.proto's PartialHistoryRequest/ServerRequest",
-    fallback="wandb_run.log(row) for every row (same rows, ~0.6 ms of Python each)",
+    fallback="wandb_run.log(row) for every row (same rows, more Python time each)",
 )
 def _has_batch_internals() -> bool:
     from wandb.proto import wandb_internal_pb2, wandb_server_pb2
@@ -194,7 +194,8 @@ class BatchPublisher:
                 if at:
                     # Let a thread waiting for the GIL (the training loop, back from its
                     # step) take it now rather than after the whole burst: on two cores
-                    # this halved its wait per step (bench_logging: 7-14 us to 4-6 us).
+                    # this shortens its wait per step (the wait benchmarks/bench_logging.py
+                    # prints).
                     time.sleep(0)
                 parts.append(b"".join([frame(row, t) for row, t in rows[at : at + FRAME_CHUNK]]))
             self._send_bytes(b"".join(parts))
@@ -329,8 +330,8 @@ _HEADER = "<BI"  # wandb's framing: b"W", then the request's length, then the re
 
 
 async def _send_framed(client: Any, requests: list[Any]) -> None:
-    # wandb's client writes and drains once per request; a burst of rows costs its asyncio
-    # thread (and the GIL) ~20 us a row that way. Framed the same way, one write does.
+    # wandb's client writes and drains once per request; a burst of rows then holds its
+    # asyncio thread (and the GIL) for a write per row. Framed the same way, one write does.
     header = struct.Struct(_HEADER)
     await _write(
         client, b"".join(header.pack(87, r.ByteSize()) + r.SerializeToString() for r in requests)

@@ -2,9 +2,8 @@
 
 wandb-core reads ``ServerRequest`` protobuf messages, each framed as ``b"W"``, a
 little-endian uint32 length, and the message. Building one message object per row
-(``CopyFrom`` a template, one ``HistoryItem`` per key, ``SerializeToString``) costs
-about 30 us of Python on a busy two-core machine, held under the GIL while the
-training thread waits for it. The protobuf wire format is simple enough to write
+(``CopyFrom`` a template, one ``HistoryItem`` per key, ``SerializeToString``) is Python
+work held under the GIL while the training thread waits for it. The protobuf wire format is simple enough to write
 directly: everything but the items is the same for every row, so it is serialized
 once, and each key's leading bytes are cached. A row then costs a few string joins.
 
@@ -47,7 +46,7 @@ def varint(value: int) -> bytes:
 
 
 def json_text(value: float | int | bool) -> str:
-    """The JSON wandb writes for a Python number or bool (its encoder's output, ~5x faster).
+    """The JSON wandb writes for a Python number or bool (its encoder's output, at less cost).
 
     >>> [json_text(v) for v in (0.5, 3, True, float("nan"))]
     ['0.5', '3', 'true', 'NaN']

@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-from nbwandb.errors import WandbMissingError
+from nbwandb.errors import WandbMissingError, require
 
 
 def import_wandb(what: str = "this call") -> ModuleType:
-    """Return the wandb module, or raise WandbMissingError naming `what`."""
+    """Return the wandb module, or raise WandbMissingError naming `what`.
+
+    Raises:
+        WandbMissingError: wandb is not installed (a MissingDependencyError, an ImportError).
+    """
     # Keep wandb's own chatter (banners, "syncing" lines) out of notebook outputs;
     # nbwandb prints its own one-line summary instead.
     os.environ.setdefault("WANDB_SILENT", "true")
-    try:
-        import wandb
-    except ImportError as exc:  # pragma: no cover - exercised with a blocked import in tests
-        raise WandbMissingError(what) from exc
-    return wandb
+    return require("wandb", purpose=what, error=WandbMissingError)
 
 
 def wandb_version() -> tuple[int, ...]:
