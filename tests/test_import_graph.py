@@ -157,7 +157,11 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
 # Methods of the run handle whose code lives in a feature layer above ``run``: the handle names
 # the module as a string (``_Deferred``) and imports it on the method's first call, so that
 # ``import nbwandb.run`` stays light. Adding one is a decision: list it here.
-DEFERRED_HANDLE_METHODS = {"nbwandb.media", "nbwandb.artifacts.run_artifacts", "nbwandb.artifacts.latest"}
+DEFERRED_HANDLE_METHODS = {
+    "nbwandb.media",
+    "nbwandb.artifacts.run_artifacts",
+    "nbwandb.artifacts.latest",
+}
 
 
 def rank_of(module: str) -> int:
@@ -165,9 +169,9 @@ def rank_of(module: str) -> int:
     best: tuple[int, int] | None = None
     for rank, prefixes in LAYERS:
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (rank, len(prefix))
+            inside = module == prefix or module.startswith(prefix + ".")
+            if inside and (best is None or len(prefix) > best[1]):
+                best = (rank, len(prefix))
     assert best is not None, f"{module} is in no layer: add its folder to LAYERS"
     return best[0]
 
