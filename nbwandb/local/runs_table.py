@@ -20,7 +20,7 @@ from typing import Any
 from nbwandb.errors import NbwandbError
 from nbwandb.local.reader import LocalRun, read_run, start_from_dir_name
 from nbwandb.local.segments import group_by_run
-from nbwandb.render.html_tables import format_duration, table_html
+from nbwandb.render.html_tables import format_cell, format_duration, table_html
 from nbwandb.run import finishing
 from nbwandb.values.config import flatten_config
 
@@ -121,7 +121,7 @@ class RunsTable(list):
         fixed = [c for c in cols if c in FIXED_COLUMNS]
         extra = [c for c in cols if c not in FIXED_COLUMNS]
         shown = fixed + extra[: max(0, max_columns - len(fixed))]
-        return shown, [[_format_cell(row.get(c)) for c in shown] for row in self]
+        return shown, [[format_cell(row.get(c)) for c in shown] for row in self]
 
     def __str__(self) -> str:
         if not self:
@@ -155,18 +155,6 @@ class RunsTable(list):
 
     def __repr__(self) -> str:
         return f"RunsTable({len(self)} runs)"
-
-
-def _format_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, _dt.datetime):
-        return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
 
 
 def list_runs(

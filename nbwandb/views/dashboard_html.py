@@ -14,7 +14,7 @@ from typing import Any
 from nbwandb.errors import NbwandbError
 from nbwandb.local.media_files import data_uri, load_table, staged_tables, thumbnail_uri
 from nbwandb.local.reader import LocalRun
-from nbwandb.render.html_tables import cell_html, format_duration, table_html
+from nbwandb.render.html_tables import cell_html, format_cell, format_duration, table_html
 from nbwandb.render.svg_charts import COLORS
 from nbwandb.values.config import flatten_config
 from nbwandb.views.dashboard_charts import histogram_png
@@ -252,12 +252,6 @@ def has_media_artifact(run: LocalRun, key: str) -> bool:
 
 
 def short(value: Any, limit: int = 80) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    elif isinstance(value, dict) and "_type" in value:
-        text = f"<{value['_type']}>"
-    else:
-        text = str(value)
+    """A cell's text (the tables' one number format), cut to ``limit`` characters."""
+    text = format_cell(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
