@@ -23,6 +23,7 @@ from IPython.display import display
 
 from nbwandb.checks.doctor import check_save_hook, run_checks
 from nbwandb.connection.auth import login
+from nbwandb.connection.modes import MODES
 from nbwandb.connection.network import AUTO_TIMEOUT
 from nbwandb.errors import NbwandbError
 from nbwandb.notebook.environment import detect_environment, widgets_can_render
@@ -35,7 +36,6 @@ from nbwandb.run.handle import run_title
 from nbwandb.start.init import init
 
 FLUSH_TIMEOUT = 10.0
-MODES = ("auto", "online", "offline", "disabled")
 _LOGIN_FLAGS = ("--relogin", "--no-verify", "-h", "--help")
 
 
