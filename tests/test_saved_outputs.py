@@ -50,7 +50,7 @@ CELLS = [
     "%wandb_finish",
     # 4: previews; the finish left in the background has ended first (its panels are final:
     # a notebook saved later holds that form; the test does not race the finishing thread)
-    "from nbwandb import finishing\n"
+    "from nbwandb.run import finishing\n"
     "assert finishing.wait_all(60)\n"
     "import numpy as np\n"
     "display(TablePreview({'x': [0.123456789, 2.0], 'name': ['a', 'b']}))\n"
