@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from nbwandb.errors import NbwandbError
-from nbwandb.values.config import convert_value, has_leaf, merge_config, to_config_dict
+from nbwandb.values.config import (
+    convert_value,
+    flatten_config,
+    has_leaf,
+    merge_config,
+    to_config_dict,
+)
 
 
 class Optim(enum.Enum):
@@ -76,3 +82,38 @@ def test_merge_copies_so_later_changes_to_the_update_do_not_leak():
     target = merge_config({}, update)
     update["layers"].append(3)
     assert target == {"layers": [1, 2]}
+
+
+NESTED = {
+    "opt": {"lr": 0.1, "sched": {"warmup": 5}},
+    "table": {"_type": "table-file", "path": "t.json"},
+    "extra": {},
+    "seed": 1,
+}
+FLAT = {
+    "opt.lr": 0.1,
+    "opt.sched.warmup": 5,
+    "table": {"_type": "table-file", "path": "t.json"},
+    "extra": {},
+    "seed": 1,
+}
+
+
+def test_flatten_opens_nested_dicts_only():
+    # a wandb value (a dict with _type) is one cell; an empty dict keeps its column
+    assert flatten_config(NESTED) == FLAT
+    assert flatten_config(NESTED, "config.") == {f"config.{k}": v for k, v in FLAT.items()}
+    assert flatten_config({}) == {}
+
+
+def test_every_table_flattens_a_config_alike():
+    # The page's config table, the runs table and the sweep table used three rules before.
+    from types import SimpleNamespace
+
+    from nbwandb.sweeps.result import TrialRecord
+    from nbwandb.views.dashboard_html import config_table
+
+    keys, values = config_table([SimpleNamespace(config=NESTED)])
+    assert keys == list(FLAT) and {k: v[0] for k, v in values.items()} == FLAT
+    row = TrialRecord(0, "complete", NESTED).as_row()
+    assert {k[len("param.") :]: v for k, v in row.items() if k.startswith("param.")} == FLAT

@@ -52,7 +52,7 @@ def test_run_checks_reports_every_check_and_never_the_key(monkeypatch):
 
 def test_problems_come_with_a_fix(monkeypatch, isolated):
     monkeypatch.setenv("WANDB_API_KEY", "too-short")
-    monkeypatch.setattr("nbwandb.start.init.MIN_FREE_BYTES", 1 << 62)  # more than any disk has
+    monkeypatch.setattr("nbwandb.run.disk_space.MIN_FREE_BYTES", 1 << 62)  # more than any disk has
     checks = by_name(run_checks(environment="terminal", service=False, run_dir=isolated / "runs"))
     assert checks["credentials"].ok is False and "too short" in checks["credentials"].detail
     assert (

@@ -75,3 +75,15 @@ def test_table_has_a_scroll_box_and_a_sticky_header():
     assert "<div class='nbw-caption'>2 runs</div>" in page and "<div class='nbw-scroll'>" in page
     assert "position:sticky" in page and "nth-child(even)" in page  # sticky header, zebra rows
     assert "<style>" not in table_html(["a"], [[1]], css=False)
+
+
+def test_every_table_writes_a_float_alike():
+    # the runs table's text form used .4g and the page's config diff .6g; one format now
+    from nbwandb.local.runs_table import RunsTable
+    from nbwandb.views.dashboard_html import short
+
+    value = 0.123456789
+    table = RunsTable([{"name": "a", "summary.loss": value}])
+    assert "0.12346" in str(table) and "0.12346" in table._repr_html_()
+    assert short(value) == format_cell(value) == "0.12346"
+    assert short("x" * 100, limit=10) == "x" * 9 + "…"

@@ -218,3 +218,24 @@ def test_only_package_inits_re_export_by_name():
     for path in PACKAGE.rglob("*.py"):
         if path.name != "__init__.py" and path.name != "_lazy.py":
             assert "lazy_getattr(" not in path.read_text(encoding="utf-8"), path
+
+
+def test_render_draws_with_the_standard_library_only():
+    # render/ is what the panels, the dashboard and the report draw with: no matplotlib,
+    # numpy or wandb (a drawing that needs one lives with its caller, as histogram_png does)
+    import sys
+
+    outside = []
+    for path in sorted((PACKAGE / "render").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            top = {name.split(".")[0] for name in names}
+            outside += [
+                f"{path.name}: {t}" for t in top - {"nbwandb"} if t not in sys.stdlib_module_names
+            ]
+    assert outside == []

@@ -11,7 +11,7 @@ from media_support import media_value, media_values, table_json
 import nbwandb
 from nbwandb import NbwandbError
 from nbwandb.local import read_run
-from nbwandb.media import PredictionTable, table_rows
+from nbwandb.media import PredictionTable, table_rows, to_table_rows
 from nbwandb.media import tables as tables_module
 from nbwandb.run.run import NoOpRun
 
@@ -95,7 +95,7 @@ def test_row_limit_raises_unless_sampled():
     assert value["nrows"] == 100
     kept = [row[0] for row in table_json(run, "big")["data"]]
     assert kept == sorted(kept) and len(set(kept)) == 100  # distinct rows, original order
-    assert kept == [row[0] for row in table_rows(big, key="again", sample=100)[1]]  # fixed seed
+    assert kept == [row[0] for row in to_table_rows(big, key="again", sample=100)[1]]  # fixed seed
     assert len(table_json(run, "small")["data"]) == 2
 
 
@@ -229,3 +229,9 @@ def test_bad_tables_get_clear_errors(case, kwargs, kind, words):
 def test_bad_text_gets_a_clear_error(text):
     with pytest.raises((TypeError, ValueError), match="'txt'"):
         tables_module.log_text(NoOpRun(), "txt", text)
+
+
+def test_table_rows_is_the_converter_under_its_first_name():
+    # two functions were called table_rows; the converter's old public name still works
+    assert table_rows is to_table_rows
+    assert to_table_rows({"n": [np.float32(0.5)]}, key="t") == (["n"], [[0.5]])

@@ -142,6 +142,17 @@ def test_init_magic_rejects_unknown_mode(shell, capsys):
     assert session.active_run() is None
 
 
+def test_magics_offer_the_modes_init_accepts():
+    # the magics had their own copy of the mode list; a mode added to init reaches them
+    from IPython.core.magic_arguments import parse_argstring
+
+    from nbwandb.connection.modes import MODES
+    from nbwandb.notebook.magics import NbwandbMagics
+
+    for mode in MODES:
+        assert parse_argstring(NbwandbMagics.wandb_init, f"--mode {mode}").mode == mode
+
+
 def test_wandb_run_cell_finishes_with_exit_code_0(shell):
     result = run_cell(
         shell, "%%wandb_run -p cells\nfor i in range(3):\n    run.log({'x': i}, step=i)\n41 + 1"

@@ -738,6 +738,30 @@ def test_login_panel_is_neutral_when_a_run_started_and_nobody_was_asked(isolated
     run.finish()
 
 
+def test_run_panel_widget_and_static_html_draw_one_section_model(isolated):
+    run = nbwandb.init(project="model", mode="offline", quiet=True)
+    panel = RunPanel(run, interval=0.05)
+    for step in range(30):
+        run.log({"lr": 0.1, "z": step}, step=step)
+        run.log({"loss": 1 / (step + 1), "acc": step / 30}, step=step, prefix="train")
+        run.log({"loss": 2 / (step + 1)}, step=step, prefix="val")
+    assert panel.wait_idle(10)
+    panel.smoothing.value = 0.5  # a view setting reaches both forms
+    panel.redraw()
+    widget = [
+        (section.children[0].value, [chart.value for chart in section.children[1].children])
+        for section in panel._sections_box.children
+    ]
+    static = []
+    for chunk in panel._html().split("<div class='nbwandb-section'>")[1:]:
+        name = re.match(r"<div class='nbw-section-title'>([^<]+)<", chunk)[1]
+        charts = re.findall(r'<div class="nbwandb-chart"[^>]*>(<svg.*?</svg>)</div>', chunk)
+        static.append((f"<b>{name}</b>", charts))
+    assert [name for name, _ in widget] == ["<b>train</b>", "<b>val</b>", "<b>charts</b>"]
+    assert static == widget  # same sections, same charts in the same order, drawn alike
+    run.finish()
+
+
 def test_few_points_get_markers_and_sections_share_the_run_x_range(isolated):
     run = nbwandb.init(project="axes", mode="offline", quiet=True)
     panel = RunPanel(run, interval=0.05)

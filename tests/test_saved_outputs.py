@@ -303,8 +303,8 @@ def test_installing_nbwandb_enables_the_save_hook(tmp_path: Path):
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(empty_user_config), "NO_COLOR": "1"},
     )
     out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
-    assert re.search(r"nbwandb\.notebook\.save_hook\s+enabled", out), out
-    assert re.search(r"nbwandb\.notebook\.save_hook\s+OK", out), out
+    assert re.search(r"nbwandb\.server_hook\.save_hook\s+enabled", out), out
+    assert re.search(r"nbwandb\.server_hook\.save_hook\s+OK", out), out
 
 
 def test_the_save_hook_imports_nothing_heavy():

@@ -13,7 +13,6 @@ True
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,13 +29,13 @@ from nbwandb.connection.credentials import find_key, key_problem
 from nbwandb.connection.modes import resolve_mode
 from nbwandb.connection.network import AUTO_TIMEOUT, probe_host
 from nbwandb.run import session
+from nbwandb.run.disk_space import check_run_dir
 from nbwandb.server_hook.presence import (
     ENABLE_COMMAND,
     ServerEnvironment,
     hook_state,
     server_environment,
 )
-from nbwandb.start import init as api
 
 MIN_PYTHON = (3, 9)
 SERVICE_TIMEOUT = 60.0
@@ -220,17 +219,13 @@ def check_service(timeout: float = SERVICE_TIMEOUT) -> CheckResult:
 
 
 def check_disk(directory: str | os.PathLike[str] | None = None) -> CheckResult:
+    """Can ``nbwandb.init`` write runs there: the check init makes, as a row with a fix."""
     path = Path(directory or os.environ.get("WANDB_DIR") or os.getcwd())
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
-    detail = f"{free // (1024 * 1024)} MiB free under {path}"
-    if not os.access(probe, os.W_OK):
-        return CheckResult(
-            "disk", False, f"{probe} is not writable", "set WANDB_DIR to a writable folder"
-        )
-    if free < api.MIN_FREE_BYTES:  # read at call time (tests lower it)
+    check = check_run_dir(path)
+    if not check.writable:
+        return CheckResult("disk", False, check.problem or "", "set WANDB_DIR to a writable folder")
+    detail = f"{check.free_mib} MiB free under {path}"
+    if not check.room:
         return CheckResult(
             "disk", False, detail, "free some space or set WANDB_DIR to another disk"
         )

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from nbwandb.errors import NbwandbError, require
-from nbwandb.local.liveness import writer_alive, writer_pid
 from nbwandb.local.records import (
     decode_items,
     decode_json,
@@ -38,6 +37,7 @@ from nbwandb.local.records import (
 from nbwandb.local.segments import segment_id, segments_of
 from nbwandb.render.chart_data import metric_series
 from nbwandb.run import finish
+from nbwandb.run.liveness import writer_alive, writer_pid
 from nbwandb.values.metrics import is_number
 from nbwandb.wandb_compat.logfile import LogReader
 from nbwandb.wandb_compat.protobufs import record_module

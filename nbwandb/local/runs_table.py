@@ -20,8 +20,9 @@ from typing import Any
 from nbwandb.errors import NbwandbError, require
 from nbwandb.local.reader import LocalRun, read_run, start_from_dir_name
 from nbwandb.local.segments import group_by_run
-from nbwandb.render.html_tables import format_duration, table_html
+from nbwandb.render.html_tables import format_cell, format_duration, table_html
 from nbwandb.run import finish
+from nbwandb.values.config import flatten_config
 
 FIXED_COLUMNS = (
     "name",
@@ -65,14 +66,6 @@ def find_run_dirs(wandb_dir: str | os.PathLike[str] | None = None) -> list[Path]
     return sorted(set(found))
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and "_type" not in value:
-        for key, sub in value.items():
-            _flatten(f"{prefix}.{key}", sub, out)
-    else:
-        out[prefix] = value
-
-
 def run_record(run: LocalRun) -> dict[str, Any]:
     """One row of the runs table: fixed columns, then ``config.*`` and ``summary.*``."""
     row: dict[str, Any] = {
@@ -89,13 +82,14 @@ def run_record(run: LocalRun) -> dict[str, Any]:
         "exit_code": run.exit_code,
         "path": str(run.run_dir),
     }
-    for key, value in run.config.items():
-        _flatten(f"config.{key}", value, row)
-    for key, value in run.summary.items():
-        # media values and wandb's own keys (_runtime, _timestamp) are not table cells
-        if key.startswith("_") or (isinstance(value, dict) and "_type" in value):
-            continue
-        _flatten(f"summary.{key}", value, row)
+    row.update(flatten_config(run.config, "config."))
+    # media values and wandb's own keys (_runtime, _timestamp) are not table cells
+    summary = {
+        key: value
+        for key, value in run.summary.items()
+        if not key.startswith("_") and not (isinstance(value, dict) and "_type" in value)
+    }
+    row.update(flatten_config(summary, "summary."))
     return row
 
 
@@ -124,7 +118,7 @@ class RunsTable(list):
         fixed = [c for c in cols if c in FIXED_COLUMNS]
         extra = [c for c in cols if c not in FIXED_COLUMNS]
         shown = fixed + extra[: max(0, max_columns - len(fixed))]
-        return shown, [[_format_cell(row.get(c)) for c in shown] for row in self]
+        return shown, [[format_cell(row.get(c)) for c in shown] for row in self]
 
     def __str__(self) -> str:
         if not self:
@@ -158,18 +152,6 @@ class RunsTable(list):
 
     def __repr__(self) -> str:
         return f"RunsTable({len(self)} runs)"
-
-
-def _format_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, _dt.datetime):
-        return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
 
 
 def list_runs(

@@ -5,7 +5,7 @@ naming the key, before anything is written) and then calls ``run.log({key: value
 step=step, prefix=prefix)``, so media share the run's step and its one row per step.
 ``Run.log_image(...)`` and friends delegate here.
 
-The pure converters (``to_image_array``, ``to_image_batch``, ``make_grid``, ``table_rows``,
+The pure converters (``to_image_array``, ``to_image_batch``, ``make_grid``, ``to_table_rows``,
 ...) return numpy arrays and plain lists, for previews in the notebook layer.
 
 >>> import numpy as np
@@ -31,7 +31,14 @@ from nbwandb.media.images import (
     to_image_batch,
 )
 from nbwandb.media.points import POINT_SHAPES, log_3d, to_point_cloud
-from nbwandb.media.tables import PredictionTable, log_table, log_text, make_table, table_rows
+from nbwandb.media.tables import (
+    PredictionTable,
+    log_table,
+    log_text,
+    make_table,
+    table_rows,
+    to_table_rows,
+)
 from nbwandb.media.video import VIDEO_SHAPES, log_video, to_video_frames
 
 __all__ = [
@@ -61,6 +68,7 @@ __all__ = [
     "to_image_array",
     "to_image_batch",
     "to_point_cloud",
+    "to_table_rows",
     "to_video_frames",
     "to_waveform",
 ]

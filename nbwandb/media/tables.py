@@ -52,7 +52,7 @@ def default_max_rows() -> int:
     return int(wandb_module().Table.MAX_ROWS)
 
 
-def table_rows(
+def to_table_rows(
     data: Any,
     columns: Sequence[str] | None = None,
     *,
@@ -60,9 +60,10 @@ def table_rows(
     sample: int | None = None,
     max_rows: int | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
-    """``(columns, rows)`` with every cell converted to a value wandb tables take.
+    """``(columns, rows)`` ready for a ``wandb.Table``: every cell converted to a value wandb
+    tables take, ``sample`` rows drawn (seeded), more than wandb's row limit refused.
 
-    >>> table_rows({"a": [1, 2], "b": ["x", "y"]}, key="t")
+    >>> to_table_rows({"a": [1, 2], "b": ["x", "y"]}, key="t")
     (['a', 'b'], [[1, 'x'], [2, 'y']])
     """
     names, raw = _columns_and_rows(data, columns, key=key)
@@ -84,6 +85,9 @@ def table_rows(
     return names, rows
 
 
+table_rows = to_table_rows  # its first name (``nbwandb.media.table_rows``), kept
+
+
 def make_table(
     data: Any,
     columns: Sequence[str] | None = None,
@@ -93,7 +97,7 @@ def make_table(
 ) -> Any:
     """A ``wandb.Table`` from rows, a dict of columns, a DataFrame or a 2-D array."""
 
-    names, rows = table_rows(data, columns, key=key, sample=sample)
+    names, rows = to_table_rows(data, columns, key=key, sample=sample)
     return _wandb_table(names, rows, where=f"table {key!r}")
 
 

@@ -23,6 +23,7 @@ from IPython.display import display
 
 from nbwandb.checks.doctor import check_save_hook, run_checks
 from nbwandb.connection.auth import login
+from nbwandb.connection.modes import MODES
 from nbwandb.connection.network import AUTO_TIMEOUT
 from nbwandb.errors import NbwandbError
 from nbwandb.notebook.environment import detect_environment, widgets_can_render
@@ -33,7 +34,6 @@ from nbwandb.notebook.history_scrub import scrub_history, scrub_text
 from nbwandb.run import finish, session
 from nbwandb.start.init import init
 
-MODES = ("auto", "online", "offline", "disabled")
 _LOGIN_FLAGS = ("--relogin", "--no-verify", "-h", "--help")
 
 

@@ -49,10 +49,12 @@ def _logged_media(run: RunOrFolder, kind: str, key: str | None) -> list[dict[str
     return entries
 
 
-def table_rows(
+def preview_rows(
     data: Any, columns: Sequence[str] | None = None
 ) -> tuple[list[str], list[list[Any]]]:
-    """(columns, rows) from any accepted table input; errors name what was received."""
+    """The (columns, rows) a ``TablePreview`` shows, cells as given (not converted for wandb:
+    that is ``nbwandb.media.to_table_rows``); also reads a ``wandb.Table``. Errors name what
+    was received."""
     if type(data).__name__ == "DataFrame":
         return [str(c) for c in data.columns], data.values.tolist()
     if type(data).__name__ == "Table" and hasattr(data, "columns") and hasattr(data, "data"):
@@ -112,7 +114,7 @@ class TablePreview(TextForms, widgets.VBox):
     def __init__(
         self, data: Any, *, columns: Sequence[str] | None = None, max_rows: int = 20
     ) -> None:
-        self.columns, self.rows = table_rows(data, columns)
+        self.columns, self.rows = preview_rows(data, columns)
         self.max_rows = max_rows
         super().__init__(children=[widgets.HTML(self._html())])
         self.add_class("nbwandb-table-preview")

@@ -24,10 +24,10 @@ from typing import Any
 
 from nbwandb.local import read_run
 from nbwandb.notebook._widgets import TextForms, escape, widgets
-from nbwandb.notebook.charts import CHART_CLASS, chart_html, format_value, line_chart_svg
+from nbwandb.notebook.charts import CHART_CLASS, chart_div, format_value, line_chart_svg
 from nbwandb.notebook.images import is_image_value, thumbnail_png
 from nbwandb.notebook.series import Series
-from nbwandb.render.chart_data import section_of, section_order
+from nbwandb.render.chart_data import chart_sections, x_extent
 from nbwandb.run.finish import ended
 from nbwandb.run.handle import RunHandle, run_title
 from nbwandb.values.metrics import is_number
@@ -377,63 +377,59 @@ class RunPanel(TextForms, widgets.VBox):
             self._drawn.clear()  # every chart is drawn again with the new settings
         self.redraw()
 
-    def _view(self) -> dict[str, Any]:
-        # finite: a Series keeps only finite values, so the charts skip that check.
-        return {
-            "smoothing": float(self.smoothing.value),
-            "log_y": bool(self.log_scale.value),
-            "finite": True,
+    def _layout(self) -> tuple[dict[str, list[tuple[str, Series]]], tuple[float, float] | None]:
+        """The one model both forms draw, the widget and the static HTML: which sections, in
+        which order, holding which charts (sorted by key, as in ``nbwandb.show``: a run file
+        keeps no key order), and the x-range every section shares (W&B aligns panels on one
+        step axis, so a step sits at one x in train and val alike)."""
+        series = dict(self._data.series)  # one snapshot: the writer thread adds keys
+        points = {key: s.points() for key, s in series.items()}
+        x_range = x_extent([x for x, _ in p] for p in points.values())
+        sections = {
+            name: [(key, series[key]) for key in keys]
+            for name, keys in chart_sections(sorted(series)).items()
         }
+        return sections, x_range
 
-    def _section_ranges(self) -> dict[str, tuple[float, float]]:
-        """The x-range of each section's charts: the run's, the same in every section (W&B
-        aligns panels on one step axis, so a step sits at one x in train and val alike)."""
-        lows, highs, names = [], [], set()
-        for key, series in list(self._data.series.items()):
-            points = series.points()
-            if not points:
-                continue
-            names.add(section_of(key))
-            lows.append(points[0][0])
-            highs.append(points[-1][0])
-        if not lows:
-            return {}
-        shared = (min(lows), max(highs))
-        return dict.fromkeys(names, shared)
+    def _chart_svg(self, key: str, series: Series, x_range: tuple[float, float] | None) -> str:
+        # finite: a Series keeps only finite values, so the chart skips that check.
+        return line_chart_svg(
+            key,
+            series.points(),
+            last=series.last,
+            x_range=x_range,
+            smoothing=float(self.smoothing.value),
+            log_y=bool(self.log_scale.value),
+            finite=True,
+        )
 
     def _draw_charts(self) -> None:
-        new_sections = False
-        ranges = self._section_ranges()
-        for key, series in list(self._data.series.items()):
-            x_range = ranges.get(section_of(key))
-            if self._drawn.get(key) == (series.count, x_range):
-                continue
-            self._drawn[key] = (series.count, x_range)
-            svg = line_chart_svg(
-                key, series.points(), last=series.last, x_range=x_range, **self._view()
-            )
-            chart = self._charts.get(key)
-            if chart is None:
-                chart = self._charts[key] = widgets.HTML(svg)
-                chart.add_class(CHART_CLASS)
-                name = section_of(key)
-                section = self._sections.get(name)
-                if section is None:
-                    title = widgets.HTML(f"<b>{escape(name)}</b>")
-                    grid = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-                    section = self._sections[name] = widgets.VBox([title, grid])
-                    section.add_class("nbwandb-section")
-                    new_sections = True
-                # Sorted within a section, as in nbwandb.show (a run file keeps no key order).
-                grid = section.children[1]
-                keys = sorted(k for k in self._charts if section_of(k) == name)
-                grid.children = tuple(self._charts[k] for k in keys)
-            else:
-                chart.value = svg
-        if new_sections:
-            self._sections_box.children = tuple(
-                self._sections[name] for name in sorted(self._sections, key=section_order)
-            )
+        sections, x_range = self._layout()
+        for name, charts in sections.items():
+            for key, series in charts:
+                if self._drawn.get(key) == (series.count, x_range):
+                    continue
+                self._drawn[key] = (series.count, x_range)
+                svg = self._chart_svg(key, series, x_range)
+                chart = self._charts.get(key)
+                if chart is None:
+                    chart = self._charts[key] = widgets.HTML(svg)
+                    chart.add_class(CHART_CLASS)
+                else:
+                    chart.value = svg
+            section = self._sections.get(name)
+            if section is None:
+                title = widgets.HTML(f"<b>{escape(name)}</b>")
+                grid = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+                section = self._sections[name] = widgets.VBox([title, grid])
+                section.add_class("nbwandb-section")
+            grid = section.children[1]
+            shown = tuple(self._charts[key] for key, _series in charts)
+            if grid.children != shown:  # a new chart: set only then (each set is a message)
+                grid.children = shown
+        placed = tuple(self._sections[name] for name in sections)
+        if self._sections_box.children != placed:
+            self._sections_box.children = placed
 
     def _draw_images(self) -> None:
         changed = False
@@ -534,27 +530,14 @@ class RunPanel(TextForms, widgets.VBox):
         parts = [
             f"<div class='nbwandb-run-panel'>{PANEL_CSS}{self._header_html()}{self._values_html()}"
         ]
-        ranges = self._section_ranges()
-        by_section: dict[str, list[tuple[str, str]]] = {}
-        for key, series in list(self._data.series.items()):
-            name = section_of(key)
-            by_section.setdefault(name, []).append(
-                (
-                    key,
-                    chart_html(
-                        key,
-                        series.points(),
-                        last=series.last,
-                        x_range=ranges.get(name),
-                        **self._view(),
-                    ),
-                )
+        sections, x_range = self._layout()
+        for name, charts in sections.items():
+            drawn = "".join(
+                chart_div(self._chart_svg(key, series, x_range)) for key, series in charts
             )
-        for name in sorted(by_section, key=section_order):
-            by_section[name].sort()  # (key, html) pairs: sorted by key, as in nbwandb.show
             parts.append(
                 f"<div class='nbwandb-section'><div class='nbw-section-title'>{escape(name)}</div>"
-                f"<div>{''.join(html for _key, html in by_section[name])}</div></div>"
+                f"<div>{drawn}</div></div>"
             )
         figures = []
         for key, image in list(self._data.images.items()):

@@ -25,7 +25,7 @@ from nbwandb.errors import require
 from nbwandb.notebook._widgets import TextForms, escape, widgets
 from nbwandb.render.html_tables import format_cell, format_number
 from nbwandb.sweeps import sweep
-from nbwandb.sweeps.result import flatten_params
+from nbwandb.values.config import flatten_config
 from nbwandb.values.metrics import is_number
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -105,7 +105,7 @@ def _parallel_axes(
     Returns the parameter names, each axis's values per trial, and each axis's positions,
     ticks and whether it is log-scaled (``_axis_values``).
     """
-    flat = [flatten_params(t.params) for t in chosen]
+    flat = [flatten_config(t.params) for t in chosen]
     names = [
         n for n in sorted({k for f in flat for k in f}) if len({repr(f.get(n)) for f in flat}) > 1
     ]
@@ -271,7 +271,7 @@ def parallel_coordinates_svg(
         if len(pts) < 2:
             continue
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        params = ", ".join(f"{k}={format_cell(v)}" for k, v in flatten_params(trial.params).items())
+        params = ", ".join(f"{k}={format_cell(v)}" for k, v in flatten_config(trial.params).items())
         value = format_cell(trial.value) if trial.value is not None else "–"  # noqa: RUF001 - an en dash for "no value", on purpose
         tip = f"{trial.run_name or trial.run_id or trial.number} ({trial.state}): {result.metric}={value}; {params}"
         if trial.state != "complete":

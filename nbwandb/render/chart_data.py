@@ -1,4 +1,4 @@
-"""Metric series out of history rows: x/y arrays, EMA smoothing, downsampling.
+"""Metric series out of history rows: x/y arrays, EMA smoothing, downsampling, sections.
 
 >>> xs, ys = metric_series(nbwandb.local.read_run(run_dir).history, "train/loss", "global_step")
 >>> xs[:3], ys[:2]
@@ -104,6 +104,33 @@ def downsample(
 def section_of(key: str) -> str:
     """W&B groups charts by the prefix before the first ``/``; others go to "charts"."""
     return key.split("/", 1)[0] if "/" in key else "charts"
+
+
+def x_extent(xs_lists: Iterable[Sequence[float]]) -> tuple[float, float] | None:
+    """``(lowest, highest)`` x over every non-empty list; None when all are empty.
+
+    >>> x_extent([[3.0, 5.0], [], [1.0, 2.0]])
+    (1.0, 5.0)
+    """
+    lows, highs = [], []
+    for xs in xs_lists:
+        if len(xs):
+            lows.append(min(xs))
+            highs.append(max(xs))
+    return (min(lows), max(highs)) if lows else None
+
+
+def chart_sections(keys: Iterable[str]) -> dict[str, list[str]]:
+    """Which sections, in which order, holding which keys: train, val, the other prefixes by
+    name, then "charts" (keys without a prefix); in a section, keys in the order given.
+
+    >>> chart_sections(["lr", "val/loss", "train/loss", "train/acc"])
+    {'train': ['train/loss', 'train/acc'], 'val': ['val/loss'], 'charts': ['lr']}
+    """
+    sections: dict[str, list[str]] = {}
+    for key in sorted(keys, key=lambda k: section_order(section_of(k))):  # stable: keeps order
+        sections.setdefault(section_of(key), []).append(key)
+    return sections
 
 
 def section_order(name: str) -> tuple[int, str]:

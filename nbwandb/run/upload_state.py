@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbwandb.run.liveness import pid_alive
+
 FILE_NAME = "nbwandb-upload.json"
 STATES = ("uploading", "complete", "incomplete", "synced")
 
@@ -48,24 +50,14 @@ class UploadState:
         if self.state == "incomplete":
             return True
         if self.state == "uploading":
-            return not _pid_alive(self.pid)  # a live writer is still uploading
+            # A live writer is still uploading; one that cannot be told is taken as live, so
+            # a sync never races the upload. It was running when it wrote ``updated``.
+            return not self.pid or pid_alive(self.pid, self.updated) is False
         return False
 
     @property
     def done(self) -> bool:
         return self.state in ("complete", "synced")
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def mark(run_dir: str | os.PathLike[str], state: str, *, host: str = "", detail: str = "") -> None:
@@ -104,11 +96,11 @@ def upload_state(run_dir: str | os.PathLike[str]) -> UploadState:
     state = data.get("state")
     if state not in STATES:
         return UploadState("unknown")
-    pid = data.get("pid")
+    pid, updated = data.get("pid"), data.get("updated")
     return UploadState(
         state,
         str(data.get("host") or ""),
         str(data.get("detail") or ""),
         pid if isinstance(pid, int) else None,
-        data.get("updated"),
+        updated if isinstance(updated, (int, float)) else None,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from nbwandb.connection.modes import ModeDecision, resolve_mode
 from nbwandb.errors import NbwandbError
 from nbwandb.run import session
+from nbwandb.run.disk_space import check_run_dir
 from nbwandb.run.finish import finish_active
 from nbwandb.run.outcomes import Resumed, StartOutcome
 from nbwandb.run.run import NoOpRun, Run
@@ -29,27 +29,20 @@ from nbwandb.values.config import merge_config, to_config_dict
 if TYPE_CHECKING:  # pragma: no cover - network (http.client, ssl) is imported by online runs only
     from nbwandb.connection.network import HostProbe, ProbeThread
 
-MIN_FREE_BYTES = 50 * 1024 * 1024
 TRANSACTION_LOG_FLUSH_S = 0.1
 DISTRIBUTED_STRATEGIES = ("main", "group")
 
 
 def _check_run_dir(directory: Path) -> None:
     """Fail at init, clearly, when runs cannot be written (not with a crash later)."""
-    probe = directory
-    while not probe.exists():
-        probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise NbwandbError(
-            f"cannot write runs under {directory}: {probe} is not writable; "
-            "pass dir= a writable folder or set WANDB_DIR"
+    check = check_run_dir(directory)
+    if check.problem is not None:
+        fix = (
+            "free space or pass dir= elsewhere"
+            if check.writable
+            else "pass dir= a writable folder or set WANDB_DIR"
         )
-    free = shutil.disk_usage(probe).free
-    if free < MIN_FREE_BYTES:
-        raise NbwandbError(
-            f"cannot write runs under {directory}: only {free // (1024 * 1024)} MiB free on its disk "
-            f"(nbwandb wants at least {MIN_FREE_BYTES // (1024 * 1024)} MiB); free space or pass dir= elsewhere"
-        )
+        raise NbwandbError(f"cannot write runs under {directory}: {check.problem}; {fix}")
 
 
 def _disabled(run: NoOpRun) -> NoOpRun:

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbwandb.errors import NbwandbError, ResumeError
-from nbwandb.local.liveness import writer_alive, writer_pid
 from nbwandb.local.reader import LocalRun, read_run, resolve_run_file
 from nbwandb.local.runs_table import find_run_dirs
 from nbwandb.local.segments import group_by_run, segment_id, segment_key, segment_stamp, segments_of
+from nbwandb.run.liveness import writer_alive, writer_pid
 from nbwandb.values.metrics import is_number
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -15,6 +15,7 @@ from typing import Any
 
 from nbwandb.errors import NbwandbError, require
 from nbwandb.render.html_tables import format_cell, format_duration, table_html
+from nbwandb.values.config import flatten_config
 
 LEADERBOARD_ROWS = 10
 
@@ -39,19 +40,8 @@ class TrialRecord:
     def as_row(self) -> dict[str, Any]:
         """A flat dict: parameters become ``param.<name>`` columns (nested names dotted)."""
         row = {k: v for k, v in asdict(self).items() if k != "params"}
-        row.update({f"param.{k}": v for k, v in flatten_params(self.params).items()})
+        row.update(flatten_config(self.params, "param."))
         return row
-
-
-def flatten_params(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"opt": {"lr": 1}}`` -> ``{"opt.lr": 1}`` (the names the sweep config used)."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
-            out.update(flatten_params(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 @dataclass
@@ -147,7 +137,7 @@ class SweepResult:
         best = self.best
         if best is not None:
             params = ", ".join(
-                f"{k}={format_cell(v)}" for k, v in flatten_params(best.params).items()
+                f"{k}={format_cell(v)}" for k, v in flatten_config(best.params).items()
             )
             line += f"; best {self.metric}={format_cell(best.value)} in run {best.run_name or best.run_id} ({params})"
         return line
@@ -162,11 +152,11 @@ class SweepResult:
             :rows
         ]
         shown = ranked + rest
-        names = list(dict.fromkeys(k for t in shown for k in flatten_params(t.params)))
+        names = list(dict.fromkeys(k for t in shown for k in flatten_config(t.params)))
         columns = ["#", "run", "state", str(self.metric), *names, "duration"]
         body = []
         for rank, t in enumerate(shown, 1):
-            flat = flatten_params(t.params)
+            flat = flatten_config(t.params)
             place: Any = rank if t in ranked else ""
             body.append(
                 [

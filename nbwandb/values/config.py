@@ -137,3 +137,24 @@ def _copy_tree(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy_tree(v) for v in value]
     return value
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """One column per leaf: nested keys joined with ``.``, each name after ``prefix``.
+
+    A dict with a ``_type`` key is one wandb value (a table, an image's summary) and stays
+    one cell; an empty dict stays as ``{}``, so a key the user set never vanishes from a table.
+
+    >>> flatten_config({"opt": {"lr": 0.1, "betas": [0.9, 0.99]}, "seed": 1}, "config.")
+    {'config.opt.lr': 0.1, 'config.opt.betas': [0.9, 0.99], 'config.seed': 1}
+    >>> flatten_config({"img": {"_type": "image-file", "path": "a.png"}, "extra": {}})
+    {'img': {'_type': 'image-file', 'path': 'a.png'}, 'extra': {}}
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and "_type" not in value:
+            out.update(flatten_config(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

@@ -26,10 +26,11 @@ from typing import Any
 
 from nbwandb.local.reader import LocalRun, read_run
 from nbwandb.local.runs_table import RunsTable
-from nbwandb.render.chart_data import section_of, section_order
+from nbwandb.render.chart_data import chart_sections
+from nbwandb.render.charts import Chart
 from nbwandb.render.html_tables import CSS as TABLE_CSS
 from nbwandb.values.metrics import is_number
-from nbwandb.views.dashboard_charts import Chart, draw_section, run_x_range
+from nbwandb.views.dashboard_charts import draw_section, run_x_range
 from nbwandb.views.dashboard_html import (
     CSS,
     config_html,
@@ -194,10 +195,7 @@ class Dashboard:
             else []
         )
         self.keys = _select_keys(available, self._keys_arg, hidden)
-        self.sections: dict[str, list[str]] = {}
-        # train, val, the other prefixes, then "charts" (keys without a prefix)
-        for key in sorted(self.keys, key=lambda k: section_order(section_of(k))):
-            self.sections.setdefault(section_of(key), []).append(key)
+        self.sections = chart_sections(self.keys)
         self._charts = None
 
     def refresh(self) -> Dashboard:

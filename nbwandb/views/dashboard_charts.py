@@ -1,4 +1,6 @@
-"""The drawings of ``nbwandb.show``: one SVG line chart per metric, a PNG per histogram.
+"""The drawings of ``nbwandb.show``: its runs' numbers handed to ``render.charts`` (one SVG line
+chart per metric), and a PNG per histogram (matplotlib, so not in ``render/``, which is
+standard library only).
 
 Runs keep one colour in every chart (``svg_charts.COLORS``, matplotlib's tab10).
 """
@@ -7,28 +9,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from nbwandb.errors import require
 from nbwandb.local.reader import LocalRun
-from nbwandb.render.chart_data import downsample, metric_series, smooth_ema
-from nbwandb.render.svg_charts import COLORS, Line, line_chart_svg
+from nbwandb.render.chart_data import metric_series, x_extent
+from nbwandb.render.charts import Chart, section_chart
+from nbwandb.render.svg_charts import COLORS
 
-
-@dataclass
-class Chart:
-    """One rendered section: its keys and one SVG line chart per key (sharing the x-range)."""
-
-    section: str
-    keys: list[str]
-    svgs: list[str]
-
-    def html(self) -> str:
-        return (
-            "<div class='charts'>"
-            + "".join(f"<div class='chart'>{svg}</div>" for svg in self.svgs)
-            + "</div>"
-        )
+__all__ = ["Chart", "draw_section", "histogram_png", "run_points", "run_x_range"]
 
 
 def run_points(run: LocalRun, key: str, step_metric: str) -> tuple[list[float], list[float]]:
@@ -55,41 +43,19 @@ def draw_section(
     ``x_range``: the x-range the charts share (``run_x_range``: every section the same);
     None: this section's own.
     """
-    per_key: dict[str, list[Line]] = {}
-    lows, highs = [], []
-    for key in keys:
-        lines = []
-        for i, run in enumerate(runs):
-            xs, ys = run_points(run, key, step_metric)
-            if not xs:
-                continue
-            lows.append(min(xs))
-            highs.append(max(xs))
-            color = COLORS[i % len(COLORS)]
-            if smoothing:
-                rx, ry = downsample(xs, ys, max_points)
-                sx, sy = downsample(xs, smooth_ema(ys, smoothing), max_points)
-                lines.append(Line(list(zip(rx, ry, strict=True)), run.name, color, faint=True))
-                lines.append(Line(list(zip(sx, sy, strict=True)), run.name, color))
-            else:
-                dx, dy = downsample(xs, ys, max_points)
-                lines.append(Line(list(zip(dx, dy, strict=True)), run.name, color))
-        per_key[key] = lines
-    if x_range is None:
-        x_range = (min(lows), max(highs)) if lows else None
-    svgs = []
-    for key in keys:
-        last = runs[0].summary.get(key) if len(runs) == 1 else None
-        svgs.append(
-            line_chart_svg(
-                key,
-                per_key[key],
-                last=last if isinstance(last, (int, float)) else None,
-                x_range=x_range,
-                x_label=step_metric,
-            )
-        )
-    return Chart(section, keys, svgs)
+    points = {key: [(run.name, *run_points(run, key, step_metric)) for run in runs] for key in keys}
+    last = {}
+    if len(runs) == 1:
+        last = {k: v for k in keys if isinstance(v := runs[0].summary.get(k), (int, float))}
+    return section_chart(
+        section,
+        points,
+        smoothing=smoothing,
+        max_points=max_points,
+        x_range=x_range,
+        x_label=step_metric,
+        last=last,
+    )
 
 
 def run_x_range(
@@ -97,14 +63,7 @@ def run_x_range(
 ) -> tuple[float, float] | None:
     """The x-range of ``keys`` over ``runs``: what every section shares, as W&B aligns its
     panels on one step axis (train and val then put one step at one x)."""
-    lows, highs = [], []
-    for run in runs:
-        for key in keys:
-            xs, _ = run_points(run, key, step_metric)
-            if xs:
-                lows.append(min(xs))
-                highs.append(max(xs))
-    return (min(lows), max(highs)) if lows else None
+    return x_extent(run_points(run, key, step_metric)[0] for run in runs for key in keys)
 
 
 def histogram_png(bins: Sequence[float], values: Sequence[float]) -> bytes:

@@ -14,8 +14,9 @@ from typing import Any
 from nbwandb.errors import MissingDependencyError, NbwandbError
 from nbwandb.local.media_files import data_uri, load_table, staged_tables, thumbnail_uri
 from nbwandb.local.reader import LocalRun
-from nbwandb.render.html_tables import cell_html, format_duration, table_html
+from nbwandb.render.html_tables import cell_html, format_cell, format_duration, table_html
 from nbwandb.render.svg_charts import COLORS
+from nbwandb.values.config import flatten_config
 from nbwandb.views.dashboard_charts import histogram_png
 from nbwandb.views.overlays_html import has_overlays, image_with_overlays_svg
 
@@ -35,21 +36,9 @@ background:#f6f6f6;border:1px solid #e3e3e3}.nbw-dash svg.media{width:auto;heigh
 THUMB_PX = 64  # table image cells are embedded at most this big: a report of many rows stays small
 
 
-def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and (value or not prefix):
-        for k, v in value.items():
-            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
-    else:
-        out[prefix] = value
-
-
 def config_table(runs: Sequence[LocalRun]) -> tuple[list[str], dict[str, list[Any]]]:
     """``(keys, values)``: every config key for one run; for several, the keys that differ."""
-    flats = []
-    for run in runs:
-        flat: dict[str, Any] = {}
-        _flat("", run.config, flat)
-        flats.append(flat)
+    flats = [flatten_config(run.config) for run in runs]
     keys = list(dict.fromkeys(k for flat in flats for k in flat))
     missing = object()
     rows = {k: [flat.get(k, missing) for flat in flats] for k in keys}
@@ -270,12 +259,6 @@ def has_media_artifact(run: LocalRun, key: str) -> bool:
 
 
 def short(value: Any, limit: int = 80) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    elif isinstance(value, dict) and "_type" in value:
-        text = f"<{value['_type']}>"
-    else:
-        text = str(value)
+    """A cell's text (the tables' one number format), cut to ``limit`` characters."""
+    text = format_cell(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

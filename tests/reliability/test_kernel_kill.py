@@ -18,10 +18,8 @@ from relkit import Kernel, record, wandb_core_pids
 
 ROWS = 3000
 
-RAW = f"""
-import time, wandb
-run = wandb.init(project="kill", mode="offline", settings=wandb.Settings(silent=True))
-print(f"run_dir={{run.settings.sync_dir}}")
+# Logs, then waits to be killed mid-cell (after one of the two starts below).
+LOG_THEN_WAIT = f"""
 for i in range({ROWS}):
     run.log({{"x": float(i)}})
     if i % 10 == 0:
@@ -30,17 +28,15 @@ print("LOGGED", flush=True)
 time.sleep(120)
 """
 
-NB_MID_CELL = f"""
+START_RAW = """
+import time, wandb
+run = wandb.init(project="kill", mode="offline", settings=wandb.Settings(silent=True))
+print(f"run_dir={run.settings.sync_dir}")"""
+START_NB = """
 import time, nbwandb
 run = nbwandb.init(project="kill", mode="offline", quiet=True)
-print(f"run_dir={{run.run_dir}}")
-for i in range({ROWS}):
-    run.log({{"x": float(i)}})
-    if i % 10 == 0:
-        time.sleep(0.002)   # a training step takes time (a burst of logs would hide the loss)
-print("LOGGED", flush=True)
-time.sleep(120)
-"""
+print(f"run_dir={run.run_dir}")"""
+RAW, NB_MID_CELL = START_RAW + LOG_THEN_WAIT, START_NB + LOG_THEN_WAIT
 
 NB_CELL_ENDS = f"""
 %load_ext nbwandb

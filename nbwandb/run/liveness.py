@@ -1,7 +1,12 @@
-"""Is the process that writes a local run still alive? (From the pid in its ``logs/debug.log``.)
+"""Is a process alive? The one check, safe off POSIX, and the pid of a run's writer.
 
 ``LocalRun.state`` uses it to tell a run still being written ("running") from one
-whose process died without an exit record ("crashed").
+whose process died without an exit record ("crashed"); ``upload_state`` to tell an upload
+still going on from one a killed kernel cut off; ``resume`` whether a crashed segment's
+writer is still alive.
+
+>>> pid_alive(__import__("os").getpid())
+True
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ def writer_alive(run_dir: Path, host: str = "", started: float | None = None) ->
     pid = writer_pid(run_dir)
     if pid is None:
         return None
+    return pid_alive(pid, started)
+
+
+def pid_alive(pid: int, started: float | None = None) -> bool | None:
+    """Is process ``pid`` alive? None when that cannot be told.
+
+    ``started`` (epoch seconds): when the process was known to be running; a process
+    created after it is a new one that got a dead process's pid, so the answer is False.
+    """
     try:
         import psutil  # a wandb dependency; also the safe check off POSIX
     except ImportError:
