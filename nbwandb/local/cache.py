@@ -9,6 +9,10 @@ parses the run file once and writes ``.<run file name>.nbwandb-cache.npz`` next 
 - sampled series (``sampled.SampledSeries``): per numeric key, the min, max and last
   point of each of at most ``SAMPLE_BUCKETS`` buckets over the step axis.
 
+``list_runs`` needs the state alone: ``read_state`` counts the rows without decoding them
+and writes a light cache (the state, no arrays), which the first ``read_cached`` (``show``,
+``columns()``) replaces with the full one.
+
 It is keyed on the run file's size and modification time (nanoseconds). A file that grew
 is read on from the byte offset where the cache ends, once the bytes before that offset
 are checked to be the ones cached; a file that shrank or changed in place, a cache of
@@ -180,6 +184,11 @@ class RunCache:
         self.meta = meta
         self._arrays = arrays  # an NpzFile (members read on use) or a dict of arrays
         self.path = path
+
+    @property
+    def light(self) -> bool:
+        """A cache of the state alone (``read_state``): no columns, no sampled series."""
+        return bool(self.meta.get("light"))
 
     @property
     def offset(self) -> int:
@@ -372,6 +381,8 @@ def read_cached(
     run_file = Path(run.run_file)
     st = os.stat(run_file)  # before reading: a write after it makes the next read read on
     cache = load_cache(run_file)
+    if cache is not None and cache.light:
+        cache = None  # the state alone (list_runs wrote it): the columns are built now
     builder = ColumnBuilder()
     reader = LogReader(run_file)
     if cache is not None:
@@ -381,6 +392,7 @@ def read_cached(
         if same or grew:
             try:
                 restore(run, meta["state"])
+                run._last_step = meta["last_step"]
                 if same:
                     reader.offset = cache.offset
                     reader.truncated = bool(meta["state"]["truncated"])
@@ -419,6 +431,68 @@ def read_cached(
     return run._cache
 
 
+def read_state(
+    run: Any, apply_records: Callable[[Any, list[bytes]], None], window: int = 8 << 20
+) -> None:
+    """Fill ``run`` (a fresh ``LocalRun`` of one run file, ``_keep_history`` off) with its
+    state alone, as ``list_runs`` needs it: from the cache when it matches the file, else by
+    reading the file with its rows counted, not decoded. What was read is written as a light
+    cache (meta only), which a later ``read_cached`` replaces with the full one.
+
+    A full cache of a file that grew is read on as a full one (it stays whole); a light one
+    is read on from its offset; one of neither kind, or stale, is not trusted.
+    """
+    run_file = Path(run.run_file)
+    st = os.stat(run_file)
+    cache = load_cache(run_file)
+    reader = LogReader(run_file)
+    if cache is not None:
+        meta = cache.meta
+        same = meta["size"] == st.st_size and meta["mtime_ns"] == st.st_mtime_ns
+        grew = not same and st.st_size > meta["size"] and _grown_from(run_file, meta)
+        if grew and not cache.light:
+            read_cached(run, apply_records, window)  # reads on, and keeps the columns whole
+            run.history.clear()
+            return
+        if same or grew:
+            try:
+                restore(run, meta["state"])
+                run._last_step = meta["last_step"]
+                reader.offset = cache.offset
+                reader.truncated = bool(meta["state"]["truncated"])
+                reader.corrupt_reason = meta["corrupt_reason"]
+            except _DAMAGED:
+                reader = LogReader(run_file)
+                _reset(run)
+                same = False
+            if same:
+                run._reader = reader
+                if not cache.light:
+                    run._cache = cache  # the columns and samples are there: show uses them
+                return
+    while True:
+        payloads = reader.read_available(max_bytes=window)
+        if payloads:
+            apply_records(run, payloads)
+        if not reader.more:
+            break
+    run.truncated = reader.truncated
+    run._reader = reader
+    meta = {
+        "version": CACHE_VERSION,
+        "light": True,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "offset": reader.offset,
+        "check": _check_bytes(run_file, reader.offset),
+        "corrupt_reason": reader.corrupt_reason,
+        "rows": run._history_rows,
+        "last_step": run._last_step,
+        "state": snapshot(run),
+    }
+    _write(run_file, iter(()), lambda: meta)
+
+
 def _keep_overlay_values(run: Any, first: int) -> None:
     """Images with masks or boxes name their files in the row's value: keep that value with
     the media entry (``show`` draws the overlays), as the rows are let go."""
@@ -455,7 +529,7 @@ def history_columns(
         builder.add_rows(run.history)
         return builder.columns(), dict(builder.others)
     for _ in range(2):
-        cache = _current(run, apply_records)
+        cache = current_cache(run, apply_records)
         try:
             columns, others = cache.columns(), cache.others()
             if all(len(c) == cache.meta["rows"] for c in columns.values()):
@@ -477,10 +551,15 @@ def _drop(run: Any) -> None:
         pass
 
 
-def _current(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> RunCache:
+def current_cache(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> RunCache:
     """The run's cache, read again when the run has read past it (a refresh since)."""
     cache = run._cache
-    if cache is not None and run._reader is not None and cache.offset == run._reader.offset:
+    if (
+        cache is not None
+        and not cache.light
+        and run._reader is not None
+        and cache.offset == run._reader.offset
+    ):
         return cache  # type: ignore[no-any-return]
     if len(run.segments) > 1:
         from nbwandb.errors import NbwandbError
@@ -506,7 +585,7 @@ def sampled_series(
         xs, ys, _ = builder.sampler.points().get(key, (np.empty(0), np.empty(0), None))
         return xs, ys
     for _ in range(2):
-        cache = _current(run, apply_records)
+        cache = current_cache(run, apply_records)
         try:
             xs, ys = cache.sampled(key)
             if len(xs) == len(ys):
