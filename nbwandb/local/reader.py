@@ -103,6 +103,8 @@ class LocalRun:
     _keep_history: bool = field(default=True, repr=False, compare=False)
     _history_rows: int = field(default=0, repr=False, compare=False)
     _last_step: Any = field(default=None, repr=False, compare=False)  # the last row's _step
+    # rows not kept but given, record by record, to a cache's ColumnBuilder (``add_history``)
+    _row_sink: Any = field(default=None, repr=False, compare=False)
     # joining segments: wandb's _step of the next segment's rows continues from _step_base
     _step_base: int | None = field(default=None, repr=False, compare=False)
     _step_shift: int | None = field(default=None, repr=False, compare=False)
@@ -498,6 +500,7 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     row_texts: list[str] = []  # history rows as JSON objects, decoded in one json.loads
     with_media: list[int] = []  # indexes (into row_texts) of rows that may hold media
     keep_history = run._keep_history
+    sink = None if keep_history else run._row_sink
     summary_json, summary_heads = run._summary_json, run._summary_heads
     last_row: bytes | None = None  # rows not kept: the last one is decoded (its step, runtime)
     tags = record_tags(payloads)
@@ -506,7 +509,14 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
         if i in redundant:
             continue
         if not keep_history and tags[i] == HISTORY_TAG:
-            # counted without decoding; a row that may hold media is decoded for its entries
+            # counted without decoding (or given to the sink); a row that may hold media is
+            # decoded for its entries
+            if sink is not None:
+                try:
+                    sink.add_history(from_string(payload).history)
+                except DecodeError:
+                    run.skipped_records += 1
+                    continue
             run._history_rows += 1
             if b"_type" in payload:
                 with_media.append(len(row_texts))
@@ -527,6 +537,8 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
             run._summary = None
         elif kind == "history":
             run._history_rows += 1
+            if sink is not None:
+                sink.add_history(record.history)
             if keep_history or b"_type" in payload:
                 if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key
                     with_media.append(len(row_texts))

@@ -132,7 +132,9 @@ def history_json(history: Any) -> str:
     Joining the values' own JSON texts is much faster than decoding each value and
     lets a whole batch of rows go through one ``json.loads``.
     """
-    parts = []
+    parts: list[str] = []
+    append = parts.append
+    known = _KEY_JSON.get
     has_step = False
     for item in history.item:
         key = item.key
@@ -143,7 +145,7 @@ def history_json(history: Any) -> str:
             key = nk[0]
         if key == "_step":
             has_step = True
-        parts.append(_key_json(key) + ":" + (item.value_json or item_json(item)))
+        append((known(key) or _key_json(key)) + ":" + (item.value_json or item_json(item)))
     if not has_step and history.HasField("step"):
         parts.append(f'"_step":{history.step.num}')
     return "{" + ",".join(parts) + "}"
@@ -249,13 +251,18 @@ def record_tags(payloads: Sequence[bytes]) -> list[int]:
     out: list[int] = []
     append = out.append
     for p in payloads:
-        if len(p) > 4 and p[0] == 0x08:  # num, then the record's field
+        if len(p) > 6 and p[0] == 0x08:  # num (up to 2**28), then the record's field
             if p[1] < 0x80:
                 append(p[2])
-                continue
-            if p[2] < 0x80:
+            elif p[2] < 0x80:
                 append(p[3])
-                continue
+            elif p[3] < 0x80:
+                append(p[4])
+            elif p[4] < 0x80:
+                append(p[5])
+            else:
+                append(record_tag(p))
+            continue
         append(record_tag(p))
     return out
 
