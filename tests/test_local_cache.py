@@ -90,7 +90,7 @@ def assert_columns_match(run: nbwandb.local.LocalRun, history: list[dict]) -> No
             else:  # bools, strings, media dicts: the same value, of the same type
                 assert type(got) is type(want) and got == want, (key, i, got, want)
             if type(want) in (int, float):
-                assert col[i] == want, (key, i)
+                assert _same(float(col[i]), float(want)), (key, i)
             else:
                 assert math.isnan(col[i]), (key, i)  # not a number: NaN in the numeric view
 
@@ -258,13 +258,69 @@ def test_list_runs_agrees_with_a_full_read(isolated: Path) -> None:
     crashed = isolated / "wandb" / "offline-run-20200101_000000-crashed1"
     _cut_copy(raw, crashed, len(data) // 2, logs=False)
     (crashed / next(raw.glob("run-*.wandb")).name).rename(crashed / "run-crashed1.wandb")
+    # cold: rows counted, not decoded, a light cache (the state) written, then the run shown
+    # (which writes the full cache: columns, sampled series); warm: from the full cache
     for attempt in ("cold", "warm"):
         table = list_runs(isolated / "wandb")
         assert len(table) == 3, attempt
-        for row in table:
-            assert row == run_record(read_run(row["path"])), (attempt, row["id"])
+        for run in table.runs:
+            cache = load_cache(Path(run.run_file))
+            assert cache is not None and cache.light == (attempt == "cold"), attempt
+        for row, run in zip(table, table.runs, strict=True):
+            full = read_run(row["path"])
+            assert row == run_record(full), (attempt, row["id"])
             assert read_run(row).id == row["id"]  # a list_runs row is a run to read
+            assert (run.step, run.steps, run.media) == (full.step, full.steps, full.media)
+            assert nbwandb.show(run).keys == nbwandb.show(full).keys, attempt
+            assert run.metric_keys() == full.metric_keys(), attempt  # builds the full cache
+            assert_columns_match(run, full.history)
     assert {r["state"] for r in table} == {"finished", "crashed"}
+
+
+def test_only_redundant_summary_records_are_skipped(isolated: Path) -> None:
+    """wandb-core writes a summary record a row; those whose keys are written again later
+    (and first earlier) are skipped. The summary, key order included, is the one every
+    record applied gives, with removals, nested keys and a key both plain and nested."""
+    import json
+
+    import wandb
+
+    from nbwandb.local.reader import _apply_summary, _materialise_summary, iter_records
+    from nbwandb.local.records import redundant_summaries
+
+    run = wandb.init(project="summary", dir=os.environ["WANDB_DIR"])
+    for i in range(300):
+        run.log({"loss": 1 / (i + 1), "acc": i / 300})
+        if i % 50 == 10:
+            run.summary["best"] = i
+        if i == 120:
+            run.summary["img"] = {"caption": "a", "n": i}
+            del run.summary["best"]
+        if i == 200:
+            run.summary["img"] = 5  # the nested key becomes a plain value again
+        if i == 250:
+            run.summary.update({"best": -1, "z/late": "yes"})
+    run.finish()
+    run_dir = Path(run.dir).parent
+    full = read_run(run_dir)  # waits for wandb-core's last records (iter_records does not)
+    assert full.exit_code == 0
+    records = list(iter_records(run_dir))
+    summary_json: dict = {}
+    heads: set[str] = set()
+    for rec in records:  # every record applied: the reference
+        if rec.WhichOneof("record_type") == "summary":
+            _apply_summary(summary_json, heads, rec.summary)
+        elif rec.WhichOneof("record_type") == "run" and rec.run.HasField("summary"):
+            _apply_summary(summary_json, heads, rec.run.summary)
+    want = _materialise_summary(summary_json)
+    payloads = [rec.SerializeToString() for rec in records]
+    skipped = redundant_summaries(payloads)
+    summaries = [i for i, rec in enumerate(records) if rec.WhichOneof("record_type") == "summary"]
+    assert len(skipped) > len(summaries) // 2  # most are skipped
+    assert set(skipped) <= set(summaries)
+    for got in (full.summary, read_run(run_dir, history=False).summary):
+        assert json.dumps(got) == json.dumps(want)  # values and key order
+    assert want["best"] == 260 and want["img"] == 5 and want["z/late"] == "yes"
 
 
 def test_run_panel_of_an_ended_run_draws_the_sampled_series(isolated: Path) -> None:
@@ -291,3 +347,40 @@ def test_run_panel_of_an_ended_run_draws_the_sampled_series(isolated: Path) -> N
         assert sampled.series[key].last_step == rows.series[key].last_step
         assert sampled.series[key].high >= rows.series[key].high  # the spike is drawn
     assert cache_path(Path(read_run(run.run_dir).run_file)).is_file()
+
+
+def test_columns_built_from_records_hold_every_kind_of_value(isolated: Path) -> None:
+    """The cache's columns are built from each record's value texts, not from row dicts (a
+    window at a time, spilled to a temporary file): the same values as the row history for
+    ints, floats, NaN and infinities, bools, text, null, lists, nested dicts, keys that come
+    and go, and a key that turns from int to float."""
+    import wandb
+
+    run = wandb.init(project="kinds", dir=os.environ["WANDB_DIR"])
+    for i in range(700):
+        row: dict[str, object] = {"n": i, "f": i / 7, "flag": i % 2 == 0, "word": f"w{i % 3}"}
+        if i % 5 == 0:
+            row["odd"] = {"inner": i, "list": [i, "x"]} if i % 10 else None
+        if i % 97 == 3:
+            row["bad"] = math.nan if i % 2 else math.inf
+        row["switch"] = i if i < 350 else i + 0.5
+        if i >= 600:
+            row["late"] = -i
+        run.log(row)
+    run.finish()
+    run_dir = Path(run.dir).parent
+    full = read_run(run_dir)
+    from nbwandb.local import cache as cache_module
+
+    window = cache_module.CACHE_WINDOW
+    cache_module.CACHE_WINDOW = 4096  # many windows: keys that come and go between them
+    try:
+        cached = read_run(run_dir, history=False)
+    finally:
+        cache_module.CACHE_WINDOW = window
+    assert_same_run(cached, full)
+    stored = load_cache(Path(full.run_file))
+    assert stored is not None and not stored.light
+    assert "n" in stored.meta["int_keys"] and "switch" not in stored.meta["int_keys"]
+    xs, ys = cached.sampled("late")
+    assert xs.min() == 600 and ys.min() == -699

@@ -9,6 +9,10 @@ parses the run file once and writes ``.<run file name>.nbwandb-cache.npz`` next 
 - sampled series (``sampled.SampledSeries``): per numeric key, the min, max and last
   point of each of at most ``SAMPLE_BUCKETS`` buckets over the step axis.
 
+``list_runs`` needs the state alone: ``read_state`` counts the rows without decoding them
+and writes a light cache (the state, no arrays), which the first ``read_cached`` (``show``,
+``columns()``) replaces with the full one.
+
 It is keyed on the run file's size and modification time (nanoseconds). A file that grew
 is read on from the byte offset where the cache ends, once the bytes before that offset
 are checked to be the ones cached; a file that shrank or changed in place, a cache of
@@ -37,17 +41,19 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from nbwandb.errors import require
+from nbwandb.local.records import decode_json, decode_row_json, history_json, item_json
 from nbwandb.local.sampled import SampledSeries
 from nbwandb.wandb_compat.logfile import LogReader
 
 CACHE_VERSION = 1
 SAMPLE_BUCKETS = 1024  # buckets per key: 3 points each at most, ~3,000 points a line
 CHECK_LEN = 4096  # bytes before the cached offset checked before reading a grown file on
+CACHE_WINDOW = 2 << 20  # bytes of the run file decoded into rows at a time when building it
 _NAN = math.nan
 _NUMBER = (int, float)
 
@@ -98,52 +104,170 @@ def step_of(row: dict[str, Any]) -> Any:
 class ColumnBuilder:
     """History rows into columns, a window of rows at a time (memory: the arrays, not the rows).
 
+    With ``spill=True`` each window's arrays go to one temporary file as they are made, and a
+    column is put together only when asked (``column``: one at a time, as the cache is
+    written), so building the cache of a million-row run holds a window, not the columns.
+
     >>> b = ColumnBuilder(); b.add_rows([{"a": 1}, {"a": 2.5, "b": "x"}])
     >>> cols = b.columns(); cols["a"].tolist(), b.others["b"]
     ([1.0, 2.5], [(1, '"x"')])
+    >>> with ColumnBuilder(spill=True) as s:
+    ...     s.add_rows([{"a": 1}]); s.add_rows([{"b": 2}]); s.column("b").tolist()
+    [nan, 2.0]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, spill: bool = False) -> None:
         self.rows = 0
-        self.chunks: dict[str, list[tuple[int, np.ndarray]]] = {}  # key -> (first row, values)
+        # key -> (first row, values): an array, or (offset, length) in the spill file
+        self.chunks: dict[str, list[tuple[int, Any]]] = {}
         self.others: dict[str, list[tuple[int, str]]] = {}  # key -> (row, JSON text)
         self.int_keys: dict[str, bool] = {}  # key -> every row so far holds an int
         self.sampler = SampledSeries(SAMPLE_BUCKETS)
         self.has_global_step = False
         self.last_step: Any = None  # the last row's _step (a run's ``step``)
+        # closed by close() (or the with block): it outlives this call
+        self._pending = 0  # rows given to add_history since the last flush
+        self._texts: dict[str, tuple[list[int], list[str]]] = {}  # key -> (rows, JSON texts)
+        self._spill: IO[bytes] | None = tempfile.TemporaryFile() if spill else None  # noqa: SIM115
+        self._spill_end = 0
+
+    def __enter__(self) -> ColumnBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let the spill file go (it is deleted when closed)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+    def _keep(self, key: str, first: int, values: np.ndarray) -> None:
+        if self._spill is None:
+            self.chunks.setdefault(key, []).append((first, values))
+            return
+        self._spill.seek(self._spill_end)
+        self._spill.write(values.tobytes())
+        self.chunks.setdefault(key, []).append((first, (self._spill_end, len(values))))
+        self._spill_end += values.nbytes
+
+    def _values(self, chunk: Any) -> np.ndarray:
+        if isinstance(chunk, np.ndarray):
+            return chunk
+        offset, length = chunk
+        assert self._spill is not None
+        self._spill.seek(offset)
+        return np.frombuffer(self._spill.read(length * 8), dtype=np.float64)
 
     def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        n = len(rows)
+        """Add decoded rows (dicts)."""
+        cells: dict[str, tuple[list[int], list[Any]]] = {}
+        for i, row in enumerate(rows):
+            for key, value in row.items():
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = ([], [])
+                cell[0].append(i)
+                cell[1].append(value)
+        self._add_window(len(rows), cells)
+
+    def add_history(self, history: Any) -> None:
+        """Add one ``HistoryRecord`` without making its row: each value's JSON text is kept
+        under its key, and a window's texts are decoded key by key in ``flush``."""
+        r = self._pending
+        cells = self._texts
+        has_step = False
+        for item in history.item:
+            key = item.key
+            if not key:
+                nested = item.nested_key
+                if len(nested) != 1:  # a nested key path: the row as the reader makes it
+                    for rows, texts in cells.values():  # this row's cells so far go first
+                        while rows and rows[-1] == r:
+                            rows.pop()
+                            texts.pop()
+                    row = decode_row_json(history_json(history))
+                    for k, v in row.items():
+                        rows, texts = self._text_cell(k)
+                        rows.append(r)
+                        texts.append(json.dumps(v))
+                    self._pending += 1
+                    return
+                key = nested[0]
+            if key == "_step":
+                has_step = True
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = ([], [])
+            cell[0].append(r)
+            cell[1].append(item.value_json or item_json(item))
+        if not has_step and history.HasField("step"):
+            rows, texts = self._text_cell("_step")
+            rows.append(r)
+            texts.append(str(history.step.num))
+        self._pending += 1
+
+    def _text_cell(self, key: str) -> tuple[list[int], list[str]]:
+        cell = self._texts.get(key)
+        if cell is None:
+            cell = self._texts[key] = ([], [])
+        return cell
+
+    def flush(self) -> None:
+        """Decode the texts ``add_history`` kept (one ``json.loads`` a key) into the columns."""
+        n, texts = self._pending, self._texts
+        self._pending, self._texts = 0, {}
+        cells: dict[str, tuple[list[int], list[Any]]] = {}
+        for key, (rows, cell_texts) in texts.items():
+            try:
+                values = json.loads("[" + ",".join(cell_texts) + "]")
+            except ValueError:  # one unreadable value: each decoded alone, kept as its text
+                values = [decode_json(t) for t in cell_texts]
+            cells[key] = (rows, values)
+        self._add_window(n, cells)
+
+    def _add_window(self, n: int, cells: dict[str, tuple[list[int], list[Any]]]) -> None:
+        """Add ``n`` rows given as ``key -> (row indexes, values)``."""
         if not n:
             return
-        keys: dict[str, None] = {}
-        for row in rows:
-            keys.update(dict.fromkeys(row))
-        xs = self._column([step_of(row) for row in rows])[0]
-        if "global_step" in keys:
+        xs = np.full(n, _NAN)
+        for x_key in ("_step", "global_step"):  # a row's global_step, else its _step
+            if x_key in cells:
+                rows, values = cells[x_key]
+                xs[rows] = self._numbers(n, rows, values)[rows]
+        if "global_step" in cells:
             self.has_global_step = True
         seq = np.arange(self.rows, self.rows + n, dtype=np.int64)
-        for key in keys:
-            values, all_int = self._column([row.get(key, _NAN) for row in rows], key)
+        for key, (rows, values) in cells.items():
+            column = self._numbers(n, rows, values, key)
+            all_int = len(rows) == n and set(map(type, values)) == {int}
             was_int = self.int_keys.get(key, self.rows == 0)
             self.int_keys[key] = was_int and all_int
-            self.chunks.setdefault(key, []).append((self.rows, values))
-            self.sampler.add(key, xs, values, seq)
+            self._keep(key, self.rows, column)
+            self.sampler.add(key, xs, column, seq)
+        step = cells.get("_step")
+        self.last_step = step[1][-1] if step and step[0][-1] == n - 1 else None
         self.rows += n
-        self.last_step = rows[-1].get("_step")
 
-    def _column(self, values: list[Any], key: str = "") -> tuple[np.ndarray, bool]:
-        """Numbers as float64 (NaN: missing or not a number); other cells go to ``others``."""
-        kinds = set(map(type, values))
-        if kinds <= {int, float}:
-            return np.array(values, dtype=np.float64), kinds == {int}
-        out = np.full(len(values), _NAN)
-        for i, v in enumerate(values):
+    def _numbers(
+        self, n: int, rows: list[int], values: list[Any], key: str | None = None
+    ) -> np.ndarray:
+        """Numbers as float64 at their rows (NaN: missing, or not a number: bools and text
+        too); with ``key``, those other cells are kept as JSON text in ``others``."""
+        if set(map(type, values)) <= {int, float}:
+            if len(rows) == n:
+                return np.array(values, dtype=np.float64)
+            out = np.full(n, _NAN)
+            out[rows] = values
+            return out
+        out = np.full(n, _NAN)
+        for r, v in zip(rows, values, strict=True):
             if type(v) in _NUMBER:
-                out[i] = v
-            elif key:  # a missing cell is the float NaN above; anything else is kept as JSON
-                self.others.setdefault(key, []).append((self.rows + i, json.dumps(v)))
-        return out, False
+                out[r] = v
+            elif key is not None:  # anything else is kept as JSON
+                self.others.setdefault(key, []).append((self.rows + r, json.dumps(v)))
+        return out
 
     def columns(self) -> dict[str, np.ndarray]:
         """Every key's numeric column over all rows (int64 where every row holds an int)."""
@@ -152,26 +276,32 @@ class ColumnBuilder:
     def column(self, key: str) -> np.ndarray:
         """One key's column over all rows (made when asked: one at a time stays small)."""
         chunks = self.chunks[key]
-        if self.int_keys.get(key) and sum(len(c) for _, c in chunks) == self.rows:
+        if self.int_keys.get(key) and sum(n for _, n in map(_chunk_len, chunks)) == self.rows:
             try:
-                return np.concatenate([c for _, c in chunks]).astype(np.int64)
+                return np.concatenate([self._values(c) for _, c in chunks]).astype(np.int64)
             except (OverflowError, ValueError):
                 pass
         col = np.full(self.rows, _NAN)
         for start, chunk in chunks:
-            col[start : start + len(chunk)] = chunk
+            values = self._values(chunk)
+            col[start : start + len(values)] = values
         return col
 
-    def seed(
-        self, columns: dict[str, np.ndarray], others: dict[str, list[tuple[int, str]]]
-    ) -> None:
-        """Start from a cache's columns (a grown file: only the new rows are parsed)."""
-        self.rows = max((len(c) for c in columns.values()), default=0)
-        for key, col in columns.items():
-            self.chunks[key] = [(0, col.astype(np.float64))]
+    def seed(self, cache: RunCache) -> None:
+        """Start from a cache's columns (a grown file: only the new rows are parsed); each
+        column is loaded, kept (spilled) and let go before the next."""
+        self.rows = int(cache.meta["rows"])
+        for key in cache.keys:
+            col = cache.column(key)
+            self._keep(key, 0, col.astype(np.float64))
             self.int_keys[key] = col.dtype.kind == "i"
-        for key, cells in others.items():
+        for key, cells in cache.others().items():
             self.others[key] = list(cells)
+
+
+def _chunk_len(item: tuple[int, Any]) -> tuple[int, int]:
+    first, chunk = item
+    return first, len(chunk) if isinstance(chunk, np.ndarray) else chunk[1]
 
 
 class RunCache:
@@ -181,6 +311,11 @@ class RunCache:
         self.meta = meta
         self._arrays = arrays  # an NpzFile (members read on use) or a dict of arrays
         self.path = path
+
+    @property
+    def light(self) -> bool:
+        """A cache of the state alone (``read_state``): no columns, no sampled series."""
+        return bool(self.meta.get("light"))
 
     @property
     def offset(self) -> int:
@@ -204,6 +339,10 @@ class RunCache:
     def columns(self) -> dict[str, np.ndarray]:
         """Every key's numeric column (NaN where a row lacks the key or holds no number)."""
         return {key: self._arrays[f"c{i}"] for i, key in enumerate(self.keys)}
+
+    def column(self, key: str) -> np.ndarray:
+        """One key's column, loaded alone."""
+        return self._arrays[f"c{self.keys.index(key)}"]  # type: ignore[no-any-return]
 
     def others(self) -> dict[str, list[tuple[int, str]]]:
         """Non-numeric cells per key: ``(row, JSON text)``."""
@@ -367,13 +506,15 @@ def read_cached(
     """Fill ``run`` (a fresh ``LocalRun`` of one run file, rows not kept) from the cache,
     reading only what the cache lacks; the cache is written when anything was read.
 
-    ``apply_records(run, payloads)`` is the reader's record decoder (rows land in
-    ``run.history``, which is emptied into the columns after each window).
+    ``apply_records(run, payloads)`` is the reader's record decoder (it gives each history
+    record to ``run._row_sink``: the columns, decoded a window at a time).
     """
     run_file = Path(run.run_file)
     st = os.stat(run_file)  # before reading: a write after it makes the next read read on
     cache = load_cache(run_file)
-    builder = ColumnBuilder()
+    if cache is not None and cache.light:
+        cache = None  # the state alone (list_runs wrote it): the columns are built now
+    builder: ColumnBuilder | None = None
     reader = LogReader(run_file)
     if cache is not None:
         meta = cache.meta
@@ -382,13 +523,15 @@ def read_cached(
         if same or grew:
             try:
                 restore(run, meta["state"])
+                run._last_step = meta["last_step"]
                 if same:
                     reader.offset = cache.offset
                     reader.truncated = bool(meta["state"]["truncated"])
                     reader.corrupt_reason = meta["corrupt_reason"]
                     run._reader, run._cache = reader, cache
                     return cache
-                builder.seed(cache.columns(), cache.others())
+                builder = ColumnBuilder(spill=True)
+                builder.seed(cache)
                 builder.sampler.load(
                     meta["sampler"],
                     {k: (*cache.sampled(k), cache.sampled_seq(k)) for k in meta["sampled"]},
@@ -396,42 +539,91 @@ def read_cached(
                 builder.has_global_step = meta["has_global_step"]
                 builder.last_step = meta["last_step"]
                 reader.offset = cache.offset
-            except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError):
-                builder, reader = ColumnBuilder(), LogReader(run_file)  # damaged: read it all
+            except _DAMAGED:
+                if builder is not None:
+                    builder.close()
+                builder, reader = None, LogReader(run_file)  # damaged: read it all
                 _reset(run)
-    run._keep_history = True  # rows are decoded, moved into the columns, and let go
-    try:
-        while True:
-            payloads = reader.read_available(max_bytes=window)
-            if payloads:
-                media_before = len(run.media)
-                apply_records(run, payloads)
-                _keep_overlay_values(run, media_before)
-                builder.add_rows(run.history)
-                run.history.clear()
-            if not reader.more:
-                break
-    finally:
-        run._keep_history = False
-        run.history.clear()
+    with builder or ColumnBuilder(spill=True) as columns:
+        # rows go to the columns record by record, never made into dicts (media rows are, for
+        # their entries, as in any read that keeps no rows)
+        run._keep_history, run._row_sink = False, columns
+        try:
+            while True:
+                payloads = reader.read_available(max_bytes=min(window, CACHE_WINDOW))
+                if payloads:
+                    apply_records(run, payloads)
+                    columns.flush()
+                if not reader.more:
+                    break
+        finally:
+            run._row_sink = None
+        run.truncated = reader.truncated
+        run._reader = reader
+        run._cache = _store(run, columns, st.st_size, st.st_mtime_ns, reader)
+    return run._cache  # type: ignore[no-any-return]
+
+
+def read_state(
+    run: Any, apply_records: Callable[[Any, list[bytes]], None], window: int = 8 << 20
+) -> None:
+    """Fill ``run`` (a fresh ``LocalRun`` of one run file, ``_keep_history`` off) with its
+    state alone, as ``list_runs`` needs it: from the cache when it matches the file, else by
+    reading the file with its rows counted, not decoded. What was read is written as a light
+    cache (meta only), which a later ``read_cached`` replaces with the full one.
+
+    A full cache of a file that grew is read on as a full one (it stays whole); a light one
+    is read on from its offset; one of neither kind, or stale, is not trusted.
+    """
+    run_file = Path(run.run_file)
+    st = os.stat(run_file)
+    cache = load_cache(run_file)
+    reader = LogReader(run_file)
+    if cache is not None:
+        meta = cache.meta
+        same = meta["size"] == st.st_size and meta["mtime_ns"] == st.st_mtime_ns
+        grew = not same and st.st_size > meta["size"] and _grown_from(run_file, meta)
+        if grew and not cache.light:
+            read_cached(run, apply_records, window)  # reads on, and keeps the columns whole
+            run.history.clear()
+            return
+        if same or grew:
+            try:
+                restore(run, meta["state"])
+                run._last_step = meta["last_step"]
+                reader.offset = cache.offset
+                reader.truncated = bool(meta["state"]["truncated"])
+                reader.corrupt_reason = meta["corrupt_reason"]
+            except _DAMAGED:
+                reader = LogReader(run_file)
+                _reset(run)
+                same = False
+            if same:
+                run._reader = reader
+                if not cache.light:
+                    run._cache = cache  # the columns and samples are there: show uses them
+                return
+    while True:
+        payloads = reader.read_available(max_bytes=window)
+        if payloads:
+            apply_records(run, payloads)
+        if not reader.more:
+            break
     run.truncated = reader.truncated
     run._reader = reader
-    run._cache = _store(run, builder, st.st_size, st.st_mtime_ns, reader)
-    return run._cache
-
-
-def _keep_overlay_values(run: Any, first: int) -> None:
-    """Images with masks or boxes name their files in the row's value: keep that value with
-    the media entry (``show`` draws the overlays), as the rows are let go."""
-    rows: dict[Any, dict[str, Any]] | None = None
-    for entry in run.media[first:]:
-        if entry.get("type") not in ("image", "images"):
-            continue
-        if rows is None:
-            rows = {row.get("_step"): row for row in run.history}
-        value = rows.get(entry.get("step"), {}).get(entry["key"])
-        if isinstance(value, dict) and ("masks" in value or "boxes" in value):
-            entry["value"] = value
+    meta = {
+        "version": CACHE_VERSION,
+        "light": True,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "offset": reader.offset,
+        "check": _check_bytes(run_file, reader.offset),
+        "corrupt_reason": reader.corrupt_reason,
+        "rows": run._history_rows,
+        "last_step": run._last_step,
+        "state": snapshot(run),
+    }
+    _write(run_file, iter(()), lambda: meta)
 
 
 def _grown_from(run_file: Path, meta: dict[str, Any]) -> bool:
@@ -456,7 +648,7 @@ def history_columns(
         builder.add_rows(run.history)
         return builder.columns(), dict(builder.others)
     for _ in range(2):
-        cache = _current(run, apply_records)
+        cache = current_cache(run, apply_records)
         try:
             columns, others = cache.columns(), cache.others()
             if all(len(c) == cache.meta["rows"] for c in columns.values()):
@@ -478,10 +670,15 @@ def _drop(run: Any) -> None:
         pass
 
 
-def _current(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> RunCache:
+def current_cache(run: Any, apply_records: Callable[[Any, list[bytes]], None]) -> RunCache:
     """The run's cache, read again when the run has read past it (a refresh since)."""
     cache = run._cache
-    if cache is not None and run._reader is not None and cache.offset == run._reader.offset:
+    if (
+        cache is not None
+        and not cache.light
+        and run._reader is not None
+        and cache.offset == run._reader.offset
+    ):
         return cache  # type: ignore[no-any-return]
     if len(run.segments) > 1:
         from nbwandb.errors import NbwandbError
@@ -507,7 +704,7 @@ def sampled_series(
         xs, ys, _ = builder.sampler.points().get(key, (np.empty(0), np.empty(0), None))
         return xs, ys
     for _ in range(2):
-        cache = _current(run, apply_records)
+        cache = current_cache(run, apply_records)
         try:
             xs, ys = cache.sampled(key)
             if len(xs) == len(ys):

@@ -21,6 +21,7 @@ from typing import Any
 
 from nbwandb.errors import NbwandbError, require
 from nbwandb.local.records import (
+    HISTORY_TAG,
     decode_items,
     decode_json,
     decode_row_json,
@@ -30,6 +31,8 @@ from nbwandb.local.records import (
     loads_json,
     media_entries,
     merge_path,
+    record_tags,
+    redundant_summaries,
     remove_path,
     set_path,
     unwrap_config,
@@ -99,6 +102,9 @@ class LocalRun:
     _config_raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _keep_history: bool = field(default=True, repr=False, compare=False)
     _history_rows: int = field(default=0, repr=False, compare=False)
+    _last_step: Any = field(default=None, repr=False, compare=False)  # the last row's _step
+    # rows not kept but given, record by record, to a cache's ColumnBuilder (``add_history``)
+    _row_sink: Any = field(default=None, repr=False, compare=False)
     # joining segments: wandb's _step of the next segment's rows continues from _step_base
     _step_base: int | None = field(default=None, repr=False, compare=False)
     _step_shift: int | None = field(default=None, repr=False, compare=False)
@@ -147,6 +153,8 @@ class LocalRun:
             return self.history[-1].get("_step")
         if self._cache is not None:  # the last row's, kept by the cache
             return self._cache.meta.get("last_step")  # type: ignore[no-any-return]
+        if self._last_step is not None:  # rows counted, not kept: the last one was decoded
+            return self._last_step  # type: ignore[no-any-return]
         step = self.summary.get("_step") if self._history_rows else None
         return step if isinstance(step, int) else None
 
@@ -226,8 +234,11 @@ class LocalRun:
 
         Sorted because wandb-core writes a row's keys in no fixed order.
         """
-        if self._cache is not None and not self.history:
-            return sorted(k for k in self._cache.meta["numeric_keys"] if not k.startswith("_"))
+        if not self.history and self.steps and len(self.segments) <= 1:
+            from nbwandb.local.cache import current_cache
+
+            cache = current_cache(self, _apply_records)  # a list_runs run: its cache is built now
+            return sorted(k for k in cache.meta["numeric_keys"] if not k.startswith("_"))
         seen: set[str] = set()
         for row in self.history:
             for key, value in row.items():
@@ -316,6 +327,24 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
         TypeError: ``path`` is of a type that names no run.
         OSError: the run file cannot be read.
     """
+    return _read(path, history=history, join=join)
+
+
+def read_run_state(path: Any, *, join: bool = True) -> LocalRun:
+    """A run's state (identity, config, summary, exit code, media, row count), not its rows
+    nor their columns: what ``list_runs`` shows. A run of one folder is read from any cache
+    of its file; without one, history records are counted, not decoded (only the last
+    row's and media rows are), and a light cache (the state alone) is written. ``columns()``,
+    ``sampled()`` and ``nbwandb.show`` build the full cache when first asked.
+
+    >>> run = read_run_state(run_dir)
+    >>> run.steps, run.summary["train/loss"], run.history
+    (20, 0.05, [])
+    """
+    return _read(path, history=False, join=join, light=True)
+
+
+def _read(path: Any, *, history: bool, join: bool, light: bool = False) -> LocalRun:
     if (
         hasattr(path, "flush")
         and getattr(path, "state", None) == "running"
@@ -336,9 +365,12 @@ def read_run(path: Any, *, history: bool = True, join: bool = True) -> LocalRun:
     stem = run.run_file.stem
     run.id = run.name = stem[4:] if stem.startswith("run-") else stem
     if not history and len(segments) == 1:
-        from nbwandb.local.cache import read_cached
+        from nbwandb.local.cache import read_cached, read_state
 
-        read_cached(run, _apply_records, READ_WINDOW)  # the cache, and what the file added since
+        if light:
+            read_state(run, _apply_records, READ_WINDOW)  # state only: a runs table's row
+        else:
+            read_cached(run, _apply_records, READ_WINDOW)  # the cache, and what the file added
     else:
         run.refresh()
     started = run.start_time
@@ -469,8 +501,31 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
     row_texts: list[str] = []  # history rows as JSON objects, decoded in one json.loads
     with_media: list[int] = []  # indexes (into row_texts) of rows that may hold media
     keep_history = run._keep_history
+    sink = None if keep_history else run._row_sink
     summary_json, summary_heads = run._summary_json, run._summary_heads
-    for payload in payloads:
+    last_row: bytes | None = None  # rows not kept: the last one is decoded (its step, runtime)
+    tags = record_tags(payloads)
+    redundant = redundant_summaries(payloads, tags)  # one summary a row: most change nothing
+    for i, payload in enumerate(payloads):
+        if i in redundant:
+            continue
+        if not keep_history and tags[i] == HISTORY_TAG:
+            # counted without decoding (or given to the sink); a row that may hold media is
+            # decoded for its entries
+            if sink is not None:
+                try:
+                    sink.add_history(from_string(payload).history)
+                except DecodeError:
+                    run.skipped_records += 1
+                    continue
+            run._history_rows += 1
+            if b"_type" in payload:
+                with_media.append(len(row_texts))
+                row_texts.append(_row_text(from_string, payload))
+                last_row = None
+            else:
+                last_row = payload
+            continue
         try:
             record = from_string(payload)
         except DecodeError:  # a checksummed record protobuf cannot read: skip it, keep the rest
@@ -483,10 +538,15 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
             run._summary = None
         elif kind == "history":
             run._history_rows += 1
-            if keep_history:
+            if sink is not None:
+                sink.add_history(record.history)
+            if keep_history or b"_type" in payload:
                 if b"_type" in payload:  # cheap pre-check: media values carry a "_type" key
                     with_media.append(len(row_texts))
                 row_texts.append(history_json(record.history))
+                last_row = None
+            else:
+                last_row = payload
         elif kind == "run":
             _apply_run(run, record.run)
         elif kind == "config":
@@ -515,16 +575,28 @@ def _apply_records(run: LocalRun, payloads: list[bytes]) -> None:
         elif kind == "files":
             run.files.extend(f.path for f in record.files.files)
     run.record_count += len(payloads)
+    if last_row is not None:
+        row_texts.append(_row_text(from_string, last_row))
     if row_texts:
-        _add_rows(run, row_texts, with_media)
-    if run.history:
-        # wandb-core writes no runtime in the exit record offline; the last row's is the best we have
-        last = run.history[-1].get("_runtime")
-        if is_number(last):
-            run._runtime = max(run._runtime or 0.0, float(last))
+        last = _add_rows(run, row_texts, with_media)
+        if last is not None:
+            # wandb-core writes no runtime in the exit record offline; the last row's is the best
+            runtime = last.get("_runtime")
+            if is_number(runtime):
+                run._runtime = max(run._runtime or 0.0, float(runtime))
 
 
-def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> None:
+def _row_text(from_string: Any, payload: bytes) -> str:
+    try:
+        return history_json(from_string(payload).history)
+    except Exception:  # noqa: BLE001 - a checksummed record protobuf cannot read
+        return "{}"
+
+
+def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> dict[str, Any] | None:
+    """Decode rows; kept in ``run.history`` unless ``run._keep_history`` is off, when only
+    their media entries (with an image's masks and boxes) and the last row's step are kept.
+    Returns the last row."""
     try:
         rows = loads_json("[" + ",".join(row_texts) + "]")
     except ValueError:  # one bad value: decode row by row, keeping what can be read
@@ -539,11 +611,21 @@ def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> Non
             for row in rows:
                 if isinstance(row.get("_step"), int):
                     row["_step"] += run._step_shift
-    first = len(run.history)
-    run.history.extend(rows)
+    if not rows:
+        return None
+    keep = run._keep_history
+    if keep:
+        run.history.extend(rows)
+    last_step = rows[-1].get("_step")
+    if last_step is not None:
+        run._last_step = last_step
     for i in with_media:
-        row = run.history[first + i]
+        row = rows[i]
         for entry in media_entries(row, row.get("_step")):
+            if not keep:  # the row is let go: an image's masks and boxes stay with its entry
+                value = row[entry["key"]]
+                if entry["type"] in ("image", "images") and ("masks" in value or "boxes" in value):
+                    entry["value"] = value
             if "global_step" in row:  # nbwandb's step metric, next to wandb's own _step
                 entry["global_step"] = row["global_step"]
             if entry["path"]:
@@ -551,6 +633,7 @@ def _add_rows(run: LocalRun, row_texts: list[str], with_media: list[int]) -> Non
             if isinstance(entry.get("filenames"), list):  # several images under one key
                 entry["files"] = [str(run.files_dir / name) for name in entry["filenames"]]
             run.media.append(entry)
+    return rows[-1]  # type: ignore[no-any-return]
 
 
 def _apply_summary(
@@ -656,4 +739,12 @@ def _materialise_summary(summary_json: dict[str | tuple[str, ...], str | None]) 
     return out
 
 
-__all__ = ["LocalRun", "decode_items", "follow_run", "iter_records", "read_run", "resolve_run_file"]
+__all__ = [
+    "LocalRun",
+    "decode_items",
+    "follow_run",
+    "iter_records",
+    "read_run",
+    "read_run_state",
+    "resolve_run_file",
+]

@@ -15,7 +15,7 @@ for the whole row (much faster than one per value).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from nbwandb.values.config import merge_config
@@ -132,7 +132,9 @@ def history_json(history: Any) -> str:
     Joining the values' own JSON texts is much faster than decoding each value and
     lets a whole batch of rows go through one ``json.loads``.
     """
-    parts = []
+    parts: list[str] = []
+    append = parts.append
+    known = _KEY_JSON.get
     has_step = False
     for item in history.item:
         key = item.key
@@ -143,7 +145,7 @@ def history_json(history: Any) -> str:
             key = nk[0]
         if key == "_step":
             has_step = True
-        parts.append(_key_json(key) + ":" + (item.value_json or item_json(item)))
+        append((known(key) or _key_json(key)) + ":" + (item.value_json or item_json(item)))
     if not has_step and history.HasField("step"):
         parts.append(f'"_step":{history.step.num}')
     return "{" + ",".join(parts) + "}"
@@ -212,3 +214,166 @@ def media_entries(row: dict[str, Any], step: Any) -> list[dict[str, Any]]:
                     entry[name] = value[name]
             found.append(entry)
     return found
+
+
+HISTORY_TAG = 0x12  # Record.history: field 2, length-delimited
+SUMMARY_TAG = 0x1A  # Record.summary: field 3, length-delimited
+
+
+def record_tag(payload: bytes) -> int:
+    """The tag byte of a serialized ``Record``'s ``record_type`` field, read from its first bytes.
+
+    A record is written field by field in field-number order: ``num`` (field 1, a varint)
+    first when set, then the one ``record_type`` field (``HISTORY_TAG``, ``SUMMARY_TAG``,
+    ...). A record of another layout gives another byte, and is decoded as usual: only a
+    match is acted on.
+
+    >>> record_tag(bytes([0x08, 0x96, 0x01, 0x12, 0x00])) == HISTORY_TAG, record_tag(b"\\x1a\\x00")
+    (True, 26)
+    """
+    end = len(payload)
+    if not end:
+        return 0
+    if payload[0] != 0x08:
+        return payload[0]
+    i = 1
+    while i < end and payload[i] & 0x80:  # the varint of ``num``
+        i += 1
+    return payload[i + 1] if i + 1 < end else 0
+
+
+def record_tags(payloads: Sequence[bytes]) -> list[int]:
+    """``record_tag`` of each payload (the common layouts inline: this runs for every record).
+
+    >>> record_tags([bytes([0x08, 0x05, 0x1A, 0x00]), b"\\x12\\x00"]) == [SUMMARY_TAG, HISTORY_TAG]
+    True
+    """
+    out: list[int] = []
+    append = out.append
+    for p in payloads:
+        if len(p) > 6 and p[0] == 0x08:  # num (up to 2**28), then the record's field
+            if p[1] < 0x80:
+                append(p[2])
+            elif p[2] < 0x80:
+                append(p[3])
+            elif p[3] < 0x80:
+                append(p[4])
+            elif p[4] < 0x80:
+                append(p[5])
+            else:
+                append(record_tag(p))
+            continue
+        append(record_tag(p))
+    return out
+
+
+_keys_record: Any = None  # a Record that parses only the summary's key paths (built on use)
+
+
+def _summary_keys_class() -> Any:
+    """A message class reading a ``Record`` payload as its summary's key paths and removals
+    only (values are unknown fields, then dropped): the field numbers are wandb's own, read
+    from its descriptors. None where this protobuf cannot build one (no summary is skipped)."""
+    global _keys_record
+    if _keys_record is None:
+        _keys_record = False
+        try:
+            from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+            from nbwandb.wandb_compat.protobufs import record_module
+
+            field = record_module().Record.DESCRIPTOR.fields_by_name["summary"]
+            summary = field.message_type
+            item = summary.fields_by_name["update"].message_type
+            proto = descriptor_pb2.FileDescriptorProto(
+                name="nbwandb_summary_keys.proto", package="nbwandb_keys", syntax="proto3"
+            )
+            string, message, raw, optional, repeated = 9, 11, 12, 1, 3  # FieldDescriptorProto
+            msg = proto.message_type.add(name="Item")
+            msg.field.add(
+                name="key", number=item.fields_by_name["key"].number, type=string, label=optional
+            )
+            msg.field.add(
+                name="nested_key",
+                number=item.fields_by_name["nested_key"].number,
+                type=string,
+                label=repeated,
+            )
+            msg = proto.message_type.add(name="Summary")
+            msg.field.add(
+                name="update",
+                number=summary.fields_by_name["update"].number,
+                type=message,
+                label=repeated,
+                type_name=".nbwandb_keys.Item",
+            )
+            msg.field.add(
+                name="remove",
+                number=summary.fields_by_name["remove"].number,
+                type=raw,
+                label=repeated,
+            )
+            msg = proto.message_type.add(name="Record")
+            msg.field.add(
+                name="summary",
+                number=field.number,
+                type=message,
+                label=optional,
+                type_name=".nbwandb_keys.Summary",
+            )
+            pool = descriptor_pool.DescriptorPool()
+            pool.Add(proto)
+            desc = pool.FindMessageTypeByName("nbwandb_keys.Record")
+            get_class = getattr(message_factory, "GetMessageClass", None)
+            if get_class is not None:
+                _keys_record = get_class(desc)
+            else:  # protobuf before 4.22
+                _keys_record = message_factory.MessageFactory(pool).GetPrototype(desc)
+        except Exception:  # noqa: BLE001 - an unexpected protobuf: summaries are all applied
+            _keys_record = False
+    return _keys_record or None
+
+
+def redundant_summaries(payloads: Sequence[bytes], tags: Sequence[int] | None = None) -> set[int]:
+    """Indexes of summary records whose updates change nothing in the end: wandb-core writes
+    one per row, with the row's keys, so a long run holds millions of them.
+
+    A summary record is redundant when an earlier and a later one update the very same key
+    paths (in the same order) and it removes nothing: each of its values is written again
+    later, and each key was first written earlier, so the final summary (its values, and the
+    order ``_apply_summary`` keeps) is the same without it. Only the first and the last
+    record of each set of key paths are applied. Key paths are read without the values.
+
+    >>> from nbwandb.wandb_compat.protobufs import record_module
+    >>> pb = record_module()
+    >>> def summary(loss): return pb.Record(summary=pb.SummaryRecord(
+    ...     update=[pb.SummaryItem(key="loss", value_json=str(loss))])).SerializeToString()
+    >>> sorted(redundant_summaries([summary(3), summary(2), summary(1)]))
+    [1]
+    """
+    keys_class = _summary_keys_class()
+    if keys_class is None:
+        return set()
+    from_string = keys_class.FromString
+    first: dict[bytes, int] = {}
+    last: dict[bytes, int] = {}
+    signed: list[int] = []  # summary records read for their key paths
+    if tags is None:
+        tags = record_tags(payloads)
+    for i, payload in enumerate(payloads):
+        if tags[i] != SUMMARY_TAG:
+            continue
+        try:
+            keys = from_string(payload)
+        except Exception:  # noqa: BLE001 - not readable this way: applied as usual
+            continue
+        if keys.summary.remove:
+            continue  # a removal is always applied
+        keys.DiscardUnknownFields()
+        signature = keys.SerializeToString()
+        first.setdefault(signature, i)
+        last[signature] = i
+        signed.append(i)
+    if len(signed) == len(first):
+        return set()
+    return set(signed).difference(first.values(), last.values())

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbwandb.errors import NbwandbError, require
-from nbwandb.local.reader import LocalRun, read_run, start_from_dir_name
+from nbwandb.local.reader import LocalRun, read_run_state, start_from_dir_name
 from nbwandb.local.segments import group_by_run
 from nbwandb.render.html_tables import format_cell, format_duration, table_html
 from nbwandb.run import finish
@@ -173,14 +173,16 @@ def list_runs(
     unreadable: list[dict[str, Any]] = []
     # a resumed run is one row: its newest segment joins the rest. A run of one folder is
     # read from its cache (summary, config, state: not its rows) without looking for others,
-    # which is a scan of the whole wandb folder per run.
+    # which is a scan of the whole wandb folder per run. Without a cache, its rows are
+    # counted, not decoded, and a light cache (the state) is written: columns and sampled
+    # series are built when a run is first shown.
     newest = {
         segments[-1]: len(segments) > 1
         for segments in group_by_run(find_run_dirs(wandb_dir)).values()
     }
     for run_dir in sorted(newest):
         try:
-            runs.append(read_run(run_dir, history=False, join=newest[run_dir]))
+            runs.append(read_run_state(run_dir, join=newest[run_dir]))
         except (NbwandbError, OSError) as exc:  # one broken folder does not hide the others
             unreadable.append(
                 {

@@ -66,6 +66,8 @@ def _as_local_runs(runs: Any) -> list[LocalRun]:
         # of steps), so a run of a million rows costs what is drawn; a resumed run (several
         # segments, no cache) is read whole.
         run = item if isinstance(item, LocalRun) else read_run(item, history=False)
+        if not _drawable(run) and isinstance(item, LocalRun) and len(item.segments) <= 1:
+            run = read_run(item.run_file, history=False)  # a list_runs run: its full cache
         if not _drawable(run):
             run = read_run(run.run_dir if isinstance(item, LocalRun) else item)
         out.append(run)
