@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_scale.py [--rows 1000000] [--runs 1000] [--out out/bench_scale]
                                                [--no-leet] [--no-full-read]
+                                               [--no-live-panel | --only-live-panel]
 
 Builds, once, into ``--out`` (reused on later calls):
 
@@ -16,6 +17,12 @@ peak RSS above the interpreter's baseline (after ``import nbwandb, numpy``),
 ``read_run(big, history=False).to_pandas()`` with the cache, ``list_runs`` over the
 project without caches (cold) and with them (warm); next to today's full ``read_run``
 and ``wandb leet inspect --json`` of the big run.
+
+Last, a live ``RunPanel`` (``--no-live-panel`` skips it; ``--only-live-panel`` runs only it):
+an offline run logs ``--rows`` rows of 4 scalars by ``run.log`` with a panel attached (every
+row through the panel's listener, in the writer thread), then, the run still live, 50
+``panel.redraw()`` with every chart changed (as on each tick of a live run) are timed; the
+same at 1,000 rows is the baseline, since the panel keeps bounded downsampled series.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -135,6 +143,77 @@ print(json.dumps({{"s": dt, "mb": max(0, peak - base) / 1e6}}))
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+LIVE_PANEL_REDRAWS = 50
+
+
+def measure_live_panel(rows: int) -> dict[str, float]:
+    """A live ``RunPanel`` on an offline run of ``rows`` rows, in a fresh interpreter: seconds
+    to log them through the panel's listener, median and max ms of a full ``redraw()``, RSS."""
+    with tempfile.TemporaryDirectory(prefix="bench-live-panel-") as tmp:
+        code = f"""
+import json, math, resource, statistics, time
+import nbwandb
+from nbwandb.notebook.run_panel import RunPanel
+rows = {rows}
+run = nbwandb.init(project="scale-live", mode="offline", dir={tmp!r}, quiet=True)
+panel = RunPanel(run)  # its listener gets every row in the writer thread
+log = run.log
+t0 = time.perf_counter()
+for i in range(rows):  # flat dicts of floats and an int step: run.log's fast path
+    log({{"train/loss": 1 / (1 + i), "train/acc": i / rows, "val/loss": math.sin(i / 1000),
+         "lr": 0.001}}, step=i)
+assert run.flush(600), "rows still queued after 600 s"
+log_s = time.perf_counter() - t0
+panel.wait_idle(10)
+assert panel.rows_seen == rows, (panel.rows_seen, rows)
+assert run.state == "running", run.state
+times = []
+for _ in range({LIVE_PANEL_REDRAWS}):
+    panel._drawn.clear()  # every chart changed, as on each tick of a live run
+    t = time.perf_counter()
+    panel.redraw()
+    times.append((time.perf_counter() - t) * 1000)
+with open("/proc/self/statm") as fh:
+    rss = int(fh.read().split()[1]) * resource.getpagesize()
+print(json.dumps({{
+    "log_s": log_s, "median_ms": statistics.median(times), "max_ms": max(times),
+    "rss_mb": rss / 1e6, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6,
+    "points": len(panel.series("train/loss")),
+}}), flush=True)
+panel.close()
+run.finish()
+"""
+        out = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(
+            f"measuring a live RunPanel at {rows:,} rows failed:\n{out.stderr[-3000:]}"
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def report_live_panel(rows: int) -> None:
+    print(
+        f"\nlive RunPanel, offline run still running, 4 scalars a row logged by run.log with the "
+        f"panel attached; {LIVE_PANEL_REDRAWS} full redraws (every chart changed)"
+    )
+    print(
+        f"{'rows':>12} {'log s':>8} {'redraw median ms':>17} {'max ms':>8} "
+        f"{'RSS MB':>7} {'peak MB':>8} {'points/series':>14}"
+    )
+    results = {}
+    for n in (1000, rows):
+        got = results[n] = measure_live_panel(n)
+        print(
+            f"{n:>12,} {got['log_s']:>8.1f} {got['median_ms']:>17.2f} {got['max_ms']:>8.2f} "
+            f"{got['rss_mb']:>7.0f} {got['peak_mb']:>8.0f} {got['points']:>14}"
+        )
+    base, big = results[1000]["median_ms"], results[rows]["median_ms"]
+    print(
+        f"redraw at {rows:,} rows / at 1,000 rows: {big / base:.2f}x (goal: about 1-2 ms, "
+        f"not growing with rows): {'PASS' if big <= 2.0 and big <= 2 * base else 'MISS'}"
+    )
+
+
 def drop_caches(root: Path) -> None:
     for path in root.rglob(".*.nbwandb-cache.npz"):
         path.unlink()
@@ -147,7 +226,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench_scale")
     parser.add_argument("--no-leet", action="store_true", help="skip wandb leet (slow at 1M rows)")
     parser.add_argument("--no-full-read", action="store_true", help="skip today's full read_run")
+    live = parser.add_mutually_exclusive_group()
+    live.add_argument("--no-live-panel", action="store_true", help="skip the live RunPanel")
+    live.add_argument(
+        "--only-live-panel", action="store_true", help="measure only the live RunPanel"
+    )
     args = parser.parse_args()
+    if args.only_live_panel:
+        print(f"machine: {os.cpu_count()} cores")
+        report_live_panel(args.rows)
+        return
     out = args.out.resolve()
     print(f"machine: {os.cpu_count()} cores; building (or reusing) runs in {out}")
     big = build_big(out / f"big-{args.rows}", args.rows)
@@ -198,6 +286,8 @@ def main() -> None:
         f"{'PASS' if warm['mb'] <= 100 else 'MISS'}, cold {cold['mb']:.0f} MB "
         f"{'PASS' if cold['mb'] <= 100 else 'MISS'}"
     )
+    if not args.no_live_panel:
+        report_live_panel(args.rows)
 
 
 if __name__ == "__main__":

@@ -501,13 +501,17 @@ def _store(
 
 
 def read_cached(
-    run: Any, apply_records: Callable[[Any, list[bytes]], None], window: int = 8 << 20
+    run: Any,
+    apply_records: Callable[[Any, list[bytes]], None],
+    window: int = 8 << 20,
+    pace: Callable[[], None] | None = None,
 ) -> RunCache:
     """Fill ``run`` (a fresh ``LocalRun`` of one run file, rows not kept) from the cache,
     reading only what the cache lacks; the cache is written when anything was read.
 
     ``apply_records(run, payloads)`` is the reader's record decoder (it gives each history
-    record to ``run._row_sink``: the columns, decoded a window at a time).
+    record to ``run._row_sink``: the columns, decoded a window at a time). ``pace()`` is
+    called after each window (the kernel's cache keeper sleeps there while a cell runs).
     """
     run_file = Path(run.run_file)
     st = os.stat(run_file)  # before reading: a write after it makes the next read read on
@@ -556,6 +560,8 @@ def read_cached(
                     columns.flush()
                 if not reader.more:
                     break
+                if pace is not None:
+                    pace()
         finally:
             run._row_sink = None
         run.truncated = reader.truncated

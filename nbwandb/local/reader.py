@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,6 +342,31 @@ def read_run_state(path: Any, *, join: bool = True) -> LocalRun:
     (20, 0.05, [])
     """
     return _read(path, history=False, join=join, light=True)
+
+
+def update_cache(
+    run_dir: str | os.PathLike[str],
+    *,
+    window: int = READ_WINDOW,
+    pace: Callable[[], None] | None = None,
+) -> LocalRun:
+    """Bring the cache of a one-folder run up to date with its file, reading only what it
+    lacks: ``read_run(run_dir, history=False)`` without the wait for a finishing run, a
+    window of ``window`` bytes at a time, ``pace()`` called between windows.
+
+    >>> update_cache(run_dir).steps      # the kernel's cache keeper calls this between cells
+    20
+    """
+    from nbwandb.local.cache import read_cached
+
+    run_dir, run_file = resolve_run_file(run_dir)
+    run = LocalRun(path=Path(run_dir), run_dir=run_dir, run_file=run_file, _keep_history=False)
+    stem = run.run_file.stem
+    run.id = run.name = stem[4:] if stem.startswith("run-") else stem
+    read_cached(run, _apply_records, window, pace)
+    if run.start_time is None:
+        run.start_time = start_from_dir_name(run_dir.name)
+    return run
 
 
 def _read(path: Any, *, history: bool, join: bool, light: bool = False) -> LocalRun:

@@ -21,6 +21,7 @@ from nbwandb.errors import NbwandbError
 from nbwandb.run import session
 from nbwandb.run.disk_space import check_run_dir
 from nbwandb.run.finish import finish_active
+from nbwandb.run.kernel import in_kernel
 from nbwandb.run.outcomes import Resumed, StartOutcome
 from nbwandb.run.run import NoOpRun, Run
 from nbwandb.run.upload_state import mark as mark_upload
@@ -455,6 +456,12 @@ def init(
         from nbwandb.run.finish import install_exit_hook
 
         install_exit_hook()  # rows still queued when Python exits reach wandb before it finishes the run
+    if in_kernel() and run.enabled:
+        # between cells, the kernel reads the run file on into its cache (the first show of
+        # a long run then costs what is drawn); in a script the first read builds it
+        from nbwandb.local.keeper import keep_in_kernel
+
+        keep_in_kernel(run, sys.modules["IPython"].get_ipython())
     run.start_outcome = StartOutcome.of(
         run, resumed=resumed, replaced=getattr(previous, "id", None), notes=tuple(notes)
     )
