@@ -177,7 +177,8 @@ with open("/proc/self/statm") as fh:
     rss = int(fh.read().split()[1]) * resource.getpagesize()
 print(json.dumps({{
     "log_s": log_s, "median_ms": statistics.median(times), "max_ms": max(times),
-    "rss_mb": rss / 1e6, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6,
+    "rss_mb": rss / 1e6,
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6,
     "points": len(panel.series("train/loss")),
 }}), flush=True)
 panel.close()
