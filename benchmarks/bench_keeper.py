@@ -75,11 +75,14 @@ def loop_round(steps: int, n: int, keep: bool, busy_period: float) -> float:
         x = work(n)
         run.log({"loss": 1 / (1 + i), "acc": i / steps, "lr": 0.001, "x": x}, step=i)
     seconds = time.perf_counter() - started
-    passes = keeper.passes
+    passes, windows, cpu = keeper.passes, keeper.windows, keeper.cpu_seconds
     keeper.stop()
     run.finish()
     if keep:
-        print(f"    (keeper passes during the round: {passes})")
+        print(
+            f"    (keeper: {passes} passes ended, {windows} windows read, {cpu:.3f} s of CPU "
+            f"in {seconds:.1f} s: {100 * cpu / seconds:.2f}% of the round)"
+        )
     return seconds
 
 

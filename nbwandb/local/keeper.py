@@ -70,6 +70,8 @@ class CacheKeeper:
         self._thread: threading.Thread | None = None
         self._registered: set[int] = set()
         self.passes = 0
+        self.cpu_seconds = 0.0  # the keeper thread's CPU time reading and writing caches
+        self.windows = 0  # windows of run files read
         self._cpu = 0.0  # the keeper thread's CPU time when its current window began
         self.last_error: BaseException | None = None
 
@@ -195,18 +197,25 @@ class CacheKeeper:
         offset = None if before is None or before.light else before.offset
         window = IDLE_WINDOW if self._idle.is_set() else BUSY_WINDOW
         self._cpu = time.thread_time()
-        local = update_cache(run_dir, window=window, pace=self._pace)
+        try:
+            local = update_cache(run_dir, window=window, pace=self._pace)
+        finally:
+            self.cpu_seconds += time.thread_time() - self._cpu
         if local.exit_code is not None:
             self._forget(run)  # the exit record is cached: nothing more will come
         return local._cache is not None and local._cache.offset != offset
 
     def _pace(self) -> None:
+        now = time.thread_time()
+        spent, self._cpu = now - self._cpu, now
+        self.cpu_seconds += spent
+        self.windows += 1
         if self._stopping.is_set():
             raise _Stopped
         if self._idle.is_set():
             return
-        # a cell runs: sleep 99x the CPU time the window just read took
-        spent = time.thread_time() - self._cpu
+        # a cell runs: sleep 99x the CPU time the window just read took (a pass that falls
+        # behind a fast loop goes on from where it is when the cell ends)
         if spent > 0 and self._stopping.wait(spent * (1 / BUSY_SHARE - 1)):
             raise _Stopped
         self._cpu = time.thread_time()
