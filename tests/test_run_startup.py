@@ -316,6 +316,30 @@ def test_a_raw_wandb_init_beside_the_preload_does_not_hang(tmp_path, delay):
     assert [r["x"] for r in read_run(run_dir).history] == [1]
 
 
+def test_a_raw_wandb_init_while_the_preload_loads_settings_sees_them_loaded(tmp_path):
+    """The preload loads wandb's settings in its thread; a raw ``wandb.init`` that comes while
+    it does must see them whole, not wandb's defaults (mode "online": it asked for an API key
+    in an offline run, seen once on the Colab stand-in). Loading is slowed to widen the window."""
+    code = (
+        "import threading, time, wandb\n"
+        "from wandb.sdk.wandb_settings import Settings\n"
+        "original = Settings.update_from_env_vars\n"
+        "def slow(self, environ):\n"
+        "    if threading.current_thread() is not threading.main_thread():\n"
+        "        time.sleep(0.5)  # the preload's thread, inside the load\n"
+        "    return original(self, environ)\n"
+        "Settings.update_from_env_vars = slow\n"
+        "from nbwandb.run import startup\n"
+        "startup.start_preload(); time.sleep(0.1)\n"
+        "run = wandb.init(project='raw')\n"
+        "assert run.settings.mode == 'offline', run.settings.mode\n"
+        "run.log({'x': 1}); run.finish()\n"
+        "print('RUN_DIR', run.settings.sync_dir)\n"
+    )
+    run_dir = _run_dir_of_child(code, tmp_path)
+    assert [r["x"] for r in read_run(run_dir).history] == [1]
+
+
 def test_a_background_start_is_a_starting_outcome_with_the_upload_command(background, capsys):
     run = nbwandb.init(project="bg", mode="offline")
     printed = capsys.readouterr().out

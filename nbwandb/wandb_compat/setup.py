@@ -10,6 +10,7 @@ and settings as wandb first read them.
 
 from __future__ import annotations
 
+import os
 from types import ModuleType
 from typing import Any
 
@@ -18,15 +19,45 @@ from nbwandb.wandb_compat.registry import available, capability
 
 @capability(
     "setup_without_lock",
-    needs="wandb.sdk.wandb_setup.singleton(), _WandbSetup.ensure_service()",
+    needs=(
+        "wandb.sdk.wandb_setup._singleton_lock/_singleton, _WandbSetup(pid=)._update(), "
+        "settings_if_loaded, ensure_service()"
+    ),
     fallback="wandb.setup() (may deadlock beside a wandb.init in another thread)",
 )
 def _has_lock_free_setup() -> bool:
+    import inspect
+
     from wandb.sdk import wandb_setup
 
-    return callable(getattr(wandb_setup, "singleton", None)) and callable(
-        getattr(wandb_setup._WandbSetup, "ensure_service", None)
+    cls = wandb_setup._WandbSetup
+    return (
+        hasattr(wandb_setup, "_singleton_lock")
+        and hasattr(wandb_setup, "_singleton")
+        and "pid" in inspect.signature(cls.__init__).parameters
+        and all(callable(getattr(cls, name, None)) for name in ("_update", "ensure_service"))
+        and isinstance(getattr(cls, "settings_if_loaded", None), property)
     )
+
+
+def _loaded_setup(wandb_setup: Any) -> tuple[Any, bool]:
+    """wandb's setup object, and whether its settings may be read now.
+
+    A new one is made and its settings loaded under wandb's singleton lock, and only then
+    made wandb's: ``wandb_setup.singleton()`` hands out the object before its settings are
+    read, and a ``wandb.init`` in another thread that read them while this thread loaded
+    them saw wandb's defaults (mode "online": "No API key configured" in an offline run).
+    One made by another thread whose settings are not loaded yet is that thread's to load.
+    """
+    pid = os.getpid()
+    with wandb_setup._singleton_lock:
+        current = wandb_setup._singleton
+        if current is None or getattr(current, "_pid", None) != pid:
+            current = wandb_setup._WandbSetup(pid=pid)
+            current._update(None)  # the settings, from the environment, before anyone sees it
+            wandb_setup._singleton = current
+            return current, True
+    return current, current.settings_if_loaded is not None
 
 
 @capability(
@@ -57,10 +88,10 @@ def setup_in_thread(wandb: ModuleType) -> Any:
         try:
             from wandb.sdk import wandb_setup
 
-            setup = (
-                wandb_setup.singleton()
-            )  # the setup lock, briefly; settings from the environment
-            if not getattr(setup.settings, "_noop", False):  # mode "disabled": no service
+            setup, readable = _loaded_setup(wandb_setup)
+            # mode "disabled": no service; settings another thread is loading: its init
+            # starts the service
+            if readable and not getattr(setup.settings, "_noop", False):
                 setup.ensure_service()
             return setup
         except (ImportError, AttributeError):  # pragma: no cover - detected above
