@@ -102,3 +102,28 @@ def test_a_long_linger_never_delays_a_flush_the_first_item_or_a_filling_queue():
     finally:
         assert w.close(timeout=10)
     assert ran == list(range(500))
+
+
+def test_an_idle_hook_that_raises_a_base_exception_does_not_end_the_writer() -> None:
+    import asyncio
+    import time
+
+    from nbwandb.run.writer import BackgroundWriter
+
+    writer = BackgroundWriter(8)
+    calls: list[int] = []
+
+    def hook() -> None:
+        calls.append(1)
+        raise asyncio.CancelledError  # a BaseException, as a cancelled future raises
+
+    writer.on_idle, writer.idle_after = hook, 0.05
+    done: list[int] = []
+    writer.submit(done.append, 1)
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert calls, "the idle hook never ran"
+    writer.submit(done.append, 2)  # the writer is still alive and takes work
+    assert writer.flush(10) and done == [1, 2]
+    assert writer.close(10)

@@ -183,7 +183,7 @@ class BackgroundWriter:
                 if worked and self.on_idle is not None and not items:
                     worked = False
                     if not self._wake.wait(self.idle_after) and not items:
-                        self.on_idle()
+                        self._idle_hook()
                 if not items:  # (checked again: an item put just before the flag was set)
                     self._wake.wait()
                 self._idle = False
@@ -199,6 +199,15 @@ class BackgroundWriter:
             worked = True
             if not self._wake.is_set():
                 self._wake.wait(self._linger)  # let rows gather instead of waking per row
+
+    def _idle_hook(self) -> None:
+        # The hook's errors are its own (the next log or flush meets a broken stream), and none
+        # may end this thread: a BaseException from wandb's asyncio side (a cancelled future)
+        # would end it silently, and every later log would read "the writer is closed".
+        try:
+            self.on_idle()  # type: ignore[misc]
+        except BaseException:  # noqa: BLE001, S110
+            pass
 
     def _run_burst(self, burst: list[Any]) -> bool:
         """Run the items in order; False once the stop marker is reached."""
